@@ -1,0 +1,4 @@
+//! Public-API tests of the `pagopa` crate.
+#![allow(clippy::unwrap_used)]
+
+mod codes;
