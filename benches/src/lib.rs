@@ -1,0 +1,4 @@
+//! Criterion benchmarks of the pa-rs crates.
+//!
+//! The benchmarks live in `benches/`; each group also times a reference implementation on the same
+//! input (xmlsec1, samael, xmllint, openssl) so that ratios are read from one run.

@@ -1,0 +1,35 @@
+//! `pa`: the pa-rs crates' operations for a person at a terminal.
+//!
+//! Each subcommand lives in a module of its own (`cmd_<area>.rs`) with a clap `Subcommand` enum
+//! and a `run` function returning the process exit code: 0 on success, 1 when the input is
+//! invalid or an operation fails (the reason is printed on stderr), 2 for usage errors (clap).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd_check;
+
+/// Italian public-administration platforms from the command line: identifiers, SPID, pagoPA,
+/// App IO, SIOPE+, protocollo.
+#[derive(Debug, Parser)]
+#[command(name = "pa", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate an identifier and print its normalized form.
+    #[command(subcommand)]
+    Check(cmd_check::Check),
+    // Other areas register here: one variant each, dispatched in `main`.
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(cmd) => cmd_check::run(cmd),
+    }
+}

@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+
+pub mod amount;
+mod cf;
+mod codes;
+mod error;
+mod iban;
+mod macros;
+mod piva;
+mod spid;
+
+pub use amount::Amount;
+pub use cf::{AnyFiscalCode, CodiceFiscale, NumericFiscalCode};
+pub use codes::{Cig, CodiceIpa, CodiceUnivocoUfficio, Cup};
+pub use error::{Expected, Kind, ParseError};
+pub use iban::{Iban, ItalianBban};
+pub use piva::{OrganizationFiscalCode, PartitaIva};
+pub use spid::{
+    SpidFiscalNumber, parse_spid_any_fiscal_number, parse_spid_fiscal_number, parse_spid_vat_number,
+};
