@@ -13,9 +13,16 @@
 //! # Ok::<(), pagopa::CodeError>(())
 //! ```
 
+mod alloc;
 mod codes;
 
 pub use codes::{
     ApplicationCode, AuxDigit, CodeError, CodeKind, Iuv, IuvKind, MAX_BASE13, NoticeNumber,
     RfReference, SegregationCode,
+};
+
+#[cfg(feature = "sqlite")]
+pub use alloc::SqliteSequence;
+pub use alloc::{
+    AllocError, IuvAllocator, MemorySequence, SequenceAllocator, SequenceBackend, SequenceKey,
 };

@@ -1,4 +1,5 @@
 //! Public-API tests of the `pagopa` crate.
 #![allow(clippy::unwrap_used)]
 
+mod alloc;
 mod codes;
