@@ -1,0 +1,5 @@
+//! Public-API tests of the `protocollo` crate.
+
+mod common;
+mod messages;
+mod segnatura;
