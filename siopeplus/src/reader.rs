@@ -1,0 +1,772 @@
+//! Streaming reader of `flusso_ordinativi`: the header, then one order at a time.
+
+use std::io::BufRead;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use pa_types::Amount;
+
+use crate::error::{Error, ParseError, ParseErrorKind};
+use crate::model::{
+    ArconetEntrate, ArconetUscite, Bilancio, Bollo, CategoryPurpose, CigOEsclusione,
+    ClassificazioneEntrata, ClassificazioneUscita, DatiEnteMandato, DatiEnteReversale,
+    DatiFatturaSiope, DatiSiopeEntrate, DatiSiopeUscite, DebitoEntrata, DebitoUscita, Delegato,
+    DocumentoSiope, FatturaSiope, FlussoOrdinativi, FunzionarioDelegato, InformazioniAggiuntive,
+    InformazioniBeneficiario, InformazioniVersante, Mandato, MandatoAssociato, MiurMandato,
+    MiurReversale, Ordinativo, RawXml, Reversale, SepaCreditTransfer, Soggetto, Sospeso,
+    Sostituzione, Spese, TestataFlusso, AvvisoPagoPa, Ritenuta,
+};
+use crate::types::{InvalidValue, parse_amount};
+use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits, local_name};
+
+/// An OPI amount read from XML.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OpiAmount(pub(crate) Amount);
+
+impl std::str::FromStr for OpiAmount {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        parse_amount(s).map(OpiAmount)
+    }
+}
+
+/// An `xs:date` (an optional time zone suffix is ignored).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct XsDate(pub(crate) NaiveDate);
+
+impl std::str::FromStr for XsDate {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        let d = s.get(..10).unwrap_or(s);
+        NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(XsDate)
+            .map_err(|_| InvalidValue::new("date", "YYYY-MM-DD", s))
+    }
+}
+
+/// An `xs:dateTime`, kept as local time (an offset, when present, is dropped).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct XsDateTime(pub(crate) NaiveDateTime);
+
+impl std::str::FromStr for XsDateTime {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        if let Ok(d) = chrono::DateTime::parse_from_rfc3339(s) {
+            return Ok(XsDateTime(d.naive_local()));
+        }
+        let t = s.strip_suffix('Z').unwrap_or(s);
+        NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+            .map(XsDateTime)
+            .map_err(|_| InvalidValue::new("dateTime", "YYYY-MM-DDThh:mm:ss", s))
+    }
+}
+
+/// The part of a flow before its orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowHeader {
+    /// The root's `Id` attribute.
+    pub id: Option<String>,
+    /// `testata_flusso`.
+    pub testata: TestataFlusso,
+    /// `esercizio`.
+    pub esercizio: u16,
+}
+
+/// Reads a flow order by order from any buffered source; memory is bounded by the largest
+/// order, not by the flow.
+pub struct FlowReader<R: BufRead> {
+    x: XmlIn<R>,
+    header: FlowHeader,
+    index: usize,
+    signatures: usize,
+    trailing_signature: bool,
+    done: bool,
+}
+
+impl<R: BufRead> std::fmt::Debug for FlowReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowReader")
+            .field("header", &self.header)
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+const ROOT: &str = "flusso_ordinativi";
+
+impl<R: BufRead> FlowReader<R> {
+    /// Reads up to the end of `esercizio`.
+    ///
+    /// # Errors
+    /// [`ParseError`] with the element path and byte position.
+    pub fn new(r: R) -> Result<Self, ParseError> {
+        Self::with_limits(r, XmlLimits::default())
+    }
+
+    /// As [`FlowReader::new`] with explicit limits (depth, largest order).
+    ///
+    /// # Errors
+    /// [`ParseError`] with the element path and byte position.
+    pub fn with_limits(r: R, limits: XmlLimits) -> Result<Self, ParseError> {
+        let mut x = XmlIn::new(r, limits);
+        let id;
+        loop {
+            match x.next(ROOT)? {
+                Ev::Start(s) => {
+                    let name = String::from_utf8_lossy(local_name(s.name().as_ref())).into_owned();
+                    if name != ROOT {
+                        return Err(x.err(
+                            ROOT,
+                            ParseErrorKind::WrongRoot {
+                                expected: ROOT.into(),
+                                found: name,
+                            },
+                        ));
+                    }
+                    id = s
+                        .try_get_attribute("Id")
+                        .ok()
+                        .flatten()
+                        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()));
+                    break;
+                }
+                Ev::Text(t) if t.trim().is_empty() => {}
+                _ => return Err(x.err(ROOT, ParseErrorKind::Xml("expected the root element".into()))),
+            }
+        }
+        let mut signatures = 0;
+        let mut testata = None;
+        let esercizio;
+        loop {
+            let s = next_start(&mut x, ROOT)?;
+            let Some(s) = s else {
+                return Err(x.err(
+                    ROOT,
+                    ParseErrorKind::Missing {
+                        expected: "testata_flusso".into(),
+                        found: None,
+                    },
+                ));
+            };
+            let node = x.read_node(&s, ROOT)?;
+            match (node.name.as_str(), testata.is_some()) {
+                ("Signature", false) => signatures += 1,
+                ("testata_flusso", false) => {
+                    let mut c = Cursor::new(&node, format!("{ROOT}/testata_flusso"));
+                    testata = Some(read_testata(&mut c)?);
+                    c.end()?;
+                }
+                ("esercizio", true) => {
+                    let wrap = Node {
+                        name: ROOT.into(),
+                        children: vec![node],
+                        ..Node::default()
+                    };
+                    let mut c = Cursor::new(&wrap, ROOT.into());
+                    esercizio = c.parse::<u16>("esercizio")?;
+                    break;
+                }
+                (other, has) => {
+                    return Err(ParseError {
+                        path: format!("{ROOT}/{other}"),
+                        position: node.pos,
+                        kind: ParseErrorKind::Missing {
+                            expected: if has { "esercizio" } else { "testata_flusso" }.into(),
+                            found: Some(other.into()),
+                        },
+                    });
+                }
+            }
+        }
+        let testata = testata.ok_or_else(|| {
+            x.err(
+                ROOT,
+                ParseErrorKind::Missing {
+                    expected: "testata_flusso".into(),
+                    found: None,
+                },
+            )
+        })?;
+        Ok(FlowReader {
+            x,
+            header: FlowHeader {
+                id,
+                testata,
+                esercizio,
+            },
+            index: 0,
+            signatures,
+            trailing_signature: false,
+            done: false,
+        })
+    }
+
+    /// The header read by the constructor.
+    #[must_use]
+    pub fn header(&self) -> &FlowHeader {
+        &self.header
+    }
+
+    /// How many `ds:Signature` elements were met so far (before the header, or after the
+    /// orders once the reader is exhausted). Their validity is checked by [`crate::verify_flow`].
+    #[must_use]
+    pub fn signatures(&self) -> usize {
+        self.signatures
+    }
+
+    /// The next order, `None` at the end of the flow.
+    ///
+    /// # Errors
+    /// [`ParseError`] with the element path and byte position.
+    pub fn next_ordinativo(&mut self) -> Result<Option<Ordinativo>, ParseError> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let Some(s) = next_start(&mut self.x, ROOT)? else {
+                self.done = true;
+                if self.index == 0 {
+                    return Err(self.x.err(
+                        ROOT,
+                        ParseErrorKind::Missing {
+                            expected: "mandato".into(),
+                            found: None,
+                        },
+                    ));
+                }
+                // Only whitespace may follow the root.
+                loop {
+                    match self.x.next(ROOT)? {
+                        Ev::Eof => return Ok(None),
+                        Ev::Text(t) if t.trim().is_empty() => {}
+                        _ => {
+                            return Err(self.x.err(ROOT, ParseErrorKind::Xml("content after the root element".into())));
+                        }
+                    }
+                }
+            };
+            self.index += 1;
+            let path = format!("{ROOT}/*[{}]", self.index + 2);
+            let node = self.x.read_node(&s, &path)?;
+            match node.name.as_str() {
+                "Signature" => {
+                    self.signatures += 1;
+                    self.trailing_signature = true;
+                    self.index -= 1;
+                }
+                "mandato" if !self.trailing_signature => {
+                    let path = format!("{ROOT}/mandato[{}]", self.index);
+                    let mut c = Cursor::new(&node, path);
+                    let m = read_mandato(&mut c)?;
+                    c.end()?;
+                    return Ok(Some(Ordinativo::Mandato(Box::new(m))));
+                }
+                "reversale" if !self.trailing_signature => {
+                    let path = format!("{ROOT}/reversale[{}]", self.index);
+                    let mut c = Cursor::new(&node, path);
+                    let r = read_reversale(&mut c)?;
+                    c.end()?;
+                    return Ok(Some(Ordinativo::Reversale(Box::new(r))));
+                }
+                other => {
+                    return Err(ParseError {
+                        path: format!("{ROOT}/{other}"),
+                        position: node.pos,
+                        kind: ParseErrorKind::Unexpected(other.into()),
+                    });
+                }
+            }
+        }
+    }
+
+}
+
+impl<R: BufRead> Iterator for FlowReader<R> {
+    type Item = Result<Ordinativo, ParseError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_ordinativo() {
+            Ok(Some(o)) => Some(Ok(o)),
+            Ok(None) => None,
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn next_start<R: BufRead>(
+    x: &mut XmlIn<R>,
+    path: &str,
+) -> Result<Option<quick_xml::events::BytesStart<'static>>, ParseError> {
+    loop {
+        match x.next(path)? {
+            Ev::Start(s) => return Ok(Some(s)),
+            Ev::End => return Ok(None),
+            Ev::Text(t) if t.trim().is_empty() => {}
+            Ev::Text(_) => return Err(x.err(path, ParseErrorKind::Xml("text where elements are expected".into()))),
+            Ev::Eof => return Err(x.err(path, ParseErrorKind::Xml("unexpected end of document".into()))),
+        }
+    }
+}
+
+/// Reads a whole flow into memory.
+///
+/// # Errors
+/// [`Error::Parse`] with the element path and byte position.
+pub fn parse_flow(xml: &[u8]) -> Result<FlussoOrdinativi, Error> {
+    let mut r = FlowReader::new(xml)?;
+    let mut ordinativi = Vec::new();
+    while let Some(o) = r.next_ordinativo()? {
+        ordinativi.push(o);
+    }
+    let h = r.header().clone();
+    Ok(FlussoOrdinativi {
+        id: h.id,
+        testata: h.testata,
+        esercizio: h.esercizio,
+        ordinativi,
+    })
+}
+
+pub(crate) fn read_testata(c: &mut Cursor<'_>) -> Result<TestataFlusso, ParseError> {
+    Ok(TestataFlusso {
+        codice_abi_bt: c.parse("codice_ABI_BT")?,
+        identificativo_flusso: c.parse("identificativo_flusso")?,
+        data_ora_creazione_flusso: c.parse::<XsDateTime>("data_ora_creazione_flusso")?.0,
+        codice_ente: c.parse("codice_ente")?,
+        descrizione_ente: c.string("descrizione_ente")?,
+        codice_istat_ente: c.parse("codice_istat_ente")?,
+        codice_fiscale_ente: c.string("codice_fiscale_ente")?,
+        codice_tramite_ente: c.parse("codice_tramite_ente")?,
+        codice_tramite_bt: c.parse("codice_tramite_BT")?,
+        codice_ente_bt: c.string("codice_ente_BT")?,
+        riferimento_ente: c.opt_text("riferimento_ente"),
+    })
+}
+
+fn amount(c: &mut Cursor<'_>, name: &str) -> Result<Amount, ParseError> {
+    c.parse::<OpiAmount>(name).map(|a| a.0)
+}
+
+fn date(c: &mut Cursor<'_>, name: &str) -> Result<NaiveDate, ParseError> {
+    c.parse::<XsDate>(name).map(|a| a.0)
+}
+
+fn opt_date(c: &mut Cursor<'_>, name: &str) -> Result<Option<NaiveDate>, ParseError> {
+    c.opt_parse::<XsDate>(name).map(|a| a.map(|d| d.0))
+}
+
+fn flag(c: &mut Cursor<'_>, name: &str, value: &str) -> Result<bool, ParseError> {
+    match c.opt(name) {
+        None => Ok(false),
+        Some(n) if n.text.trim().eq_ignore_ascii_case(value) => Ok(true),
+        Some(n) => Err(c.err_at(
+            name,
+            n.pos,
+            ParseErrorKind::Invalid {
+                value: n.text.clone(),
+                reason: format!("only {value} is allowed"),
+            },
+        )),
+    }
+}
+
+fn bilancio(c: &mut Cursor<'_>) -> Result<Bilancio, ParseError> {
+    Ok(Bilancio {
+        codifica_bilancio: c.parse("codifica_bilancio")?,
+        descrizione_codifica: c.opt_text("descrizione_codifica"),
+        gestione: c.parse("gestione")?,
+        anno_residuo: c.opt_parse("anno_residuo")?,
+        numero_articolo: c.opt_parse("numero_articolo")?,
+        voce_economica: c.opt_parse("voce_economica")?,
+        importo_bilancio: amount(c, "importo_bilancio")?,
+    })
+}
+
+fn read_mandato(c: &mut Cursor<'_>) -> Result<Mandato, ParseError> {
+    Ok(Mandato {
+        tipo_operazione: c.parse("tipo_operazione")?,
+        numero_mandato: c.parse("numero_mandato")?,
+        data_mandato: date(c, "data_mandato")?,
+        importo_mandato: amount(c, "importo_mandato")?,
+        conto_evidenza: c.opt_text("conto_evidenza"),
+        estremi_provvedimento_autorizzativo: c.opt_text("estremi_provvedimento_autorizzativo"),
+        responsabile_provvedimento: c.opt_text("responsabile_provvedimento"),
+        ufficio_responsabile: c.opt_text("ufficio_responsabile"),
+        bilancio: c.many_with("bilancio", bilancio)?,
+        funzionario_delegato: c.opt_with("funzionario_delegato", |c| {
+            Ok(FunzionarioDelegato {
+                codice_funzionario_delegato: c.string("codice_funzionario_delegato")?,
+                importo_funzionario_delegato: amount(c, "importo_funzionario_delegato")?,
+                tipologia_pagamento_funzionario_delegato: c.string("tipologia_pagamento_funzionario_delegato")?,
+                numero_pagamento_funzionario_delegato: c.string("numero_pagamento_funzionario_delegato")?,
+            })
+        })?,
+        informazioni_beneficiario: {
+            let v = c.many_with("informazioni_beneficiario", beneficiario)?;
+            if v.is_empty() {
+                c.req("informazioni_beneficiario")?;
+            }
+            v
+        },
+        dati_a_disposizione_ente: if let Some(n) = c.opt("dati_a_disposizione_ente_mandato") {
+            Some(DatiEnteMandato::Libero(RawXml::from_trusted(n.text.clone())))
+        } else {
+            c.opt_with("dati_a_disposizione_ente_mandato_MIUR", |c| {
+                let agg = c.text("aggregato")?;
+                let mut chars = agg.trim().chars();
+                let aggregato = match (chars.next(), chars.next()) {
+                    (Some(a), None) => a,
+                    _ => {
+                        return Err(ParseError {
+                            path: format!("{}/aggregato", c.path),
+                            position: 0,
+                            kind: ParseErrorKind::Invalid {
+                                value: agg.into(),
+                                reason: "one letter A-Z".into(),
+                            },
+                        });
+                    }
+                };
+                Ok(DatiEnteMandato::Miur(MiurMandato {
+                    aggregato,
+                    descrizione_aggregato: c.string("descrizione_aggregato")?,
+                    voce: c.parse("voce")?,
+                    descrizione_voce: c.string("descrizione_voce")?,
+                    anno_provenienza: c.parse("anno_provenienza")?,
+                    numero_impegno: c.string("numero_impegno")?,
+                }))
+            })?
+        },
+    })
+}
+
+fn soggetto(c: &mut Cursor<'_>, sfx: &str) -> Result<Soggetto, ParseError> {
+    Ok(Soggetto {
+        anagrafica: c.string(&format!("anagrafica_{sfx}"))?,
+        indirizzo: c.opt_text(&format!("indirizzo_{sfx}")),
+        cap: c.opt_text(&format!("cap_{sfx}")),
+        localita: c.opt_text(&format!("localita_{sfx}")),
+        provincia: c.opt_text(&format!("provincia_{sfx}")),
+        stato: c.opt_text(&format!("stato_{sfx}")),
+        partita_iva: c.opt_text(&format!("partita_iva_{sfx}")),
+        codice_fiscale: c.opt_text(&format!("codice_fiscale_{sfx}")),
+    })
+}
+
+fn sospeso(c: &mut Cursor<'_>) -> Result<Sospeso, ParseError> {
+    Ok(Sospeso {
+        numero_provvisorio: c.parse("numero_provvisorio")?,
+        importo_provvisorio: amount(c, "importo_provvisorio")?,
+    })
+}
+
+fn informazioni_aggiuntive(c: &mut Cursor<'_>) -> Result<InformazioniAggiuntive, ParseError> {
+    Ok(InformazioniAggiuntive {
+        lingua: c.opt_parse("lingua")?,
+        riferimento_documento_esterno: c.opt_text("riferimento_documento_esterno"),
+        avviso_pagopa: c.opt_with("avviso_pagoPA", |c| {
+            Ok(AvvisoPagoPa {
+                codice_identificativo_ente: c.parse("codice_identificativo_ente")?,
+                numero_avviso: c.parse("numero_avviso")?,
+            })
+        })?,
+    })
+}
+
+fn sostituzione(c: &mut Cursor<'_>, n: [&str; 3]) -> Result<Sostituzione, ParseError> {
+    Ok(Sostituzione {
+        numero_da_sostituire: c.parse(n[0])?,
+        progressivo_da_sostituire: c.parse(n[1])?,
+        esercizio_da_sostituire: c.parse(n[2])?,
+    })
+}
+
+fn fattura(c: &mut Cursor<'_>) -> Result<FatturaSiope, ParseError> {
+    let codice_ipa_ente_siope = c.parse("codice_ipa_ente_siope")?;
+    let documento = if c.opt("tipo_documento_siope_e").is_some() {
+        DocumentoSiope::Elettronico {
+            identificativo_lotto_sdi: c.parse("identificativo_lotto_sdi_siope")?,
+        }
+    } else {
+        c.req("tipo_documento_siope_a")?;
+        DocumentoSiope::Analogico {
+            tipo: c.parse("tipo_documento_analogico_siope")?,
+            codice_fiscale_emittente: c.string("codice_fiscale_emittente_siope")?,
+            anno_emissione: c.parse("anno_emissione_fattura_siope")?,
+        }
+    };
+    let dati = c.with("dati_fattura_siope", |c| {
+        Ok(DatiFatturaSiope {
+            numero_fattura: c.string("numero_fattura_siope")?,
+            importo: c.parse("importo_siope")?,
+            data_scadenza_pagam: date(c, "data_scadenza_pagam_siope")?,
+            motivo_scadenza: c.opt_parse("motivo_scadenza_siope")?,
+            natura_spesa: c.parse("natura_spesa_siope")?,
+            utilizzo_nota_di_credito: c.opt_parse("utilizzo_nota_di_credito")?,
+        })
+    })?;
+    Ok(FatturaSiope {
+        codice_ipa_ente_siope,
+        documento,
+        dati,
+    })
+}
+
+fn cig(c: &mut Cursor<'_>) -> Result<Option<CigOEsclusione>, ParseError> {
+    if c.peek() == Some("codice_cig_siope") {
+        return Ok(Some(CigOEsclusione::Cig(c.parse("codice_cig_siope")?)));
+    }
+    if c.peek() == Some("motivo_esclusione_cig_siope") {
+        return Ok(Some(CigOEsclusione::Esclusione(c.parse("motivo_esclusione_cig_siope")?)));
+    }
+    Ok(None)
+}
+
+fn classificazione_uscita(c: &mut Cursor<'_>) -> Result<ClassificazioneUscita, ParseError> {
+    Ok(ClassificazioneUscita {
+        codice_cgu: c.parse("codice_cgu")?,
+        codice_cup: c.opt_parse("codice_cup")?,
+        codice_cpv: c.opt_text("codice_cpv"),
+        importo: amount(c, "importo")?,
+        dati_siope: c.with("classificazione_dati_siope_uscite", |c| {
+            let mut debiti = Vec::new();
+            loop {
+                match c.peek() {
+                    Some("tipo_debito_siope_nc") => {
+                        let tipo = c.parse("tipo_debito_siope_nc")?;
+                        let cig_fatture = match cig(c)? {
+                            Some(g) => {
+                                let f = c.many_with("fattura_siope", fattura)?;
+                                if f.is_empty() {
+                                    c.req("fattura_siope")?;
+                                }
+                                Some((g, f))
+                            }
+                            None => None,
+                        };
+                        debiti.push(DebitoUscita::NonCommerciale { tipo, cig_fatture });
+                    }
+                    Some("tipo_debito_siope_c") => {
+                        c.req("tipo_debito_siope_c")?;
+                        let Some(g) = cig(c)? else {
+                            c.req("codice_cig_siope")?;
+                            continue;
+                        };
+                        let fatture = c.many_with("fattura_siope", fattura)?;
+                        if fatture.is_empty() {
+                            c.req("fattura_siope")?;
+                        }
+                        debiti.push(DebitoUscita::Commerciale { cig: g, fatture });
+                    }
+                    _ => break,
+                }
+            }
+            if debiti.is_empty() {
+                c.req("tipo_debito_siope_nc")?;
+            }
+            let arconet = c.opt_with("dati_ARCONET_siope", |c| {
+                Ok(ArconetUscite {
+                    codice_missione: c.string("codice_missione_siope")?,
+                    codice_programma: c.string("codice_programma_siope")?,
+                    codice_economico: c.string("codice_economico_siope")?,
+                    importo_codice_economico: amount(c, "importo_codice_economico_siope")?,
+                    codice_ue: c.string("codice_UE_siope")?,
+                    codice_uscita: c.opt_parse("codice_uscita_siope")?,
+                    codice_cofog: String::new(),
+                    importo_cofog: Amount::ZERO,
+                })
+                .and_then(|mut a| {
+                    c.with("cofog_siope", |c| {
+                        a.codice_cofog = c.string("codice_cofog_siope")?;
+                        a.importo_cofog = amount(c, "importo_cofog_siope")?;
+                        Ok(())
+                    })?;
+                    Ok(a)
+                })
+            })?;
+            Ok(DatiSiopeUscite { debiti, arconet })
+        })?,
+    })
+}
+
+fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseError> {
+    Ok(InformazioniBeneficiario {
+        progressivo_beneficiario: c.parse("progressivo_beneficiario")?,
+        importo_beneficiario: amount(c, "importo_beneficiario")?,
+        tipo_pagamento: c.parse("tipo_pagamento")?,
+        impignorabili: flag(c, "impignorabili", "SI")?,
+        non_frazionabile: flag(c, "frazionabile", "NO")?,
+        gestione_provvisoria: flag(c, "gestione_provvisoria", "SI")?,
+        data_esecuzione_pagamento: opt_date(c, "data_esecuzione_pagamento")?,
+        data_scadenza_pagamento: opt_date(c, "data_scadenza_pagamento")?,
+        destinazione: c.opt_parse("destinazione")?,
+        tipo_contabilita_ente_ricevente: c.opt_parse("tipo_contabilita_ente_ricevente")?,
+        tipo_postalizzazione: c.opt_parse("tipo_postalizzazione")?,
+        classificazione: c.many_with("classificazione", classificazione_uscita)?,
+        bollo: c.with("bollo", |c| {
+            Ok(Bollo {
+                assoggettamento_bollo: c.parse("assoggettamento_bollo")?,
+                causale_esenzione_bollo: c.opt_text("causale_esenzione_bollo"),
+            })
+        })?,
+        spese: c.opt_with("spese", |c| {
+            Ok(Spese {
+                soggetto_destinatario: c.parse("soggetto_destinatario_delle_spese")?,
+                natura_pagamento: c.opt_text("natura_pagamento"),
+                causale_esenzione_spese: c.opt_text("causale_esenzione_spese"),
+            })
+        })?,
+        beneficiario: c.with("beneficiario", |c| soggetto(c, "beneficiario"))?,
+        delegato: c.many_with("delegato", |c| {
+            Ok(Delegato {
+                anagrafica: c.string("anagrafica_delegato")?,
+                indirizzo: c.opt_text("indirizzo_delegato"),
+                cap: c.opt_text("cap_delegato"),
+                localita: c.opt_text("localita_delegato"),
+                provincia: c.opt_text("provincia_delegato"),
+                stato: c.opt_text("stato_delegato"),
+                codice_fiscale: c.string("codice_fiscale_delegato")?,
+            })
+        })?,
+        creditore_effettivo: c.opt_with("creditore_effettivo", |c| soggetto(c, "creditore_effettivo"))?,
+        piazzatura: c.opt_with("piazzatura", |c| c.string("numero_conto_corrente_beneficiario"))?,
+        sepa_credit_transfer: c.opt_with("sepa_credit_transfer", |c| {
+            Ok(SepaCreditTransfer {
+                iban: c.parse("iban")?,
+                bic: c.opt_text("bic"),
+                identificativo_end_to_end: c.opt_text("identificativo_end_to_end"),
+                category_purpose: c.opt_with("identificativo_category_purpose", |c| {
+                    if c.peek() == Some("code") {
+                        Ok(CategoryPurpose::Code(c.parse("code")?))
+                    } else {
+                        Ok(CategoryPurpose::Proprietary(c.string("proprietary")?))
+                    }
+                })?,
+            })
+        })?,
+        codice_versante: c.opt_text("codice_versante"),
+        causale: c.string("causale")?,
+        sospeso: c.many_with("sospeso", sospeso)?,
+        ritenute: c.many_with("ritenute", |c| {
+            Ok(Ritenuta {
+                importo_ritenute: amount(c, "importo_ritenute")?,
+                numero_reversale: c.parse("numero_reversale")?,
+                progressivo_versante: c.parse("progressivo_versante")?,
+            })
+        })?,
+        informazioni_aggiuntive: c.opt_with("informazioni_aggiuntive", informazioni_aggiuntive)?,
+        sostituzione_mandato: c.opt_with("sostituzione_mandato", |c| {
+            sostituzione(
+                c,
+                ["numero_mandato_da_sostituire", "progressivo_beneficiario_da_sostituire", "esercizio_mandato_da_sostituire"],
+            )
+        })?,
+        dati_a_disposizione_ente_beneficiario: c
+            .opt("dati_a_disposizione_ente_beneficiario")
+            .map(|n| RawXml::from_trusted(n.text.clone())),
+    })
+}
+
+fn read_reversale(c: &mut Cursor<'_>) -> Result<Reversale, ParseError> {
+    Ok(Reversale {
+        tipo_operazione: c.parse("tipo_operazione")?,
+        numero_reversale: c.parse("numero_reversale")?,
+        data_reversale: date(c, "data_reversale")?,
+        importo_reversale: amount(c, "importo_reversale")?,
+        conto_evidenza: c.opt_text("conto_evidenza"),
+        bilancio: c.many_with("bilancio", bilancio)?,
+        informazioni_versante: {
+            let v = c.many_with("informazioni_versante", versante)?;
+            if v.is_empty() {
+                c.req("informazioni_versante")?;
+            }
+            v
+        },
+        dati_a_disposizione_ente: if let Some(n) = c.opt("dati_a_disposizione_ente_reversale") {
+            Some(DatiEnteReversale::Libero(RawXml::from_trusted(n.text.clone())))
+        } else {
+            c.opt_with("dati_a_disposizione_ente_reversale_MIUR", |c| {
+                Ok(DatiEnteReversale::Miur(MiurReversale {
+                    aggregato: c.parse("aggregato")?,
+                    descrizione_aggregato: c.string("descrizione_aggregato")?,
+                    voce: c.parse("voce")?,
+                    descrizione_voce: c.string("descrizione_voce")?,
+                    sottovoce: c.opt_parse("sottovoce")?,
+                    descrizione_sottovoce: c.opt_text("descrizione_sottovoce"),
+                    anno_provenienza: c.parse("anno_provenienza")?,
+                    numero_accertamento: c.string("numero_accertamento")?,
+                }))
+            })?
+        },
+    })
+}
+
+fn classificazione_entrata(c: &mut Cursor<'_>) -> Result<ClassificazioneEntrata, ParseError> {
+    Ok(ClassificazioneEntrata {
+        codice_cge: c.parse("codice_cge")?,
+        codice_cup: c.opt_parse("codice_cup")?,
+        importo: amount(c, "importo")?,
+        dati_siope: c.with("classificazione_dati_siope_entrate", |c| {
+            let debito = if c.peek() == Some("tipo_debito_siope_c") {
+                c.req("tipo_debito_siope_c")?;
+                let fatture = c.many_with("fattura_siope", fattura)?;
+                if fatture.is_empty() {
+                    c.req("fattura_siope")?;
+                }
+                DebitoEntrata::Commerciale { fatture }
+            } else {
+                DebitoEntrata::NonCommerciale {
+                    tipo: c.parse("tipo_debito_siope_nc")?,
+                    fatture: c.many_with("fattura_siope", fattura)?,
+                }
+            };
+            let arconet = c.opt_with("dati_ARCONET_siope", |c| {
+                Ok(ArconetEntrate {
+                    codice_economico: c.string("codice_economico_siope")?,
+                    importo_codice_economico: amount(c, "importo_codice_economico_siope")?,
+                    codice_ue: c.string("codice_UE_siope")?,
+                    codice_entrata: c.opt_parse("codice_entrata_siope")?,
+                })
+            })?;
+            Ok(DatiSiopeEntrate { debito, arconet })
+        })?,
+    })
+}
+
+fn versante(c: &mut Cursor<'_>) -> Result<InformazioniVersante, ParseError> {
+    Ok(InformazioniVersante {
+        progressivo_versante: c.parse("progressivo_versante")?,
+        importo_versante: amount(c, "importo_versante")?,
+        tipo_riscossione: c.parse("tipo_riscossione")?,
+        numero_ccp: c.opt_parse("numero_ccp")?,
+        tipo_entrata: c.opt_parse("tipo_entrata")?,
+        destinazione: c.opt_parse("destinazione")?,
+        classificazione: c.many_with("classificazione", classificazione_entrata)?,
+        bollo: c.with("bollo", |c| {
+            Ok(Bollo {
+                assoggettamento_bollo: c.parse("assoggettamento_bollo")?,
+                causale_esenzione_bollo: c.opt_text("causale_esenzione_bollo"),
+            })
+        })?,
+        versante: c.with("versante", |c| soggetto(c, "versante"))?,
+        causale: c.string("causale")?,
+        sospeso: c.many_with("sospeso", sospeso)?,
+        mandato_associato: c.many_with("mandato_associato", |c| {
+            Ok(MandatoAssociato {
+                numero_mandato: c.parse("numero_mandato")?,
+                progressivo_beneficiario: c.opt_parse("progressivo_beneficiario")?,
+            })
+        })?,
+        informazioni_aggiuntive: c.opt_with("informazioni_aggiuntive", informazioni_aggiuntive)?,
+        sostituzione_reversale: c.opt_with("sostituzione_reversale", |c| {
+            sostituzione(
+                c,
+                ["numero_reversale_da_sostituire", "progressivo_versante_da_sostituire", "esercizio_reversale_da_sostituire"],
+            )
+        })?,
+        dati_a_disposizione_ente_versante: c
+            .opt("dati_a_disposizione_ente_versante")
+            .map(|n| RawXml::from_trusted(n.text.clone())),
+    })
+}

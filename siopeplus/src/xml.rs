@@ -1,0 +1,441 @@
+//! Hardened XML reading: a small element tree per unit (one order, one message), with bounded
+//! depth and size, no DTDs, and a cursor that reads children in schema order.
+
+use std::io::BufRead;
+use std::str::FromStr;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::error::{ParseError, ParseErrorKind};
+
+/// Limits applied while reading XML.
+#[derive(Debug, Clone, Copy)]
+pub struct XmlLimits {
+    /// Deepest element nesting accepted.
+    pub max_depth: usize,
+    /// Largest unit (one order, or a whole message) in bytes.
+    pub max_unit_bytes: u64,
+}
+
+impl Default for XmlLimits {
+    fn default() -> Self {
+        XmlLimits {
+            max_depth: 64,
+            max_unit_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// An element with its text and children. Attributes are not kept except `Id` (read separately).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Node {
+    pub(crate) name: String,
+    pub(crate) text: String,
+    pub(crate) children: Vec<Node>,
+    pub(crate) pos: u64,
+}
+
+/// Elements whose content is kept verbatim as XML (`anyTAG`).
+fn is_raw(name: &str) -> bool {
+    name.starts_with("dati_a_disposizione_ente") && !name.ends_with("_MIUR")
+        || name == "dati_a_disposizione_BT"
+}
+
+pub(crate) fn local_name(qname: &[u8]) -> &[u8] {
+    match qname.iter().position(|&b| b == b':') {
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    }
+}
+
+pub(crate) struct XmlIn<R: BufRead> {
+    pub(crate) reader: Reader<R>,
+    buf: Vec<u8>,
+    pub(crate) limits: XmlLimits,
+}
+
+impl<R: BufRead> XmlIn<R> {
+    pub(crate) fn new(r: R, limits: XmlLimits) -> Self {
+        let mut reader = Reader::from_reader(r);
+        let cfg = reader.config_mut();
+        cfg.trim_text(false);
+        cfg.check_end_names = true;
+        cfg.expand_empty_elements = true;
+        XmlIn {
+            reader,
+            buf: Vec::with_capacity(4096),
+            limits,
+        }
+    }
+
+    pub(crate) fn pos(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+
+    pub(crate) fn err(&self, path: &str, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            path: path.to_owned(),
+            position: self.pos(),
+            kind,
+        }
+    }
+
+    /// The next structural event: a start tag (owned), an end tag, text, or end of file.
+    /// Declarations, comments and processing instructions are skipped; a DTD is refused.
+    pub(crate) fn next(&mut self, path: &str) -> Result<Ev, ParseError> {
+        loop {
+            self.buf.clear();
+            let ev = self
+                .reader
+                .read_event_into(&mut self.buf)
+                .map_err(|e| ParseError {
+                    path: path.to_owned(),
+                    position: self.reader.error_position(),
+                    kind: ParseErrorKind::Xml(e.to_string()),
+                })?;
+            return Ok(match ev {
+                Event::Start(s) => Ev::Start(s.into_owned()),
+                Event::End(_) => Ev::End,
+                Event::Text(t) => {
+                    let s = t.decode().map_err(|e| ParseError {
+                        path: path.to_owned(),
+                        position: self.reader.buffer_position(),
+                        kind: ParseErrorKind::Xml(e.to_string()),
+                    })?;
+                    Ev::Text(s.into_owned())
+                }
+                Event::GeneralRef(r) => {
+                    let name = r.decode().map_err(|e| ParseError {
+                        path: path.to_owned(),
+                        position: self.reader.buffer_position(),
+                        kind: ParseErrorKind::Xml(e.to_string()),
+                    })?;
+                    match resolve_ref(&name) {
+                        Some(c) => Ev::Text(c.to_string()),
+                        None => {
+                            return Err(ParseError {
+                                path: path.to_owned(),
+                                position: self.reader.buffer_position(),
+                                kind: ParseErrorKind::Xml(format!("unknown entity &{name};")),
+                            });
+                        }
+                    }
+                }
+                Event::CData(c) => Ev::Text(String::from_utf8_lossy(&c).into_owned()),
+                Event::DocType(_) => {
+                    return Err(self.err(path, ParseErrorKind::Dtd));
+                }
+                Event::Eof => Ev::Eof,
+                Event::Empty(_) => {
+                    // `expand_empty_elements` turns empty elements into Start + End.
+                    return Err(self.err(path, ParseErrorKind::Xml("unexpected empty element event".into())));
+                }
+                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => continue,
+            });
+        }
+    }
+
+    /// Reads the element whose start tag was just read, with all its content, into a [`Node`].
+    pub(crate) fn read_node(&mut self, start: &BytesStart<'_>, path: &str) -> Result<Node, ParseError> {
+        let begin = self.pos();
+        let name = String::from_utf8_lossy(local_name(start.name().as_ref())).into_owned();
+        let mut stack: Vec<Node> = vec![Node {
+            name,
+            pos: begin,
+            ..Node::default()
+        }];
+        loop {
+            if self.pos().saturating_sub(begin) > self.limits.max_unit_bytes {
+                return Err(self.err(path, ParseErrorKind::TooLarge(self.limits.max_unit_bytes)));
+            }
+            let top_raw = stack.last().is_some_and(|n| is_raw(&n.name));
+            if top_raw {
+                let raw = self.read_raw(path)?;
+                let mut node = stack.pop().unwrap_or_default();
+                node.text = raw;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => return Ok(node),
+                }
+                continue;
+            }
+            match self.next(path)? {
+                Ev::Start(s) => {
+                    if stack.len() >= self.limits.max_depth {
+                        return Err(self.err(path, ParseErrorKind::TooDeep(self.limits.max_depth)));
+                    }
+                    let pos = self.pos();
+                    stack.push(Node {
+                        name: String::from_utf8_lossy(local_name(s.name().as_ref())).into_owned(),
+                        pos,
+                        ..Node::default()
+                    });
+                }
+                Ev::End => {
+                    let node = stack.pop().unwrap_or_default();
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(node),
+                        None => return Ok(node),
+                    }
+                }
+                Ev::Text(t) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.text.push_str(&t);
+                    }
+                }
+                Ev::Eof => {
+                    return Err(self.err(path, ParseErrorKind::Xml("unexpected end of document".into())));
+                }
+            }
+        }
+    }
+
+    /// Copies the content of the current element verbatim (re-serialised) up to its end tag.
+    fn read_raw(&mut self, path: &str) -> Result<String, ParseError> {
+        use quick_xml::Writer;
+        let mut w = Writer::new(Vec::new());
+        let mut depth = 0usize;
+        loop {
+            self.buf.clear();
+            let ev = self
+                .reader
+                .read_event_into(&mut self.buf)
+                .map_err(|e| ParseError {
+                    path: path.to_owned(),
+                    position: self.reader.error_position(),
+                    kind: ParseErrorKind::Xml(e.to_string()),
+                })?;
+            match ev {
+                Event::Start(_) => {
+                    depth += 1;
+                    if depth > self.limits.max_depth {
+                        return Err(self.err(path, ParseErrorKind::TooDeep(self.limits.max_depth)));
+                    }
+                }
+                Event::End(_) if depth == 0 => break,
+                Event::End(_) => depth -= 1,
+                Event::DocType(_) => return Err(self.err(path, ParseErrorKind::Dtd)),
+                Event::Eof => {
+                    return Err(self.err(path, ParseErrorKind::Xml("unexpected end of document".into())));
+                }
+                Event::PI(_) | Event::Decl(_) => continue,
+                _ => {}
+            }
+            w.write_event(ev).map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))?;
+        }
+        String::from_utf8(w.into_inner()).map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))
+    }
+}
+
+fn resolve_ref(name: &str) -> Option<char> {
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "apos" => Some('\''),
+        "quot" => Some('"'),
+        _ => {
+            let n = if let Some(h) = name.strip_prefix("#x") {
+                u32::from_str_radix(h, 16).ok()?
+            } else if let Some(d) = name.strip_prefix('#') {
+                d.parse().ok()?
+            } else {
+                return None;
+            };
+            char::from_u32(n)
+        }
+    }
+}
+
+pub(crate) enum Ev {
+    Start(BytesStart<'static>),
+    End,
+    Text(String),
+    Eof,
+}
+
+/// Whether `s` is a well-formed XML fragment without DTD or processing instructions.
+pub(crate) fn check_fragment(s: &str) -> bool {
+    let mut r = Reader::from_str(s);
+    r.config_mut().check_end_names = true;
+    let mut depth = 0i64;
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            Ok(Event::Eof) => return depth == 0,
+            Ok(Event::DocType(_) | Event::PI(_) | Event::Decl(_)) | Err(_) => return false,
+            Ok(Event::GeneralRef(g)) => {
+                if g.decode().ok().and_then(|n| resolve_ref(&n)).is_none() {
+                    return false;
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Reads a node's children in order, schema style.
+pub(crate) struct Cursor<'a> {
+    node: &'a Node,
+    idx: usize,
+    pub(crate) path: String,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(node: &'a Node, path: String) -> Self {
+        Cursor { node, idx: 0, path }
+    }
+
+    fn child_path(&self, name: &str) -> String {
+        format!("{}/{}", self.path, name)
+    }
+
+    pub(crate) fn err_at(&self, name: &str, pos: u64, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            path: self.child_path(name),
+            position: pos,
+            kind,
+        }
+    }
+
+    pub(crate) fn peek(&self) -> Option<&'a str> {
+        self.node.children.get(self.idx).map(|n| n.name.as_str())
+    }
+
+    pub(crate) fn opt(&mut self, name: &str) -> Option<&'a Node> {
+        let n = self.node.children.get(self.idx)?;
+        if n.name == name {
+            self.idx += 1;
+            Some(n)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn req(&mut self, name: &str) -> Result<&'a Node, ParseError> {
+        match self.opt(name) {
+            Some(n) => Ok(n),
+            None => {
+                let found = self.peek().map(str::to_owned);
+                let pos = self.node.children.get(self.idx).map_or(self.node.pos, |n| n.pos);
+                Err(self.err_at(
+                    name,
+                    pos,
+                    ParseErrorKind::Missing {
+                        expected: name.to_owned(),
+                        found,
+                    },
+                ))
+            }
+        }
+    }
+
+    pub(crate) fn text(&mut self, name: &str) -> Result<&'a str, ParseError> {
+        self.req(name).map(|n| n.text.as_str())
+    }
+
+    pub(crate) fn opt_text(&mut self, name: &str) -> Option<String> {
+        self.opt(name).map(|n| n.text.clone())
+    }
+
+    pub(crate) fn string(&mut self, name: &str) -> Result<String, ParseError> {
+        self.text(name).map(str::to_owned)
+    }
+
+    pub(crate) fn parse<T>(&mut self, name: &str) -> Result<T, ParseError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let n = self.req(name)?;
+        self.convert(name, n)
+    }
+
+    pub(crate) fn opt_parse<T>(&mut self, name: &str) -> Result<Option<T>, ParseError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.opt(name) {
+            Some(n) => self.convert(name, n).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn convert<T>(&self, name: &str, n: &Node) -> Result<T, ParseError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        n.text.trim().parse::<T>().map_err(|e| {
+            self.err_at(
+                name,
+                n.pos,
+                ParseErrorKind::Invalid {
+                    value: n.text.chars().take(80).collect(),
+                    reason: e.to_string(),
+                },
+            )
+        })
+    }
+
+    pub(crate) fn with<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Cursor<'a>) -> Result<T, ParseError>,
+    ) -> Result<T, ParseError> {
+        let n = self.req(name)?;
+        let mut c = Cursor::new(n, self.child_path(name));
+        let v = f(&mut c)?;
+        c.end()?;
+        Ok(v)
+    }
+
+    pub(crate) fn opt_with<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Cursor<'a>) -> Result<T, ParseError>,
+    ) -> Result<Option<T>, ParseError> {
+        if self.peek() == Some(name) {
+            self.with(name, f).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub(crate) fn many_with<T>(
+        &mut self,
+        name: &str,
+        mut f: impl FnMut(&mut Cursor<'a>) -> Result<T, ParseError>,
+    ) -> Result<Vec<T>, ParseError> {
+        let mut v = Vec::new();
+        let mut i = 1;
+        while self.peek() == Some(name) {
+            let n = self.req(name)?;
+            let mut c = Cursor::new(n, format!("{}/{}[{}]", self.path, name, i));
+            v.push(f(&mut c)?);
+            c.end()?;
+            i += 1;
+        }
+        Ok(v)
+    }
+
+    /// Fails when children remain that the schema does not allow here.
+    pub(crate) fn end(&self) -> Result<(), ParseError> {
+        match self.node.children.get(self.idx) {
+            None => Ok(()),
+            Some(n) => Err(ParseError {
+                path: self.child_path(&n.name),
+                position: n.pos,
+                kind: ParseErrorKind::Unexpected(n.name.clone()),
+            }),
+        }
+    }
+}
