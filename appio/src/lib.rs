@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+pub mod api;
+mod client;
+mod deps;
+mod error;
+mod message;
+#[cfg(feature = "mock")]
+pub mod mock;
+mod types;
+
+pub use client::{IoClient, IoClientBuilder, RetryPolicy, SubscriptionKey};
+pub use deps::{Amount, CodiceFiscale, NoticeNumber, OrganizationFiscalCode};
+pub use error::{ApiError, Error, ForbiddenReason, InputError, JournalError, TransportError, ValidationError};
+pub use message::{
+    EmailAddress, EuCovidCert, Markdown, MessageContent, NewMessage, NewMessageBuilder,
+    PaymentData, PrescriptionData, Subject, ThirdPartyData, TimeToLive, api_len,
+};
+pub use types::{
+    Activation, ActivationStatus, CreatedMessage, CreatedMessageWithContent, FeatureLevel,
+    HasPrecondition, LimitedProfile, MessageDetails, MessageId, MessageStatus,
+    NotificationStatus, NotificationStatuses, PaymentStatus, ProblemJson, ReadStatus, timestamp,
+};
