@@ -1,0 +1,1503 @@
+//! Hardened XML parser producing an immutable arena tree.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use quick_xml::events::Event;
+
+use crate::error::{ParseError, ParseErrorKind};
+
+/// Namespace URI bound to the reserved `xml` prefix.
+pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+const NONE: u32 = u32::MAX;
+
+/// Limits and switches for [`Document::parse_with`].
+///
+/// The defaults are safe for untrusted input of the size SAML, OPI and segnatura documents have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParseOptions {
+    /// Maximum input size in bytes (default 32 MiB; at most 4 GiB - 1).
+    pub max_size: usize,
+    /// Maximum element nesting depth (default 128).
+    pub max_depth: usize,
+    /// Maximum number of elements in the document (default 1,000,000).
+    pub max_elements: usize,
+    /// Maximum number of attributes (namespace declarations included) on one element (default 256).
+    pub max_attributes: usize,
+    /// Unprefixed attribute names treated as IDs (default `ID`, `Id`, `id`). `xml:id` is
+    /// always an ID. A value used twice is a parse error.
+    pub id_attributes: Vec<String>,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            max_size: 32 * 1024 * 1024,
+            max_depth: 128,
+            max_elements: 1_000_000,
+            max_attributes: 256,
+            id_attributes: vec!["ID".into(), "Id".into(), "id".into()],
+        }
+    }
+}
+
+impl ParseOptions {
+    /// Replaces the list of ID attribute names.
+    #[must_use]
+    pub fn with_id_attributes<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.id_attributes = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the maximum input size in bytes.
+    #[must_use]
+    pub fn with_max_size(mut self, max: usize) -> Self {
+        self.max_size = max;
+        self
+    }
+
+    /// Sets the maximum nesting depth.
+    #[must_use]
+    pub fn with_max_depth(mut self, max: usize) -> Self {
+        self.max_depth = max;
+        self
+    }
+
+    /// Sets the maximum number of elements.
+    #[must_use]
+    pub fn with_max_elements(mut self, max: usize) -> Self {
+        self.max_elements = max;
+        self
+    }
+
+    /// Sets the maximum number of attributes per element.
+    #[must_use]
+    pub fn with_max_attributes(mut self, max: usize) -> Self {
+        self.max_attributes = max;
+        self
+    }
+}
+
+/// Identifier of a node in a [`Document`]. Only meaningful for the document that produced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    /// The document node (parent of the root element).
+    pub const DOCUMENT: NodeId = NodeId(0);
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Document,
+    Element,
+    Text,
+    Comment,
+    Pi,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct NodeData {
+    pub(crate) kind: Kind,
+    pub(crate) parent: u32,
+    pub(crate) first_child: u32,
+    pub(crate) last_child: u32,
+    pub(crate) next_sibling: u32,
+    pub(crate) prev_sibling: u32,
+    /// Element: prefix. Text/comment: content. PI: target.
+    pub(crate) a: Span,
+    /// Element: local name. PI: data.
+    pub(crate) b: Span,
+    /// Element: namespace URI (empty = none).
+    pub(crate) ns: Span,
+    pub(crate) attrs: (u32, u32),
+    pub(crate) ns_decls: (u32, u32),
+    /// Source byte offsets: start of the node (`<` for elements).
+    pub(crate) src_start: u32,
+    /// Element: offset just after the start tag's `>`.
+    pub(crate) start_tag_end: u32,
+    /// Element: offset of the end tag's `<` (equal to `start_tag_end` for `<a/>`).
+    pub(crate) end_tag_start: u32,
+    /// Element: offset just after the end tag (or after `/>`).
+    pub(crate) src_end: u32,
+    pub(crate) self_closing: bool,
+}
+
+impl NodeData {
+    fn new(kind: Kind, parent: u32, src_start: u32) -> Self {
+        NodeData {
+            kind,
+            parent,
+            first_child: NONE,
+            last_child: NONE,
+            next_sibling: NONE,
+            prev_sibling: NONE,
+            a: Span::default(),
+            b: Span::default(),
+            ns: Span::default(),
+            attrs: (0, 0),
+            ns_decls: (0, 0),
+            src_start,
+            start_tag_end: src_start,
+            end_tag_start: src_start,
+            src_end: src_start,
+            self_closing: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttrData {
+    pub(crate) prefix: Span,
+    pub(crate) local: Span,
+    pub(crate) ns: Span,
+    pub(crate) value: Span,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NsDecl {
+    /// Empty = default namespace.
+    pub(crate) prefix: Span,
+    /// Empty = undeclaration of the default namespace.
+    pub(crate) uri: Span,
+}
+
+/// A parsed, immutable XML document.
+///
+/// Built by [`Document::parse`]; navigated through [`Element`] handles. Comments and processing
+/// instructions are kept, entity and character references are resolved, line endings are
+/// normalized as XML requires, and every element knows its resolved namespace, its in-scope
+/// namespace declarations and its position in the source.
+#[derive(Clone)]
+pub struct Document {
+    pub(crate) buf: String,
+    pub(crate) nodes: Vec<NodeData>,
+    pub(crate) attrs: Vec<AttrData>,
+    pub(crate) ns_decls: Vec<NsDecl>,
+    pub(crate) ids: HashMap<String, u32>,
+    pub(crate) line_starts: Vec<u32>,
+    pub(crate) root: u32,
+}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Document")
+            .field("nodes", &self.nodes.len())
+            .field("root", &self.root().qname())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A position in the source document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, counted in bytes.
+    pub column: u32,
+    /// 0-based byte offset.
+    pub offset: u32,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+fn line_starts(input: &[u8]) -> Vec<u32> {
+    let mut v = Vec::with_capacity(input.len() / 64 + 1);
+    v.push(0);
+    for (i, &b) in input.iter().enumerate() {
+        if b == b'\n' {
+            v.push(i as u32 + 1);
+        }
+    }
+    v
+}
+
+fn position_in(line_starts: &[u32], offset: u32) -> Position {
+    let idx = match line_starts.binary_search(&offset) {
+        Ok(i) => i,
+        Err(i) => i.saturating_sub(1),
+    };
+    let start = line_starts.get(idx).copied().unwrap_or(0);
+    Position {
+        line: idx as u32 + 1,
+        column: offset - start + 1,
+        offset,
+    }
+}
+
+fn position_of(input: &[u8], offset: usize) -> (u32, u32) {
+    let offset = offset.min(input.len());
+    let before = &input[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+    let col = match before.iter().rposition(|&b| b == b'\n') {
+        Some(p) => offset - p,
+        None => offset + 1,
+    };
+    (line, col as u32)
+}
+
+impl Document {
+    /// Parses `input` with the default [`ParseOptions`].
+    ///
+    /// # Errors
+    /// [`ParseError`] with line and column when the input is not well-formed XML, has a
+    /// DOCTYPE, is not UTF-8, breaks a limit, or repeats an ID value.
+    pub fn parse(input: &[u8]) -> Result<Document, ParseError> {
+        Document::parse_with(input, &ParseOptions::default())
+    }
+
+    /// Parses `input` with the given options.
+    ///
+    /// # Errors
+    /// As [`Document::parse`].
+    pub fn parse_with(input: &[u8], opts: &ParseOptions) -> Result<Document, ParseError> {
+        Parser::run(input, opts)
+    }
+
+    /// The root element.
+    pub fn root(&self) -> Element<'_> {
+        Element {
+            doc: self,
+            id: self.root,
+        }
+    }
+
+    /// The element with the given ID value (see [`ParseOptions::id_attributes`]).
+    pub fn element_by_id(&self, id: &str) -> Option<Element<'_>> {
+        self.ids.get(id).map(|&n| Element { doc: self, id: n })
+    }
+
+    /// Handle to the element `id`, if `id` is an element of this document.
+    pub fn element(&self, id: NodeId) -> Option<Element<'_>> {
+        match self.nodes.get(id.0 as usize) {
+            Some(n) if n.kind == Kind::Element => Some(Element {
+                doc: self,
+                id: id.0,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Handle to any node.
+    pub fn node(&self, id: NodeId) -> Option<Node<'_>> {
+        if (id.0 as usize) < self.nodes.len() {
+            Some(Node {
+                doc: self,
+                id: id.0,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// All elements in document order.
+    pub fn elements(&self) -> impl Iterator<Item = Element<'_>> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.kind == Kind::Element)
+            .map(move |(i, _)| Element {
+                doc: self,
+                id: i as u32,
+            })
+    }
+
+    /// Every element with the given namespace URI and local name, in document order.
+    pub fn find_all<'a>(
+        &'a self,
+        namespace: &'a str,
+        local_name: &'a str,
+    ) -> impl Iterator<Item = Element<'a>> + 'a {
+        self.elements().filter(move |e| e.is(namespace, local_name))
+    }
+
+    /// Children of the document node (root element, top-level comments and PIs).
+    pub fn children(&self) -> Children<'_> {
+        Children {
+            doc: self,
+            next: self.nodes[0].first_child,
+        }
+    }
+
+    /// Source position of a byte offset.
+    pub fn position_of_offset(&self, offset: u32) -> Position {
+        position_in(&self.line_starts, offset)
+    }
+
+    #[inline]
+    pub(crate) fn s(&self, span: Span) -> &str {
+        let st = span.start as usize;
+        self.buf.get(st..st + span.len as usize).unwrap_or("")
+    }
+
+    #[inline]
+    pub(crate) fn b(&self, span: Span) -> &[u8] {
+        let st = span.start as usize;
+        self.buf
+            .as_bytes()
+            .get(st..st + span.len as usize)
+            .unwrap_or(&[])
+    }
+
+    #[inline]
+    pub(crate) fn n(&self, id: u32) -> &NodeData {
+        &self.nodes[id as usize]
+    }
+}
+
+/// Kind of a [`Node`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeKind<'a> {
+    /// The document node.
+    Document,
+    /// An element.
+    Element(Element<'a>),
+    /// Character data (text and CDATA sections, references resolved).
+    Text(&'a str),
+    /// A comment (content without `<!--` and `-->`).
+    Comment(&'a str),
+    /// A processing instruction.
+    ProcessingInstruction {
+        /// The PI target.
+        target: &'a str,
+        /// The PI data (may be empty).
+        data: &'a str,
+    },
+}
+
+/// Any node of a document.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    doc: &'a Document,
+    id: u32,
+}
+
+impl fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Node({:?})", self.kind())
+    }
+}
+
+impl PartialEq for Node<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.doc, other.doc) && self.id == other.id
+    }
+}
+impl Eq for Node<'_> {}
+
+impl<'a> Node<'a> {
+    /// The node's id.
+    pub fn id(&self) -> NodeId {
+        NodeId(self.id)
+    }
+
+    /// What kind of node this is, with its content.
+    pub fn kind(&self) -> NodeKind<'a> {
+        let n = self.doc.n(self.id);
+        match n.kind {
+            Kind::Document => NodeKind::Document,
+            Kind::Element => NodeKind::Element(Element {
+                doc: self.doc,
+                id: self.id,
+            }),
+            Kind::Text => NodeKind::Text(self.doc.s(n.a)),
+            Kind::Comment => NodeKind::Comment(self.doc.s(n.a)),
+            Kind::Pi => NodeKind::ProcessingInstruction {
+                target: self.doc.s(n.a),
+                data: self.doc.s(n.b),
+            },
+        }
+    }
+
+    /// The element, if this node is one.
+    pub fn as_element(&self) -> Option<Element<'a>> {
+        match self.doc.n(self.id).kind {
+            Kind::Element => Some(Element {
+                doc: self.doc,
+                id: self.id,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The text content, if this is a text node.
+    pub fn as_text(&self) -> Option<&'a str> {
+        let n = self.doc.n(self.id);
+        (n.kind == Kind::Text).then(|| self.doc.s(n.a))
+    }
+
+    /// Parent node (`None` for the document node).
+    pub fn parent(&self) -> Option<Node<'a>> {
+        let p = self.doc.n(self.id).parent;
+        (p != NONE).then_some(Node {
+            doc: self.doc,
+            id: p,
+        })
+    }
+
+    /// Source position where the node starts.
+    pub fn position(&self) -> Position {
+        self.doc.position_of_offset(self.doc.n(self.id).src_start)
+    }
+}
+
+/// Iterator over the children of a node.
+#[derive(Clone)]
+pub struct Children<'a> {
+    doc: &'a Document,
+    next: u32,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = Node<'a>;
+    fn next(&mut self) -> Option<Node<'a>> {
+        if self.next == NONE {
+            return None;
+        }
+        let id = self.next;
+        self.next = self.doc.n(id).next_sibling;
+        Some(Node { doc: self.doc, id })
+    }
+}
+
+/// A borrowed handle to an element of a [`Document`].
+#[derive(Clone, Copy)]
+pub struct Element<'a> {
+    pub(crate) doc: &'a Document,
+    pub(crate) id: u32,
+}
+
+impl PartialEq for Element<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.doc, other.doc) && self.id == other.id
+    }
+}
+impl Eq for Element<'_> {}
+
+impl fmt::Debug for Element<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}> at {}", self.qname(), self.position())
+    }
+}
+
+/// An attribute of an element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attribute<'a> {
+    /// Prefix (empty when none).
+    pub prefix: &'a str,
+    /// Local name.
+    pub local_name: &'a str,
+    /// Namespace URI (empty for unprefixed attributes).
+    pub namespace: &'a str,
+    /// Normalized value, references resolved.
+    pub value: &'a str,
+}
+
+impl<'a> Element<'a> {
+    fn d(&self) -> &'a NodeData {
+        self.doc.n(self.id)
+    }
+
+    /// The node id of this element.
+    pub fn id(&self) -> NodeId {
+        NodeId(self.id)
+    }
+
+    /// The document this element belongs to.
+    pub fn document(&self) -> &'a Document {
+        self.doc
+    }
+
+    /// As a generic node.
+    pub fn as_node(&self) -> Node<'a> {
+        Node {
+            doc: self.doc,
+            id: self.id,
+        }
+    }
+
+    /// Local name (without prefix).
+    pub fn local_name(&self) -> &'a str {
+        self.doc.s(self.d().b)
+    }
+
+    /// Prefix as written (empty when none).
+    pub fn prefix(&self) -> &'a str {
+        self.doc.s(self.d().a)
+    }
+
+    /// Resolved namespace URI (empty when the element is in no namespace).
+    pub fn namespace(&self) -> &'a str {
+        self.doc.s(self.d().ns)
+    }
+
+    /// Qualified name as written (`prefix:local` or `local`).
+    pub fn qname(&self) -> String {
+        let p = self.prefix();
+        if p.is_empty() {
+            self.local_name().to_owned()
+        } else {
+            format!("{p}:{}", self.local_name())
+        }
+    }
+
+    /// True when the element has this namespace URI and local name.
+    pub fn is(&self, namespace: &str, local_name: &str) -> bool {
+        self.local_name() == local_name && self.namespace() == namespace
+    }
+
+    /// Source position of the start tag's `<`.
+    pub fn position(&self) -> Position {
+        self.doc.position_of_offset(self.d().src_start)
+    }
+
+    /// Byte range of the whole element (start tag to end tag) in the source.
+    pub fn source_range(&self) -> std::ops::Range<usize> {
+        let d = self.d();
+        d.src_start as usize..d.src_end as usize
+    }
+
+    /// Parent element (`None` for the root element).
+    pub fn parent(&self) -> Option<Element<'a>> {
+        let p = self.d().parent;
+        match self.doc.nodes.get(p as usize) {
+            Some(n) if n.kind == Kind::Element => Some(Element {
+                doc: self.doc,
+                id: p,
+            }),
+            _ => None,
+        }
+    }
+
+    /// All child nodes.
+    pub fn children(&self) -> Children<'a> {
+        Children {
+            doc: self.doc,
+            next: self.d().first_child,
+        }
+    }
+
+    /// Child elements.
+    pub fn child_elements(&self) -> impl Iterator<Item = Element<'a>> + 'a {
+        self.children().filter_map(|n| n.as_element())
+    }
+
+    /// First child element with this namespace and local name.
+    pub fn child(&self, namespace: &str, local_name: &str) -> Option<Element<'a>> {
+        self.child_elements().find(|e| e.is(namespace, local_name))
+    }
+
+    /// Child elements with this namespace and local name.
+    pub fn children_named<'n>(
+        &self,
+        namespace: &'n str,
+        local_name: &'n str,
+    ) -> impl Iterator<Item = Element<'a>> + 'n
+    where
+        'a: 'n,
+    {
+        self.child_elements()
+            .filter(move |e| e.is(namespace, local_name))
+    }
+
+    /// All descendant elements in document order (not including `self`).
+    pub fn descendants(&self) -> impl Iterator<Item = Element<'a>> + 'a {
+        let doc = self.doc;
+        let this = self.id;
+        let mut cur = this;
+        std::iter::from_fn(move || {
+            loop {
+                let n = doc.n(cur);
+                if n.first_child != NONE {
+                    cur = n.first_child;
+                } else {
+                    loop {
+                        if cur == this {
+                            return None;
+                        }
+                        let n = doc.n(cur);
+                        if n.next_sibling != NONE {
+                            cur = n.next_sibling;
+                            break;
+                        }
+                        cur = n.parent;
+                    }
+                }
+                if doc.n(cur).kind == Kind::Element {
+                    return Some(Element { doc, id: cur });
+                }
+            }
+        })
+    }
+
+    /// True when `self` is `other` or one of its descendants.
+    pub fn is_inside(&self, other: &Element<'_>) -> bool {
+        if !std::ptr::eq(self.doc, other.doc) {
+            return false;
+        }
+        let mut cur = self.id;
+        while cur != NONE {
+            if cur == other.id {
+                return true;
+            }
+            cur = self.doc.n(cur).parent;
+        }
+        false
+    }
+
+    /// Attributes (namespace declarations excluded), in source order.
+    pub fn attributes(&self) -> impl ExactSizeIterator<Item = Attribute<'a>> + 'a {
+        let (s, e) = self.d().attrs;
+        let doc = self.doc;
+        doc.attrs[s as usize..e as usize]
+            .iter()
+            .map(move |a| Attribute {
+                prefix: doc.s(a.prefix),
+                local_name: doc.s(a.local),
+                namespace: doc.s(a.ns),
+                value: doc.s(a.value),
+            })
+    }
+
+    /// Value of the unprefixed attribute `name`.
+    pub fn attr(&self, name: &str) -> Option<&'a str> {
+        self.attr_ns("", name)
+    }
+
+    /// Value of the attribute with this namespace URI and local name.
+    pub fn attr_ns(&self, namespace: &str, local_name: &str) -> Option<&'a str> {
+        self.attributes()
+            .find(|a| a.local_name == local_name && a.namespace == namespace)
+            .map(|a| a.value)
+    }
+
+    /// Namespace declarations written on this element, as `(prefix, uri)` (prefix empty for the
+    /// default namespace; uri empty for `xmlns=""`).
+    pub fn namespace_declarations(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a str)> + 'a {
+        let (s, e) = self.d().ns_decls;
+        let doc = self.doc;
+        doc.ns_decls[s as usize..e as usize]
+            .iter()
+            .map(move |d| (doc.s(d.prefix), doc.s(d.uri)))
+    }
+
+    /// Namespace bound to `prefix` at this element (`""` = default namespace).
+    pub fn lookup_namespace(&self, prefix: &str) -> Option<&'a str> {
+        if prefix == "xml" {
+            return Some(XML_NS);
+        }
+        let mut cur = Some(*self);
+        while let Some(e) = cur {
+            if let Some((_, uri)) = e.namespace_declarations().find(|(p, _)| *p == prefix) {
+                return if uri.is_empty() { None } else { Some(uri) };
+            }
+            cur = e.parent();
+        }
+        None
+    }
+
+    /// All namespace bindings in scope at this element, sorted by prefix (default first).
+    pub fn in_scope_namespaces(&self) -> Vec<(&'a str, &'a str)> {
+        let mut out: Vec<(&'a str, &'a str)> = Vec::new();
+        let mut cur = Some(*self);
+        while let Some(e) = cur {
+            for (p, u) in e.namespace_declarations() {
+                if !out.iter().any(|(q, _)| *q == p) {
+                    out.push((p, u));
+                }
+            }
+            cur = e.parent();
+        }
+        out.retain(|(_, u)| !u.is_empty());
+        out.sort_unstable();
+        out
+    }
+
+    /// Concatenated text of the direct text children.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for c in self.children() {
+            if let Some(t) = c.as_text() {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// Concatenated text of all descendant text nodes.
+    pub fn text_deep(&self) -> String {
+        let mut s = String::new();
+        let doc = self.doc;
+        let this = self.id;
+        let mut stack = vec![this];
+        // Depth-first in document order.
+        while let Some(id) = stack.pop() {
+            let n = doc.n(id);
+            if n.kind == Kind::Text {
+                s.push_str(doc.s(n.a));
+            }
+            let mut kids = Vec::new();
+            let mut c = n.first_child;
+            while c != NONE {
+                kids.push(c);
+                c = doc.n(c).next_sibling;
+            }
+            stack.extend(kids.into_iter().rev());
+        }
+        s
+    }
+
+    /// The ID value of this element (first configured ID attribute present), if any.
+    pub fn id_value(&self) -> Option<&'a str> {
+        self.attributes()
+            .map(|a| a.value)
+            .find(|v| self.doc.ids.get(*v) == Some(&self.id))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parser
+
+struct Parser<'i> {
+    input: &'i str,
+    opts: &'i ParseOptions,
+    doc: Document,
+    /// In-scope bindings, innermost last.
+    scope: Vec<NsDecl>,
+    /// For each open element: (node id, scope length before it).
+    open: Vec<(u32, usize)>,
+    elements: usize,
+    raw_attrs: Vec<(usize, usize, &'i str, &'i str)>,
+    id_first: HashMap<String, u32>,
+}
+
+fn err(input: &[u8], offset: usize, kind: ParseErrorKind) -> ParseError {
+    let (line, column) = position_of(input, offset);
+    ParseError { kind, line, column }
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn check_chars(s: &str) -> Result<(), ParseErrorKind> {
+    // Fast path: only ASCII control characters can be invalid among ASCII; non-ASCII needs
+    // a char-level check for U+FFFE/U+FFFF (surrogates cannot occur in a &str).
+    for &b in s.as_bytes() {
+        if b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r' {
+            return Err(ParseErrorKind::InvalidChar(u32::from(b)));
+        }
+    }
+    if !s.is_ascii() {
+        for c in s.chars() {
+            if !is_xml_char(c) {
+                return Err(ParseErrorKind::InvalidChar(c as u32));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resolve_ref(name: &str) -> Result<char, ParseErrorKind> {
+    match name {
+        "lt" => Ok('<'),
+        "gt" => Ok('>'),
+        "amp" => Ok('&'),
+        "apos" => Ok('\''),
+        "quot" => Ok('"'),
+        _ => {
+            if let Some(num) = name.strip_prefix('#') {
+                let v = if let Some(hex) = num.strip_prefix('x') {
+                    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        None
+                    } else {
+                        u32::from_str_radix(hex, 16).ok()
+                    }
+                } else if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+                    None
+                } else {
+                    num.parse::<u32>().ok()
+                };
+                match v.and_then(char::from_u32) {
+                    Some(c) if is_xml_char(c) => Ok(c),
+                    _ => Err(ParseErrorKind::InvalidCharRef(name.to_owned())),
+                }
+            } else {
+                Err(ParseErrorKind::UnknownEntity(name.to_owned()))
+            }
+        }
+    }
+}
+
+/// Appends `raw` (no references inside) with end-of-line normalization.
+fn push_eol(buf: &mut String, raw: &str) {
+    if !raw.as_bytes().contains(&b'\r') {
+        buf.push_str(raw);
+        return;
+    }
+    let mut rest = raw;
+    while let Some(p) = rest.find('\r') {
+        buf.push_str(&rest[..p]);
+        buf.push('\n');
+        rest = &rest[p + 1..];
+        if rest.starts_with('\n') {
+            rest = &rest[1..];
+        }
+    }
+    buf.push_str(rest);
+}
+
+/// Appends an attribute value with references resolved and whitespace normalized.
+fn push_attr_value(buf: &mut String, raw: &str) -> Result<(), ParseErrorKind> {
+    let bytes = raw.as_bytes();
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
+    {
+        buf.push_str(raw);
+        return Ok(());
+    }
+    let mut i = 0;
+    let mut run = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => return Err(ParseErrorKind::Syntax("'<' in attribute value".into())),
+            b'\r' => {
+                buf.push_str(&raw[run..i]);
+                buf.push(' ');
+                i += 1;
+                if bytes.get(i) == Some(&b'\n') {
+                    i += 1;
+                }
+                run = i;
+            }
+            b'\n' | b'\t' => {
+                buf.push_str(&raw[run..i]);
+                buf.push(' ');
+                i += 1;
+                run = i;
+            }
+            b'&' => {
+                buf.push_str(&raw[run..i]);
+                let end = raw[i..]
+                    .find(';')
+                    .ok_or_else(|| ParseErrorKind::Syntax("unterminated reference".into()))?;
+                let name = &raw[i + 1..i + end];
+                buf.push(resolve_ref(name)?);
+                i += end + 1;
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+    buf.push_str(&raw[run..]);
+    Ok(())
+}
+
+fn split_qname(q: &str) -> Result<(&str, &str), ParseErrorKind> {
+    match q.find(':') {
+        None => {
+            if q.is_empty() {
+                Err(ParseErrorKind::Syntax("empty name".into()))
+            } else {
+                Ok(("", q))
+            }
+        }
+        Some(p) => {
+            let (pre, loc) = (&q[..p], &q[p + 1..]);
+            if pre.is_empty() || loc.is_empty() || loc.contains(':') {
+                Err(ParseErrorKind::Syntax(format!(
+                    "invalid qualified name {q:?}"
+                )))
+            } else {
+                Ok((pre, loc))
+            }
+        }
+    }
+}
+
+fn check_name(q: &str) -> Result<(), ParseErrorKind> {
+    let ok = q.chars().enumerate().all(|(i, c)| {
+        if c.is_ascii() {
+            c.is_ascii_alphabetic()
+                || c == '_'
+                || c == ':'
+                || (i > 0 && (c.is_ascii_digit() || c == '-' || c == '.'))
+        } else {
+            c as u32 >= 0xB7 && is_xml_char(c)
+        }
+    });
+    if ok && !q.is_empty() {
+        Ok(())
+    } else {
+        Err(ParseErrorKind::Syntax(format!("invalid name {q:?}")))
+    }
+}
+
+impl<'i> Parser<'i> {
+    fn run(input_bytes: &'i [u8], opts: &'i ParseOptions) -> Result<Document, ParseError> {
+        let limit = opts.max_size.min(u32::MAX as usize - 1);
+        if input_bytes.len() > limit {
+            return Err(ParseError {
+                kind: ParseErrorKind::TooLarge {
+                    size: input_bytes.len(),
+                    limit,
+                },
+                line: 1,
+                column: 1,
+            });
+        }
+        let input = match std::str::from_utf8(input_bytes) {
+            Ok(s) => s,
+            Err(e) => return Err(err(input_bytes, e.valid_up_to(), ParseErrorKind::NotUtf8)),
+        };
+        let mut doc = Document {
+            buf: String::with_capacity(input.len()),
+            nodes: Vec::with_capacity(input.len() / 40 + 4),
+            attrs: Vec::new(),
+            ns_decls: Vec::new(),
+            ids: HashMap::new(),
+            line_starts: line_starts(input.as_bytes()),
+            root: NONE,
+        };
+        doc.nodes.push(NodeData::new(Kind::Document, NONE, 0));
+        let mut p = Parser {
+            input,
+            opts,
+            doc,
+            scope: Vec::new(),
+            open: Vec::new(),
+            elements: 0,
+            raw_attrs: Vec::new(),
+            id_first: HashMap::new(),
+        };
+        p.parse()?;
+        Ok(p.doc)
+    }
+
+    fn off(&self, s: &[u8]) -> usize {
+        let base = self.input.as_ptr() as usize;
+        let p = s.as_ptr() as usize;
+        p.wrapping_sub(base)
+    }
+
+    fn sub(&self, s: &[u8]) -> &'i str {
+        let o = self.off(s);
+        self.input.get(o..o + s.len()).unwrap_or("")
+    }
+
+    fn e(&self, offset: usize, kind: ParseErrorKind) -> ParseError {
+        let p = position_in(&self.doc.line_starts, offset.min(self.input.len()) as u32);
+        ParseError {
+            kind,
+            line: p.line,
+            column: p.column,
+        }
+    }
+
+    fn push_str(&mut self, s: &str) -> Span {
+        let start = self.doc.buf.len() as u32;
+        self.doc.buf.push_str(s);
+        Span {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    fn append_child(&mut self, node: NodeData) -> u32 {
+        let parent = node.parent;
+        let id = self.doc.nodes.len() as u32;
+        let last = self.doc.nodes[parent as usize].last_child;
+        self.doc.nodes.push(node);
+        if last == NONE {
+            self.doc.nodes[parent as usize].first_child = id;
+        } else {
+            self.doc.nodes[last as usize].next_sibling = id;
+            self.doc.nodes[id as usize].prev_sibling = last;
+        }
+        self.doc.nodes[parent as usize].last_child = id;
+        id
+    }
+
+    fn current_parent(&self) -> u32 {
+        self.open.last().map_or(0, |o| o.0)
+    }
+
+    /// Appends text to the current parent, merging with a preceding text node.
+    fn add_text(
+        &mut self,
+        offset: usize,
+        f: impl FnOnce(&mut String) -> Result<(), ParseErrorKind>,
+    ) -> Result<(), ParseError> {
+        let parent = self.current_parent();
+        let start = self.doc.buf.len();
+        if let Err(k) = f(&mut self.doc.buf) {
+            return Err(self.e(offset, k));
+        }
+        let added = self.doc.buf.len() - start;
+        if parent == 0 {
+            // Outside the root: only whitespace is allowed, and it is not kept.
+            let text = &self.doc.buf[start..];
+            let ws = text
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+            let snippet: String = text.chars().take(20).collect();
+            self.doc.buf.truncate(start);
+            if !ws {
+                return Err(self.e(
+                    offset,
+                    ParseErrorKind::OutsideRoot(format!("text {snippet:?}")),
+                ));
+            }
+            return Ok(());
+        }
+        if added == 0 {
+            return Ok(());
+        }
+        let last = self.doc.nodes[parent as usize].last_child;
+        if last != NONE {
+            let ln = &mut self.doc.nodes[last as usize];
+            if ln.kind == Kind::Text && (ln.a.start + ln.a.len) as usize == start {
+                ln.a.len += added as u32;
+                return Ok(());
+            }
+        }
+        let mut n = NodeData::new(Kind::Text, parent, offset as u32);
+        n.a = Span {
+            start: start as u32,
+            len: added as u32,
+        };
+        self.append_child(n);
+        Ok(())
+    }
+
+    fn lookup(&self, prefix: &str) -> Option<Span> {
+        for d in self.scope.iter().rev() {
+            if self.doc.s(d.prefix) == prefix {
+                return Some(d.uri);
+            }
+        }
+        None
+    }
+
+    fn parse(&mut self) -> Result<(), ParseError> {
+        let mut reader = quick_xml::Reader::from_str(self.input);
+        {
+            let c = reader.config_mut();
+            c.check_end_names = true;
+            c.check_comments = true;
+            c.expand_empty_elements = false;
+            c.trim_text(false);
+            c.allow_unmatched_ends = false;
+            c.allow_dangling_amp = false;
+        }
+        let mut seen_root = false;
+        let mut first = true;
+        loop {
+            let pos = reader.buffer_position() as usize;
+            let ev = match reader.read_event() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let at = reader.error_position() as usize;
+                    let msg = e.to_string();
+                    if msg.contains("DOCTYPE")
+                        || self.input[pos.min(self.input.len())..]
+                            .trim_start()
+                            .starts_with("<!DOCTYPE")
+                    {
+                        return Err(self.e(at, ParseErrorKind::Doctype));
+                    }
+                    return Err(self.e(at, ParseErrorKind::Syntax(msg)));
+                }
+            };
+            let was_first = first;
+            first = false;
+            match ev {
+                Event::Decl(d) => {
+                    if !was_first {
+                        return Err(self.e(
+                            pos,
+                            ParseErrorKind::Syntax("XML declaration not at the start".into()),
+                        ));
+                    }
+                    if let Some(enc) = d.encoding() {
+                        let enc =
+                            enc.map_err(|e| self.e(pos, ParseErrorKind::Syntax(e.to_string())))?;
+                        let enc = String::from_utf8_lossy(&enc).into_owned();
+                        if !enc.eq_ignore_ascii_case("utf-8") && !enc.eq_ignore_ascii_case("utf8") {
+                            return Err(self.e(pos, ParseErrorKind::UnsupportedEncoding(enc)));
+                        }
+                    }
+                }
+                Event::DocType(_) => return Err(self.e(pos, ParseErrorKind::Doctype)),
+                Event::Start(s) => {
+                    if self.open.is_empty() {
+                        if seen_root {
+                            return Err(self.e(
+                                pos,
+                                ParseErrorKind::OutsideRoot("second root element".into()),
+                            ));
+                        }
+                        seen_root = true;
+                    }
+                    let end = reader.buffer_position() as usize;
+                    self.start_element(&s, pos, end, false)?;
+                }
+                Event::Empty(s) => {
+                    if self.open.is_empty() {
+                        if seen_root {
+                            return Err(self.e(
+                                pos,
+                                ParseErrorKind::OutsideRoot("second root element".into()),
+                            ));
+                        }
+                        seen_root = true;
+                    }
+                    let end = reader.buffer_position() as usize;
+                    self.start_element(&s, pos, end, true)?;
+                    self.end_element(pos, end, end);
+                }
+                Event::End(_) => {
+                    let end = reader.buffer_position() as usize;
+                    let (id, _) = *self.open.last().ok_or_else(|| {
+                        self.e(pos, ParseErrorKind::Syntax("unexpected end tag".into()))
+                    })?;
+                    let st = self.doc.nodes[id as usize].start_tag_end as usize;
+                    self.end_element(pos.max(st), pos, end);
+                }
+                Event::Text(t) => {
+                    let raw = self.sub(&t);
+                    if let Err(k) = check_chars(raw) {
+                        return Err(self.e(pos, k));
+                    }
+                    if raw.contains("]]>") {
+                        return Err(self.e(pos, ParseErrorKind::Syntax("']]>' in text".into())));
+                    }
+                    self.add_text(pos, |b| {
+                        push_eol(b, raw);
+                        Ok(())
+                    })?;
+                }
+                Event::GeneralRef(r) => {
+                    let name = self.sub(&r);
+                    self.add_text(pos, |b| {
+                        b.push(resolve_ref(name)?);
+                        Ok(())
+                    })?;
+                }
+                Event::CData(t) => {
+                    let raw = self.sub(&t);
+                    if let Err(k) = check_chars(raw) {
+                        return Err(self.e(pos, k));
+                    }
+                    if self.open.is_empty() {
+                        return Err(
+                            self.e(pos, ParseErrorKind::OutsideRoot("CDATA section".into()))
+                        );
+                    }
+                    self.add_text(pos, |b| {
+                        push_eol(b, raw);
+                        Ok(())
+                    })?;
+                }
+                Event::Comment(t) => {
+                    let raw = self.sub(&t);
+                    if let Err(k) = check_chars(raw) {
+                        return Err(self.e(pos, k));
+                    }
+                    if raw.ends_with('-') {
+                        return Err(
+                            self.e(pos, ParseErrorKind::Syntax("comment ends with '-'".into()))
+                        );
+                    }
+                    let start = self.doc.buf.len() as u32;
+                    push_eol(&mut self.doc.buf, raw);
+                    let len = self.doc.buf.len() as u32 - start;
+                    let mut n = NodeData::new(Kind::Comment, self.current_parent(), pos as u32);
+                    n.a = Span { start, len };
+                    self.append_child(n);
+                }
+                Event::PI(pi) => {
+                    let target = self.sub(pi.target());
+                    if let Err(k) = check_name(target) {
+                        return Err(self.e(pos, k));
+                    }
+                    if target.eq_ignore_ascii_case("xml") {
+                        return Err(self.e(
+                            pos,
+                            ParseErrorKind::Syntax("misplaced XML declaration".into()),
+                        ));
+                    }
+                    let data = self.sub(pi.content());
+                    let data = data.trim_start_matches([' ', '\t', '\n', '\r']);
+                    if let Err(k) = check_chars(data) {
+                        return Err(self.e(pos, k));
+                    }
+                    let a = self.push_str(target);
+                    let start = self.doc.buf.len() as u32;
+                    push_eol(&mut self.doc.buf, data);
+                    let len = self.doc.buf.len() as u32 - start;
+                    let mut n = NodeData::new(Kind::Pi, self.current_parent(), pos as u32);
+                    n.a = a;
+                    n.b = Span { start, len };
+                    self.append_child(n);
+                }
+                Event::Eof => break,
+            }
+        }
+        if let Some(&(id, _)) = self.open.last() {
+            let name = self.doc.root_name_of(id);
+            return Err(self.e(self.input.len(), ParseErrorKind::UnclosedElement(name)));
+        }
+        if !seen_root {
+            return Err(self.e(self.input.len(), ParseErrorKind::NoRoot));
+        }
+        Ok(())
+    }
+
+    fn start_element(
+        &mut self,
+        s: &quick_xml::events::BytesStart<'_>,
+        pos: usize,
+        end: usize,
+        empty: bool,
+    ) -> Result<(), ParseError> {
+        self.elements += 1;
+        if self.elements > self.opts.max_elements {
+            return Err(self.e(
+                pos,
+                ParseErrorKind::TooManyElements {
+                    limit: self.opts.max_elements,
+                },
+            ));
+        }
+        if self.open.len() >= self.opts.max_depth {
+            return Err(self.e(
+                pos,
+                ParseErrorKind::TooDeep {
+                    limit: self.opts.max_depth,
+                },
+            ));
+        }
+        let qname = self.sub(s.name().as_ref());
+        check_name(qname).map_err(|k| self.e(pos, k))?;
+        let (prefix, local) = split_qname(qname).map_err(|k| self.e(pos, k))?;
+        let scope_len = self.scope.len();
+
+        // Collect raw attributes.
+        self.raw_attrs.clear();
+        let ns_start = self.doc.ns_decls.len() as u32;
+        let mut count = 0usize;
+        for a in s.attributes().with_checks(true) {
+            let a = a.map_err(|e| self.e(pos, ParseErrorKind::Syntax(e.to_string())))?;
+            count += 1;
+            if count > self.opts.max_attributes {
+                return Err(self.e(
+                    pos,
+                    ParseErrorKind::TooManyAttributes {
+                        limit: self.opts.max_attributes,
+                    },
+                ));
+            }
+            let key = self.sub(a.key.as_ref());
+            let raw = match &a.value {
+                std::borrow::Cow::Borrowed(v) => self.sub(v),
+                std::borrow::Cow::Owned(_) => {
+                    return Err(self.e(
+                        pos,
+                        ParseErrorKind::Syntax("unexpected attribute encoding".into()),
+                    ));
+                }
+            };
+            check_name(key).map_err(|k| self.e(pos, k))?;
+            check_chars(raw).map_err(|k| self.e(pos, k))?;
+            let (ap, al) = split_qname(key).map_err(|k| self.e(pos, k))?;
+            if ap.is_empty() && al == "xmlns" || ap == "xmlns" {
+                let pspan = self.push_str(if ap.is_empty() { "" } else { al });
+                let ustart = self.doc.buf.len() as u32;
+                push_attr_value(&mut self.doc.buf, raw).map_err(|k| self.e(pos, k))?;
+                let uspan = Span {
+                    start: ustart,
+                    len: self.doc.buf.len() as u32 - ustart,
+                };
+                let p = self.doc.s(pspan);
+                let u = self.doc.s(uspan);
+                if p == "xmlns" {
+                    return Err(self.e(
+                        pos,
+                        ParseErrorKind::InvalidNamespace(
+                            "the xmlns prefix cannot be declared".into(),
+                        ),
+                    ));
+                }
+                if (p == "xml") != (u == XML_NS) {
+                    return Err(self.e(
+                        pos,
+                        ParseErrorKind::InvalidNamespace(format!(
+                            "prefix {p:?} cannot be bound to {u:?}"
+                        )),
+                    ));
+                }
+                if u == XMLNS_NS {
+                    return Err(self.e(
+                        pos,
+                        ParseErrorKind::InvalidNamespace(
+                            "the xmlns namespace cannot be bound".into(),
+                        ),
+                    ));
+                }
+                if !p.is_empty() && u.is_empty() {
+                    return Err(self.e(
+                        pos,
+                        ParseErrorKind::InvalidNamespace(format!(
+                            "prefix {p:?} cannot be undeclared in XML 1.0"
+                        )),
+                    ));
+                }
+                let is_xml = p == "xml";
+                let d = NsDecl {
+                    prefix: pspan,
+                    uri: uspan,
+                };
+                self.doc.ns_decls.push(d);
+                if !is_xml {
+                    self.scope.push(d);
+                }
+            } else {
+                let start = self.doc.buf.len();
+                push_attr_value(&mut self.doc.buf, raw).map_err(|k| self.e(pos, k))?;
+                self.raw_attrs
+                    .push((start, self.doc.buf.len() - start, ap, al));
+            }
+        }
+        let ns_end = self.doc.ns_decls.len() as u32;
+
+        // Resolve the element name.
+        let ns = if prefix.is_empty() {
+            self.lookup("").unwrap_or_default()
+        } else if prefix == "xml" {
+            self.push_str(XML_NS)
+        } else if prefix == "xmlns" {
+            return Err(self.e(
+                pos,
+                ParseErrorKind::InvalidNamespace("element with the xmlns prefix".into()),
+            ));
+        } else {
+            match self.lookup(prefix) {
+                Some(u) => u,
+                None => return Err(self.e(pos, ParseErrorKind::UnboundPrefix(prefix.to_owned()))),
+            }
+        };
+        let pspan = self.push_str(prefix);
+        let lspan = self.push_str(local);
+
+        let parent = self.current_parent();
+        let id = self.doc.nodes.len() as u32;
+        let attr_start = self.doc.attrs.len() as u32;
+        for i in 0..self.raw_attrs.len() {
+            let (vs, vl, ap, al) = self.raw_attrs[i];
+            let ans = if ap.is_empty() {
+                Span::default()
+            } else if ap == "xml" {
+                self.push_str(XML_NS)
+            } else {
+                match self.lookup(ap) {
+                    Some(u) => u,
+                    None => return Err(self.e(pos, ParseErrorKind::UnboundPrefix(ap.to_owned()))),
+                }
+            };
+            let a = AttrData {
+                prefix: self.push_str(ap),
+                local: self.push_str(al),
+                ns: ans,
+                value: Span {
+                    start: vs as u32,
+                    len: vl as u32,
+                },
+            };
+            // Duplicate expanded names.
+            for prev in &self.doc.attrs[attr_start as usize..] {
+                if self.doc.b(prev.local) == al.as_bytes() && self.doc.b(prev.ns) == self.doc.b(ans)
+                {
+                    let q = if ap.is_empty() {
+                        al.to_owned()
+                    } else {
+                        format!("{ap}:{al}")
+                    };
+                    return Err(self.e(pos, ParseErrorKind::DuplicateAttribute(q)));
+                }
+            }
+            self.doc.attrs.push(a);
+            // IDs.
+            let is_id = (ap.is_empty() && self.opts.id_attributes.iter().any(|n| n == al))
+                || (ap == "xml" && al == "id");
+            if is_id {
+                let v = self.doc.buf[vs..vs + vl].to_owned();
+                let line = position_in(&self.doc.line_starts, pos as u32).line;
+                match self.id_first.get(&v) {
+                    Some(&first_line) => {
+                        // Same element carrying the same value in two ID attributes is fine.
+                        if self.doc.ids.get(&v) != Some(&id) {
+                            return Err(
+                                self.e(pos, ParseErrorKind::DuplicateId { id: v, first_line })
+                            );
+                        }
+                    }
+                    None => {
+                        self.id_first.insert(v.clone(), line);
+                        self.doc.ids.insert(v, id);
+                    }
+                }
+            }
+        }
+        let attr_end = self.doc.attrs.len() as u32;
+
+        let mut n = NodeData::new(Kind::Element, parent, pos as u32);
+        n.a = pspan;
+        n.b = lspan;
+        n.ns = ns;
+        n.attrs = (attr_start, attr_end);
+        n.ns_decls = (ns_start, ns_end);
+        n.start_tag_end = end as u32;
+        n.self_closing = empty;
+        let nid = self.append_child(n);
+        debug_assert_eq!(nid, id);
+        if parent == 0 {
+            self.doc.root = id;
+        }
+        self.open.push((id, scope_len));
+        Ok(())
+    }
+
+    fn end_element(&mut self, _content_end: usize, end_tag_start: usize, end: usize) {
+        if let Some((id, scope_len)) = self.open.pop() {
+            self.scope.truncate(scope_len);
+            let n = &mut self.doc.nodes[id as usize];
+            n.end_tag_start = end_tag_start as u32;
+            n.src_end = end as u32;
+        }
+    }
+}
+
+impl Document {
+    fn root_name_of(&self, id: u32) -> String {
+        Element { doc: self, id }.qname()
+    }
+}
