@@ -6,13 +6,13 @@ use std::process::Command;
 use chrono::{NaiveDate, NaiveTime};
 use protocollo::*;
 
-pub fn schema_dir() -> PathBuf {
+pub(crate) fn schema_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas")
 }
 
 /// Runs xmllint against `schema` (file name in the schema dir). Returns false when xmllint is
 /// absent outside CI; panics when absent in CI or when validation fails.
-pub fn xmllint(xml: &str, schema: &str) -> bool {
+pub(crate) fn xmllint(xml: &str, schema: &str) -> bool {
     if Command::new("xmllint").arg("--version").output().is_err() {
         if std::env::var_os("CI").is_some() {
             panic!("xmllint is required in CI (apt-get install libxml2-utils)");
@@ -40,14 +40,14 @@ pub fn xmllint(xml: &str, schema: &str) -> bool {
 
 /// A structurally valid (not cryptographically meaningful) `ds:Signature` for schema checks of
 /// unsigned output.
-pub const DUMMY_SIGNATURE: &str = r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI=""><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"#;
+pub(crate) const DUMMY_SIGNATURE: &str = r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI=""><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AAAA</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>"#;
 
-pub fn with_dummy_signature(xml: &str, root_close: &str) -> String {
+pub(crate) fn with_dummy_signature(xml: &str, root_close: &str) -> String {
     let i = xml.rfind(root_close).unwrap();
     format!("{}{}{}", &xml[..i], DUMMY_SIGNATURE, &xml[i..])
 }
 
-pub fn identificatore(n: u64) -> Identificatore {
+pub(crate) fn identificatore(n: u64) -> Identificatore {
     let mut id = Identificatore::new(
         "c_h501",
         "A1B2C3D",
@@ -60,7 +60,7 @@ pub fn identificatore(n: u64) -> Identificatore {
     id
 }
 
-pub fn indirizzo() -> IndirizzoPostale {
+pub(crate) fn indirizzo() -> IndirizzoPostale {
     IndirizzoPostale {
         dug: "Via".into(),
         duf: "del Corso".into(),
@@ -73,7 +73,7 @@ pub fn indirizzo() -> IndirizzoPostale {
     }
 }
 
-pub fn persona() -> PersonaFisica {
+pub(crate) fn persona() -> PersonaFisica {
     PersonaFisica {
         nome: "Mario".into(),
         cognome: "Rossi".into(),
@@ -91,11 +91,11 @@ pub fn persona() -> PersonaFisica {
     }
 }
 
-pub const PRIMARY: &[u8] = b"%PDF-1.4 documento primario";
-pub const ATTACHMENT: &[u8] = b"allegato numero uno";
+pub(crate) const PRIMARY: &[u8] = b"%PDF-1.4 documento primario";
+pub(crate) const ATTACHMENT: &[u8] = b"allegato numero uno";
 
 /// A segnatura using every part of the schema.
-pub fn full_segnatura() -> SegnaturaInformatica {
+pub(crate) fn full_segnatura() -> SegnaturaInformatica {
     let mut mittente = Amministrazione::new("Comune di Roma", "c_h501");
     mittente.cf = Some("02438750586".parse().unwrap());
     mittente.contatti = Some(Contatti::pec("protocollo@pec.comune.roma.it"));
@@ -185,7 +185,7 @@ pub fn full_segnatura() -> SegnaturaInformatica {
 }
 
 /// The smallest segnatura the schema allows.
-pub fn minimal_segnatura() -> SegnaturaInformatica {
+pub(crate) fn minimal_segnatura() -> SegnaturaInformatica {
     SegnaturaBuilder::new(
         Identificatore::new(
             "r_marche",

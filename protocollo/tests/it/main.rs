@@ -2,4 +2,6 @@
 
 mod common;
 mod messages;
+mod registry;
 mod segnatura;
+mod textual;
