@@ -1,0 +1,4 @@
+//! Public-API tests of `siopeplus`.
+
+mod common;
+mod flow;
