@@ -74,7 +74,8 @@ struct ActivationPayload<'a> {
 
 fn join(base: &str, path: &str) -> Result<http::Uri, TransportError> {
     let url = format!("{}{}", base.trim_end_matches('/'), path);
-    url.parse::<http::Uri>().map_err(|e| TransportError::Url(format!("{url}: {e}")))
+    url.parse::<http::Uri>()
+        .map_err(|e| TransportError::Url(format!("{url}: {e}")))
 }
 
 fn json_request(
@@ -90,7 +91,8 @@ fn json_request(
     if body.is_some() {
         b = b.header(header::CONTENT_TYPE, "application/json");
     }
-    b.body(body.unwrap_or_default()).map_err(|e| TransportError::Url(e.to_string()))
+    b.body(body.unwrap_or_default())
+        .map_err(|e| TransportError::Url(e.to_string()))
 }
 
 fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
@@ -146,7 +148,10 @@ pub fn parse_submit_message(resp: &Response<Vec<u8>>) -> Result<CreatedMessage, 
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    Ok(CreatedMessage { id: created.id, location })
+    Ok(CreatedMessage {
+        id: created.id,
+        location,
+    })
 }
 
 /// `GET /messages/{fiscal_code}/{id}`.
@@ -192,7 +197,10 @@ pub fn upsert_activation_request(
     fiscal_code: &CodiceFiscale,
     status: &ActivationStatus,
 ) -> Result<Request<Vec<u8>>, TransportError> {
-    let body = to_json(&ActivationPayload { fiscal_code, status });
+    let body = to_json(&ActivationPayload {
+        fiscal_code,
+        status,
+    });
     json_request(Method::PUT, base_url, "/activations/", Some(body))
 }
 
@@ -240,11 +248,13 @@ pub fn parse_problem(body: &[u8]) -> Option<ProblemJson> {
     {
         return Some(p);
     }
-    serde_json::from_slice::<Apim>(body).ok().map(|a| ProblemJson {
-        status: Some(a.status_code),
-        detail: Some(a.message),
-        ..ProblemJson::default()
-    })
+    serde_json::from_slice::<Apim>(body)
+        .ok()
+        .map(|a| ProblemJson {
+            status: Some(a.status_code),
+            detail: Some(a.message),
+            ..ProblemJson::default()
+        })
 }
 
 fn forbidden_reason(problem: Option<&ProblemJson>) -> ForbiddenReason {
@@ -271,10 +281,15 @@ pub fn error_from_response(op: Operation, resp: &Response<Vec<u8>>) -> ApiError 
     match status {
         400 => ApiError::BadRequest { problem },
         401 => ApiError::Unauthorized { problem },
-        403 => ApiError::Forbidden { reason: forbidden_reason(problem.as_deref()), problem },
+        403 => ApiError::Forbidden {
+            reason: forbidden_reason(problem.as_deref()),
+            problem,
+        },
         404 if op == Operation::GetProfileByPost => ApiError::ProfileNotFound { problem },
         404 => ApiError::NotFound { problem },
-        429 => ApiError::Throttled { retry_after: retry_after(resp.headers(), Utc::now()) },
+        429 => ApiError::Throttled {
+            retry_after: retry_after(resp.headers(), Utc::now()),
+        },
         500..=599 => ApiError::Server { status, problem },
         _ => {
             let body = resp.body();

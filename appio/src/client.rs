@@ -78,7 +78,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        Self { max_retries: 0, ..Self::default() }
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
     }
 
     /// Backoff before retry number `retry` (0-based): exponential with "equal jitter", that is
@@ -91,7 +94,11 @@ impl RetryPolicy {
             .min(self.max_backoff);
         let half = exp / 2;
         let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        let jitter = if nanos == 0 { 0 } else { rand::rng().random_range(0..=nanos) };
+        let jitter = if nanos == 0 {
+            0
+        } else {
+            rand::rng().random_range(0..=nanos)
+        };
         half + Duration::from_nanos(jitter)
     }
 }
@@ -170,7 +177,9 @@ impl IoClientBuilder {
                 base_url: self.base_url.trim_end_matches('/').to_owned(),
                 key: self.key,
                 retry: self.retry,
-                interval: self.requests_per_second.map(|r| Duration::from_secs_f64(1.0 / r)),
+                interval: self
+                    .requests_per_second
+                    .map(|r| Duration::from_secs_f64(1.0 / r)),
                 next_slot: Mutex::new(Instant::now()),
                 paused_until: Mutex::new(None),
                 permits: Semaphore::new(self.max_concurrency),
@@ -233,7 +242,8 @@ impl IoClient {
     /// transport failures and error answers (after retries).
     pub async fn get_profile(&self, fiscal_code: &CodiceFiscale) -> Result<LimitedProfile, Error> {
         let req = api::get_profile_request(&self.inner.base_url, fiscal_code)?;
-        self.execute(Operation::GetProfileByPost, req, api::parse_get_profile).await
+        self.execute(Operation::GetProfileByPost, req, api::parse_get_profile)
+            .await
     }
 
     /// `submitMessageforUserWithFiscalCodeInBody`: sends a message.
@@ -244,7 +254,8 @@ impl IoClient {
     /// back; do not resend it blindly.
     pub async fn submit_message(&self, message: &NewMessage) -> Result<CreatedMessage, Error> {
         let req = api::submit_message_request(&self.inner.base_url, message)?;
-        self.execute(Operation::SubmitMessage, req, api::parse_submit_message).await
+        self.execute(Operation::SubmitMessage, req, api::parse_submit_message)
+            .await
     }
 
     /// `getMessage`: a sent message with its processing and notification status.
@@ -257,7 +268,8 @@ impl IoClient {
         id: &MessageId,
     ) -> Result<MessageDetails, Error> {
         let req = api::get_message_request(&self.inner.base_url, fiscal_code, id)?;
-        self.execute(Operation::GetMessage, req, api::parse_get_message).await
+        self.execute(Operation::GetMessage, req, api::parse_get_message)
+            .await
     }
 
     /// `getServiceActivationByPOST`: the activation of this (SPECIAL) service for a citizen.
@@ -266,7 +278,12 @@ impl IoClient {
     /// [`ApiError::NotFound`] when there is no activation; other [`Error`]s as for every call.
     pub async fn get_activation(&self, fiscal_code: &CodiceFiscale) -> Result<Activation, Error> {
         let req = api::get_activation_request(&self.inner.base_url, fiscal_code)?;
-        self.execute(Operation::GetServiceActivationByPost, req, api::parse_get_activation).await
+        self.execute(
+            Operation::GetServiceActivationByPost,
+            req,
+            api::parse_get_activation,
+        )
+        .await
     }
 
     /// `upsertServiceActivation`: creates or changes the activation for a citizen.
@@ -279,7 +296,12 @@ impl IoClient {
         status: ActivationStatus,
     ) -> Result<Activation, Error> {
         let req = api::upsert_activation_request(&self.inner.base_url, fiscal_code, &status)?;
-        self.execute(Operation::UpsertServiceActivation, req, api::parse_upsert_activation).await
+        self.execute(
+            Operation::UpsertServiceActivation,
+            req,
+            api::parse_upsert_activation,
+        )
+        .await
     }
 
     async fn execute<T>(
@@ -317,12 +339,14 @@ impl IoClient {
                         (Error::Api(e), wait)
                     }
                 },
-                Err(TransportError::AnswerLost(e)) if op.is_idempotent() => {
-                    (Error::Transport(TransportError::AnswerLost(e)), Some(policy.backoff(retry)))
-                }
-                Err(TransportError::Connect(e)) => {
-                    (Error::Transport(TransportError::Connect(e)), Some(policy.backoff(retry)))
-                }
+                Err(TransportError::AnswerLost(e)) if op.is_idempotent() => (
+                    Error::Transport(TransportError::AnswerLost(e)),
+                    Some(policy.backoff(retry)),
+                ),
+                Err(TransportError::Connect(e)) => (
+                    Error::Transport(TransportError::Connect(e)),
+                    Some(policy.backoff(retry)),
+                ),
                 Err(e) => (Error::Transport(e), None),
             };
             match wait {

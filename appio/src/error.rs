@@ -232,6 +232,9 @@ pub enum JournalError {
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A batch of journal writes failed (the message is the SQLite error).
+    #[error("journal write failed: {0}")]
+    Write(String),
     /// The journal writer thread stopped.
     #[error("the journal writer stopped")]
     WriterStopped,

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod api;
+pub mod bulk;
 mod client;
 mod deps;
 mod error;
@@ -11,13 +12,15 @@ mod types;
 
 pub use client::{IoClient, IoClientBuilder, RetryPolicy, SubscriptionKey};
 pub use deps::{Amount, CodiceFiscale, NoticeNumber, OrganizationFiscalCode};
-pub use error::{ApiError, Error, ForbiddenReason, InputError, JournalError, TransportError, ValidationError};
+pub use error::{
+    ApiError, Error, ForbiddenReason, InputError, JournalError, TransportError, ValidationError,
+};
 pub use message::{
     EmailAddress, EuCovidCert, Markdown, MessageContent, NewMessage, NewMessageBuilder,
     PaymentData, PrescriptionData, Subject, ThirdPartyData, TimeToLive, api_len,
 };
 pub use types::{
     Activation, ActivationStatus, CreatedMessage, CreatedMessageWithContent, FeatureLevel,
-    HasPrecondition, LimitedProfile, MessageDetails, MessageId, MessageStatus,
-    NotificationStatus, NotificationStatuses, PaymentStatus, ProblemJson, ReadStatus, timestamp,
+    HasPrecondition, LimitedProfile, MessageDetails, MessageId, MessageStatus, NotificationStatus,
+    NotificationStatuses, PaymentStatus, ProblemJson, ReadStatus, timestamp,
 };

@@ -18,17 +18,17 @@ pub fn api_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-fn check_len(
-    field: &'static str,
-    s: &str,
-    min: usize,
-    max: usize,
-) -> Result<(), ValidationError> {
+fn check_len(field: &'static str, s: &str, min: usize, max: usize) -> Result<(), ValidationError> {
     let found = api_len(s);
     if (min..=max).contains(&found) {
         Ok(())
     } else {
-        Err(ValidationError::Length { field, min, max, found })
+        Err(ValidationError::Length {
+            field,
+            min,
+            max,
+            found,
+        })
     }
 }
 
@@ -181,7 +181,12 @@ impl PaymentData {
     ) -> Result<Self, ValidationError> {
         check_amount(amount.cents())?;
         check_notice_number(notice_number.as_str())?;
-        Ok(Self { notice_number, amount, payee, invalid_after_due_date: false })
+        Ok(Self {
+            notice_number,
+            amount,
+            payee,
+            invalid_after_due_date: false,
+        })
     }
 
     /// Whether the notice cannot be paid after the message's due date.
@@ -255,7 +260,9 @@ impl Serialize for PaymentData {
             amount: self.amount.cents(),
             notice_number: self.notice_number.as_str().to_owned(),
             invalid_after_due_date: self.invalid_after_due_date,
-            payee: PayeeWire { fiscal_code: self.payee.clone() },
+            payee: PayeeWire {
+                fiscal_code: self.payee.clone(),
+            },
         }
         .serialize(s)
     }
@@ -268,9 +275,11 @@ impl<'de> Deserialize<'de> for PaymentData {
         let nn: NoticeNumber = w.notice_number.parse().map_err(|e| {
             serde::de::Error::custom(format_args!("content.payment_data.notice_number: {e}"))
         })?;
-        Ok(Self::new(nn, Amount::from_cents(w.amount), w.payee.fiscal_code)
-            .map_err(serde::de::Error::custom)?
-            .invalid_after_due_date(w.invalid_after_due_date))
+        Ok(
+            Self::new(nn, Amount::from_cents(w.amount), w.payee.fiscal_code)
+                .map_err(serde::de::Error::custom)?
+                .invalid_after_due_date(w.invalid_after_due_date),
+        )
     }
 }
 
@@ -280,7 +289,11 @@ pub struct ThirdPartyData {
     id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     original_sender: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::option"
+    )]
     original_receipt_date: Option<DateTime<Utc>>,
     #[serde(default)]
     has_attachments: bool,
@@ -320,7 +333,12 @@ impl ThirdPartyData {
     /// [`ValidationError::Length`] if empty.
     pub fn original_sender(mut self, s: impl Into<String>) -> Result<Self, ValidationError> {
         let s = s.into();
-        check_len("content.third_party_data.original_sender", &s, 1, usize::MAX)?;
+        check_len(
+            "content.third_party_data.original_sender",
+            &s,
+            1,
+            usize::MAX,
+        )?;
         self.original_sender = Some(s);
         Ok(self)
     }
@@ -441,7 +459,11 @@ impl PrescriptionData {
         iup: Option<String>,
         prescriber_fiscal_code: Option<CodiceFiscale>,
     ) -> Result<Self, ValidationError> {
-        let p = Self { nre: nre.into(), iup, prescriber_fiscal_code };
+        let p = Self {
+            nre: nre.into(),
+            iup,
+            prescriber_fiscal_code,
+        };
         p.validate()?;
         Ok(p)
     }
@@ -470,7 +492,11 @@ pub struct MessageContent {
     markdown: Markdown,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payment_data: Option<PaymentData>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "timestamp::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "timestamp::option"
+    )]
     due_date: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     prescription_data: Option<PrescriptionData>,
@@ -621,7 +647,9 @@ impl TryFrom<NewMessageWire> for NewMessage {
     type Error = ValidationError;
     fn try_from(w: NewMessageWire) -> Result<Self, ValidationError> {
         let m = Self {
-            fiscal_code: w.fiscal_code.ok_or(ValidationError::Missing { field: "fiscal_code" })?,
+            fiscal_code: w.fiscal_code.ok_or(ValidationError::Missing {
+                field: "fiscal_code",
+            })?,
             time_to_live: w.time_to_live,
             content: w.content,
             default_addresses: w.default_addresses,
@@ -673,7 +701,9 @@ impl NewMessage {
     }
     /// The feature level (the API defaults to STANDARD).
     pub fn feature_level(&self) -> FeatureLevel {
-        self.feature_level_type.clone().unwrap_or(FeatureLevel::Standard)
+        self.feature_level_type
+            .clone()
+            .unwrap_or(FeatureLevel::Standard)
     }
 
     /// The JSON body the API expects.

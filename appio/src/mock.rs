@@ -38,9 +38,8 @@ use serde::Serialize;
 use crate::deps::CodiceFiscale;
 use crate::message::NewMessage;
 use crate::types::{
-    Activation, ActivationStatus, CreatedMessageWithContent, LimitedProfile,
-    MessageDetails, MessageId, MessageStatus, NotificationStatus, NotificationStatuses,
-    ProblemJson,
+    Activation, ActivationStatus, CreatedMessageWithContent, LimitedProfile, MessageDetails,
+    MessageId, MessageStatus, NotificationStatus, NotificationStatuses, ProblemJson,
 };
 
 /// Settings of a [`MockServer`].
@@ -130,7 +129,9 @@ pub struct MockServer {
 
 impl std::fmt::Debug for MockServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockServer").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -162,7 +163,11 @@ impl MockServer {
                 })
                 .await;
         });
-        Ok(Self { addr, shared, shutdown: Some(tx) })
+        Ok(Self {
+            addr,
+            shared,
+            shutdown: Some(tx),
+        })
     }
 
     /// The socket address.
@@ -215,7 +220,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/profiles/{fiscal_code}", get(profile_by_path))
         .route("/api/v1/messages", post(submit_message))
         .route("/api/v1/messages/{fiscal_code}/{id}", get(get_message))
-        .route("/api/v1/activations/", post(get_activation).put(upsert_activation))
+        .route(
+            "/api/v1/activations/",
+            post(get_activation).put(upsert_activation),
+        )
         .with_state(shared)
 }
 
@@ -254,9 +262,14 @@ fn gate(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
     let c = &shared.config;
     if roll < c.throttle_rate {
         shared.faults.fetch_add(1, Ordering::Relaxed);
-        let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "Too many requests", "Rate limit exceeded");
+        let mut r = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            "Rate limit exceeded",
+        );
         if let Some(s) = c.retry_after_secs {
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         return Err(r);
     }
@@ -282,7 +295,10 @@ fn parse_fiscal_code_body(body: &[u8]) -> Result<CodiceFiscale, Response> {
 }
 
 fn profile_answer(shared: &Shared, cf: &CodiceFiscale) -> Response {
-    let p = lock(&shared.profiles).get(cf).cloned().unwrap_or(MockProfile::Allowed);
+    let p = lock(&shared.profiles)
+        .get(cf)
+        .cloned()
+        .unwrap_or(MockProfile::Allowed);
     match p {
         MockProfile::Allowed | MockProfile::Blocked => json(
             StatusCode::OK,
@@ -308,7 +324,11 @@ fn recipient_forbidden() -> Response {
     )
 }
 
-async fn profile_by_post(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn profile_by_post(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(r) = gate(&s, &headers) {
         return r;
     }
@@ -328,7 +348,11 @@ async fn profile_by_path(
     }
     match cf.parse::<CodiceFiscale>() {
         Ok(cf) => profile_answer(&s, &cf),
-        Err(e) => problem(StatusCode::BAD_REQUEST, "Invalid fiscal code", &e.to_string()),
+        Err(e) => problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid fiscal code",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -351,7 +375,13 @@ async fn submit_message(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
     }
     let message: NewMessage = match serde_json::from_slice(&body) {
         Ok(m) => m,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "Invalid NewMessage", &e.to_string()),
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid NewMessage",
+                &e.to_string(),
+            );
+        }
     };
     let profile = lock(&s.profiles).get(message.fiscal_code()).cloned();
     if profile == Some(MockProfile::RecipientForbidden) {
@@ -391,9 +421,16 @@ async fn get_message(
         .find(|m| m.id.as_str() == id && m.message.fiscal_code().as_str() == cf)
         .cloned();
     let Some(m) = found else {
-        return problem(StatusCode::NOT_FOUND, "Message not found", "No message found for the provided ID.");
+        return problem(
+            StatusCode::NOT_FOUND,
+            "Message not found",
+            "No message found for the provided ID.",
+        );
     };
-    let status = lock(&s.statuses).get(&m.id).cloned().unwrap_or(MessageStatus::Processed);
+    let status = lock(&s.statuses)
+        .get(&m.id)
+        .cloned()
+        .unwrap_or(MessageStatus::Processed);
     let details = MessageDetails {
         message: CreatedMessageWithContent {
             id: m.id.clone(),
@@ -433,7 +470,11 @@ async fn get_activation(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
     }
 }
 
-async fn upsert_activation(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn upsert_activation(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Err(r) = gate(&s, &headers) {
         return r;
     }
@@ -447,7 +488,11 @@ async fn upsert_activation(State(s): State<Arc<Shared>>, headers: HeaderMap, bod
         Err(e) => return problem(StatusCode::BAD_REQUEST, "Invalid payload", &e.to_string()),
     };
     if let ActivationStatus::Other(v) = &p.status {
-        return problem(StatusCode::BAD_REQUEST, "Invalid payload", &format!("unknown status {v}"));
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid payload",
+            &format!("unknown status {v}"),
+        );
     }
     let mut acts = lock(&s.activations);
     let version = acts.get(&p.fiscal_code).map_or(0, |a| a.version + 1);

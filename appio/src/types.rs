@@ -350,7 +350,10 @@ pub mod timestamp {
         ///
         /// # Errors
         /// Only the serializer's own.
-        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match t {
                 Some(t) => s.serialize_str(&format(t)),
                 None => s.serialize_none(),
@@ -368,7 +371,9 @@ pub mod timestamp {
             s.map(|s| {
                 DateTime::parse_from_rfc3339(&s)
                     .map(|t| t.with_timezone(&Utc))
-                    .map_err(|e| serde::de::Error::custom(format_args!("invalid timestamp {s:?}: {e}")))
+                    .map_err(|e| {
+                        serde::de::Error::custom(format_args!("invalid timestamp {s:?}: {e}"))
+                    })
             })
             .transpose()
         }
