@@ -15,6 +15,7 @@
 
 mod alloc;
 mod codes;
+mod notice;
 
 pub use codes::{
     ApplicationCode, AuxDigit, CodeError, CodeKind, Iuv, IuvKind, MAX_BASE13, NoticeNumber,
@@ -25,4 +26,14 @@ pub use codes::{
 pub use alloc::SqliteSequence;
 pub use alloc::{
     AllocError, IuvAllocator, MemorySequence, SequenceAllocator, SequenceBackend, SequenceKey,
+};
+
+pub use notice::{
+    MAX_POSTE_CENTS, MAX_QR_CENTS, POSTE_PAYLOAD_LEN, PayloadError, PostalAccount,
+    PosteDataMatrix, QrPayload, RenderError,
+};
+#[cfg(feature = "render")]
+pub use notice::{
+    DATAMATRIX_MODULE_MM, DATAMATRIX_QUIET_ZONE, DecodeError, QR_PRINT_SIZE_MM, QR_QUIET_ZONE,
+    QR_VERSION, Symbol, Symbology,
 };

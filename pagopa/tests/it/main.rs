@@ -3,3 +3,4 @@
 
 mod alloc;
 mod codes;
+mod notice;
