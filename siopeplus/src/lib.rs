@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+mod messages;
 mod model;
 mod reader;
 mod types;
@@ -12,6 +13,7 @@ pub use error::{
     CertError, Error, OutboxError, ParseError, ParseErrorKind, SignatureError, TransportError,
     ValidationError, ValidationErrors,
 };
+pub use messages::*;
 pub use model::*;
 pub use reader::{FlowHeader, FlowReader, parse_flow};
 pub use types::{
