@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+mod cert;
+mod client;
 mod error;
 mod messages;
 mod model;
@@ -9,6 +11,11 @@ mod validate;
 mod writer;
 mod xml;
 
+pub use cert::{CertInfo, CertStatus, ClientIdentity, DEFAULT_WARN_DAYS};
+pub use client::{
+    A2aClient, A2aConfig, ListItem, ListKind, ListPage, ListQuery, MAX_DOWNLOAD_XML, RetryPolicy,
+    UploadReceipt, trust_roots_from_pem, unzip_one, zip_one,
+};
 pub use error::{
     CertError, Error, OutboxError, ParseError, ParseErrorKind, SignatureError, TransportError,
     ValidationError, ValidationErrors,
