@@ -35,10 +35,16 @@ async fn start() -> Server {
 
     // card issuers and their CRLs: serial 66 of the CNS CA is revoked
     let cns_ca = root_ca("Regione Test CA Cittadini", "Regione Test");
-    let cie_ca = root_ca("Ministero dell'Interno CA CIE test", "Ministero dell'Interno");
+    let cie_ca = root_ca(
+        "Ministero dell'Interno CA CIE test",
+        "Ministero dell'Interno",
+    );
     let issuers = IssuerList::from_pem(format!("{}{}", cns_ca.pem, cie_ca.pem).as_bytes()).unwrap();
-    let crls = CrlChecker::from_der_crls([crl(&cns_ca, &[66], (2026, 12, 31)).0, crl(&cie_ca, &[], (2026, 12, 31)).0])
-        .unwrap();
+    let crls = CrlChecker::from_der_crls([
+        crl(&cns_ca, &[66], (2026, 12, 31)).0,
+        crl(&cie_ca, &[], (2026, 12, 31)).0,
+    ])
+    .unwrap();
 
     let tls = server_config(
         vec![CertificateDer::from(server_cert.der().to_vec())],
@@ -52,7 +58,10 @@ async fn start() -> Server {
             "/login/cns",
             get(|CardLogin(card): CardLogin| async move {
                 let citizen = CitizenIdentity::from(card.clone());
-                format!("OK {} {} {:?}", card.fiscal_code, card.profile, citizen.method)
+                format!(
+                    "OK {} {} {:?}",
+                    card.fiscal_code, card.profile, citizen.method
+                )
             }),
         )
         .route(
@@ -82,7 +91,9 @@ fn client(server: &Server, card: Option<&Card>) -> reqwest::Client {
     let mut b = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(server.server_ca_pem.as_bytes()).unwrap())
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(server.server_ca_pem.as_bytes()).unwrap(),
+        )
         .resolve(HOST, server.addr)
         .no_proxy();
     if let Some(card) = card {
@@ -112,7 +123,14 @@ async fn no_card_gets_error_page() {
     assert!(body.contains("Nessuna carta presentata"), "{body}");
     // the same listener still serves pages that do not need a card
     let url = format!("https://{HOST}:{}/", s.addr.port());
-    let body = client(&s, None).get(url).send().await.unwrap().text().await.unwrap();
+    let body = client(&s, None)
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(body, "Entra con SPID, CIE o CNS");
 }
 
@@ -120,10 +138,22 @@ async fn no_card_gets_error_page() {
 async fn valid_cards_of_each_profile_log_in() {
     let s = start().await;
     for (card, expected) in [
-        (issue(&s.cns_ca, &CardSpec::cns(1)), format!("OK {CF_ROSSI} CNS Cns")),
-        (issue(&s.cns_ca, &CardSpec::ts_cns(2)), format!("OK {CF_BIANCHI} CNS Cns")),
-        (issue(&s.cns_ca, &CardSpec::cns_tinit(3)), format!("OK {CF_VERDI} CNS Cns")),
-        (issue(&s.cie_ca, &CardSpec::cie(4)), format!("OK {CF_NERI} CIE CieCard")),
+        (
+            issue(&s.cns_ca, &CardSpec::cns(1)),
+            format!("OK {CF_ROSSI} CNS Cns"),
+        ),
+        (
+            issue(&s.cns_ca, &CardSpec::ts_cns(2)),
+            format!("OK {CF_BIANCHI} CNS Cns"),
+        ),
+        (
+            issue(&s.cns_ca, &CardSpec::cns_tinit(3)),
+            format!("OK {CF_VERDI} CNS Cns"),
+        ),
+        (
+            issue(&s.cie_ca, &CardSpec::cie(4)),
+            format!("OK {CF_NERI} CIE CieCard"),
+        ),
     ] {
         let (status, _, body) = get_login(&s, Some(&card)).await;
         assert_eq!((status, body.as_str()), (200, expected.as_str()));
@@ -131,7 +161,14 @@ async fn valid_cards_of_each_profile_log_in() {
     // Option<CardLogin> sees the card too
     let card = issue(&s.cns_ca, &CardSpec::cns(5));
     let url = format!("https://{HOST}:{}/", s.addr.port());
-    let body = client(&s, Some(&card)).get(url).send().await.unwrap().text().await.unwrap();
+    let body = client(&s, Some(&card))
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(body, format!("card {CF_ROSSI}"));
 }
 
@@ -149,7 +186,13 @@ async fn expired_card_is_refused() {
     let mut spec = CardSpec::cns(10);
     spec.not_before = (2019, 1, 1);
     spec.not_after = (2024, 1, 1);
-    assert_refused(&s, &issue(&s.cns_ca, &spec), "è scaduto", "expired at 2024-01-01").await;
+    assert_refused(
+        &s,
+        &issue(&s.cns_ca, &spec),
+        "è scaduto",
+        "expired at 2024-01-01",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -168,7 +211,13 @@ async fn card_from_unknown_ca_is_refused() {
 #[tokio::test]
 async fn revoked_card_is_refused() {
     let s = start().await;
-    assert_refused(&s, &issue(&s.cns_ca, &CardSpec::cns(66)), "revocato", "1C0042").await;
+    assert_refused(
+        &s,
+        &issue(&s.cns_ca, &CardSpec::cns(66)),
+        "revocato",
+        "1C0042",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -188,17 +237,30 @@ async fn wrong_key_usage_is_refused() {
     let s = start().await;
     let mut spec = CardSpec::cns(13);
     spec.eku = vec![ExtendedKeyUsagePurpose::EmailProtection];
-    assert_refused(&s, &issue(&s.cns_ca, &spec), "non è un certificato di autenticazione", "clientAuth").await;
+    assert_refused(
+        &s,
+        &issue(&s.cns_ca, &spec),
+        "non è un certificato di autenticazione",
+        "clientAuth",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn error_page_escapes_certificate_text() {
     let s = start().await;
     let mut spec = CardSpec::no_fiscal_code(14);
-    spec.subject.retain(|(t, _)| *t != rcgen::DnType::CommonName);
-    spec.subject.push((rcgen::DnType::CommonName, "<script>alert(1)</script>".into()));
+    spec.subject
+        .retain(|(t, _)| *t != rcgen::DnType::CommonName);
+    spec.subject.push((
+        rcgen::DnType::CommonName,
+        "<script>alert(1)</script>".into(),
+    ));
     let (status, _, body) = get_login(&s, Some(&issue(&s.cns_ca, &spec))).await;
     assert_eq!(status, 403);
     assert!(!body.contains("<script>"), "{body}");
-    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{body}");
+    assert!(
+        body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{body}"
+    );
 }

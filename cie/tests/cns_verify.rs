@@ -4,9 +4,9 @@
 mod cns_pki;
 
 use cie::cns::{
-    CardIdentity, CardProfile, CardVerifier, CertificateError, CitizenIdentity, CrlChecker, Error, FiscalCodeSource,
-    FixedClock, IdentityError, InsecureNoRevocationCheck, IssuerList, IssuerListError, LoginMethod, RevocationError,
-    RevocationReason, VerifyError,
+    CardIdentity, CardProfile, CardVerifier, CertificateError, CitizenIdentity, CrlChecker, Error,
+    FiscalCodeSource, FixedClock, IdentityError, InsecureNoRevocationCheck, IssuerList,
+    IssuerListError, LoginMethod, RevocationError, RevocationReason, VerifyError,
 };
 use cns_pki::*;
 use rcgen::{CustomExtension, DnType, ExtendedKeyUsagePurpose, KeyUsagePurpose};
@@ -23,14 +23,21 @@ struct World {
 fn world() -> World {
     World {
         cns_ca: root_ca("Regione Test CA Cittadini", "Regione Test"),
-        cie_ca: root_ca("Ministero dell'Interno CA CIE test", "Ministero dell'Interno"),
+        cie_ca: root_ca(
+            "Ministero dell'Interno CA CIE test",
+            "Ministero dell'Interno",
+        ),
     }
 }
 
 fn verifier(w: &World) -> CardVerifier {
-    let issuers = IssuerList::from_pem(format!("{}{}", w.cns_ca.pem, w.cie_ca.pem).as_bytes()).unwrap();
-    let crls = CrlChecker::from_der_crls([crl(&w.cns_ca, &[], (2026, 12, 31)).0, crl(&w.cie_ca, &[], (2026, 12, 31)).0])
-        .unwrap();
+    let issuers =
+        IssuerList::from_pem(format!("{}{}", w.cns_ca.pem, w.cie_ca.pem).as_bytes()).unwrap();
+    let crls = CrlChecker::from_der_crls([
+        crl(&w.cns_ca, &[], (2026, 12, 31)).0,
+        crl(&w.cie_ca, &[], (2026, 12, 31)).0,
+    ])
+    .unwrap();
     CardVerifier::new(issuers, crls).with_clock(FixedClock(now()))
 }
 
@@ -51,15 +58,25 @@ fn cns_common_name_form() {
     assert_eq!(id.fiscal_code, cf(CF_ROSSI));
     assert_eq!(id.fiscal_code_source, FiscalCodeSource::CommonNameCns);
     assert_eq!(id.card_id.as_deref(), Some("7420000100012345"));
-    assert_eq!(id.card_id_hash.as_deref(), Some("Y2FyZCBpZCBoYXNoIGZvciB0ZXN0cw=="));
+    assert_eq!(
+        id.card_id_hash.as_deref(),
+        Some("Y2FyZCBpZCBoYXNoIGZvciB0ZXN0cw==")
+    );
     assert_eq!(id.dn_qualifier.as_deref(), Some("7420000100012345"));
     assert_eq!(id.given_name.as_deref(), Some("MARIO"));
     assert_eq!(id.family_name.as_deref(), Some("ROSSI"));
     assert_eq!(id.profile, CardProfile::Cns);
     assert_eq!(id.policies, vec!["1.3.76.16.2.1".to_owned()]);
-    assert_eq!(id.issuer_common_name.as_deref(), Some("Regione Test CA Cittadini"));
+    assert_eq!(
+        id.issuer_common_name.as_deref(),
+        Some("Regione Test CA Cittadini")
+    );
     assert_eq!(id.issuer_organization.as_deref(), Some("Regione Test"));
-    assert!(id.issuer.contains("Regione Test CA Cittadini"), "{}", id.issuer);
+    assert!(
+        id.issuer.contains("Regione Test CA Cittadini"),
+        "{}",
+        id.issuer
+    );
     assert_eq!(id.certificate_serial, "1C0001");
     assert_eq!(id.not_before.to_rfc3339(), "2025-01-01T00:00:00+00:00");
     assert_eq!(id.not_after.to_rfc3339(), "2030-01-01T00:00:00+00:00");
@@ -120,13 +137,20 @@ fn agreeing_sources_are_fine() {
 #[test]
 fn rejects_certificate_without_fiscal_code() {
     let w = world();
-    let err = CardIdentity::from_der(&issue(&w.cns_ca, &CardSpec::no_fiscal_code(7)).der).unwrap_err();
-    assert!(matches!(err, Error::Identity(IdentityError::NoFiscalCode { .. })), "{err}");
+    let err =
+        CardIdentity::from_der(&issue(&w.cns_ca, &CardSpec::no_fiscal_code(7)).der).unwrap_err();
+    assert!(
+        matches!(err, Error::Identity(IdentityError::NoFiscalCode { .. })),
+        "{err}"
+    );
     // other semantics identifiers (passport) are not fiscal codes
     let mut spec = CardSpec::no_fiscal_code(8);
     spec.subject.push((sn(), "PASIT-YA1234567".into()));
     let err = CardIdentity::from_der(&issue(&w.cns_ca, &spec).der).unwrap_err();
-    assert!(matches!(err, Error::Identity(IdentityError::NoFiscalCode { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Identity(IdentityError::NoFiscalCode { .. })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -134,10 +158,17 @@ fn rejects_bad_check_character() {
     let w = world();
     let mut spec = CardSpec::cns(9);
     spec.subject.retain(|(t, _)| *t != DnType::CommonName);
-    spec.subject.push((DnType::CommonName, "RSSMRA80A01H501X/7420000100012345.aGFzaA==".into()));
+    spec.subject.push((
+        DnType::CommonName,
+        "RSSMRA80A01H501X/7420000100012345.aGFzaA==".into(),
+    ));
     let err = CardIdentity::from_der(&issue(&w.cns_ca, &spec).der).unwrap_err();
     match err {
-        Error::Identity(IdentityError::InvalidFiscalCode { source_field, value, .. }) => {
+        Error::Identity(IdentityError::InvalidFiscalCode {
+            source_field,
+            value,
+            ..
+        }) => {
             assert_eq!(source_field, FiscalCodeSource::CommonNameCns);
             assert_eq!(value, "RSSMRA80A01H501X");
         }
@@ -146,7 +177,13 @@ fn rejects_bad_check_character() {
     let mut spec = CardSpec::no_fiscal_code(10);
     spec.subject.push((sn(), "TINIT-RSSMRA80A01H501X".into()));
     let err = CardIdentity::from_der(&issue(&w.cns_ca, &spec).der).unwrap_err();
-    assert!(matches!(err, Error::Identity(IdentityError::InvalidFiscalCode { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Identity(IdentityError::InvalidFiscalCode { .. })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -155,7 +192,13 @@ fn rejects_conflicting_fiscal_codes() {
     let mut spec = CardSpec::cns(11);
     spec.subject.push((sn(), format!("TINIT-{CF_VERDI}")));
     let err = CardIdentity::from_der(&issue(&w.cns_ca, &spec).der).unwrap_err();
-    assert!(matches!(err, Error::Identity(IdentityError::ConflictingFiscalCodes { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Identity(IdentityError::ConflictingFiscalCodes { .. })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -163,10 +206,17 @@ fn rejects_repeated_common_name() {
     let w = world();
     let mut spec = CardSpec::cie(12);
     // a second commonName (rcgen keeps one value per type, so spell the OID out)
-    spec.subject.push((DnType::CustomDnType(vec![2, 5, 4, 3]), CF_ROSSI.into()));
+    spec.subject
+        .push((DnType::CustomDnType(vec![2, 5, 4, 3]), CF_ROSSI.into()));
     let err = CardIdentity::from_der(&issue(&w.cie_ca, &spec).der).unwrap_err();
     assert!(
-        matches!(err, Error::Identity(IdentityError::DuplicateAttribute { attribute: "commonName", count: 2 })),
+        matches!(
+            err,
+            Error::Identity(IdentityError::DuplicateAttribute {
+                attribute: "commonName",
+                count: 2
+            })
+        ),
         "{err}"
     );
 }
@@ -179,13 +229,22 @@ fn rejects_cns_common_name_without_card_id() {
         spec.subject.retain(|(t, _)| *t != DnType::CommonName);
         spec.subject.push((DnType::CommonName, cn));
         let err = CardIdentity::from_der(&issue(&w.cns_ca, &spec).der).unwrap_err();
-        assert!(matches!(err, Error::Identity(IdentityError::MalformedCnsCommonName { .. })), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Identity(IdentityError::MalformedCnsCommonName { .. })
+            ),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn rejects_bytes_that_are_not_a_certificate() {
-    assert!(matches!(CardIdentity::from_der(b""), Err(Error::Certificate(CertificateError::Missing))));
+    assert!(matches!(
+        CardIdentity::from_der(b""),
+        Err(Error::Certificate(CertificateError::Missing))
+    ));
     assert!(matches!(
         CardIdentity::from_der(b"\x30\x03\x02\x01\x01"),
         Err(Error::Certificate(CertificateError::Malformed { .. }))
@@ -195,7 +254,10 @@ fn rejects_bytes_that_are_not_a_certificate() {
     der.extend_from_slice(b"junk");
     assert!(matches!(
         CardIdentity::from_der(&der),
-        Err(Error::Certificate(CertificateError::TrailingData { count: 4, .. }))
+        Err(Error::Certificate(CertificateError::TrailingData {
+            count: 4,
+            ..
+        }))
     ));
     assert!(matches!(
         CardIdentity::from_pem(b"no pem here"),
@@ -245,8 +307,18 @@ async fn verifies_each_profile() {
     let v = verifier(&w);
     for (ca, spec, expected, profile) in [
         (&w.cns_ca, CardSpec::cns(20), CF_ROSSI, CardProfile::Cns),
-        (&w.cns_ca, CardSpec::ts_cns(21), CF_BIANCHI, CardProfile::Cns),
-        (&w.cns_ca, CardSpec::cns_tinit(22), CF_VERDI, CardProfile::Cns),
+        (
+            &w.cns_ca,
+            CardSpec::ts_cns(21),
+            CF_BIANCHI,
+            CardProfile::Cns,
+        ),
+        (
+            &w.cns_ca,
+            CardSpec::cns_tinit(22),
+            CF_VERDI,
+            CardProfile::Cns,
+        ),
         (&w.cie_ca, CardSpec::cie(23), CF_NERI, CardProfile::Cie),
     ] {
         let card = issue(ca, &spec);
@@ -264,7 +336,9 @@ async fn rejects_expired_card() {
     spec.not_after = (2024, 12, 31);
     let card = issue(&w.cns_ca, &spec);
     match verify_err(verifier(&w).verify(&card.der, &[]).await) {
-        VerifyError::Expired { not_after, now: n, .. } => {
+        VerifyError::Expired {
+            not_after, now: n, ..
+        } => {
             assert_eq!(not_after.to_rfc3339(), "2024-12-31T00:00:00+00:00");
             assert_eq!(n, now());
         }
@@ -288,11 +362,16 @@ async fn rejects_card_not_yet_valid() {
 async fn clock_is_injectable() {
     let w = world();
     let card = issue(&w.cns_ca, &CardSpec::cns(32));
-    let later = chrono::DateTime::parse_from_rfc3339("2031-01-01T00:00:00Z").unwrap().to_utc();
+    let later = chrono::DateTime::parse_from_rfc3339("2031-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
     let issuers = IssuerList::from_der_certificates([&w.cns_ca.der]).unwrap();
     let v = CardVerifier::new(issuers, InsecureNoRevocationCheck).with_clock(FixedClock(later));
     assert_eq!(v.now(), later);
-    assert!(matches!(verify_err(v.verify(&card.der, &[]).await), VerifyError::Expired { .. }));
+    assert!(matches!(
+        verify_err(v.verify(&card.der, &[]).await),
+        VerifyError::Expired { .. }
+    ));
     // and verify_at takes an explicit instant
     assert!(v.verify_at(&card.der, &[], now()).await.is_ok());
 }
@@ -326,7 +405,10 @@ async fn rejects_tampered_certificate() {
     let card = issue(&w.cns_ca, &CardSpec::cns(42));
     // change one byte of the subject (the CF's last letter) inside the signed part
     let mut der = card.der.clone();
-    let pos = der.windows(CF_ROSSI.len()).position(|win| win == CF_ROSSI.as_bytes()).unwrap();
+    let pos = der
+        .windows(CF_ROSSI.len())
+        .position(|win| win == CF_ROSSI.as_bytes())
+        .unwrap();
     der[pos] = b'B'; // BSSMRA...: still parses, signature no longer matches
     assert!(matches!(
         verify_err(verifier(&w).verify(&der, &[]).await),
@@ -347,7 +429,13 @@ async fn chains_through_intermediate_sent_by_client() {
     ));
     // with it: revocation is asked of the sub-CA, for which no CRL is loaded (fail closed)
     let err = v.verify(&card.der, &[&sub.der]).await.unwrap_err();
-    assert!(matches!(err, Error::Revocation(RevocationError::NoCrlForIssuer { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Revocation(RevocationError::NoCrlForIssuer { .. })
+        ),
+        "{err}"
+    );
     // with the sub-CA's CRL it passes
     let crls = CrlChecker::from_der_crls([crl(&sub, &[], (2026, 12, 31)).0]).unwrap();
     let v = CardVerifier::new(v.issuers().clone(), crls).with_clock(FixedClock(now()));
@@ -391,10 +479,15 @@ async fn rejects_expired_issuer() {
         issuer: rcgen::Issuer::new(params, key),
     };
     let card = issue(&old, &CardSpec::cns(46));
-    let v = CardVerifier::new(IssuerList::from_pem(old.pem.as_bytes()).unwrap(), InsecureNoRevocationCheck)
-        .with_clock(FixedClock(now()));
+    let v = CardVerifier::new(
+        IssuerList::from_pem(old.pem.as_bytes()).unwrap(),
+        InsecureNoRevocationCheck,
+    )
+    .with_clock(FixedClock(now()));
     match verify_err(v.verify(&card.der, &[]).await) {
-        VerifyError::Expired { subject, .. } => assert!(subject.contains("Old Region CA"), "{subject}"),
+        VerifyError::Expired { subject, .. } => {
+            assert!(subject.contains("Old Region CA"), "{subject}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -403,11 +496,17 @@ async fn rejects_expired_issuer() {
 async fn rejects_wrong_extended_key_usage() {
     let w = world();
     let mut spec = CardSpec::cns(50);
-    spec.eku = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::EmailProtection];
+    spec.eku = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::EmailProtection,
+    ];
     let card = issue(&w.cns_ca, &spec);
     match verify_err(verifier(&w).verify(&card.der, &[]).await) {
         VerifyError::MissingClientAuthUsage { found } => {
-            assert_eq!(found, vec!["serverAuth".to_owned(), "emailProtection".to_owned()]);
+            assert_eq!(
+                found,
+                vec!["serverAuth".to_owned(), "emailProtection".to_owned()]
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -449,7 +548,10 @@ async fn rejects_ca_certificate_as_card() {
     let mut spec = CardSpec::cns(53);
     spec.is_ca = true;
     let card = issue(&w.cns_ca, &spec);
-    assert!(matches!(verify_err(verifier(&w).verify(&card.der, &[]).await), VerifyError::CardIsCa));
+    assert!(matches!(
+        verify_err(verifier(&w).verify(&card.der, &[]).await),
+        VerifyError::CardIsCa
+    ));
 }
 
 #[tokio::test]
@@ -459,7 +561,9 @@ async fn policy_must_be_cns_or_cie_unless_configured() {
     spec.policies = vec![&[1, 3, 6, 1, 4, 1, 99999, 1]];
     let card = issue(&w.cns_ca, &spec);
     match verify_err(verifier(&w).verify(&card.der, &[]).await) {
-        VerifyError::PolicyNotAccepted { found, .. } => assert_eq!(found, vec!["1.3.6.1.4.1.99999.1".to_owned()]),
+        VerifyError::PolicyNotAccepted { found, .. } => {
+            assert_eq!(found, vec!["1.3.6.1.4.1.99999.1".to_owned()])
+        }
         other => panic!("{other:?}"),
     }
     let id = verifier(&w)
@@ -476,14 +580,21 @@ async fn policy_must_be_cns_or_cie_unless_configured() {
         verify_err(verifier(&w).verify(&card.der, &[]).await),
         VerifyError::PolicyNotAccepted { .. }
     ));
-    assert!(verifier(&w).accept_any_certificate_policy().verify(&card.der, &[]).await.is_ok());
+    assert!(
+        verifier(&w)
+            .accept_any_certificate_policy()
+            .verify(&card.der, &[])
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn rejects_unknown_critical_extension() {
     let w = world();
     let mut spec = CardSpec::cns(55);
-    let mut ext = CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, 7], vec![0x05, 0x00]);
+    let mut ext =
+        CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, 7], vec![0x05, 0x00]);
     ext.set_criticality(true);
     spec.extra.push(ext);
     let card = issue(&w.cns_ca, &spec);
@@ -498,7 +609,10 @@ async fn rejects_verified_card_without_fiscal_code() {
     let w = world();
     let card = issue(&w.cns_ca, &CardSpec::no_fiscal_code(56));
     let err = verifier(&w).verify(&card.der, &[]).await.unwrap_err();
-    assert!(matches!(err, Error::Identity(IdentityError::NoFiscalCode { .. })), "{err}");
+    assert!(
+        matches!(err, Error::Identity(IdentityError::NoFiscalCode { .. })),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- revocation
@@ -510,9 +624,14 @@ async fn rejects_revoked_card() {
     let ok = issue(&w.cns_ca, &CardSpec::cns(61));
     let (crl_der, _) = crl(&w.cns_ca, &[60, 99], (2026, 12, 31));
     let issuers = IssuerList::from_der_certificates([&w.cns_ca.der]).unwrap();
-    let v = CardVerifier::new(issuers, CrlChecker::from_der_crls([crl_der]).unwrap()).with_clock(FixedClock(now()));
+    let v = CardVerifier::new(issuers, CrlChecker::from_der_crls([crl_der]).unwrap())
+        .with_clock(FixedClock(now()));
     match verify_err(v.verify(&card.der, &[]).await) {
-        VerifyError::Revoked { serial, revoked_at, reason } => {
+        VerifyError::Revoked {
+            serial,
+            revoked_at,
+            reason,
+        } => {
             assert_eq!(serial, "1C003C");
             assert_eq!(revoked_at.to_rfc3339(), "2026-02-01T00:00:00+00:00");
             assert_eq!(reason, Some(RevocationReason::KeyCompromise));
@@ -526,7 +645,8 @@ async fn rejects_revoked_card() {
 async fn missing_crl_fails_closed() {
     let w = world();
     let card = issue(&w.cie_ca, &CardSpec::cie(62));
-    let issuers = IssuerList::from_pem(format!("{}{}", w.cns_ca.pem, w.cie_ca.pem).as_bytes()).unwrap();
+    let issuers =
+        IssuerList::from_pem(format!("{}{}", w.cns_ca.pem, w.cie_ca.pem).as_bytes()).unwrap();
     // only the CNS CA's CRL is loaded
     let crls = CrlChecker::from_der_crls([crl(&w.cns_ca, &[], (2026, 12, 31)).0]).unwrap();
     let err = CardVerifier::new(issuers, crls)
@@ -534,7 +654,13 @@ async fn missing_crl_fails_closed() {
         .verify(&card.der, &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Revocation(RevocationError::NoCrlForIssuer { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Revocation(RevocationError::NoCrlForIssuer { .. })
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -543,12 +669,23 @@ async fn stale_crl_fails_closed_unless_allowed() {
     let card = issue(&w.cns_ca, &CardSpec::cns(63));
     let issuers = IssuerList::from_der_certificates([&w.cns_ca.der]).unwrap();
     let stale = crl(&w.cns_ca, &[], (2026, 3, 1)).0;
-    let v = CardVerifier::new(issuers.clone(), CrlChecker::from_der_crls([&stale]).unwrap())
-        .with_clock(FixedClock(now()));
+    let v = CardVerifier::new(
+        issuers.clone(),
+        CrlChecker::from_der_crls([&stale]).unwrap(),
+    )
+    .with_clock(FixedClock(now()));
     let err = v.verify(&card.der, &[]).await.unwrap_err();
-    assert!(matches!(err, Error::Revocation(RevocationError::CrlStale { .. })), "{err}");
-    let v = CardVerifier::new(issuers, CrlChecker::from_der_crls([&stale]).unwrap().allow_stale_crls())
-        .with_clock(FixedClock(now()));
+    assert!(
+        matches!(err, Error::Revocation(RevocationError::CrlStale { .. })),
+        "{err}"
+    );
+    let v = CardVerifier::new(
+        issuers,
+        CrlChecker::from_der_crls([&stale])
+            .unwrap()
+            .allow_stale_crls(),
+    )
+    .with_clock(FixedClock(now()));
     assert!(v.verify(&card.der, &[]).await.is_ok());
 }
 
@@ -560,9 +697,16 @@ async fn crl_not_signed_by_the_issuer_is_ignored_and_fails_closed() {
     let fake = root_ca("Regione Test CA Cittadini", "Regione Test");
     let forged = crl(&fake, &[], (2026, 12, 31)).0;
     let issuers = IssuerList::from_der_certificates([&w.cns_ca.der]).unwrap();
-    let v = CardVerifier::new(issuers, CrlChecker::from_der_crls([forged]).unwrap()).with_clock(FixedClock(now()));
+    let v = CardVerifier::new(issuers, CrlChecker::from_der_crls([forged]).unwrap())
+        .with_clock(FixedClock(now()));
     let err = v.verify(&card.der, &[]).await.unwrap_err();
-    assert!(matches!(err, Error::Revocation(RevocationError::CrlBadSignature { .. })), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Revocation(RevocationError::CrlBadSignature { .. })
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -573,16 +717,25 @@ async fn crl_files_pem_and_der() {
     let (cie_der, _) = crl(&w.cie_ca, &[], (2026, 12, 31));
     std::fs::write(dir.path().join("cns.pem"), pem).unwrap();
     std::fs::write(dir.path().join("cie.crl"), cie_der).unwrap();
-    let checker = CrlChecker::from_files([dir.path().join("cns.pem"), dir.path().join("cie.crl")]).unwrap();
+    let checker =
+        CrlChecker::from_files([dir.path().join("cns.pem"), dir.path().join("cie.crl")]).unwrap();
     assert_eq!(checker.len(), 2);
     let issuers_path = dir.path().join("issuers.pem");
     std::fs::write(&issuers_path, format!("{}{}", w.cns_ca.pem, w.cie_ca.pem)).unwrap();
-    let v = CardVerifier::new(IssuerList::from_file(&issuers_path).unwrap(), checker).with_clock(FixedClock(now()));
+    let v = CardVerifier::new(IssuerList::from_file(&issuers_path).unwrap(), checker)
+        .with_clock(FixedClock(now()));
     assert!(matches!(
-        verify_err(v.verify(&issue(&w.cns_ca, &CardSpec::cns(70)).der, &[]).await),
+        verify_err(
+            v.verify(&issue(&w.cns_ca, &CardSpec::cns(70)).der, &[])
+                .await
+        ),
         VerifyError::Revoked { .. }
     ));
-    assert!(v.verify(&issue(&w.cie_ca, &CardSpec::cie(71)).der, &[]).await.is_ok());
+    assert!(
+        v.verify(&issue(&w.cie_ca, &CardSpec::cie(71)).der, &[])
+            .await
+            .is_ok()
+    );
     let _ = der;
 
     assert!(matches!(
@@ -600,7 +753,8 @@ async fn crl_files_pem_and_der() {
 #[test]
 fn issuer_list_loading() {
     let w = world();
-    let list = IssuerList::from_pem(format!("{}{}", w.cns_ca.pem, w.cie_ca.pem).as_bytes()).unwrap();
+    let list =
+        IssuerList::from_pem(format!("{}{}", w.cns_ca.pem, w.cie_ca.pem).as_bytes()).unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list.subject_names_der().count(), 2);
     assert!(list.subjects().any(|s| s.contains("Ministero")));

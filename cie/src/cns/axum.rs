@@ -47,7 +47,9 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use super::{CardIdentity, CardVerifier, Error, IdentityError, IssuerList, RevocationError, VerifyError};
+use super::{
+    CardIdentity, CardVerifier, Error, IdentityError, IssuerList, RevocationError, VerifyError,
+};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -216,12 +218,13 @@ pub async fn serve_tls_with_shutdown(
                     .map(|c| c.iter().map(|c| c.clone().into_owned()).collect())
                     .unwrap_or_default(),
             );
-            let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(certs.clone());
-                req.extensions_mut().insert(ConnectInfo(peer));
-                let app = app.clone();
-                async move { app.oneshot(req).await.map_err(|e: Infallible| match e {}) }
-            });
+            let service =
+                hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(certs.clone());
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    let app = app.clone();
+                    async move { app.oneshot(req).await.map_err(|e: Infallible| match e {}) }
+                });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -264,7 +267,10 @@ where
 {
     type Rejection = CardLoginRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         Ok(extract(parts, state).await?.map(CardLogin))
     }
 }
@@ -316,10 +322,18 @@ impl CardLoginRejection {
                 "Nessuna carta presentata. Inserisci la CNS, la TS-CNS o la CIE nel lettore, verifica che il software della carta sia installato e riprova; quando il browser lo chiede, scegli il certificato della carta."
             }
             CardLoginRejection::Refused(e) => match e {
-                Error::Verify(VerifyError::Expired { .. }) => "Il certificato della carta è scaduto. Rinnova la carta presso l'ente che l'ha rilasciata.",
-                Error::Verify(VerifyError::NotYetValid { .. }) => "Il certificato della carta non è ancora valido.",
-                Error::Verify(VerifyError::Revoked { .. }) => "Il certificato della carta è stato revocato o sospeso.",
-                Error::Verify(VerifyError::UnknownIssuer { .. } | VerifyError::BadSignature { .. }) => {
+                Error::Verify(VerifyError::Expired { .. }) => {
+                    "Il certificato della carta è scaduto. Rinnova la carta presso l'ente che l'ha rilasciata."
+                }
+                Error::Verify(VerifyError::NotYetValid { .. }) => {
+                    "Il certificato della carta non è ancora valido."
+                }
+                Error::Verify(VerifyError::Revoked { .. }) => {
+                    "Il certificato della carta è stato revocato o sospeso."
+                }
+                Error::Verify(
+                    VerifyError::UnknownIssuer { .. } | VerifyError::BadSignature { .. },
+                ) => {
                     "La carta non è stata rilasciata da un ente riconosciuto per l'accesso con CNS o CIE."
                 }
                 Error::Verify(
@@ -328,9 +342,15 @@ impl CardLoginRejection {
                     | VerifyError::KeyUsageNotDigitalSignature
                     | VerifyError::PolicyNotAccepted { .. }
                     | VerifyError::CardIsCa,
-                ) => "Il certificato scelto non è un certificato di autenticazione CNS o CIE. Riprova scegliendo il certificato di autenticazione della carta.",
-                Error::Identity(IdentityError::NoFiscalCode { .. }) => "Il certificato della carta non riporta un codice fiscale.",
-                Error::Identity(_) => "Il certificato della carta non riporta un'identità leggibile.",
+                ) => {
+                    "Il certificato scelto non è un certificato di autenticazione CNS o CIE. Riprova scegliendo il certificato di autenticazione della carta."
+                }
+                Error::Identity(IdentityError::NoFiscalCode { .. }) => {
+                    "Il certificato della carta non riporta un codice fiscale."
+                }
+                Error::Identity(_) => {
+                    "Il certificato della carta non riporta un'identità leggibile."
+                }
                 Error::Revocation(RevocationError::Unavailable { .. }) => {
                     "Non è stato possibile verificare lo stato della carta. Riprova più tardi."
                 }
@@ -356,7 +376,10 @@ impl IntoResponse for CardLoginRejection {
         let detail = match &self {
             CardLoginRejection::NoCertificate => String::new(),
             CardLoginRejection::Refused(e) => {
-                format!("<p class=\"detail\">Dettaglio tecnico: <code>{}</code></p>", escape_html(&e.to_string()))
+                format!(
+                    "<p class=\"detail\">Dettaglio tecnico: <code>{}</code></p>",
+                    escape_html(&e.to_string())
+                )
             }
         };
         let body = format!(

@@ -8,7 +8,10 @@ use x509_parser::x509::X509Name;
 use super::error::{CertRole, CertificateError};
 
 /// Parses exactly one DER certificate, refusing trailing bytes.
-pub(crate) fn parse_der(der: &[u8], role: CertRole) -> Result<X509Certificate<'_>, CertificateError> {
+pub(crate) fn parse_der(
+    der: &[u8],
+    role: CertRole,
+) -> Result<X509Certificate<'_>, CertificateError> {
     if der.is_empty() {
         return Err(CertificateError::Missing);
     }

@@ -103,7 +103,9 @@ impl std::fmt::Display for FiscalCodeSource {
 #[non_exhaustive]
 pub enum IdentityError {
     /// No subject attribute carries a fiscal code in a form the CNS / CIE profiles define.
-    #[error("no fiscal code in the certificate subject `{subject}` (expected serialNumber TINIT-<CF> or IT:<CF>, or commonName <CF>/<card id>.<hash>)")]
+    #[error(
+        "no fiscal code in the certificate subject `{subject}` (expected serialNumber TINIT-<CF> or IT:<CF>, or commonName <CF>/<card id>.<hash>)"
+    )]
     NoFiscalCode {
         /// The subject, for the log.
         subject: String,
@@ -119,7 +121,9 @@ pub enum IdentityError {
         reason: String,
     },
     /// Two attributes carry different fiscal codes.
-    #[error("the subject carries two different fiscal codes: `{first}` in {first_source} and `{second}` in {second_source}")]
+    #[error(
+        "the subject carries two different fiscal codes: `{first}` in {first_source} and `{second}` in {second_source}"
+    )]
     ConflictingFiscalCodes {
         /// First code.
         first: String,

@@ -112,14 +112,21 @@ impl CardIdentity {
         let serial_number = single_attr(subject, OID_SERIAL_NUMBER, "serialNumber")?;
         let given_name = single_attr(subject, OID_GIVEN_NAME, "givenName")?.map(str::to_owned);
         let family_name = single_attr(subject, OID_SURNAME, "surname")?.map(str::to_owned);
-        let dn_qualifier = single_attr(subject, OID_DN_QUALIFIER, "dnQualifier")?.map(str::to_owned);
+        let dn_qualifier =
+            single_attr(subject, OID_DN_QUALIFIER, "dnQualifier")?.map(str::to_owned);
 
         let mut found: Vec<(CodiceFiscale, FiscalCodeSource)> = Vec::new();
         if let Some(sn) = serial_number {
             if let Some(code) = sn.strip_prefix("TINIT-") {
-                found.push((parse_cf(code, FiscalCodeSource::SerialNumberTinit)?, FiscalCodeSource::SerialNumberTinit));
+                found.push((
+                    parse_cf(code, FiscalCodeSource::SerialNumberTinit)?,
+                    FiscalCodeSource::SerialNumberTinit,
+                ));
             } else if let Some(code) = sn.strip_prefix("IT:") {
-                found.push((parse_cf(code, FiscalCodeSource::SerialNumberIt)?, FiscalCodeSource::SerialNumberIt));
+                found.push((
+                    parse_cf(code, FiscalCodeSource::SerialNumberIt)?,
+                    FiscalCodeSource::SerialNumberIt,
+                ));
             }
         }
         let mut card_id = None;
@@ -133,14 +140,20 @@ impl CardIdentity {
                         None => (rest, None),
                     };
                     if id.is_empty() {
-                        return Err(IdentityError::MalformedCnsCommonName { value: cn.to_owned() }.into());
+                        return Err(IdentityError::MalformedCnsCommonName {
+                            value: cn.to_owned(),
+                        }
+                        .into());
                     }
                     card_id = Some(id.to_owned());
                     card_id_hash = hash.filter(|h| !h.is_empty()).map(str::to_owned);
                     found.push((cf, FiscalCodeSource::CommonNameCns));
                 }
             } else if looks_like_cf(cn) {
-                found.push((parse_cf(cn, FiscalCodeSource::CommonName)?, FiscalCodeSource::CommonName));
+                found.push((
+                    parse_cf(cn, FiscalCodeSource::CommonName)?,
+                    FiscalCodeSource::CommonName,
+                ));
             }
         }
 
@@ -235,7 +248,9 @@ fn parse_cf(value: &str, source: FiscalCodeSource) -> Result<CodiceFiscale, Iden
 }
 
 /// SPID / CIE assurance level (LoA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[non_exhaustive]
 pub enum AssuranceLevel {
     /// SpidL1 / CieL1.

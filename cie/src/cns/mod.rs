@@ -55,8 +55,8 @@ mod verify;
 pub mod axum;
 
 pub use error::{
-    CertRole, CertificateError, Error, FiscalCodeSource, IdentityError, IssuerListError, RevocationError,
-    VerifyError,
+    CertRole, CertificateError, Error, FiscalCodeSource, IdentityError, IssuerListError,
+    RevocationError, VerifyError,
 };
 pub use identity::{
     AssuranceLevel, CardIdentity, CardProfile, CitizenIdentity, LoginMethod, POLICY_CIE, POLICY_CNS,

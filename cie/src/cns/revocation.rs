@@ -134,7 +134,10 @@ pub struct InsecureNoRevocationCheck;
 
 #[async_trait]
 impl RevocationChecker for InsecureNoRevocationCheck {
-    async fn check(&self, _query: RevocationQuery<'_>) -> Result<RevocationStatus, RevocationError> {
+    async fn check(
+        &self,
+        _query: RevocationQuery<'_>,
+    ) -> Result<RevocationStatus, RevocationError> {
         Ok(RevocationStatus::Good)
     }
 }
@@ -177,9 +180,11 @@ impl CrlChecker {
         let mut out = Vec::new();
         for (index, der) in crls.into_iter().enumerate() {
             let der = der.as_ref();
-            let (rest, _) = CertificateRevocationList::from_der(der).map_err(|e| RevocationError::MalformedCrl {
-                index,
-                reason: e.to_string(),
+            let (rest, _) = CertificateRevocationList::from_der(der).map_err(|e| {
+                RevocationError::MalformedCrl {
+                    index,
+                    reason: e.to_string(),
+                }
             })?;
             if !rest.is_empty() {
                 return Err(RevocationError::MalformedCrl {
@@ -200,7 +205,8 @@ impl CrlChecker {
     /// # Errors
     /// [`RevocationError::MalformedCrl`] when no block is found or one does not decode.
     pub fn from_pem(pem: &[u8]) -> Result<Self, RevocationError> {
-        let ders = pem_blocks(pem, &["X509 CRL"]).map_err(|reason| RevocationError::MalformedCrl { index: 0, reason })?;
+        let ders = pem_blocks(pem, &["X509 CRL"])
+            .map_err(|reason| RevocationError::MalformedCrl { index: 0, reason })?;
         Self::from_der_crls(ders)
     }
 
@@ -223,9 +229,11 @@ impl CrlChecker {
             if bytes.starts_with(&[0x30]) {
                 ders.push(bytes);
             } else {
-                let blocks = pem_blocks(&bytes, &["X509 CRL"]).map_err(|reason| RevocationError::MalformedCrl {
-                    index: ders.len(),
-                    reason: format!("{}: {reason}", path.display()),
+                let blocks = pem_blocks(&bytes, &["X509 CRL"]).map_err(|reason| {
+                    RevocationError::MalformedCrl {
+                        index: ders.len(),
+                        reason: format!("{}: {reason}", path.display()),
+                    }
                 })?;
                 ders.extend(blocks);
             }
@@ -263,9 +271,11 @@ impl CrlChecker {
         let mut applicable = 0usize;
         let mut bad_signature = false;
         for (index, der) in self.crls.iter().enumerate() {
-            let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| RevocationError::MalformedCrl {
-                index,
-                reason: e.to_string(),
+            let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| {
+                RevocationError::MalformedCrl {
+                    index,
+                    reason: e.to_string(),
+                }
             })?;
             if crl.issuer().as_raw() != cert.issuer().as_raw() {
                 continue;
@@ -285,19 +295,22 @@ impl CrlChecker {
                     now: query.now,
                 });
             }
-            if let Some(next) = crl.next_update().map(to_utc) {
-                if next < query.now && !self.allow_stale {
-                    return Err(RevocationError::CrlStale {
-                        issuer: issuer_name,
-                        next_update: next,
-                        now: query.now,
-                    });
-                }
+            if let Some(next) = crl.next_update().map(to_utc)
+                && next < query.now
+                && !self.allow_stale
+            {
+                return Err(RevocationError::CrlStale {
+                    issuer: issuer_name,
+                    next_update: next,
+                    now: query.now,
+                });
             }
             applicable += 1;
             for revoked in crl.iter_revoked_certificates() {
                 if revoked.raw_serial() == cert.raw_serial() {
-                    let reason = revoked.reason_code().map(|(_, rc)| RevocationReason::from_code(rc.0));
+                    let reason = revoked
+                        .reason_code()
+                        .map(|(_, rc)| RevocationReason::from_code(rc.0));
                     if reason == Some(RevocationReason::RemoveFromCrl) {
                         continue;
                     }
@@ -310,9 +323,13 @@ impl CrlChecker {
         }
         if applicable == 0 {
             if bad_signature {
-                return Err(RevocationError::CrlBadSignature { issuer: issuer_name });
+                return Err(RevocationError::CrlBadSignature {
+                    issuer: issuer_name,
+                });
             }
-            return Err(RevocationError::NoCrlForIssuer { issuer: issuer_name });
+            return Err(RevocationError::NoCrlForIssuer {
+                issuer: issuer_name,
+            });
         }
         Ok(RevocationStatus::Good)
     }
@@ -387,7 +404,10 @@ fn crl_covers(
                 }
             }
             other if ext.critical && other.unsupported() => {
-                return Err(unsupported(&format!("critical extension {}", ext.oid.to_id_string())));
+                return Err(unsupported(&format!(
+                    "critical extension {}",
+                    ext.oid.to_id_string()
+                )));
             }
             _ => {}
         }

@@ -75,10 +75,11 @@ impl IssuerList {
         let mut issuers = Vec::new();
         for (index, der) in ders.into_iter().enumerate() {
             let der = der.as_ref();
-            let (rest, cert) = X509Certificate::from_der(der).map_err(|e| IssuerListError::Malformed {
-                index,
-                reason: e.to_string(),
-            })?;
+            let (rest, cert) =
+                X509Certificate::from_der(der).map_err(|e| IssuerListError::Malformed {
+                    index,
+                    reason: e.to_string(),
+                })?;
             if !rest.is_empty() {
                 return Err(IssuerListError::Malformed {
                     index,
@@ -122,7 +123,10 @@ impl IssuerList {
         self.issuers.iter().map(|i| i.subject.as_str())
     }
 
-    pub(crate) fn by_subject<'s>(&'s self, raw: &'s [u8]) -> impl Iterator<Item = &'s TrustedIssuer> + 's {
+    pub(crate) fn by_subject<'s>(
+        &'s self,
+        raw: &'s [u8],
+    ) -> impl Iterator<Item = &'s TrustedIssuer> + 's {
         self.issuers.iter().filter(move |i| i.subject_raw == raw)
     }
 }

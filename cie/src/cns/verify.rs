@@ -138,8 +138,13 @@ impl CardVerifier {
     ///
     /// # Errors
     /// [`Error`] saying which check failed.
-    pub async fn verify(&self, card_der: &[u8], intermediates: &[&[u8]]) -> Result<CardIdentity, Error> {
-        self.verify_at(card_der, intermediates, self.clock.now()).await
+    pub async fn verify(
+        &self,
+        card_der: &[u8],
+        intermediates: &[&[u8]],
+    ) -> Result<CardIdentity, Error> {
+        self.verify_at(card_der, intermediates, self.clock.now())
+            .await
     }
 
     /// Verifies at an explicit instant.
@@ -248,10 +253,8 @@ impl CardVerifier {
                 }
             }
             let Some((i, cand, der)) = next else {
-                if name_matched {
-                    if let Some(e) = last_sig_error {
-                        return Err(e);
-                    }
+                if name_matched && let Some(e) = last_sig_error {
+                    return Err(e);
                 }
                 return Err(VerifyError::UnknownIssuer {
                     role,
@@ -285,12 +288,18 @@ fn verify_signed_by(
 ) -> Result<(), VerifyError> {
     let alg = cert.signature_algorithm.algorithm.to_id_string();
     if SHA1_SIGNATURES.contains(&alg.as_str()) {
-        return Err(VerifyError::UnsupportedSignatureAlgorithm { role, algorithm: alg });
+        return Err(VerifyError::UnsupportedSignatureAlgorithm {
+            role,
+            algorithm: alg,
+        });
     }
     match cert.verify_signature(Some(issuer.public_key())) {
         Ok(()) => Ok(()),
         Err(X509Error::SignatureUnsupportedAlgorithm) => {
-            Err(VerifyError::UnsupportedSignatureAlgorithm { role, algorithm: alg })
+            Err(VerifyError::UnsupportedSignatureAlgorithm {
+                role,
+                algorithm: alg,
+            })
         }
         Err(_) => Err(VerifyError::BadSignature {
             role,
@@ -311,15 +320,15 @@ fn check_issuer(issuer: &X509Certificate<'_>, below: usize) -> Result<(), Verify
     if !bc.value.ca {
         return Err(not_ca());
     }
-    if let Some(max) = bc.value.path_len_constraint {
-        if below > max as usize {
-            return Err(VerifyError::ChainTooLong { max: max as usize });
-        }
+    if let Some(max) = bc.value.path_len_constraint
+        && below > max as usize
+    {
+        return Err(VerifyError::ChainTooLong { max: max as usize });
     }
-    if let Ok(Some(ku)) = issuer.key_usage() {
-        if !ku.value.key_cert_sign() {
-            return Err(not_ca());
-        }
+    if let Ok(Some(ku)) = issuer.key_usage()
+        && !ku.value.key_cert_sign()
+    {
+        return Err(not_ca());
     }
     Ok(())
 }
@@ -370,39 +379,38 @@ fn check_card_extensions(card: &X509Certificate<'_>, require_eku: bool) -> Resul
         role,
         reason: format!("{what} appears twice or does not decode"),
     };
-    if let Some(bc) = card.basic_constraints().map_err(|_| malformed("basicConstraints"))? {
-        if bc.value.ca {
-            return Err(VerifyError::CardIsCa);
-        }
+    let bc = card
+        .basic_constraints()
+        .map_err(|_| malformed("basicConstraints"))?;
+    if bc.is_some_and(|bc| bc.value.ca) {
+        return Err(VerifyError::CardIsCa);
     }
-    if let Some(ku) = card.key_usage().map_err(|_| malformed("keyUsage"))? {
-        if !ku.value.digital_signature() {
-            return Err(VerifyError::KeyUsageNotDigitalSignature);
-        }
+    let ku = card.key_usage().map_err(|_| malformed("keyUsage"))?;
+    if ku.is_some_and(|ku| !ku.value.digital_signature()) {
+        return Err(VerifyError::KeyUsageNotDigitalSignature);
     }
-    match card.extended_key_usage().map_err(|_| malformed("extendedKeyUsage"))? {
-        Some(eku) => {
-            if !eku.value.client_auth {
-                let mut found = Vec::new();
-                let e = eku.value;
-                for (set, name) in [
-                    (e.any, "anyExtendedKeyUsage"),
-                    (e.server_auth, "serverAuth"),
-                    (e.code_signing, "codeSigning"),
-                    (e.email_protection, "emailProtection"),
-                    (e.time_stamping, "timeStamping"),
-                    (e.ocsp_signing, "OCSPSigning"),
-                ] {
-                    if set {
-                        found.push(name.to_owned());
-                    }
-                }
-                found.extend(e.other.iter().map(|o| o.to_id_string()));
-                return Err(VerifyError::MissingClientAuthUsage { found });
-            }
+    match card
+        .extended_key_usage()
+        .map_err(|_| malformed("extendedKeyUsage"))?
+    {
+        Some(eku) if !eku.value.client_auth => {
+            let e = eku.value;
+            let mut found: Vec<String> = [
+                (e.any, "anyExtendedKeyUsage"),
+                (e.server_auth, "serverAuth"),
+                (e.code_signing, "codeSigning"),
+                (e.email_protection, "emailProtection"),
+                (e.time_stamping, "timeStamping"),
+                (e.ocsp_signing, "OCSPSigning"),
+            ]
+            .into_iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, name)| name.to_owned())
+            .collect();
+            found.extend(e.other.iter().map(|o| o.to_id_string()));
+            Err(VerifyError::MissingClientAuthUsage { found })
         }
-        None if require_eku => return Err(VerifyError::MissingExtendedKeyUsage),
-        None => {}
+        None if require_eku => Err(VerifyError::MissingExtendedKeyUsage),
+        _ => Ok(()),
     }
-    Ok(())
 }

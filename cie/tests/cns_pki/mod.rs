@@ -3,9 +3,9 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint, CustomExtension,
-    DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    RevocationReason, RevokedCertParams, SerialNumber, date_time_ymd,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
+    CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams, SerialNumber, date_time_ymd,
 };
 
 /// Valid CFs (check character computed).
@@ -19,7 +19,9 @@ pub const CIE_POLICY: &[u64] = &[1, 3, 76, 47, 4];
 
 /// "Now" for every test: 2026-06-01.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z").unwrap().to_utc()
+    chrono::DateTime::parse_from_rfc3339("2026-06-01T12:00:00Z")
+        .unwrap()
+        .to_utc()
 }
 
 pub struct Ca {
@@ -38,7 +40,11 @@ fn dn(parts: &[(DnType, &str)]) -> DistinguishedName {
 
 fn ca_params(cn: &str, org: &str) -> CertificateParams {
     let mut p = CertificateParams::default();
-    p.distinguished_name = dn(&[(DnType::CountryName, "IT"), (DnType::OrganizationName, org), (DnType::CommonName, cn)]);
+    p.distinguished_name = dn(&[
+        (DnType::CountryName, "IT"),
+        (DnType::OrganizationName, org),
+        (DnType::CommonName, cn),
+    ]);
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     p.not_before = date_time_ymd(2020, 1, 1);
@@ -161,7 +167,10 @@ impl CardSpec {
                 (DnType::OrganizationName, "Regione Test".into()),
                 (surname(), "ROSSI".into()),
                 (given_name(), "MARIO".into()),
-                (DnType::CommonName, format!("{CF_ROSSI}/7420000100012345.Y2FyZCBpZCBoYXNoIGZvciB0ZXN0cw==")),
+                (
+                    DnType::CommonName,
+                    format!("{CF_ROSSI}/7420000100012345.Y2FyZCBpZCBoYXNoIGZvciB0ZXN0cw=="),
+                ),
                 (dn_qualifier(), "7420000100012345".into()),
             ],
             CNS_POLICY,
@@ -177,7 +186,10 @@ impl CardSpec {
                 (DnType::OrganizationName, "Regione Lazio Test".into()),
                 (surname(), "BIANCHI".into()),
                 (given_name(), "LUCIA".into()),
-                (DnType::CommonName, format!("{CF_BIANCHI}/8038000000123456.aGVhbHRoIGNhcmQgaGFzaA==")),
+                (
+                    DnType::CommonName,
+                    format!("{CF_BIANCHI}/8038000000123456.aGVhbHRoIGNhcmQgaGFzaA=="),
+                ),
                 (dn_qualifier(), "8038000000123456".into()),
             ],
             CNS_POLICY,
@@ -236,7 +248,11 @@ impl CardSpec {
             d.push(t.clone(), v.as_str());
         }
         p.distinguished_name = d;
-        p.serial_number = Some(SerialNumber::from(vec![0x1c, (self.serial >> 8) as u8, self.serial as u8]));
+        p.serial_number = Some(SerialNumber::from(vec![
+            0x1c,
+            (self.serial >> 8) as u8,
+            self.serial as u8,
+        ]));
         p.extended_key_usages = self.eku.clone();
         p.key_usages = self.key_usages.clone();
         p.not_before = date_time_ymd(self.not_before.0, self.not_before.1, self.not_before.2);
@@ -249,7 +265,9 @@ impl CardSpec {
         }
         p.custom_extensions.extend(self.extra.iter().cloned());
         if let Some(uri) = &self.crl_dp {
-            p.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![uri.clone()] }];
+            p.crl_distribution_points = vec![CrlDistributionPoint {
+                uris: vec![uri.clone()],
+            }];
         }
         p
     }
