@@ -6,11 +6,14 @@ mod impronta;
 mod legacy;
 mod messages;
 mod model;
+mod p7m;
 mod parse;
 mod registry;
 mod textual;
 mod write;
 mod xml;
+
+pub use x509_cert::Certificate;
 
 pub use builder::SegnaturaBuilder;
 pub use error::{
@@ -21,6 +24,10 @@ pub use impronta::{DigestAlgorithm, Impronta};
 pub use legacy::*;
 pub use messages::*;
 pub use model::*;
+pub use p7m::{
+    MAX_P7M_NESTING, P7mError, P7mSigner, P7mVerifier, VerifiedP7m, certificates_from_trusted_list,
+    load_certificates, load_certificates_dir,
+};
 pub use parse::{NS_DSIG, ParseOptions, ParsedSegnatura, RootNamespace};
 pub use registry::*;
 pub use textual::*;

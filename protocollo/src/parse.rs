@@ -105,10 +105,6 @@ impl<'a> Seq<'a> {
         })
     }
 
-    pub(crate) fn with_ns(&mut self, ns: &'a str) -> &mut Self {
-        self.ns = ns;
-        self
-    }
 
     pub(crate) fn peek_is(&self, name: &str) -> bool {
         self.items.get(self.i).is_some_and(|e| e.is(self.ns, name))

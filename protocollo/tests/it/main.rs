@@ -3,6 +3,7 @@
 mod common;
 mod legacy;
 mod messages;
+mod p7m;
 mod registry;
 mod segnatura;
 mod textual;
