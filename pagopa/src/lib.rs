@@ -17,6 +17,8 @@ mod alloc;
 mod codes;
 mod notice;
 
+pub mod node;
+
 pub use codes::{
     ApplicationCode, AuxDigit, CodeError, CodeKind, Iuv, IuvKind, MAX_BASE13, NoticeNumber,
     RfReference, SegregationCode,

@@ -1,0 +1,271 @@
+//! A small, hardened XML reader (bounded tree, no DTD) and writing helpers for SOAP messages.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use quick_xml::events::{BytesRef, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+
+/// Maximum nesting depth accepted in a message.
+pub(crate) const MAX_DEPTH: usize = 32;
+/// Maximum number of elements accepted in a message.
+pub(crate) const MAX_ELEMENTS: usize = 10_000;
+
+/// An element of the parsed tree: namespace, local name, text and children.
+#[derive(Debug, Clone)]
+pub(crate) struct Element {
+    pub(crate) ns: Option<String>,
+    pub(crate) name: String,
+    pub(crate) text: String,
+    pub(crate) children: Vec<Element>,
+    /// Byte range of the element in the input (start tag to end tag).
+    pub(crate) span: (usize, usize),
+}
+
+/// Why an XML document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    /// Not well-formed XML.
+    #[error("malformed XML at byte {position}: {message}")]
+    Malformed {
+        /// Byte offset in the input.
+        position: u64,
+        /// What the XML reader reported.
+        message: String,
+    },
+    /// A document type declaration (DTD) was present; DTDs are refused.
+    #[error("DTDs are not allowed (byte {position})")]
+    Dtd {
+        /// Byte offset in the input.
+        position: u64,
+    },
+    /// An entity reference other than the five predefined ones or a character reference.
+    #[error("unknown entity &{name}; at byte {position}")]
+    UnknownEntity {
+        /// The entity name.
+        name: String,
+        /// Byte offset in the input.
+        position: u64,
+    },
+    /// Nesting deeper than the limit.
+    #[error("nesting deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// More elements than the limit.
+    #[error("more than {MAX_ELEMENTS} elements")]
+    TooManyElements,
+    /// No root element.
+    #[error("no root element")]
+    NoRoot,
+    /// Text outside the root element or a second root element.
+    #[error("content after the root element")]
+    TrailingContent,
+}
+
+fn malformed(pos: u64, e: impl std::fmt::Display) -> XmlError {
+    XmlError::Malformed {
+        position: pos,
+        message: e.to_string(),
+    }
+}
+
+/// Resolves a general reference (`&amp;`, `&#233;`) to text; only the predefined entities.
+pub(crate) fn resolve_ref(r: &BytesRef<'_>, pos: u64) -> Result<Cow<'static, str>, XmlError> {
+    if r.is_char_ref() {
+        return match r.resolve_char_ref() {
+            Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
+            Ok(None) | Err(_) => Err(malformed(pos, "invalid character reference")),
+        };
+    }
+    let name = r.decode().map_err(|e| malformed(pos, e))?;
+    let s = match name.as_ref() {
+        "amp" => "&",
+        "lt" => "<",
+        "gt" => ">",
+        "quot" => "\"",
+        "apos" => "'",
+        other => {
+            return Err(XmlError::UnknownEntity {
+                name: other.chars().take(64).collect(),
+                position: pos,
+            });
+        }
+    };
+    Ok(Cow::Borrowed(s))
+}
+
+/// Parses `input` into a tree of elements (text of mixed content is concatenated; leading and
+/// trailing whitespace of each element's text is trimmed).
+pub(crate) fn parse(input: &[u8]) -> Result<Element, XmlError> {
+    let mut reader = NsReader::from_reader(input);
+    reader.config_mut().expand_empty_elements = true;
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    let mut count = 0usize;
+    loop {
+        let pos = reader.buffer_position();
+        let (res, ev) = match reader.read_resolved_event() {
+            Ok(x) => x,
+            Err(e) => return Err(malformed(pos, e)),
+        };
+        match ev {
+            Event::Start(s) => {
+                if root.is_some() {
+                    return Err(XmlError::TrailingContent);
+                }
+                count += 1;
+                if count > MAX_ELEMENTS {
+                    return Err(XmlError::TooManyElements);
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+                let ns = match res {
+                    ResolveResult::Bound(ns) => {
+                        Some(String::from_utf8_lossy(ns.into_inner()).into_owned())
+                    }
+                    ResolveResult::Unbound => None,
+                    ResolveResult::Unknown(p) => {
+                        return Err(malformed(
+                            pos,
+                            format!("unknown prefix {}", String::from_utf8_lossy(&p)),
+                        ));
+                    }
+                };
+                let name = std::str::from_utf8(s.local_name().into_inner())
+                    .map_err(|e| malformed(pos, e))?
+                    .to_owned();
+                // Check attributes are well-formed.
+                for a in s.attributes() {
+                    a.map_err(|e| malformed(pos, e))?;
+                }
+                stack.push(Element {
+                    ns,
+                    name,
+                    text: String::new(),
+                    children: Vec::new(),
+                    span: (usize::try_from(pos).unwrap_or(usize::MAX), 0),
+                });
+            }
+            Event::End(_) => {
+                let mut el = stack
+                    .pop()
+                    .ok_or_else(|| malformed(pos, "unexpected end tag"))?;
+                el.span.1 = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                let trimmed = el.text.trim();
+                if trimmed.len() != el.text.len() {
+                    el.text = trimmed.to_owned();
+                }
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Event::Text(t) => {
+                let txt = t.xml_content().map_err(|e| malformed(pos, e))?;
+                match stack.last_mut() {
+                    Some(el) => el.text.push_str(&txt),
+                    None if txt.trim().is_empty() => {}
+                    None => return Err(XmlError::TrailingContent),
+                }
+            }
+            Event::CData(c) => {
+                let txt = c.xml_content().map_err(|e| malformed(pos, e))?;
+                match stack.last_mut() {
+                    Some(el) => el.text.push_str(&txt),
+                    None => return Err(XmlError::TrailingContent),
+                }
+            }
+            Event::GeneralRef(r) => {
+                let txt = resolve_ref(&r, pos)?;
+                match stack.last_mut() {
+                    Some(el) => el.text.push_str(&txt),
+                    None => return Err(XmlError::TrailingContent),
+                }
+            }
+            Event::DocType(_) => return Err(XmlError::Dtd { position: pos }),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::Empty(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err(malformed(
+            reader.buffer_position(),
+            "unexpected end of input",
+        ));
+    }
+    root.ok_or(XmlError::NoRoot)
+}
+
+/// Appends `text` escaped for element content.
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends `<name>text</name>`.
+pub(crate) fn leaf(out: &mut String, name: &str, text: &str) {
+    let _ = write!(out, "<{name}>");
+    push_escaped(out, text);
+    let _ = write!(out, "</{name}>");
+}
+
+/// Appends `<name>text</name>` when `text` is present.
+pub(crate) fn opt_leaf(out: &mut String, name: &str, text: Option<&str>) {
+    if let Some(t) = text {
+        leaf(out, name, t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_namespaces_and_entities() {
+        let x = br#"<?xml version="1.0"?><a:r xmlns:a="urn:x"><b>1 &amp; 2 &#233;</b><c/></a:r>"#;
+        let e = parse(x).unwrap();
+        assert_eq!(e.ns.as_deref(), Some("urn:x"));
+        assert_eq!(e.children[0].text, "1 & 2 \u{e9}");
+        assert_eq!(e.children[1].name, "c");
+        assert_eq!(&x[e.span.0..e.span.1], &x[21..]);
+    }
+
+    #[test]
+    fn refuses_dtd_and_unknown_entities() {
+        let x = br#"<!DOCTYPE r [<!ENTITY x "boom">]><r>&x;</r>"#;
+        assert!(matches!(parse(x), Err(XmlError::Dtd { .. })));
+        assert!(matches!(
+            parse(b"<r>&x;</r>"),
+            Err(XmlError::UnknownEntity { .. })
+        ));
+    }
+
+    #[test]
+    fn bounds_depth() {
+        let mut s = String::new();
+        for _ in 0..40 {
+            s.push_str("<a>");
+        }
+        for _ in 0..40 {
+            s.push_str("</a>");
+        }
+        assert_eq!(parse(s.as_bytes()).unwrap_err(), XmlError::TooDeep);
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        assert!(parse(b"<a><b></a>").is_err());
+        assert!(parse(b"<a>").is_err());
+        assert!(parse(b"").is_err());
+        assert!(parse(b"<a/><b/>").is_err());
+    }
+}
