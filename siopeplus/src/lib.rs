@@ -6,6 +6,8 @@ mod error;
 mod messages;
 mod model;
 mod reader;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 mod types;
 mod validate;
 mod writer;

@@ -1,5 +1,6 @@
 //! Public-API tests of `siopeplus`.
 
+mod a2a;
 mod common;
 mod flow;
 mod messages;
