@@ -1,0 +1,9 @@
+//! Public-API tests of `appio`.
+
+#![allow(clippy::unwrap_used)]
+
+mod bulk;
+mod client;
+mod common;
+mod mock;
+mod validation;
