@@ -9,11 +9,13 @@ mod model;
 mod p7m;
 mod parse;
 mod registry;
+mod seal;
 mod textual;
 mod write;
 mod xml;
 
-pub use x509_cert::Certificate;
+pub use x509_cert;
+pub use xmldsig;
 
 pub use builder::SegnaturaBuilder;
 pub use error::{
@@ -30,5 +32,9 @@ pub use p7m::{
 };
 pub use parse::{NS_DSIG, ParseOptions, ParsedSegnatura, RootNamespace};
 pub use registry::*;
+pub use seal::{
+    Anomalia, SealError, SealOptions, SealVerifyOptions, VerifiedSegnatura, check_documents,
+    check_documents_in_dir, impronta_of_file, seal_segnatura, verify_segnatura,
+};
 pub use textual::*;
 pub use write::{NS_PEC, NS_PROTOCOLLO, NS_PROTOCOLLO_2013};

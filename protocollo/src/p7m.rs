@@ -434,7 +434,7 @@ fn digest_for(oid: &ObjectIdentifier) -> Result<&'static ring::digest::Algorithm
     }
 }
 
-fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
+pub(crate) fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
     let d = t.to_unix_duration();
     DateTime::<Utc>::from_timestamp(
         i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -588,7 +588,7 @@ fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {
     .is_ok()
 }
 
-fn build_chain(
+pub(crate) fn build_chain(
     signer: &Certificate,
     pool: &[&Certificate],
     anchors: &[Certificate],

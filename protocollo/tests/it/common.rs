@@ -1,6 +1,7 @@
 //! Shared helpers: sample segnatura, xmllint oracle.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::process::Command;
 
 use chrono::{NaiveDate, NaiveTime};
@@ -205,3 +206,56 @@ pub(crate) fn minimal_segnatura() -> SegnaturaInformatica {
     )
     .build()
 }
+
+/// Makes the openssl test files once per run; None when openssl is absent outside CI.
+pub(crate) fn files() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if Command::new("openssl").arg("version").output().is_err() {
+            assert!(std::env::var_os("CI").is_none(), "openssl is required in CI");
+            eprintln!("openssl not found: .p7m tests skipped");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("p7m");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/p7m/make-p7m.sh");
+        let st = Command::new("bash").arg(&script).arg(&out).output().unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        Some((dir, out))
+    })
+    .as_ref()
+    .map(|(_, p)| p.as_path())
+}
+
+pub(crate) fn read(name: &str) -> Vec<u8> {
+    std::fs::read(files().unwrap().join(name)).unwrap()
+}
+
+
+/// Normalises CAPs to their postal form (the writer emits the schema's 6-digit form).
+pub(crate) fn fix_caps(s: &mut SegnaturaInformatica) {
+    fn fix_c(c: &mut Contatti) {
+        for a in &mut c.indirizzi_postali {
+            a.cap = a.cap.postal_form().parse().unwrap();
+        }
+    }
+    fn fix_p(p: &mut PersonaFisica) {
+        if let Some(c) = &mut p.contatti {
+            fix_c(c);
+        }
+    }
+    fn fix_s(s: &mut Soggetto) {
+        match s {
+            Soggetto::Amministrazione(a) => a.persone.iter_mut().for_each(fix_p),
+            Soggetto::PersonaGiuridica(g) => g.persone.iter_mut().for_each(fix_p),
+            Soggetto::PersonaFisica(p) => fix_p(p),
+            Soggetto::AmministrazioneEstera(_) => {}
+        }
+    }
+    fix_s(&mut s.descrizione.mittente);
+    for d in &mut s.descrizione.destinatari {
+        fix_s(&mut d.soggetto);
+    }
+}
+

@@ -5,5 +5,6 @@ mod legacy;
 mod messages;
 mod p7m;
 mod registry;
+mod seal;
 mod segnatura;
 mod textual;

@@ -19,31 +19,6 @@ fn full_segnatura_round_trips() {
     assert_eq!(got, expected);
 }
 
-fn fix_caps(s: &mut SegnaturaInformatica) {
-    fn fix_c(c: &mut Contatti) {
-        for a in &mut c.indirizzi_postali {
-            a.cap = a.cap.postal_form().parse().unwrap();
-        }
-    }
-    fn fix_p(p: &mut PersonaFisica) {
-        if let Some(c) = &mut p.contatti {
-            fix_c(c);
-        }
-    }
-    fn fix_s(s: &mut Soggetto) {
-        match s {
-            Soggetto::Amministrazione(a) => a.persone.iter_mut().for_each(fix_p),
-            Soggetto::PersonaGiuridica(g) => g.persone.iter_mut().for_each(fix_p),
-            Soggetto::PersonaFisica(p) => fix_p(p),
-            Soggetto::AmministrazioneEstera(_) => {}
-        }
-    }
-    fix_s(&mut s.descrizione.mittente);
-    for d in &mut s.descrizione.destinatari {
-        fix_s(&mut d.soggetto);
-    }
-}
-
 #[test]
 fn full_segnatura_is_schema_valid() {
     let xml = full_segnatura().to_xml().unwrap();
