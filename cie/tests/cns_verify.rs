@@ -777,3 +777,119 @@ fn issuer_list_loading() {
         Err(IssuerListError::Io { .. })
     ));
 }
+
+// ---------------------------------------------------------------- ETSI trusted list input
+
+fn b64(der: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(der)
+}
+
+fn tsl_service(ty: &str, status: &str, cert: &[u8], history_cert: Option<&[u8]>) -> String {
+    let history = history_cert
+        .map(|h| {
+            format!(
+                "<tsl:ServiceHistory><tsl:ServiceHistoryInstance><tsl:ServiceTypeIdentifier>{ty}</tsl:ServiceTypeIdentifier>\
+                 <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>{}</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>\
+                 <tsl:ServiceStatus>http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted</tsl:ServiceStatus>\
+                 </tsl:ServiceHistoryInstance></tsl:ServiceHistory>",
+                b64(h)
+            )
+        })
+        .unwrap_or_default();
+    // base64 folded on several lines, as real lists do
+    let folded: String = b64(cert)
+        .as_bytes()
+        .chunks(64)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    format!(
+        "<tsl:TSPService><tsl:ServiceInformation>\
+         <tsl:ServiceTypeIdentifier>{ty}</tsl:ServiceTypeIdentifier>\
+         <tsl:ServiceName><tsl:Name xml:lang=\"it\">Servizio &amp; test</tsl:Name></tsl:ServiceName>\
+         <tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>\n{folded}</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity>\
+         <tsl:ServiceStatus>{status}</tsl:ServiceStatus>\
+         </tsl:ServiceInformation>{history}</tsl:TSPService>"
+    )
+}
+
+#[tokio::test]
+async fn issuers_from_etsi_trusted_list() {
+    let w = world();
+    let withdrawn = root_ca("Withdrawn CA", "Old");
+    let qc = root_ca("Qualified signatures CA", "QTSP");
+    let historic = root_ca("Historic CA", "Old");
+    let granted = "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/granted";
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <tsl:TrustServiceStatusList xmlns:tsl=\"http://uri.etsi.org/02231/v2#\"><tsl:TrustServiceProviderList>\
+         <tsl:TrustServiceProvider><tsl:TSPServices>{}{}{}{}</tsl:TSPServices></tsl:TrustServiceProvider>\
+         </tsl:TrustServiceProviderList></tsl:TrustServiceStatusList>",
+        tsl_service(
+            cie::cns::SERVICE_TYPE_IDV,
+            granted,
+            &w.cns_ca.der,
+            Some(&historic.der)
+        ),
+        tsl_service(
+            cie::cns::SERVICE_TYPE_IDV,
+            "http://uri.etsi.org/TrstSvc/TrustedList/Svcstatus/withdrawn",
+            &withdrawn.der,
+            None
+        ),
+        tsl_service(
+            "http://uri.etsi.org/TrstSvc/Svctype/CA/QC",
+            granted,
+            &qc.der,
+            None
+        ),
+        tsl_service(
+            cie::cns::SERVICE_TYPE_IDV,
+            "http://uri.etsi.org/TrstSvc/Svcstatus/accredited",
+            &w.cie_ca.der,
+            None
+        ),
+    );
+    let list =
+        IssuerList::from_trusted_list_xml(xml.as_bytes(), cie::cns::SERVICE_TYPE_IDV).unwrap();
+    let subjects: Vec<&str> = list.subjects().collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(subjects[0].contains("Regione Test CA Cittadini"));
+    assert!(subjects[1].contains("Ministero dell'Interno CA CIE test"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("TSL-IT.xml");
+    std::fs::write(&path, &xml).unwrap();
+    let list = IssuerList::from_trusted_list_file(&path, cie::cns::SERVICE_TYPE_IDV).unwrap();
+    let v = CardVerifier::new(list, InsecureNoRevocationCheck).with_clock(FixedClock(now()));
+    assert!(
+        v.verify(&issue(&w.cns_ca, &CardSpec::cns(90)).der, &[])
+            .await
+            .is_ok()
+    );
+    for ca in [&withdrawn, &qc, &historic] {
+        assert!(matches!(
+            verify_err(v.verify(&issue(ca, &CardSpec::cns(91)).der, &[]).await),
+            VerifyError::UnknownIssuer { .. }
+        ));
+    }
+
+    // no matching service
+    assert!(matches!(
+        IssuerList::from_trusted_list_xml(xml.as_bytes(), "http://example.org/none"),
+        Err(IssuerListError::Empty)
+    ));
+    // a DOCTYPE (entity expansion vector) is refused
+    let with_dtd = format!(
+        "<!DOCTYPE x [<!ENTITY a \"b\">]>{}",
+        &xml[xml.find("<tsl:Trust").unwrap()..]
+    );
+    assert!(matches!(
+        IssuerList::from_trusted_list_xml(with_dtd.as_bytes(), cie::cns::SERVICE_TYPE_IDV),
+        Err(IssuerListError::Malformed { .. })
+    ));
+    assert!(matches!(
+        IssuerList::from_trusted_list_xml(b"<a><b></a>", cie::cns::SERVICE_TYPE_IDV),
+        Err(IssuerListError::Malformed { .. })
+    ));
+}

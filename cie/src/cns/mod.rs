@@ -65,5 +65,5 @@ pub use revocation::{
     CrlChecker, InsecureNoRevocationCheck, RevocationChecker, RevocationQuery, RevocationReason,
     RevocationStatus,
 };
-pub use trust::IssuerList;
+pub use trust::{IssuerList, SERVICE_TYPE_IDV};
 pub use verify::{CardVerifier, Clock, FixedClock, SystemClock};
