@@ -1,6 +1,39 @@
-//! SPID Service Provider (SAML 2.0).
-//!
-//! This crate will cover SP metadata (Avvisi 28 and 29), AuthnRequest in the HTTP-Redirect and
-//! HTTP-POST bindings, Response validation with every SPID rule, attributes and SPID error codes,
-//! Single Logout, the IdP registry, replay protection, a test IdP and web-framework integration.
-//! The work is tracked in its own issues; until it lands the crate has no public items.
+#![doc = include_str!("../README.md")]
+
+mod attributes;
+mod authn;
+mod cert;
+mod config;
+mod dsig;
+mod error;
+mod error_code;
+mod idp;
+mod level;
+mod metadata;
+mod response;
+mod sp;
+mod store;
+mod xml;
+
+pub use attributes::{AttributeValueError, Gender, SpidAttribute, SpidIdentity, UnknownAttribute};
+pub use authn::{RSA_SHA256, quote_plus};
+pub use cert::{
+    CertificateSubject, OrganizationIdentifier, POLICY_AGID_CERT, POLICY_SPID_PRIVATE_SP,
+    POLICY_SPID_PUBLIC_SP, RsaKeySize, SpCredentials, certificate_for_key, generate_rsa_key,
+    generate_sp_certificate,
+};
+pub use config::{
+    AssertionConsumerService, AttributeConsumingService, BillingContact, Binding, ContactPerson,
+    Localized, Organization, Sector, SingleLogoutService, SpConfig,
+};
+pub use error::{
+    ConfigError, Error, KeyError, MetadataError, RequestError, ResponseError, StoreError,
+};
+pub use error_code::SpidErrorCode;
+pub use idp::{Endpoint, IdpMetadata};
+pub use level::{Comparison, SpidLevel};
+pub use response::Authenticated;
+pub use sp::{AuthnOptions, AuthnRequestMessage, ServiceProvider};
+pub use store::{
+    AssertionStore, MemoryAssertionStore, MemoryPendingStore, PendingRequest, PendingRequestStore,
+};

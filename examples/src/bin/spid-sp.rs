@@ -1,0 +1,283 @@
+//! `spid-sp`: a SPID Service Provider on 127.0.0.1, the target of the `spid-sp-test` run.
+//!
+//! ```text
+//! cargo run -p examples --bin spid-sp -- --port 8000 --idp-metadata idp.xml [--idp-metadata ...]
+//! ```
+//!
+//! Routes: `GET /spid/metadata` (signed SP metadata), `GET /spid/login?idp=ENTITYID` (signed
+//! AuthnRequest, HTTP-Redirect by default, `--binding post` for the POST form; sets a session
+//! cookie), `POST /spid/acs` (200 with the identity as JSON; 4xx with the reason otherwise).
+//! The SP key and certificate come from `--key`/`--cert` or are generated at start-up.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use clap::{Parser, ValueEnum};
+use spid::{
+    AuthnOptions, AuthnRequestMessage, Binding, CertificateSubject, Error, IdpMetadata,
+    OrganizationIdentifier, ResponseError, RsaKeySize, ServiceProvider, SpConfig, SpCredentials,
+};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Sector {
+    Public,
+    Private,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BindingArg {
+    Redirect,
+    Post,
+}
+
+/// A SPID Service Provider for conformance tests and demos.
+#[derive(Debug, Parser)]
+#[command(name = "spid-sp", version, about)]
+struct Args {
+    /// TCP port on 127.0.0.1.
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// IdP metadata file to trust (repeatable).
+    #[arg(long = "idp-metadata", required = true)]
+    idp_metadata: Vec<PathBuf>,
+    /// Public base URL (default http://127.0.0.1:PORT); entityID is BASE/spid/metadata.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Sector of the SP (metadata extensions and certificate policy).
+    #[arg(long, value_enum, default_value_t = Sector::Public)]
+    sector: Sector,
+    /// Binding of the AuthnRequest.
+    #[arg(long, value_enum, default_value_t = BindingArg::Redirect)]
+    binding: BindingArg,
+    /// SP private key (PEM); generated when absent.
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// SP certificate (PEM); generated when absent.
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+}
+
+struct AppState {
+    sp: ServiceProvider,
+    binding: Binding,
+    secure_cookie: bool,
+}
+
+fn fail(msg: String) -> std::process::ExitCode {
+    eprintln!("spid-sp: {msg}");
+    std::process::ExitCode::FAILURE
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let base = args
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", args.port));
+    let base = base.trim_end_matches('/').to_owned();
+    let config = match args.sector {
+        Sector::Public => SpConfig::example_public(&base),
+        Sector::Private => SpConfig::example_private(&base),
+    };
+    let creds = match (&args.key, &args.cert) {
+        (Some(k), Some(c)) => {
+            let (k, c) = match (std::fs::read_to_string(k), std::fs::read_to_string(c)) {
+                (Ok(k), Ok(c)) => (k, c),
+                (Err(e), _) | (_, Err(e)) => return fail(format!("reading key/cert: {e}")),
+            };
+            match SpCredentials::from_pem(&k, &c) {
+                Ok(c) => c,
+                Err(e) => return fail(e.to_string()),
+            }
+        }
+        _ => {
+            let org_id = match &config.sector {
+                spid::Sector::Public { ipa_code, .. } => {
+                    OrganizationIdentifier::PublicAdministration(ipa_code.clone())
+                }
+                spid::Sector::Private {
+                    vat_number: Some(v),
+                    ..
+                } => OrganizationIdentifier::Vat(v.clone()),
+                spid::Sector::Private { .. } => {
+                    return fail("private example needs a VAT number".into());
+                }
+            };
+            let subject = CertificateSubject {
+                common_name: "spid-sp example".into(),
+                organization: config.organization.names[0].value.clone(),
+                entity_id: config.entity_id.clone(),
+                organization_identifier: org_id,
+                locality: "Roma".into(),
+                country: "IT".into(),
+            };
+            match spid::generate_sp_certificate(&subject, RsaKeySize::Rsa2048, 365) {
+                Ok(c) => c,
+                Err(e) => return fail(e.to_string()),
+            }
+        }
+    };
+    let mut sp = match ServiceProvider::new(config, creds) {
+        Ok(sp) => sp,
+        Err(e) => return fail(e.to_string()),
+    };
+    for path in &args.idp_metadata {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => return fail(format!("{}: {e}", path.display())),
+        };
+        let idps = match IdpMetadata::parse_all(&bytes) {
+            Ok(i) => i,
+            Err(e) => return fail(format!("{}: {e}", path.display())),
+        };
+        for idp in idps {
+            eprintln!("spid-sp: trusting IdP {}", idp.entity_id);
+            if let Err(e) = sp.add_idp(idp) {
+                return fail(e.to_string());
+            }
+        }
+    }
+    let state = Arc::new(AppState {
+        sp,
+        binding: match args.binding {
+            BindingArg::Redirect => Binding::HttpRedirect,
+            BindingArg::Post => Binding::HttpPost,
+        },
+        secure_cookie: base.starts_with("https://"),
+    });
+    let app = Router::new()
+        .route("/spid/metadata", get(metadata))
+        .route("/spid/login", get(login))
+        .route("/spid/acs", post(acs))
+        .with_state(state);
+    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => return fail(format!("bind {addr}: {e}")),
+    };
+    eprintln!("spid-sp: listening on {base} (entityID {base}/spid/metadata)");
+    if let Err(e) = axum::serve(listener, app).await {
+        return fail(e.to_string());
+    }
+    std::process::ExitCode::SUCCESS
+}
+
+async fn metadata(State(st): State<Arc<AppState>>) -> Response {
+    match st.sp.metadata() {
+        Ok(xml) => (
+            [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+            xml,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+fn session_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.split(';')
+                .find_map(|kv| kv.trim().strip_prefix("spid_session=").map(str::to_owned))
+        })
+}
+
+fn new_session() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn login(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(idp) = q.get("idp") else {
+        return (StatusCode::BAD_REQUEST, "missing idp parameter").into_response();
+    };
+    let session = session_of(&headers).unwrap_or_else(new_session);
+    let mut opts = AuthnOptions::new(idp.clone(), session.clone());
+    opts.binding = st.binding;
+    let msg = match st.sp.authn_request(opts).await {
+        Ok(m) => m,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    let cookie = format!(
+        "spid_session={session}; Path=/; HttpOnly; SameSite=None{}",
+        if st.secure_cookie { "; Secure" } else { "" }
+    );
+    let mut resp = match msg {
+        AuthnRequestMessage::Redirect { url, .. } => {
+            let mut r = StatusCode::FOUND.into_response();
+            match HeaderValue::from_str(&url) {
+                Ok(v) => {
+                    r.headers_mut().insert(header::LOCATION, v);
+                }
+                Err(e) => {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+                }
+            }
+            r
+        }
+        AuthnRequestMessage::Post { html, .. } => Html(html).into_response(),
+        _ => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+async fn acs(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(saml) = form.get("SAMLResponse") else {
+        return (StatusCode::BAD_REQUEST, "missing SAMLResponse").into_response();
+    };
+    let Some(session) = session_of(&headers) else {
+        return (
+            StatusCode::FORBIDDEN,
+            "no session cookie: start from /spid/login",
+        )
+            .into_response();
+    };
+    match st.sp.process_response(saml, &session).await {
+        Ok(auth) => {
+            let body = serde_json::json!({
+                "idp": auth.idp_entity_id,
+                "level": auth.level.to_string(),
+                "session_index": auth.session_index,
+                "attributes": auth.identity.released(),
+            });
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Err(Error::Response(e)) => {
+            let status = match &e {
+                ResponseError::Status { .. } => StatusCode::FORBIDDEN,
+                ResponseError::Signature(_) | ResponseError::AssertionNotSigned => {
+                    StatusCode::FORBIDDEN
+                }
+                ResponseError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let text = match e.spid_error_code() {
+                Some(code) => format!("{}\n\n({e})", code.user_message()),
+                None => format!("Accesso non riuscito: {e}"),
+            };
+            (status, text).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}

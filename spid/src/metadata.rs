@@ -1,0 +1,196 @@
+//! SP metadata generation (Avviso SPID n. 28 v2, schema `saml-schema-metadata-sp-spid-av29.xsd`).
+
+use std::fmt::Write as _;
+
+use crate::cert::SpCredentials;
+use crate::config::{BillingContact, Binding, Localized, Sector, SpConfig};
+use crate::xml::{ATTRNAME_BASIC, NAMEID_TRANSIENT, NS_DS, NS_FPA, NS_MD, NS_SPID, esc};
+
+fn localized(out: &mut String, element: &str, items: &[Localized]) {
+    for l in items {
+        let _ = write!(
+            out,
+            "<md:{element} xml:lang=\"{}\">{}</md:{element}>",
+            esc(&l.lang),
+            esc(&l.value)
+        );
+    }
+}
+
+fn billing_extensions(out: &mut String, b: &BillingContact) {
+    out.push_str("<fpa:CessionarioCommittente><fpa:DatiAnagrafici>");
+    if let Some(vat) = &b.vat_number {
+        let _ = write!(
+            out,
+            "<fpa:IdFiscaleIVA><fpa:IdPaese>IT</fpa:IdPaese><fpa:IdCodice>{}</fpa:IdCodice></fpa:IdFiscaleIVA>",
+            esc(vat.as_str())
+        );
+    }
+    if let Some(cf) = &b.fiscal_code {
+        let _ = write!(out, "<fpa:CodiceFiscale>{}</fpa:CodiceFiscale>", esc(cf));
+    }
+    let _ = write!(
+        out,
+        "<fpa:Anagrafica><fpa:Denominazione>{}</fpa:Denominazione></fpa:Anagrafica></fpa:DatiAnagrafici>",
+        esc(&b.company)
+    );
+    let _ = write!(
+        out,
+        "<fpa:Sede><fpa:Indirizzo>{}</fpa:Indirizzo>",
+        esc(&b.address)
+    );
+    if let Some(n) = &b.street_number {
+        let _ = write!(out, "<fpa:NumeroCivico>{}</fpa:NumeroCivico>", esc(n));
+    }
+    let _ = write!(
+        out,
+        "<fpa:CAP>{}</fpa:CAP><fpa:Comune>{}</fpa:Comune>",
+        esc(&b.postal_code),
+        esc(&b.municipality)
+    );
+    if let Some(p) = &b.province {
+        let _ = write!(out, "<fpa:Provincia>{}</fpa:Provincia>", esc(p));
+    }
+    let _ = write!(
+        out,
+        "<fpa:Nazione>{}</fpa:Nazione></fpa:Sede></fpa:CessionarioCommittente>",
+        esc(&b.nation)
+    );
+}
+
+/// Builds the SP's unsigned `md:EntityDescriptor` with the given `ID` (the signature references
+/// it). No XML declaration, no newlines: the document starts with `<`.
+pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &str) -> String {
+    let mut o = String::with_capacity(4096);
+    let _ = write!(
+        o,
+        "<md:EntityDescriptor xmlns:md=\"{NS_MD}\" xmlns:ds=\"{NS_DS}\" xmlns:spid=\"{NS_SPID}\"{} entityID=\"{}\" ID=\"{}\">",
+        if config.sector.is_public() {
+            String::new()
+        } else {
+            format!(" xmlns:fpa=\"{NS_FPA}\"")
+        },
+        esc(&config.entity_id),
+        esc(id)
+    );
+    o.push_str(
+        "<md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\">",
+    );
+    let _ = write!(
+        o,
+        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+        creds.certificate_base64()
+    );
+    for slo in &config.single_logout_services {
+        let _ = write!(
+            o,
+            "<md:SingleLogoutService Binding=\"{}\" Location=\"{}\"/>",
+            slo.binding.uri(),
+            esc(&slo.location)
+        );
+    }
+    let _ = write!(o, "<md:NameIDFormat>{NAMEID_TRANSIENT}</md:NameIDFormat>");
+    let mut acs: Vec<_> = config.assertion_consumer_services.iter().collect();
+    acs.sort_by_key(|a| a.index);
+    for a in acs {
+        let _ = write!(
+            o,
+            "<md:AssertionConsumerService index=\"{}\"{} Binding=\"{}\" Location=\"{}\"/>",
+            a.index,
+            if a.index == 0 {
+                " isDefault=\"true\""
+            } else {
+                ""
+            },
+            Binding::HttpPost.uri(),
+            esc(&a.location)
+        );
+    }
+    for s in &config.attribute_consuming_services {
+        let _ = write!(o, "<md:AttributeConsumingService index=\"{}\">", s.index);
+        localized(&mut o, "ServiceName", &s.service_names);
+        for a in &s.attributes {
+            let _ = write!(
+                o,
+                "<md:RequestedAttribute Name=\"{}\" NameFormat=\"{ATTRNAME_BASIC}\"/>",
+                a.name()
+            );
+        }
+        o.push_str("</md:AttributeConsumingService>");
+    }
+    o.push_str("</md:SPSSODescriptor><md:Organization>");
+    localized(&mut o, "OrganizationName", &config.organization.names);
+    localized(
+        &mut o,
+        "OrganizationDisplayName",
+        &config.organization.display_names,
+    );
+    localized(&mut o, "OrganizationURL", &config.organization.urls);
+    o.push_str("</md:Organization>");
+
+    let company = config
+        .organization
+        .names
+        .iter()
+        .find(|l| l.lang == "it")
+        .or_else(|| config.organization.names.first())
+        .map(|l| l.value.clone())
+        .unwrap_or_default();
+    o.push_str("<md:ContactPerson contactType=\"other\"><md:Extensions>");
+    match &config.sector {
+        Sector::Public {
+            ipa_code,
+            vat_number,
+            fiscal_code,
+        } => {
+            let _ = write!(o, "<spid:IPACode>{}</spid:IPACode>", esc(ipa_code.as_str()));
+            if let Some(v) = vat_number {
+                let _ = write!(o, "<spid:VATNumber>IT{}</spid:VATNumber>", esc(v.as_str()));
+            }
+            if let Some(cf) = fiscal_code {
+                let _ = write!(o, "<spid:FiscalCode>{}</spid:FiscalCode>", esc(cf));
+            }
+            o.push_str("<spid:Public/>");
+        }
+        Sector::Private {
+            vat_number,
+            fiscal_code,
+            ..
+        } => {
+            if let Some(v) = vat_number {
+                let _ = write!(o, "<spid:VATNumber>IT{}</spid:VATNumber>", esc(v.as_str()));
+            }
+            if let Some(cf) = fiscal_code {
+                let _ = write!(o, "<spid:FiscalCode>{}</spid:FiscalCode>", esc(cf));
+            }
+            o.push_str("<spid:Private/>");
+        }
+    }
+    let _ = write!(
+        o,
+        "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
+        esc(&company),
+        esc(&config.contact.email)
+    );
+    if let Some(t) = &config.contact.telephone {
+        let _ = write!(o, "<md:TelephoneNumber>{}</md:TelephoneNumber>", esc(t));
+    }
+    o.push_str("</md:ContactPerson>");
+    if let Sector::Private { billing, .. } = &config.sector {
+        o.push_str("<md:ContactPerson contactType=\"billing\"><md:Extensions>");
+        billing_extensions(&mut o, billing);
+        let _ = write!(
+            o,
+            "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
+            esc(&billing.company),
+            esc(&billing.email)
+        );
+        if let Some(t) = &billing.telephone {
+            let _ = write!(o, "<md:TelephoneNumber>{}</md:TelephoneNumber>", esc(t));
+        }
+        o.push_str("</md:ContactPerson>");
+    }
+    o.push_str("</md:EntityDescriptor>");
+    o
+}
