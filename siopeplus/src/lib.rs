@@ -5,6 +5,7 @@ mod client;
 mod error;
 mod messages;
 mod model;
+mod outbox;
 mod reader;
 #[cfg(feature = "simulator")]
 pub mod simulator;
@@ -24,6 +25,10 @@ pub use error::{
 };
 pub use messages::*;
 pub use model::*;
+pub use outbox::{
+    FailOnce, FailPoints, Outbox, OutboxEntry, OutboxState, OutboxStore, SqliteOutbox, Step,
+    StoredMessage,
+};
 pub use reader::{FlowHeader, FlowReader, parse_flow};
 pub use types::{
     CodiceA2a, CodiceAbi, CodiceEnte, CodiceGestionale, CodiceIstat, IdentificativoFlusso,

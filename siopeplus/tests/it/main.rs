@@ -4,3 +4,4 @@ mod a2a;
 mod common;
 mod flow;
 mod messages;
+mod outbox;
