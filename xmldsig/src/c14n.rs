@@ -260,15 +260,15 @@ impl<'d, 'o> Canon<'d, 'o> {
                     }
                     seen_root = true;
                 }
-                Kind::Comment | Kind::Pi => {
-                    if c != self.exclude && (n.kind == Kind::Pi || self.comments) {
-                        if seen_root {
-                            self.out.push(b'\n');
-                        }
-                        self.leaf(c);
-                        if !seen_root {
-                            self.out.push(b'\n');
-                        }
+                Kind::Comment | Kind::Pi
+                    if c != self.exclude && (n.kind == Kind::Pi || self.comments) =>
+                {
+                    if seen_root {
+                        self.out.push(b'\n');
+                    }
+                    self.leaf(c);
+                    if !seen_root {
+                        self.out.push(b'\n');
                     }
                 }
                 _ => {}
@@ -329,12 +329,10 @@ impl<'d, 'o> Canon<'d, 'o> {
         let n = doc.n(id);
         match n.kind {
             Kind::Text => escape_text(self.out, doc.b(n.a)),
-            Kind::Comment => {
-                if self.comments {
-                    self.out.extend_from_slice(b"<!--");
-                    self.out.extend_from_slice(doc.b(n.a));
-                    self.out.extend_from_slice(b"-->");
-                }
+            Kind::Comment if self.comments => {
+                self.out.extend_from_slice(b"<!--");
+                self.out.extend_from_slice(doc.b(n.a));
+                self.out.extend_from_slice(b"-->");
             }
             Kind::Pi => {
                 self.out.extend_from_slice(b"<?");

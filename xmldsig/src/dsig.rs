@@ -69,6 +69,15 @@ pub struct XadesOptions {
     pub signing_time: Option<String>,
 }
 
+impl XadesOptions {
+    /// XAdES with this `SigningTime` (an `xsd:dateTime`).
+    pub fn with_signing_time(time: impl Into<String>) -> Self {
+        XadesOptions {
+            signing_time: Some(time.into()),
+        }
+    }
+}
+
 /// Options for [`sign_enveloped`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -414,13 +423,13 @@ pub fn sign_enveloped(xml: &[u8], opts: &SignOptions<'_>) -> Result<Vec<u8>, Err
     if opts.xades.is_some() && opts.certificate.is_none() {
         return Err(SignError::InvalidOptions("XAdES needs the signing certificate".into()).into());
     }
-    if let Some(cert) = opts.certificate {
-        if !opts.key.matches(cert) {
-            return Err(SignError::InvalidOptions(
-                "the certificate does not match the private key".into(),
-            )
-            .into());
-        }
+    if let Some(cert) = opts.certificate
+        && !opts.key.matches(cert)
+    {
+        return Err(SignError::InvalidOptions(
+            "the certificate does not match the private key".into(),
+        )
+        .into());
     }
     if opts.prefix.contains(':') || opts.prefix.contains(char::is_whitespace) {
         return Err(SignError::InvalidOptions(format!("invalid prefix {:?}", opts.prefix)).into());
@@ -860,17 +869,17 @@ fn read_reference<'a>(r: Element<'a>, opts: &VerifyOptions) -> Result<RefInfo<'a
     let is_xades = r.attr("Type") == Some(XADES_SIGNED_PROPERTIES_TYPE);
     let mut it = struct_children(r, "Reference")?.into_iter().peekable();
     let mut transforms = Vec::new();
-    if it.peek().is_some_and(|e| e.is(DSIG_NS, "Transforms")) {
-        if let Some(ts) = it.next() {
-            for t in struct_children(ts, "Transforms")? {
-                if !t.is(DSIG_NS, "Transform") {
-                    return Err(VerifyError::UnexpectedElement {
-                        parent: "Transforms",
-                        found: t.qname(),
-                    });
-                }
-                transforms.push(t);
+    if it.peek().is_some_and(|e| e.is(DSIG_NS, "Transforms"))
+        && let Some(ts) = it.next()
+    {
+        for t in struct_children(ts, "Transforms")? {
+            if !t.is(DSIG_NS, "Transform") {
+                return Err(VerifyError::UnexpectedElement {
+                    parent: "Transforms",
+                    found: t.qname(),
+                });
             }
+            transforms.push(t);
         }
     }
     let dm = expect_ds(&mut it, "Reference", "DigestMethod")?;
@@ -1104,7 +1113,7 @@ pub fn verify_signature<'a>(
             first.attr("Algorithm").unwrap_or_default()
         )));
     }
-    if struct_children(*first, "Transform")?.first().is_some() {
+    if !struct_children(*first, "Transform")?.is_empty() {
         return Err(bad("enveloped-signature transform has content"));
     }
     let ref_c14n = match ts.len() {
@@ -1208,12 +1217,12 @@ fn verify_xades(
         .parent()
         .filter(|p| p.is(XADES_NS, "QualifyingProperties"))
         .ok_or_else(|| x("SignedProperties is not inside QualifyingProperties"))?;
-    if let Some(sid) = signature.attr("Id") {
-        if qp.attr("Target") != Some(format!("#{sid}").as_str()) {
-            return Err(x(
-                "QualifyingProperties/@Target does not point to this signature",
-            ));
-        }
+    if let Some(sid) = signature.attr("Id")
+        && qp.attr("Target") != Some(format!("#{sid}").as_str())
+    {
+        return Err(x(
+            "QualifyingProperties/@Target does not point to this signature",
+        ));
     }
     let ssp = props
         .child(XADES_NS, "SignedSignatureProperties")
