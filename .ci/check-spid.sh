@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPID conformance: runs AgID's `spid-sp-test` (PyPI) against the example SP (`spid-sp`) for the
+# spid-sp-public and spid-sp-private profiles, metadata + AuthnRequest + all response tests
+# (`--extra -tr`), and fails on any failed check. Also checks the SP certificate with AgID's
+# certificate validator (spid-compliant-certificates, pulled in by spid-sp-test) and the
+# metadata with xmllint against saml-schema-metadata-sp-spid-av29.xsd.
+#
+# Needs: xmlsec1 and xmllint (Debian xmlsec1, libxml2-utils), a python venv at $PA_PY (one is
+# created under target/ when PA_PY is unset); installs spid-sp-test into that venv.
+set -euo pipefail
+export PYTHONWARNINGS=ignore
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+PY="${PA_PY:-}"
+if [ -z "$PY" ]; then
+  python3 -m venv target/venv-spid
+  PY="$ROOT/target/venv-spid/bin/python"
+fi
+"$PY" -m pip install -q --disable-pip-version-check spid-sp-test
+BIN_DIR="$(dirname "$PY")"
+SPID_SP_TEST="$BIN_DIR/spid_sp_test"
+command -v xmlsec1 >/dev/null || { echo "check-spid: xmlsec1 is required" >&2; exit 1; }
+command -v xmllint >/dev/null || { echo "check-spid: xmllint is required" >&2; exit 1; }
+
+cargo build -q -p examples --bin spid-sp
+SP_BIN="$ROOT/target/debug/spid-sp"
+
+WORK="$(mktemp -d)"
+SP_PID=""
+cleanup() {
+  if [ -n "$SP_PID" ]; then kill "$SP_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Official SAML/SPID schemas (xml.xsd import pointed at the local copy: no network).
+SCHEMAS="$ROOT/spid/tests/fixtures/schemas"
+
+(cd "$WORK" && "$SPID_SP_TEST" --idp-metadata 2>/dev/null) > "$WORK/idp.xml"
+grep -q 'entityID="https://localhost:8443"' "$WORK/idp.xml"
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+status=0
+# sector:binding of the AuthnRequest (Redirect is the default; POST checked once as well).
+for run in public:redirect private:redirect public:post; do
+  sector="${run%%:*}"
+  binding="${run##*:}"
+  profile="spid-sp-$sector"
+  port="$(free_port)"
+  base="http://127.0.0.1:$port"
+  "$SP_BIN" --port "$port" --sector "$sector" --binding "$binding" --idp-metadata "$WORK/idp.xml" >"$WORK/sp-$sector-$binding.log" 2>&1 &
+  SP_PID=$!
+  for _ in $(seq 1 120); do
+    if curl -fsS -o "$WORK/metadata-$sector-$binding.xml" "$base/spid/metadata" 2>/dev/null; then break; fi
+    if ! kill -0 "$SP_PID" 2>/dev/null; then cat "$WORK/sp-$sector-$binding.log" >&2; exit 1; fi
+    sleep 1
+  done
+
+  echo "check-spid: xmllint $profile metadata against saml-schema-metadata-sp-spid-av29.xsd"
+  (cd "$SCHEMAS" && xmllint --noout --schema saml-schema-metadata-sp-spid-av29.xsd "$WORK/metadata-$sector-$binding.xml")
+
+  echo "check-spid: AgID certificate validator ($sector)"
+  "$PY" - "$WORK/metadata-$sector-$binding.xml" "$sector" <<'EOF'
+import re, sys, tempfile
+from lxml import etree
+from spid_sp_test.compliant_certificates import check_certificate
+doc = etree.parse(sys.argv[1])
+ns = {"md": "urn:oasis:names:tc:SAML:2.0:metadata", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+certs = doc.xpath('//md:SPSSODescriptor/md:KeyDescriptor[@use="signing"]//ds:X509Certificate/text()', namespaces=ns)
+assert certs, "no signing certificate in metadata"
+failed = 0
+for c in certs:
+    with tempfile.NamedTemporaryFile(suffix=".pem") as f:
+        f.write(("-----BEGIN CERTIFICATE-----\n" + re.sub(r"\s", "", c) + "\n-----END CERTIFICATE-----\n").encode())
+        f.flush()
+        for check in check_certificate(f.name, sys.argv[2]):
+            if check["result"] != "success":
+                failed += 1
+                print("  FAILED:", check["description"], check["value"])
+print(f"  certificate checks: {'all passed' if not failed else str(failed) + ' failed'}")
+sys.exit(1 if failed else 0)
+EOF
+
+  echo "check-spid: spid-sp-test --profile $profile --extra -tr (AuthnRequest binding $binding)"
+  (cd "$WORK" && "$SPID_SP_TEST" \
+      --metadata-url "$base/spid/metadata" \
+      --authn-url "$base/spid/login?idp=https://localhost:8443" \
+      --extra -tr -pr "$profile" -rf json -o "$WORK/report-$sector-$binding.json" -d CRITICAL --exit-zero \
+      >"$WORK/spid-sp-test-$sector-$binding.log" 2>&1) || true
+  if ! "$PY" - "$WORK/report-$sector-$binding.json" "$profile" <<'EOF'
+import json, sys
+report = json.load(open(sys.argv[1]))
+counts, failures = {}, []
+def walk(node, path):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            walk(v, path + [k])
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict) and "result" in item:
+                cat = path[-2] if len(path) > 1 else "?"
+                counts.setdefault(cat, {}).setdefault(item["result"], 0)
+                counts[cat][item["result"]] += 1
+                if item["result"] == "failure":
+                    failures.append((cat, item.get("test_id"), item.get("test"), item.get("value")))
+walk(report, [])
+for cat, c in sorted(counts.items()):
+    print(f"  {sys.argv[2]} {cat}: {c}")
+responses = counts.get("response", {})
+total_responses = sum(responses.values())
+if total_responses != 111:
+    failures.append(("response", "", f"expected 111 response tests, found {total_responses}", ""))
+for f in failures:
+    print("  FAILED:", *f)
+sys.exit(1 if failures else 0)
+EOF
+  then
+    status=1
+    echo "--- spid-sp-test log ($profile)"; tail -50 "$WORK/spid-sp-test-$sector-$binding.log"
+    echo "--- SP log ($profile)"; tail -20 "$WORK/sp-$sector-$binding.log"
+  fi
+  kill "$SP_PID" 2>/dev/null || true
+  wait "$SP_PID" 2>/dev/null || true
+  SP_PID=""
+done
+
+if [ "$status" -ne 0 ]; then
+  echo "check-spid: FAILED" >&2
+  exit 1
+fi
+echo "check-spid: spid-sp-test green for spid-sp-public and spid-sp-private (Redirect and POST AuthnRequests)"
