@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_check;
+mod cmd_protocollo;
 
 /// Italian public-administration platforms from the command line: identifiers, SPID, pagoPA,
 /// App IO, SIOPE+, protocollo.
@@ -24,6 +25,12 @@ enum Command {
     /// Validate an identifier and print its normalized form.
     #[command(subcommand)]
     Check(cmd_check::Check),
+    /// Protocollo: seal and verify the segnatura informatica.
+    #[command(subcommand)]
+    Protocollo(cmd_protocollo::Protocollo),
+    /// Signed documents: verify a CAdES `.p7m`.
+    #[command(subcommand)]
+    P7m(cmd_protocollo::P7m),
     // Other areas register here: one variant each, dispatched in `main`.
 }
 
@@ -31,5 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(cmd) => cmd_check::run(cmd),
+        Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
+        Command::P7m(cmd) => cmd_protocollo::run_p7m(cmd),
     }
 }

@@ -1,0 +1,289 @@
+//! `pa protocollo ...` (segnatura sealing and verification) and `pa p7m verify` (CAdES).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use protocollo::xmldsig::{Certificate as DsigCertificate, SigningKey};
+use protocollo::{
+    MessaggioRicevuto, P7mVerifier, SealOptions, SealVerifyOptions, SegnaturaInformatica,
+    load_certificates, load_certificates_dir, seal_segnatura, verify_segnatura,
+};
+
+/// Segnatura informatica (AgID 2021).
+#[derive(Debug, Subcommand)]
+pub(crate) enum Protocollo {
+    /// Build a segnatura from JSON and seal it (XAdES Baseline-B); the sealed XML goes to
+    /// stdout or `--out`.
+    Segnatura {
+        /// The segnatura as JSON (the `protocollo::SegnaturaInformatica` serde form).
+        #[arg(long = "in", value_name = "FILE.json")]
+        input: PathBuf,
+        /// Private key of the seal (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "KEY.pem")]
+        key: PathBuf,
+        /// Seal certificate (PEM).
+        #[arg(long, value_name = "CERT.pem")]
+        cert: PathBuf,
+        /// Compute each document's Impronta (SHA-256) from the file `nome_file` in this
+        /// directory, replacing any Impronta in the JSON.
+        #[arg(long, value_name = "DIR")]
+        documents: Option<PathBuf>,
+        /// Write the sealed XML here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Verify a received segnatura's seal and, with `--documents`, each document's Impronta.
+    /// Exit 0 when all is well; 1 with the anomaly codes (001_ValidazioneFirma, ...) otherwise.
+    Verify {
+        /// The received Segnatura.xml.
+        file: PathBuf,
+        /// Trusted seal certificate or CA (PEM/DER file, or a directory of them); repeatable.
+        #[arg(long, required = true, value_name = "CERT.pem")]
+        trust: Vec<PathBuf>,
+        /// Directory holding the documents, named as their `nomeFile`.
+        #[arg(long, value_name = "DIR")]
+        documents: Option<PathBuf>,
+        /// On anomalies, write the NotificaEccezione XML here.
+        #[arg(long, value_name = "FILE")]
+        eccezione: Option<PathBuf>,
+    },
+}
+
+/// Signed documents (CAdES `.p7m`).
+#[derive(Debug, Subcommand)]
+pub(crate) enum P7m {
+    /// Verify a `.p7m` (DER, PEM or base64; nested envelopes and several signers allowed).
+    /// Without `--trust` the chain of trust is NOT checked (a warning says so).
+    Verify {
+        /// The signed file.
+        file: PathBuf,
+        /// Trust anchors: a PEM/DER file or a directory of them.
+        #[arg(long, value_name = "DIR")]
+        trust: Option<PathBuf>,
+        /// Write the signed content here.
+        #[arg(long, value_name = "OUT")]
+        extract: Option<PathBuf>,
+    },
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(1)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn load_trust(path: &Path) -> Result<Vec<protocollo::x509_cert::Certificate>, String> {
+    if path.is_dir() {
+        load_certificates_dir(path).map_err(|e| e.to_string())
+    } else {
+        load_certificates(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// Runs `pa protocollo ...`.
+pub(crate) fn run(cmd: Protocollo) -> ExitCode {
+    match cmd {
+        Protocollo::Segnatura {
+            input,
+            key,
+            cert,
+            documents,
+            out,
+        } => match segnatura(&input, &key, &cert, documents.as_deref()) {
+            Ok(xml) => match out {
+                Some(o) => match std::fs::write(&o, xml) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(format!("{}: {e}", o.display())),
+                },
+                None => {
+                    print!("{xml}");
+                    ExitCode::SUCCESS
+                }
+            },
+            Err(e) => fail(e),
+        },
+        Protocollo::Verify {
+            file,
+            trust,
+            documents,
+            eccezione,
+        } => verify(&file, &trust, documents.as_deref(), eccezione.as_deref()),
+    }
+}
+
+fn fill_impronte(json: &mut serde_json::Value, dir: &Path) -> Result<(), String> {
+    let desc = json
+        .get_mut("descrizione")
+        .ok_or("the JSON has no `descrizione`")?;
+    if let Some(p) = desc.get_mut("documento_primario") {
+        set_impronta(p, dir)?;
+    }
+    if let Some(serde_json::Value::Array(list)) = desc.get_mut("allegati") {
+        for d in list {
+            set_impronta(d, dir)?;
+        }
+    }
+    Ok(())
+}
+
+fn set_impronta(doc: &mut serde_json::Value, dir: &Path) -> Result<(), String> {
+    let name = doc
+        .get("nome_file")
+        .and_then(|n| n.as_str())
+        .ok_or("a document has no `nome_file`")?
+        .to_owned();
+    if name.is_empty() || name.contains(['/', '\\']) || name == ".." {
+        return Err(format!("refusing document name with a path: {name}"));
+    }
+    let imp = protocollo::impronta_of_file(&dir.join(&name)).map_err(|e| e.to_string())?;
+    let v = serde_json::to_value(&imp).map_err(|e| e.to_string())?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("impronta".into(), v);
+    }
+    Ok(())
+}
+
+fn segnatura(
+    input: &Path,
+    key: &Path,
+    cert: &Path,
+    documents: Option<&Path>,
+) -> Result<String, String> {
+    let mut json: serde_json::Value = serde_json::from_slice(&read(input)?)
+        .map_err(|e| format!("{}: {e}", input.display()))?;
+    if let Some(dir) = documents {
+        fill_impronte(&mut json, dir)?;
+    }
+    let s: SegnaturaInformatica =
+        serde_json::from_value(json).map_err(|e| format!("{}: {e}", input.display()))?;
+    let key = SigningKey::from_pem(&read(key)?).map_err(|e| format!("{}: {e}", key.display()))?;
+    let cert =
+        DsigCertificate::from_pem(&read(cert)?).map_err(|e| format!("{}: {e}", cert.display()))?;
+    seal_segnatura(&s, &key, &cert, &SealOptions::default()).map_err(|e| e.to_string())
+}
+
+fn verify(
+    file: &Path,
+    trust: &[PathBuf],
+    documents: Option<&Path>,
+    eccezione: Option<&Path>,
+) -> ExitCode {
+    let mut anchors = Vec::new();
+    for t in trust {
+        match load_trust(t) {
+            Ok(c) => anchors.extend(c),
+            Err(e) => return fail(e),
+        }
+    }
+    let xml = match read(file) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let write_eccezione = |a: &protocollo::Anomalia, ricevuto: MessaggioRicevuto| {
+        if let Some(path) = eccezione
+            && let Err(e) = std::fs::write(path, a.notifica(ricevuto).to_xml())
+        {
+            eprintln!("error: {}: {e}", path.display());
+        }
+    };
+    let v = match verify_segnatura(&xml, &anchors, &SealVerifyOptions::default()) {
+        Ok(v) => v,
+        Err(a) => {
+            println!("{a}");
+            write_eccezione(
+                &a,
+                MessaggioRicevuto::DescrizioneMessaggio(file.display().to_string()),
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let id = &v.segnatura.intestazione.identificatore;
+    println!(
+        "seal OK: {} {} {} n. {} del {}",
+        id.codice_amministrazione.codice,
+        id.codice_aoo.codice,
+        id.codice_registro,
+        id.numero_registrazione,
+        id.data_registrazione
+    );
+    println!("oggetto: {}", v.segnatura.intestazione.oggetto);
+    println!("sigillo: {} ({})", v.signer_subject, v.signing_time);
+    let Some(dir) = documents else {
+        println!("documents: not checked (no --documents)");
+        return ExitCode::SUCCESS;
+    };
+    let anomalies = v.check_documents_in_dir(dir);
+    if anomalies.is_empty() {
+        println!(
+            "documents: {} Impronta OK",
+            v.segnatura.descrizione.documenti().count()
+        );
+        return ExitCode::SUCCESS;
+    }
+    for a in &anomalies {
+        println!("{a}");
+    }
+    if let Some(first) = anomalies.first() {
+        write_eccezione(first, MessaggioRicevuto::of(&v.segnatura));
+    }
+    ExitCode::from(1)
+}
+
+/// Runs `pa p7m ...`.
+pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
+    let P7m::Verify {
+        file,
+        trust,
+        extract,
+    } = cmd;
+    let verifier = match &trust {
+        Some(t) => match load_trust(t) {
+            Ok(a) => P7mVerifier::new(a),
+            Err(e) => return fail(e),
+        },
+        None => {
+            eprintln!("warning: no --trust given: the chain of trust is NOT checked");
+            P7mVerifier::insecure_without_chain_check()
+        }
+    };
+    let bytes = match read(&file) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let v = match verifier.verify(&bytes) {
+        Ok(v) => v,
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    };
+    for (depth, layer) in v.layers.iter().enumerate() {
+        for s in layer {
+            println!(
+                "envelope {} signer: {}{}{}{}",
+                depth + 1,
+                s.subject,
+                s.codice_fiscale
+                    .as_ref()
+                    .map(|cf| format!(" [CF {cf}]"))
+                    .unwrap_or_default(),
+                s.signing_time
+                    .map(|t| format!(" signed {t}"))
+                    .unwrap_or_default(),
+                if s.chain_verified {
+                    " (chain OK)"
+                } else {
+                    " (chain NOT checked)"
+                }
+            );
+        }
+    }
+    println!("content: {} bytes", v.content.len());
+    if let Some(out) = extract
+        && let Err(e) = std::fs::write(&out, &v.content)
+    {
+        return fail(format!("{}: {e}", out.display()));
+    }
+    ExitCode::SUCCESS
+}
