@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_check;
+mod cmd_pagopa;
 mod cmd_protocollo;
 
 /// Italian public-administration platforms from the command line: identifiers, SPID, pagoPA,
@@ -25,6 +26,9 @@ enum Command {
     /// Validate an identifier and print its normalized form.
     #[command(subcommand)]
     Check(cmd_check::Check),
+    /// pagoPA: notice numbers, IUV and RF checks, QR code and Data Matrix.
+    #[command(subcommand)]
+    Pagopa(cmd_pagopa::Pagopa),
     /// Protocollo: seal and verify the segnatura informatica.
     #[command(subcommand)]
     Protocollo(cmd_protocollo::Protocollo),
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(cmd) => cmd_check::run(cmd),
+        Command::Pagopa(cmd) => cmd_pagopa::run(cmd),
         Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
         Command::P7m(cmd) => cmd_protocollo::run_p7m(cmd),
     }

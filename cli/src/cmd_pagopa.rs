@@ -1,0 +1,334 @@
+//! `pa pagopa ...`: notice numbers, IUV/RF checks, QR code and Data Matrix of payment notices.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use pa_types::{Amount, AnyFiscalCode, OrganizationFiscalCode};
+use pagopa::{
+    ApplicationCode, AuxDigit, IuvAllocator, IuvKind, MAX_BASE13, NoticeNumber, PostalAccount,
+    PosteDataMatrix, QrPayload, RfReference, SegregationCode, SequenceAllocator, SqliteSequence,
+    Symbol,
+};
+
+/// pagoPA payment notice operations.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Pagopa {
+    /// Compute an aux-3 notice number and its IUV from a segregation code and a 13-digit base,
+    /// or allocate the next one from a durable SQLite sequence (`--db` and `--creditor`).
+    Notice {
+        /// Segregation code (two digits, e.g. `01`).
+        #[arg(long)]
+        segregation: String,
+        /// The 13-digit base (leading zeros optional).
+        #[arg(long, conflicts_with_all = ["db", "creditor"], required_unless_present = "db")]
+        base: Option<String>,
+        /// SQLite file of the IUV sequence to allocate from (created if missing).
+        #[arg(long, requires = "creditor")]
+        db: Option<PathBuf>,
+        /// Creditor fiscal code (11 digits), with `--db`.
+        #[arg(long, requires = "db")]
+        creditor: Option<String>,
+    },
+    /// Check a notice number (18 digits), an IUV (15 or 17 digits) or an RF reference; exit 0
+    /// when valid, 1 with the reason when not. Spaces are ignored.
+    Check {
+        /// The notice number, IUV or RF reference.
+        value: String,
+        /// Application code of a 15-digit (aux 0) IUV, needed to verify its check digits.
+        #[arg(long)]
+        application: Option<String>,
+    },
+    /// Build the payment notice QR code (`PAGOPA|002|...`), print its payload and write it as
+    /// SVG or PNG (by the file extension).
+    Qr {
+        /// Notice number (18 digits).
+        #[arg(long)]
+        notice: String,
+        /// Creditor fiscal code (11 digits).
+        #[arg(long)]
+        creditor: String,
+        /// Amount in euro, decimal form (`12.34`).
+        #[arg(long)]
+        amount: String,
+        /// Output file, `.svg` or `.png`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Pixels per module for PNG output.
+        #[arg(long, default_value_t = 8)]
+        scale: u32,
+    },
+    /// Build the Poste Data Matrix of a payment notice, print its payload and write it as SVG
+    /// or PNG; or, with `--parse`, read a payload back.
+    Datamatrix {
+        /// Notice number (18 digits).
+        #[arg(long, required_unless_present = "parse")]
+        notice: Option<String>,
+        /// Creditor fiscal code (11 digits).
+        #[arg(long, required_unless_present = "parse")]
+        creditor: Option<String>,
+        /// Amount in euro, decimal form (`12.34`).
+        #[arg(long, required_unless_present = "parse")]
+        amount: Option<String>,
+        /// Postal account (conto corrente postale, up to 12 digits).
+        #[arg(long, required_unless_present = "parse")]
+        postal_account: Option<String>,
+        /// Debtor fiscal code (16-character or 11-digit).
+        #[arg(long, required_unless_present = "parse")]
+        debtor: Option<String>,
+        /// Debtor name (at most 40 characters).
+        #[arg(long, default_value = "")]
+        debtor_name: String,
+        /// Causale (at most 110 characters).
+        #[arg(long, default_value = "")]
+        causale: String,
+        /// Output file, `.svg` or `.png`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Pixels per module for PNG output.
+        #[arg(long, default_value_t = 8)]
+        scale: u32,
+        /// Parse this 256-character payload instead of building one.
+        #[arg(long, conflicts_with_all = ["notice", "creditor", "amount", "postal_account", "debtor", "out"])]
+        parse: Option<String>,
+    },
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("invalid: {msg}");
+    ExitCode::FAILURE
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        }
+    };
+}
+
+/// Runs a `pa pagopa` subcommand.
+pub(crate) fn run(cmd: Pagopa) -> ExitCode {
+    match cmd {
+        Pagopa::Notice {
+            segregation,
+            base,
+            db,
+            creditor,
+        } => notice(
+            &segregation,
+            base.as_deref(),
+            db.as_deref(),
+            creditor.as_deref(),
+        ),
+        Pagopa::Check { value, application } => check(&value, application.as_deref()),
+        Pagopa::Qr {
+            notice,
+            creditor,
+            amount,
+            out,
+            scale,
+        } => {
+            let notice = tri!(NoticeNumber::parse_print_format(&notice));
+            let creditor: OrganizationFiscalCode = tri!(
+                creditor
+                    .parse()
+                    .map_err(|e| format!("creditor fiscal code: {e}"))
+            );
+            let amount = tri!(Amount::parse_decimal(&amount).map_err(|e| format!("amount: {e}")));
+            let payload = tri!(QrPayload::new(notice, creditor, amount));
+            println!("{payload}");
+            match out {
+                Some(out) => write_symbol(tri!(payload.to_symbol()), &out, scale),
+                None => ExitCode::SUCCESS,
+            }
+        }
+        Pagopa::Datamatrix {
+            notice,
+            creditor,
+            amount,
+            postal_account,
+            debtor,
+            debtor_name,
+            causale,
+            out,
+            scale,
+            parse,
+        } => {
+            if let Some(payload) = parse {
+                let dm = tri!(PosteDataMatrix::parse(&payload));
+                println!("notice number:  {}", dm.notice());
+                println!("postal account: {}", dm.postal_account());
+                println!("amount:         {}", dm.amount());
+                println!("creditor:       {}", dm.creditor());
+                println!("debtor:         {}", dm.debtor());
+                println!("debtor name:    {}", dm.debtor_name());
+                println!("causale:        {}", dm.causale());
+                return ExitCode::SUCCESS;
+            }
+            let (Some(notice), Some(creditor), Some(amount), Some(account), Some(debtor)) =
+                (notice, creditor, amount, postal_account, debtor)
+            else {
+                return fail(
+                    "--notice, --creditor, --amount, --postal-account and --debtor are required",
+                );
+            };
+            let notice = tri!(NoticeNumber::parse_print_format(&notice));
+            let creditor: OrganizationFiscalCode = tri!(
+                creditor
+                    .parse()
+                    .map_err(|e| format!("creditor fiscal code: {e}"))
+            );
+            let amount = tri!(Amount::parse_decimal(&amount).map_err(|e| format!("amount: {e}")));
+            let account = tri!(PostalAccount::parse(&account));
+            let debtor: AnyFiscalCode = tri!(
+                debtor
+                    .parse()
+                    .map_err(|e| format!("debtor fiscal code: {e}"))
+            );
+            let dm = tri!(PosteDataMatrix::new(
+                notice,
+                account,
+                amount,
+                creditor,
+                debtor,
+                &debtor_name,
+                &causale
+            ));
+            println!("{}", dm.to_payload());
+            match out {
+                Some(out) => write_symbol(tri!(dm.to_symbol()), &out, scale),
+                None => ExitCode::SUCCESS,
+            }
+        }
+    }
+}
+
+fn notice(
+    segregation: &str,
+    base: Option<&str>,
+    db: Option<&Path>,
+    creditor: Option<&str>,
+) -> ExitCode {
+    let seg = tri!(SegregationCode::parse(segregation));
+    let n = match (base, db, creditor) {
+        (Some(base), _, _) => {
+            if base.is_empty() || base.len() > 13 || !base.bytes().all(|b| b.is_ascii_digit()) {
+                return fail(format!("base must be 1 to 13 digits, found {base:?}"));
+            }
+            let value: u64 = tri!(base.parse::<u64>());
+            debug_assert!(value <= MAX_BASE13);
+            tri!(NoticeNumber::new_aux3(seg, value))
+        }
+        (None, Some(db), Some(creditor)) => {
+            let creditor: OrganizationFiscalCode = tri!(
+                creditor
+                    .parse()
+                    .map_err(|e| format!("creditor fiscal code: {e}"))
+            );
+            let alloc = SequenceAllocator::new(tri!(SqliteSequence::open(db)));
+            tri!(alloc.allocate(&creditor, seg))
+        }
+        _ => return fail("give --base, or --db with --creditor"),
+    };
+    println!("notice number: {n}");
+    println!("printed:       {}", n.to_print_format());
+    println!("IUV:           {}", n.iuv());
+    ExitCode::SUCCESS
+}
+
+fn check(value: &str, application: Option<&str>) -> ExitCode {
+    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.len() >= 2 && compact.as_bytes()[..2].eq_ignore_ascii_case(b"RF") {
+        let rf = tri!(RfReference::parse(&compact));
+        println!(
+            "valid RF reference {rf} (check digits {:02}, reference {}, printed {})",
+            rf.check_digits(),
+            rf.reference(),
+            rf.to_print_format()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match compact.chars().count() {
+        18 => {
+            let n = tri!(NoticeNumber::parse(&compact));
+            let detail = match n.aux_digit() {
+                AuxDigit::Three => format!(
+                    "segregation code {}",
+                    n.segregation_code()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                ),
+                AuxDigit::Zero => format!(
+                    "application code {}",
+                    n.application_code()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                ),
+                AuxDigit::One | AuxDigit::Two => "legacy layout".to_owned(),
+            };
+            let cd = n
+                .check_digits()
+                .map_or("none".to_owned(), |c| format!("{c:02}"));
+            println!(
+                "valid notice number {n} (aux {}, {detail}, IUV {}, check digits {cd}, printed {})",
+                n.aux_digit(),
+                n.iuv(),
+                n.to_print_format()
+            );
+            ExitCode::SUCCESS
+        }
+        15 | 17 => {
+            let iuv = tri!(pagopa::Iuv::parse(&compact));
+            if iuv.kind() == IuvKind::Digits17 {
+                tri!(iuv.verify_as(AuxDigit::Three, None));
+                let n = tri!(NoticeNumber::from_iuv(AuxDigit::Three, &iuv));
+                println!(
+                    "valid aux-3 IUV {iuv} (segregation code {}, notice number {n})",
+                    n.segregation_code()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                );
+                return ExitCode::SUCCESS;
+            }
+            let Some(app) = application else {
+                return fail(format!(
+                    "15-digit IUV {iuv}: its check digits depend on the application code; \
+                     pass --application NN"
+                ));
+            };
+            let app = tri!(ApplicationCode::parse(app));
+            let n = tri!(NoticeNumber::from_iuv_aux0(app, &iuv));
+            println!("valid aux-0 IUV {iuv} (application code {app}, notice number {n})");
+            ExitCode::SUCCESS
+        }
+        found => fail(format!(
+            "expected an 18-digit notice number, a 15- or 17-digit IUV or an RF reference, \
+             found {found} characters"
+        )),
+    }
+}
+
+fn write_symbol(symbol: Symbol, out: &Path, scale: u32) -> ExitCode {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let bytes = match ext.as_deref() {
+        Some("svg") => symbol.to_svg().into_bytes(),
+        Some("png") => tri!(symbol.to_png(scale)),
+        _ => {
+            return fail(format!(
+                "{}: the output file must end in .svg or .png",
+                out.display()
+            ));
+        }
+    };
+    if let Err(e) = std::fs::write(out, bytes) {
+        eprintln!("cannot write {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("wrote {}", out.display());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,241 @@
+//! `pa pagopa ...`: notice numbers, checks, QR code and Data Matrix from the command line.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn pa(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pa"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pa-pagopa");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{}-{name}", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    }
+    p
+}
+
+#[test]
+fn notice_from_segregation_and_base() {
+    let (code, out, _) = pa(&[
+        "pagopa",
+        "notice",
+        "--segregation",
+        "01",
+        "--base",
+        "0000000000001",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("notice number: 301000000000000144"), "{out}");
+    assert!(out.contains("IUV:           01000000000000144"), "{out}");
+    assert!(out.contains("3010 0000 0000 0001 44"), "{out}");
+    let (code, out, _) = pa(&[
+        "pagopa",
+        "notice",
+        "--segregation",
+        "02",
+        "--base",
+        "1234567890123",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("302123456789012356"), "{out}");
+    let (code, _, err) = pa(&["pagopa", "notice", "--segregation", "1", "--base", "1"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("segregation code must be 2 characters long, found 1"),
+        "{err}"
+    );
+    let (code, _, err) = pa(&[
+        "pagopa",
+        "notice",
+        "--segregation",
+        "01",
+        "--base",
+        "12345678901234",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("base must be 1 to 13 digits"), "{err}");
+}
+
+#[test]
+fn notice_allocated_from_a_sequence_file() {
+    let db = tmp("iuv.sqlite");
+    let db = db.to_str().unwrap();
+    let args = [
+        "pagopa",
+        "notice",
+        "--segregation",
+        "01",
+        "--db",
+        db,
+        "--creditor",
+        "80016350821",
+    ];
+    let (code, out, err) = pa(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("301000000000000144"), "{out}");
+    let (_, out, _) = pa(&args);
+    assert!(out.contains("IUV:           01000000000000245"), "{out}");
+}
+
+#[test]
+fn check_reports_and_exits() {
+    for (input, expect) in [
+        (
+            "301000000000000144",
+            "valid notice number 301000000000000144 (aux 3, segregation code 01",
+        ),
+        (
+            "3010 0000 0000 0001 44",
+            "valid notice number 301000000000000144",
+        ),
+        ("01000000000000144", "valid aux-3 IUV 01000000000000144"),
+        ("RF18 5390 0754 7034", "valid RF reference RF18539007547034"),
+    ] {
+        let (code, out, err) = pa(&["pagopa", "check", input]);
+        assert_eq!(code, 0, "{input}: {err}");
+        assert!(out.starts_with(expect), "{out}");
+    }
+    for (input, reason) in [
+        ("301000000000000145", "check digits expected 44, found 45"),
+        ("401000000000000144", "aux digit '4' unknown"),
+        ("3010000000A0000144", "non-digit 'A' at position 11"),
+        (
+            "01000000000000145",
+            "IUV: check digits expected 44, found 45",
+        ),
+        (
+            "RF23 5674 8393 7849 4505 5087 5",
+            "check digits expected 78, found 23",
+        ),
+        ("1234", "found 4 characters"),
+        ("123456789012345", "pass --application"),
+    ] {
+        let (code, _, err) = pa(&["pagopa", "check", input]);
+        assert_eq!(code, 1, "{input}");
+        assert!(err.contains(reason), "{input}: {err}");
+    }
+}
+
+#[test]
+fn qr_writes_svg_and_png() {
+    let svg = tmp("qr.svg");
+    let (code, out, err) = pa(&[
+        "pagopa",
+        "qr",
+        "--notice",
+        "301000000000000144",
+        "--creditor",
+        "80016350821",
+        "--amount",
+        "12.34",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "PAGOPA|002|301000000000000144|80016350821|1234");
+    assert!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .contains("viewBox=\"0 0 41 41\"")
+    );
+    let png = tmp("qr.png");
+    let (code, _, err) = pa(&[
+        "pagopa",
+        "qr",
+        "--notice",
+        "301000000000000144",
+        "--creditor",
+        "80016350821",
+        "--amount",
+        "12.34",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read(&png)
+            .unwrap()
+            .starts_with(b"\x89PNG\r\n\x1a\n")
+    );
+    let (code, _, err) = pa(&[
+        "pagopa",
+        "qr",
+        "--notice",
+        "301000000000000144",
+        "--creditor",
+        "80016350821",
+        "--amount",
+        "12.345",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("amount"), "{err}");
+    let (code, _, err) = pa(&[
+        "pagopa",
+        "qr",
+        "--notice",
+        "301000000000000144",
+        "--creditor",
+        "80016350821",
+        "--amount",
+        "1",
+        "--out",
+        "qr.gif",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains(".svg or .png"), "{err}");
+}
+
+#[test]
+fn datamatrix_builds_and_parses_back() {
+    let png = tmp("dm.png");
+    let (code, out, err) = pa(&[
+        "pagopa",
+        "datamatrix",
+        "--notice",
+        "302123456789012356",
+        "--creditor",
+        "80016350821",
+        "--amount",
+        "123.45",
+        "--postal-account",
+        "1234567",
+        "--debtor",
+        "RSSMRA80A01H501U",
+        "--debtor-name",
+        "Mario Rossi",
+        "--causale",
+        "TARI 2026",
+        "--out",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let payload = out.trim_end_matches('\n');
+    assert_eq!(payload.len(), 256);
+    assert!(
+        payload.starts_with("codfase=NBPA;18302123456789012356"),
+        "{payload}"
+    );
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    let (code, out, err) = pa(&["pagopa", "datamatrix", "--parse", payload]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("amount:         123.45"), "{out}");
+    assert!(out.contains("debtor name:    Mario Rossi"), "{out}");
+    let (code, _, err) = pa(&["pagopa", "datamatrix", "--parse", &payload[..200]]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("must be 256 characters long, found 200"),
+        "{err}"
+    );
+}
