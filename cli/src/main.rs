@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cmd_appio;
 mod cmd_check;
 mod cmd_pagopa;
 mod cmd_protocollo;
@@ -35,12 +36,16 @@ enum Command {
     /// Signed documents: verify a CAdES `.p7m`.
     #[command(subcommand)]
     P7m(cmd_protocollo::P7m),
+    /// App IO: bulk sending from CSV, journal status, profile look-up.
+    #[command(subcommand)]
+    Appio(cmd_appio::Appio),
     // Other areas register here: one variant each, dispatched in `main`.
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Appio(cmd) => cmd_appio::run(cmd),
         Command::Check(cmd) => cmd_check::run(cmd),
         Command::Pagopa(cmd) => cmd_pagopa::run(cmd),
         Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
