@@ -1,0 +1,190 @@
+//! `pa protocollo segnatura|verify` and `pa p7m verify`, with keys and `.p7m` files made by
+//! openssl (skipped when openssl is absent, except in CI).
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn pa(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pa"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn pki(dir: &Path) -> Option<PathBuf> {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "openssl is required in CI");
+        return None;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocollo/tests/fixtures/p7m/make-p7m.sh");
+    let out = dir.join("pki");
+    let st = Command::new("bash").arg(script).arg(&out).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    Some(out)
+}
+
+const JSON: &str = r#"{
+  "intestazione": {
+    "identificatore": {
+      "codice_amministrazione": { "codice": "c_h501", "descrizione": "Comune di Roma" },
+      "codice_aoo": { "codice": "A1B2C3D" },
+      "codice_registro": "PROT",
+      "numero_registrazione": "0000042",
+      "data_registrazione": "2025-03-30",
+      "ora_registrazione": "10:15:00+01:00"
+    },
+    "oggetto": "Istanza di accesso agli atti",
+    "classifica": { "denominazione": "Affari generali", "codice": { "flat": "1.6" } }
+  },
+  "descrizione": {
+    "mittente": { "amministrazione": {
+      "denominazione": "Comune di Roma",
+      "codice_ipa": { "codice": "c_h501" }
+    } },
+    "destinatari": [ { "soggetto": { "persona_fisica": {
+      "nome": "Mario", "cognome": "Rossi", "codice_fiscale": "RSSMRA85T10A562S"
+    } } } ],
+    "documento_primario": { "nome_file": "istanza.pdf", "mime_type": "application/pdf",
+      "impronta": { "algoritmo": "SHA-256", "valore": "AAAA" } },
+    "allegati": [ { "nome_file": "allegato.txt", "mime_type": "text/plain",
+      "impronta": { "algoritmo": "SHA-256", "valore": "AAAA" } } ]
+  }
+}"#;
+
+#[test]
+fn seal_then_verify_segnatura() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(pki) = pki(tmp.path()) else { return };
+    let docs = tmp.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    std::fs::write(docs.join("istanza.pdf"), b"%PDF istanza").unwrap();
+    std::fs::write(docs.join("allegato.txt"), b"allegato").unwrap();
+    let json = tmp.path().join("s.json");
+    std::fs::write(&json, JSON).unwrap();
+    let sealed = tmp.path().join("Segnatura.xml");
+    let p = |n: &str| pki.join(n).display().to_string();
+    let (code, _, err) = pa(&[
+        "protocollo",
+        "segnatura",
+        "--in",
+        json.to_str().unwrap(),
+        "--key",
+        &p("seal.key"),
+        "--cert",
+        &p("seal.pem"),
+        "--documents",
+        docs.to_str().unwrap(),
+        "--out",
+        sealed.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let xml = std::fs::read_to_string(&sealed).unwrap();
+    assert!(xml.contains("<ds:Signature"));
+
+    let (code, out, err) = pa(&[
+        "protocollo",
+        "verify",
+        sealed.to_str().unwrap(),
+        "--trust",
+        &p("seal.pem"),
+        "--documents",
+        docs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("seal OK: c_h501 A1B2C3D PROT n. 0000042"), "{out}");
+    assert!(out.contains("2 Impronta OK"), "{out}");
+
+    // An altered attachment: 002, and the NotificaEccezione is written.
+    std::fs::write(docs.join("allegato.txt"), b"altered").unwrap();
+    let ecc = tmp.path().join("Eccezione.xml");
+    let (code, out, _) = pa(&[
+        "protocollo",
+        "verify",
+        sealed.to_str().unwrap(),
+        "--trust",
+        &p("seal.pem"),
+        "--documents",
+        docs.to_str().unwrap(),
+        "--eccezione",
+        ecc.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("002_AnomaliaImpronta"), "{out}");
+    let n = std::fs::read_to_string(&ecc).unwrap();
+    assert!(n.contains("pec:NotificaEccezione") && n.contains("002_AnomaliaImpronta"));
+
+    // A seal from an untrusted key: 001.
+    let (code, out, _) = pa(&[
+        "protocollo",
+        "verify",
+        sealed.to_str().unwrap(),
+        "--trust",
+        &p("ca.pem"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("001_ValidazioneFirma"), "{out}");
+}
+
+#[test]
+fn bad_json_is_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(pki) = pki(tmp.path()) else { return };
+    let json = tmp.path().join("s.json");
+    std::fs::write(&json, JSON.replace("0000042", "42")).unwrap();
+    let (code, _, err) = pa(&[
+        "protocollo",
+        "segnatura",
+        "--in",
+        json.to_str().unwrap(),
+        "--key",
+        pki.join("seal.key").to_str().unwrap(),
+        "--cert",
+        pki.join("seal.pem").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("NumeroRegistrazione"), "{err}");
+}
+
+#[test]
+fn p7m_verify_and_extract() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(pki) = pki(tmp.path()) else { return };
+    let p = |n: &str| pki.join(n).display().to_string();
+    let out_file = tmp.path().join("doc.txt");
+    let (code, out, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("nested.p7m.p7m"),
+        "--trust",
+        &p("ca.pem"),
+        "--extract",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("[CF BNCNNA80A41H501U]"), "{out}");
+    assert!(out.contains("[CF RSSMRA85T10A562S]"), "{out}");
+    assert!(out.contains("envelope 2"), "{out}");
+    assert_eq!(
+        std::fs::read(&out_file).unwrap(),
+        b"Documento firmato digitalmente per il protocollo.\n"
+    );
+
+    let (code, _, err) = pa(&["p7m", "verify", &p("untrusted.p7m"), "--trust", &p("ca.pem")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not chain"), "{err}");
+
+    let (code, out, err) = pa(&["p7m", "verify", &p("untrusted.p7m")]);
+    assert_eq!(code, 0);
+    assert!(err.contains("NOT checked") && out.contains("chain NOT checked"));
+
+    let (code, _, err) = pa(&["p7m", "verify", &p("expired.p7m"), "--trust", &p("ca.pem")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("was not valid"), "{err}");
+}
