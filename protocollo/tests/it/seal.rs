@@ -208,6 +208,16 @@ fn xmlsec1_verifies_our_seal() {
         "xmlsec1: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // And xmlsec1 refuses it once tampered (the check is real).
+    std::fs::write(&f, xml.replace("Richiesta di permesso", "Richiesta di condono")).unwrap();
+    let out = Command::new("xmlsec1")
+        .args(["--verify", "--trusted-pem"])
+        .arg(dir.join("seal.pem"))
+        .args([XADES_ID, XADES_NODE])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 #[test]
