@@ -17,7 +17,9 @@ mod alloc;
 mod codes;
 mod notice;
 
+pub mod gpd;
 pub mod node;
+pub mod reporting;
 
 pub use codes::{
     ApplicationCode, AuxDigit, CodeError, CodeKind, Iuv, IuvKind, MAX_BASE13, NoticeNumber,

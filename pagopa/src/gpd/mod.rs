@@ -1,0 +1,18 @@
+//! GPD (Gestione Posizioni Debitorie): typed debt positions that are checked against GPD's
+//! rules before sending, and the REST client (feature `client`).
+//!
+//! The subscription key is a [`SubscriptionKey`], which prints as `[redacted]`.
+
+#[cfg(feature = "client")]
+mod client;
+pub(crate) mod http;
+mod model;
+
+#[cfg(feature = "client")]
+pub use client::{GPD_PRODUCTION_URL, GPD_UAT_URL, GpdClient, GpdError, ListQuery, OrderBy};
+pub use http::{ApiError, Problem, RetryPolicy, SubscriptionKey};
+pub use model::{
+    DebtPosition, DebtPositionInfo, Debtor, DebtorType, Destination, Metadata, PageInfo,
+    PaymentOption, PaymentOptionInfo, PositionStatus, PositionsPage, Stamp, Taxonomy, Transfer,
+    TransferInfo, ValidationError,
+};

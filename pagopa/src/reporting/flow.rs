@@ -1,0 +1,620 @@
+//! Streaming parser of `FlussoRiversamento` reporting flows (constant memory).
+
+use std::io::BufRead;
+
+use chrono::NaiveDate;
+use pa_types::Amount;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+use serde::{Deserialize, Serialize};
+
+use crate::node::xml::resolve_ref;
+
+/// Namespace of `FlussoRiversamento`.
+pub const FLOW_NS: &str = "http://www.digitpa.gov.it/schemas/2011/Pagamenti/";
+
+/// Longest text accepted in one element (keeps memory bounded on hostile input).
+const MAX_TEXT: usize = 4096;
+
+/// Why a reporting flow could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// Not well-formed XML, or DTD / unknown entity.
+    #[error("malformed XML at byte {position}: {message}")]
+    Xml {
+        /// Byte offset.
+        position: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The structure does not follow `FlussoRiversamento_1_0_4.xsd`.
+    #[error("at byte {position}, {path}: {problem}")]
+    Schema {
+        /// Byte offset.
+        position: u64,
+        /// Element path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The declared totals do not match the payments in the flow.
+    #[error(
+        "flow {flow_id}: declared {declared_count} payments totalling {declared_amount}, found {found_count} totalling {found_amount}"
+    )]
+    Totals {
+        /// The flow.
+        flow_id: String,
+        /// `numeroTotalePagamenti`.
+        declared_count: u64,
+        /// `importoTotalePagamenti`.
+        declared_amount: Amount,
+        /// Payments found.
+        found_count: u64,
+        /// Their sum (revoked payments included, as the schema counts them).
+        found_amount: Amount,
+    },
+    /// Reading the input failed.
+    #[error("I/O: {0}")]
+    Io(String),
+}
+
+/// `codiceEsitoSingoloPagamento`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum OutcomeCode {
+    /// `0`: payment executed.
+    Executed,
+    /// `3`: payment revoked.
+    Revoked,
+    /// `4`: executed in stand-in mode.
+    StandIn,
+    /// `8`: executed in stand-in mode without RPT.
+    StandInNoRpt,
+    /// `9`: executed without RPT.
+    NoRpt,
+    /// Any other digit.
+    Other(u8),
+}
+
+impl OutcomeCode {
+    /// From the one-digit code.
+    #[must_use]
+    pub fn from_digit(d: u8) -> OutcomeCode {
+        match d {
+            0 => OutcomeCode::Executed,
+            3 => OutcomeCode::Revoked,
+            4 => OutcomeCode::StandIn,
+            8 => OutcomeCode::StandInNoRpt,
+            9 => OutcomeCode::NoRpt,
+            o => OutcomeCode::Other(o),
+        }
+    }
+
+    /// The one-digit code.
+    #[must_use]
+    pub fn digit(self) -> u8 {
+        match self {
+            OutcomeCode::Executed => 0,
+            OutcomeCode::Revoked => 3,
+            OutcomeCode::StandIn => 4,
+            OutcomeCode::StandInNoRpt => 8,
+            OutcomeCode::NoRpt => 9,
+            OutcomeCode::Other(o) => o,
+        }
+    }
+
+    /// Whether money was collected (everything except a revocation).
+    #[must_use]
+    pub fn is_paid(self) -> bool {
+        !matches!(self, OutcomeCode::Revoked)
+    }
+}
+
+/// Sender or receiver identification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Institution {
+    /// `tipoIdentificativoUnivoco`: `G` legal person, `A` ABI, `B` BIC.
+    pub id_type: String,
+    /// `codiceIdentificativoUnivoco`.
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// Everything before the payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowHeader {
+    /// `versioneOggetto`.
+    pub version: String,
+    /// `identificativoFlusso`.
+    pub flow_id: String,
+    /// `dataOraFlusso` as written.
+    pub flow_date_time: String,
+    /// `identificativoUnivocoRegolamento` (the settlement transfer's reference).
+    pub settlement_id: String,
+    /// `dataRegolamento`.
+    pub settlement_date: NaiveDate,
+    /// `istitutoMittente` (the PSP).
+    pub sender: Institution,
+    /// `codiceBicBancaDiRiversamento`.
+    pub bic: Option<String>,
+    /// `istitutoRicevente` (the creditor).
+    pub receiver: Institution,
+    /// `numeroTotalePagamenti`.
+    pub total_count: u64,
+    /// `importoTotalePagamenti`.
+    pub total_amount: Amount,
+}
+
+/// One `datiSingoliPagamenti` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowPayment {
+    /// IUV.
+    pub iuv: String,
+    /// IUR.
+    pub iur: String,
+    /// Transfer index 1..5 (`indiceDatiSingoloPagamento`; 1 when absent).
+    pub transfer_index: u8,
+    /// Amount.
+    pub amount: Amount,
+    /// Outcome.
+    pub outcome: OutcomeCode,
+    /// Outcome date.
+    pub date: NaiveDate,
+}
+
+/// The SEPA remittance text of the settlement transfer for a flow:
+/// `/PUR/LGPE-RIVERSAMENTO/URI/<flow id>`.
+#[must_use]
+pub fn settlement_causale(flow_id: &str) -> String {
+    format!("/PUR/LGPE-RIVERSAMENTO/URI/{flow_id}")
+}
+
+/// The flow id in a settlement transfer's remittance text, if it has the standard form
+/// (surrounding spaces ignored).
+#[must_use]
+pub fn flow_id_from_causale(causale: &str) -> Option<&str> {
+    causale
+        .trim()
+        .strip_prefix("/PUR/LGPE-RIVERSAMENTO/URI/")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+enum Ev {
+    Start(String),
+    End,
+    Eof,
+}
+
+/// A pull parser over a reporting flow: [`FlowParser::header`] first, then the payments one at
+/// a time (it is an [`Iterator`]). Memory does not grow with the flow. At the end the declared
+/// totals are checked against the payments read ([`FlowError::Totals`]).
+///
+/// ```
+/// # let xml = include_bytes!("../../tests/fixtures/reporting/flow_small.xml");
+/// let mut flow = pagopa::reporting::FlowParser::new(&xml[..])?;
+/// let id = flow.header().flow_id.clone();
+/// let mut n = 0;
+/// for payment in &mut flow {
+///     let payment = payment?;
+///     n += 1;
+/// }
+/// assert_eq!(n, 3);
+/// # Ok::<(), pagopa::reporting::FlowError>(())
+/// ```
+pub struct FlowParser<R: BufRead> {
+    c: Cursor<R>,
+    header: FlowHeader,
+    count: u64,
+    sum: Amount,
+    done: bool,
+}
+
+impl<R: BufRead> std::fmt::Debug for FlowParser<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowParser")
+            .field("header", &self.header)
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Cursor<R: BufRead> {
+    reader: NsReader<R>,
+    buf: Vec<u8>,
+    pending: Option<Ev>,
+    path: Vec<&'static str>,
+}
+
+impl<R: BufRead> Cursor<R> {
+    fn pos(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+
+    fn schema(&self, problem: impl Into<String>) -> FlowError {
+        FlowError::Schema {
+            position: self.pos(),
+            path: self.path.join("/"),
+            problem: problem.into(),
+        }
+    }
+
+    /// Next structural event; whitespace, comments, PIs and the declaration are skipped.
+    fn next(&mut self) -> Result<Ev, FlowError> {
+        if let Some(e) = self.pending.take() {
+            return Ok(e);
+        }
+        loop {
+            self.buf.clear();
+            let pos = self.reader.buffer_position();
+            let (res, ev) = match self.reader.read_resolved_event_into(&mut self.buf) {
+                Ok(x) => x,
+                Err(e) => {
+                    return Err(FlowError::Xml {
+                        position: pos,
+                        message: e.to_string(),
+                    });
+                }
+            };
+            match ev {
+                Event::Start(s) => {
+                    let ns_ok = matches!(res, ResolveResult::Bound(ns) if ns.into_inner() == FLOW_NS.as_bytes());
+                    let name = String::from_utf8_lossy(s.local_name().into_inner()).into_owned();
+                    if !ns_ok {
+                        return Err(FlowError::Schema {
+                            position: pos,
+                            path: self.path.join("/"),
+                            problem: format!("element {name} is not in namespace {FLOW_NS}"),
+                        });
+                    }
+                    return Ok(Ev::Start(name));
+                }
+                Event::End(_) => return Ok(Ev::End),
+                Event::Text(t) => {
+                    let ok = t.iter().all(u8::is_ascii_whitespace);
+                    if !ok {
+                        return Err(self.schema("unexpected text"));
+                    }
+                }
+                Event::Eof => return Ok(Ev::Eof),
+                Event::DocType(_) => {
+                    return Err(FlowError::Xml {
+                        position: pos,
+                        message: "DTDs are not allowed".into(),
+                    });
+                }
+                Event::CData(_) | Event::GeneralRef(_) => {
+                    return Err(self.schema("unexpected text"));
+                }
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::Empty(_) => {}
+            }
+        }
+    }
+
+    fn peek_start(&mut self, name: &str) -> Result<bool, FlowError> {
+        let e = self.next()?;
+        let is = matches!(&e, Ev::Start(n) if n == name);
+        self.pending = Some(e);
+        Ok(is)
+    }
+
+    fn open(&mut self, name: &'static str) -> Result<(), FlowError> {
+        match self.next()? {
+            Ev::Start(n) if n == name => {
+                self.path.push(name);
+                Ok(())
+            }
+            Ev::Start(n) => Err(self.schema(format!("expected {name}, found {n}"))),
+            Ev::End => Err(self.schema(format!("expected {name}, found end of element"))),
+            Ev::Eof => Err(self.schema(format!("expected {name}, found end of input"))),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), FlowError> {
+        match self.next()? {
+            Ev::End => {
+                self.path.pop();
+                Ok(())
+            }
+            Ev::Start(n) => Err(self.schema(format!("unexpected element {n}"))),
+            Ev::Eof => Err(self.schema("unexpected end of input")),
+        }
+    }
+
+    /// Reads `<name>text</name>`.
+    fn leaf(&mut self, name: &'static str) -> Result<String, FlowError> {
+        self.open(name)?;
+        let path = self.path.join("/");
+        let mut text = String::new();
+        loop {
+            self.buf.clear();
+            let pos = self.reader.buffer_position();
+            let xml = |m: String| FlowError::Xml {
+                position: pos,
+                message: m,
+            };
+            let schema = |m: &str| FlowError::Schema {
+                position: pos,
+                path: path.clone(),
+                problem: m.to_owned(),
+            };
+            let ev = match self.reader.read_event_into(&mut self.buf) {
+                Ok(e) => e,
+                Err(e) => return Err(xml(e.to_string())),
+            };
+            match ev {
+                Event::Text(t) => {
+                    let s = t.xml_content().map_err(|e| xml(e.to_string()))?;
+                    text.push_str(&s);
+                }
+                Event::CData(c) => {
+                    let s = c.xml_content().map_err(|e| xml(e.to_string()))?;
+                    text.push_str(&s);
+                }
+                Event::GeneralRef(r) => {
+                    let s = resolve_ref(&r, pos).map_err(|e| xml(e.to_string()))?;
+                    text.push_str(&s);
+                }
+                Event::End(_) => break,
+                Event::Comment(_) => {}
+                Event::Start(_) | Event::Empty(_) => {
+                    return Err(schema("expected text, found an element"));
+                }
+                _ => return Err(schema("unexpected content")),
+            }
+            if text.len() > MAX_TEXT {
+                return Err(schema("text too long"));
+            }
+        }
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(self.schema("empty value"));
+        }
+        let t = t.to_owned();
+        self.path.pop();
+        Ok(t)
+    }
+
+    fn opt_leaf(&mut self, name: &'static str) -> Result<Option<String>, FlowError> {
+        if self.peek_start(name)? {
+            self.leaf(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn text_max(&self, name: &str, s: String, max: usize) -> Result<String, FlowError> {
+        if s.chars().count() > max {
+            return Err(self.schema(format!("{name}: longer than {max} characters")));
+        }
+        Ok(s)
+    }
+
+    fn date(&self, name: &str, s: &str) -> Result<NaiveDate, FlowError> {
+        let d = s.get(..10).unwrap_or(s);
+        NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| self.schema(format!("{name}: expected a date YYYY-MM-DD, found {s:?}")))
+    }
+
+    fn amount(&self, name: &str, s: &str) -> Result<Amount, FlowError> {
+        let b = s.as_bytes();
+        let shape = b.len() >= 4
+            && b[b.len() - 3] == b'.'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == b.len() - 3 || c.is_ascii_digit());
+        if !shape {
+            return Err(self.schema(format!(
+                "{name}: expected an amount like 12.34, found {s:?}"
+            )));
+        }
+        Amount::parse_decimal(s).map_err(|e| self.schema(format!("{name}: {e}")))
+    }
+
+    fn institution(
+        &mut self,
+        outer: &'static str,
+        id: &'static str,
+        name: &'static str,
+    ) -> Result<Institution, FlowError> {
+        self.open(outer)?;
+        self.open(id)?;
+        let id_type = self.leaf("tipoIdentificativoUnivoco")?;
+        let valid = if outer == "istitutoRicevente" {
+            "G"
+        } else {
+            "GAB"
+        };
+        if id_type.len() != 1 || !valid.contains(id_type.as_str()) {
+            return Err(self.schema(format!("tipoIdentificativoUnivoco: unexpected {id_type:?}")));
+        }
+        let code = self.leaf("codiceIdentificativoUnivoco")?;
+        let code = self.text_max("codiceIdentificativoUnivoco", code, 35)?;
+        self.close()?;
+        let n = self.opt_leaf(name)?;
+        self.close()?;
+        Ok(Institution {
+            id_type,
+            id: code,
+            name: n,
+        })
+    }
+}
+
+impl<R: BufRead> FlowParser<R> {
+    /// Reads the header of the flow from `input`.
+    ///
+    /// # Errors
+    /// [`FlowError`] with the byte position and element path.
+    pub fn new(input: R) -> Result<FlowParser<R>, FlowError> {
+        let mut reader = NsReader::from_reader(input);
+        reader.config_mut().expand_empty_elements = true;
+        let mut c = Cursor {
+            reader,
+            buf: Vec::with_capacity(256),
+            pending: None,
+            path: Vec::new(),
+        };
+        c.open("FlussoRiversamento")?;
+        let version = c.leaf("versioneOggetto")?;
+        let flow_id = c.leaf("identificativoFlusso")?;
+        let flow_id = c.text_max("identificativoFlusso", flow_id, 35)?;
+        let flow_date_time = c.leaf("dataOraFlusso")?;
+        let settlement_id = c.leaf("identificativoUnivocoRegolamento")?;
+        let settlement_id = c.text_max("identificativoUnivocoRegolamento", settlement_id, 35)?;
+        let sd = c.leaf("dataRegolamento")?;
+        let settlement_date = c.date("dataRegolamento", &sd)?;
+        let sender = c.institution(
+            "istitutoMittente",
+            "identificativoUnivocoMittente",
+            "denominazioneMittente",
+        )?;
+        let bic = c.opt_leaf("codiceBicBancaDiRiversamento")?;
+        let receiver = c.institution(
+            "istitutoRicevente",
+            "identificativoUnivocoRicevente",
+            "denominazioneRicevente",
+        )?;
+        let n = c.leaf("numeroTotalePagamenti")?;
+        let total_count = n.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            c.schema(format!(
+                "numeroTotalePagamenti: expected a count ≥ 1, found {n:?}"
+            ))
+        })?;
+        let a = c.leaf("importoTotalePagamenti")?;
+        let total_amount = c.amount("importoTotalePagamenti", &a)?;
+        Ok(FlowParser {
+            c,
+            header: FlowHeader {
+                version,
+                flow_id,
+                flow_date_time,
+                settlement_id,
+                settlement_date,
+                sender,
+                bic,
+                receiver,
+                total_count,
+                total_amount,
+            },
+            count: 0,
+            sum: Amount::ZERO,
+            done: false,
+        })
+    }
+
+    /// The flow header.
+    pub fn header(&self) -> &FlowHeader {
+        &self.header
+    }
+
+    /// Payments read so far.
+    pub fn payments_read(&self) -> u64 {
+        self.count
+    }
+
+    /// The next payment, or `None` at the end of the flow (after the totals check).
+    ///
+    /// # Errors
+    /// [`FlowError`]; after an error the parser returns `None`.
+    pub fn next_payment(&mut self) -> Result<Option<FlowPayment>, FlowError> {
+        if self.done {
+            return Ok(None);
+        }
+        let r = self.step();
+        if !matches!(r, Ok(Some(_))) {
+            self.done = true;
+        }
+        r
+    }
+
+    fn step(&mut self) -> Result<Option<FlowPayment>, FlowError> {
+        let c = &mut self.c;
+        if !c.peek_start("datiSingoliPagamenti")? {
+            if self.count == 0 {
+                return Err(c.schema("expected at least one datiSingoliPagamenti"));
+            }
+            c.close()?;
+            match c.next()? {
+                Ev::Eof => {}
+                _ => return Err(c.schema("content after FlussoRiversamento")),
+            }
+            if self.count != self.header.total_count || self.sum != self.header.total_amount {
+                return Err(FlowError::Totals {
+                    flow_id: self.header.flow_id.clone(),
+                    declared_count: self.header.total_count,
+                    declared_amount: self.header.total_amount,
+                    found_count: self.count,
+                    found_amount: self.sum,
+                });
+            }
+            return Ok(None);
+        }
+        c.open("datiSingoliPagamenti")?;
+        let iuv = c.leaf("identificativoUnivocoVersamento")?;
+        let iuv = c.text_max("identificativoUnivocoVersamento", iuv, 35)?;
+        let iur = c.leaf("identificativoUnivocoRiscossione")?;
+        let iur = c.text_max("identificativoUnivocoRiscossione", iur, 35)?;
+        let transfer_index = match c.opt_leaf("indiceDatiSingoloPagamento")? {
+            None => 1,
+            Some(i) => match i.as_bytes() {
+                [d @ b'1'..=b'5'] => d - b'0',
+                _ => {
+                    return Err(c.schema(format!(
+                        "indiceDatiSingoloPagamento: expected 1 to 5, found {i:?}"
+                    )));
+                }
+            },
+        };
+        let a = c.leaf("singoloImportoPagato")?;
+        let amount = c.amount("singoloImportoPagato", &a)?;
+        let o = c.leaf("codiceEsitoSingoloPagamento")?;
+        let outcome = match o.as_bytes() {
+            [d @ b'0'..=b'9'] => OutcomeCode::from_digit(d - b'0'),
+            _ => {
+                return Err(c.schema(format!(
+                    "codiceEsitoSingoloPagamento: expected one digit, found {o:?}"
+                )));
+            }
+        };
+        let d = c.leaf("dataEsitoSingoloPagamento")?;
+        let date = c.date("dataEsitoSingoloPagamento", &d)?;
+        c.close()?;
+        self.count += 1;
+        self.sum = self
+            .sum
+            .checked_add(amount)
+            .ok_or_else(|| c.schema("total amount overflows"))?;
+        Ok(Some(FlowPayment {
+            iuv,
+            iur,
+            transfer_index,
+            amount,
+            outcome,
+            date,
+        }))
+    }
+}
+
+impl<R: BufRead> Iterator for FlowParser<R> {
+    type Item = Result<FlowPayment, FlowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_payment().transpose()
+    }
+}
+
+/// Reads a whole flow into memory (small flows; use [`FlowParser`] for large ones).
+///
+/// # Errors
+/// As [`FlowParser`].
+pub fn parse_flow(input: &[u8]) -> Result<(FlowHeader, Vec<FlowPayment>), FlowError> {
+    let mut p = FlowParser::new(input)?;
+    let mut v = Vec::new();
+    while let Some(x) = p.next_payment()? {
+        v.push(x);
+    }
+    Ok((p.header, v))
+}
