@@ -1,16 +1,37 @@
 //! pagoPA for creditors (enti creditori).
 //!
-//! Notice numbers (numero avviso), IUVs, segregation and application codes and ISO 11649 RF
-//! references, with their check digits ([`NoticeNumber`], [`Iuv`], [`RfReference`]).
+//! ## Payment notice codes and symbols
+//! - [`NoticeNumber`] (numero avviso, 18 digits), [`Iuv`], [`SegregationCode`],
+//!   [`ApplicationCode`] and ISO 11649 [`RfReference`]: parsed and verified (mod-93 check digits
+//!   for aux 0, 2 and 3; mod 97-10 for RF), built from parts (aux 3 is the layout to generate;
+//!   aux 0, 1, 2 are parse-and-verify), with [`CodeError`] saying what is wrong and where.
+//! - [`IuvAllocator`]: IUVs that are never handed out twice for a creditor and segregation
+//!   code, across threads, processes and restarts ([`SequenceAllocator`] over a
+//!   [`SequenceBackend`]: [`SqliteSequence`] on one machine, your own database for several).
+//! - [`QrPayload`] (`PAGOPA|002|notice|creditor|cents`) and [`PosteDataMatrix`], drawn as a
+//!   [`Symbol`] in SVG or PNG (QR version 4, ECC level M, 4-module quiet zone, 25 mm).
 //!
 //! ```
-//! use pagopa::{NoticeNumber, SegregationCode};
+//! use pa_types::{Amount, OrganizationFiscalCode};
+//! use pagopa::{IuvAllocator, MemorySequence, QrPayload, SegregationCode, SequenceAllocator};
 //!
+//! let creditor: OrganizationFiscalCode = "80016350821".parse()?;
 //! let seg = SegregationCode::new(1).expect("two digits");
-//! let notice = NoticeNumber::new_aux3(seg, 1)?;
+//! // In production: SqliteSequence::open("iuv.sqlite")? (durable, multi-process).
+//! let allocator = SequenceAllocator::new(MemorySequence::new());
+//! let notice = allocator.allocate(&creditor, seg)?;
 //! assert_eq!(notice.as_str(), "301000000000000144");
 //! assert_eq!(notice.iuv().as_str(), "01000000000000144");
-//! # Ok::<(), pagopa::CodeError>(())
+//! assert_eq!(notice.to_print_format(), "3010 0000 0000 0001 44");
+//!
+//! let qr = QrPayload::new(notice, creditor, Amount::parse_decimal("12.34")?)?;
+//! assert_eq!(qr.to_string(), "PAGOPA|002|301000000000000144|80016350821|1234");
+//! let symbol = qr.to_symbol()?;
+//! assert_eq!(symbol.width(), 33);
+//! let svg: String = symbol.to_svg();
+//! let png: Vec<u8> = symbol.to_png(8)?;
+//! # let _ = (svg, png);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod alloc;
