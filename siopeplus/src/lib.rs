@@ -7,6 +7,7 @@ mod messages;
 mod model;
 mod outbox;
 mod reader;
+mod sign;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 mod types;
@@ -30,6 +31,11 @@ pub use outbox::{
     StoredMessage,
 };
 pub use reader::{FlowHeader, FlowReader, parse_flow};
+pub use sign::{
+    FlowSigner, MAX_SIGNED_DOCUMENT, sign_document, sign_flow, trusted_keys_from_pem, verify_flow,
+    verify_message,
+};
+pub use xmldsig::TrustedKey;
 pub use types::{
     CodiceA2a, CodiceAbi, CodiceEnte, CodiceGestionale, CodiceIstat, IdentificativoFlusso,
     InvalidValue, SignedAmount,
