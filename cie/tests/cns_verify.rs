@@ -893,3 +893,18 @@ async fn issuers_from_etsi_trusted_list() {
         Err(IssuerListError::Malformed { .. })
     ));
 }
+
+#[tokio::test]
+async fn rejects_change_to_the_unsigned_outer_algorithm() {
+    // the signature covers the TBS only; the outer signatureAlgorithm must equal the signed one
+    let w = world();
+    let card = issue(&w.cns_ca, &CardSpec::cns(95));
+    let alg = [0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]; // ecdsa-with-SHA256
+    let pos = card.der.windows(alg.len()).rposition(|win| win == alg).unwrap();
+    let mut der = card.der.clone();
+    der[pos + 2] = 0x00; // OID tag of the outer copy
+    assert!(matches!(
+        verify_err(verifier(&w).verify(&der, &[]).await),
+        VerifyError::SignatureAlgorithmMismatch { .. }
+    ));
+}

@@ -184,6 +184,13 @@ pub enum VerifyError {
         /// The algorithm OID.
         algorithm: String,
     },
+    /// The unsigned outer signatureAlgorithm differs from the signed one in the TBS certificate
+    /// (RFC 5280 §4.1.1.2), or the outer encoding is not DER.
+    #[error("{role}: outer signatureAlgorithm does not match the signed one, or is not DER")]
+    SignatureAlgorithmMismatch {
+        /// Which certificate.
+        role: CertRole,
+    },
     /// The certificate is not valid yet.
     #[error("{subject}: not valid before {not_before} (now {now})")]
     NotYetValid {

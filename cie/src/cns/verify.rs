@@ -286,6 +286,9 @@ fn verify_signed_by(
     issuer: &X509Certificate<'_>,
     role: CertRole,
 ) -> Result<(), VerifyError> {
+    if !signature_algorithms_match(cert.as_raw()) {
+        return Err(VerifyError::SignatureAlgorithmMismatch { role });
+    }
     let alg = cert.signature_algorithm.algorithm.to_id_string();
     if SHA1_SIGNATURES.contains(&alg.as_str()) {
         return Err(VerifyError::UnsupportedSignatureAlgorithm {
@@ -413,4 +416,77 @@ fn check_card_extensions(card: &X509Certificate<'_>, require_eku: bool) -> Resul
         None if require_eku => Err(VerifyError::MissingExtendedKeyUsage),
         _ => Ok(()),
     }
+}
+
+/// One DER TLV header: (tag, header length, content length); `None` for long-form tags,
+/// indefinite or non-minimal lengths, or lengths past the input.
+fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
+    let tag = *b.first()?;
+    if tag & 0x1f == 0x1f {
+        return None;
+    }
+    let first = *b.get(1)?;
+    let (header, len) = if first < 0x80 {
+        (2, first as usize)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let bytes = b.get(2..2 + n)?;
+        if bytes[0] == 0 {
+            return None;
+        }
+        let len = bytes.iter().fold(0usize, |acc, x| (acc << 8) | *x as usize);
+        if len < 0x80 {
+            return None;
+        }
+        (2 + n, len)
+    };
+    if b.len() < header + len {
+        return None;
+    }
+    Some((tag, header, len))
+}
+
+/// The outer `signatureAlgorithm` is byte-for-byte the `signature` field of the signed TBS
+/// certificate, and the outer structure is DER (SEQUENCE of SEQUENCE, SEQUENCE, BIT STRING with
+/// nothing after).
+fn signature_algorithms_match(raw: &[u8]) -> bool {
+    fn inner(raw: &[u8]) -> Option<bool> {
+        let (t, h, l) = tlv(raw)?;
+        if t != 0x30 || h + l != raw.len() {
+            return Some(false);
+        }
+        let content = &raw[h..];
+        let (t, th, tl) = tlv(content)?;
+        if t != 0x30 {
+            return Some(false);
+        }
+        let tbs_content = &content[th..th + tl];
+        let rest = &content[th + tl..];
+        let (t, ah, al) = tlv(rest)?;
+        if t != 0x30 {
+            return Some(false);
+        }
+        let outer_alg = &rest[..ah + al];
+        let (t, bh, bl) = tlv(&rest[ah + al..])?;
+        if t != 0x03 || ah + al + bh + bl != rest.len() {
+            return Some(false);
+        }
+        // TBSCertificate: [0] version OPTIONAL, serialNumber INTEGER, signature AlgorithmIdentifier
+        let mut p = tbs_content;
+        let (t, vh, vl) = tlv(p)?;
+        if t == 0xa0 {
+            p = &p[vh + vl..];
+        }
+        let (t, sh, sl) = tlv(p)?;
+        if t != 0x02 {
+            return Some(false);
+        }
+        p = &p[sh + sl..];
+        let (_, ih, il) = tlv(p)?;
+        Some(&p[..ih + il] == outer_alg)
+    }
+    inner(raw).unwrap_or(false)
 }
