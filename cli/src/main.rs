@@ -12,6 +12,7 @@ mod cmd_appio;
 mod cmd_check;
 mod cmd_pagopa;
 mod cmd_protocollo;
+mod cmd_xmldsig;
 
 /// Italian public-administration platforms from the command line: identifiers, SPID, pagoPA,
 /// App IO, SIOPE+, protocollo.
@@ -39,6 +40,9 @@ enum Command {
     /// App IO: bulk sending from CSV, journal status, profile look-up.
     #[command(subcommand)]
     Appio(cmd_appio::Appio),
+    /// XML-DSig: sign an element (enveloped, exc-c14n) or verify a signed XML file.
+    #[command(subcommand)]
+    Xmldsig(cmd_xmldsig::Xmldsig),
     // Other areas register here: one variant each, dispatched in `main`.
 }
 
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Check(cmd) => cmd_check::run(cmd),
         Command::Pagopa(cmd) => cmd_pagopa::run(cmd),
         Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
+        Command::Xmldsig(cmd) => cmd_xmldsig::run(cmd),
         Command::P7m(cmd) => cmd_protocollo::run_p7m(cmd),
     }
 }
