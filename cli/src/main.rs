@@ -12,6 +12,8 @@ mod cmd_appio;
 mod cmd_check;
 mod cmd_pagopa;
 mod cmd_protocollo;
+mod cmd_siopeplus;
+mod cmd_spid;
 mod cmd_xmldsig;
 
 /// Italian public-administration platforms from the command line: identifiers, SPID, pagoPA,
@@ -40,9 +42,15 @@ enum Command {
     /// App IO: bulk sending from CSV, journal status, profile look-up.
     #[command(subcommand)]
     Appio(cmd_appio::Appio),
+    /// SPID: Avviso-29 SP certificates and signed SP metadata.
+    #[command(subcommand)]
+    Spid(cmd_spid::Spid),
     /// XML-DSig: sign an element (enveloped, exc-c14n) or verify a signed XML file.
     #[command(subcommand)]
     Xmldsig(cmd_xmldsig::Xmldsig),
+    /// SIOPE+: validate, sign and send OPI flows; check the client certificate's expiry.
+    #[command(subcommand)]
+    Siopeplus(cmd_siopeplus::Siopeplus),
     // Other areas register here: one variant each, dispatched in `main`.
 }
 
@@ -55,5 +63,7 @@ fn main() -> ExitCode {
         Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
         Command::Xmldsig(cmd) => cmd_xmldsig::run(cmd),
         Command::P7m(cmd) => cmd_protocollo::run_p7m(cmd),
+        Command::Spid(cmd) => cmd_spid::run(cmd),
+        Command::Siopeplus(cmd) => cmd_siopeplus::run(cmd),
     }
 }

@@ -13,6 +13,8 @@ mod metadata;
 mod response;
 mod sp;
 mod store;
+#[cfg(feature = "test-idp")]
+mod test_idp;
 mod xml;
 
 pub use attributes::{AttributeValueError, Gender, SpidAttribute, SpidIdentity, UnknownAttribute};
@@ -36,4 +38,8 @@ pub use response::Authenticated;
 pub use sp::{AuthnOptions, AuthnRequestMessage, ServiceProvider};
 pub use store::{
     AssertionStore, MemoryAssertionStore, MemoryPendingStore, PendingRequest, PendingRequestStore,
+};
+#[cfg(feature = "test-idp")]
+pub use test_idp::{
+    AssertionTemplate, ReceivedRequest, ResponseTemplate, TestIdp, TestIdpError, TestUser,
 };
