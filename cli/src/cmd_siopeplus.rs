@@ -1,0 +1,418 @@
+//! `pa siopeplus`: validate, sign and send OPI flows; watch the client certificate.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Subcommand;
+use siopeplus::{
+    A2aClient, A2aConfig, CertInfo, CertStatus, ClientIdentity, DEFAULT_WARN_DAYS, Error,
+    FlowReader, FlowSigner, FlowValidator, Ordinativo, Outbox, OutboxError, OutboxState,
+    OutboxStore, SqliteOutbox, sign_flow, trust_roots_from_pem, trusted_keys_from_pem, verify_flow,
+};
+
+/// SIOPE+ subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Siopeplus {
+    /// Read an OPI flow order by order and check the rules the schema cannot express (totals,
+    /// unique numbers, identifier formats). Exit 0 when valid, 1 otherwise.
+    Validate {
+        /// Also verify the flow's signature with this certificate (PEM).
+        #[arg(long, value_name = "CERT.pem")]
+        verify_cert: Option<PathBuf>,
+        /// The flow (`flusso_ordinativi` XML).
+        file: PathBuf,
+    },
+    /// Sign a flow (enveloped XML-DSig on the root's `Id`) with the ente's key and certificate;
+    /// writes the signed flow to `--output` or stdout.
+    Sign {
+        /// The ente's certificate and key: PKCS#12 (`.p12`/`.pfx`) or PEM with both.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// Name of the environment variable holding the PKCS#12 password.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Output file (default: stdout).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// The flow to sign.
+        file: PathBuf,
+    },
+    /// Put a signed flow in the durable outbox and send it over A2A (mutual TLS); then follow
+    /// the outbox as far as the channel allows and print each entry's state. Run it again to
+    /// advance pending entries (ACK, esiti). Exit 0 unless the flow was refused or sending failed.
+    Send {
+        /// Base URL, e.g. `https://certa2a.siopeplus.it/v1`.
+        #[arg(long)]
+        base_url: url::Url,
+        /// The ente's A2A code (`A2A-nnnnnnnn`).
+        #[arg(long)]
+        a2a: String,
+        /// The ente's code in the A2A paths.
+        #[arg(long)]
+        ente: String,
+        /// Client certificate and key: PKCS#12 or PEM.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// Name of the environment variable holding the PKCS#12 password.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Trust roots for the SIOPE+ server (PEM).
+        #[arg(long, value_name = "CA.pem")]
+        ca: PathBuf,
+        /// The outbox database (SQLite).
+        #[arg(long, default_value = "siopeplus-outbox.sqlite")]
+        outbox: PathBuf,
+        /// Seconds to wait for an ACK before re-sending a flow whose upload outcome is unknown.
+        #[arg(long, default_value_t = 900)]
+        grace_secs: u64,
+        /// The signed flow; omit to only advance what is already in the outbox.
+        file: Option<PathBuf>,
+    },
+    /// Report subject, A2A code, issuer and expiry of a certificate (PEM or PKCS#12).
+    /// Exit 0 when valid, 1 when it expires within `--warn-days`, 2 when expired or invalid.
+    CertCheck {
+        /// Name of the environment variable holding the PKCS#12 password.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+        /// Warning window in days.
+        #[arg(long, default_value_t = DEFAULT_WARN_DAYS)]
+        warn_days: u32,
+        /// The certificate file.
+        file: PathBuf,
+    },
+}
+
+/// Runs a subcommand; returns the exit code.
+pub(crate) fn run(cmd: Siopeplus) -> ExitCode {
+    ExitCode::from(run_code(cmd))
+}
+
+fn run_code(cmd: Siopeplus) -> u8 {
+    let r = match cmd {
+        Siopeplus::Validate { verify_cert, file } => validate(&file, verify_cert.as_deref()),
+        Siopeplus::Sign {
+            cert,
+            password_env,
+            output,
+            file,
+        } => sign(&cert, password_env.as_deref(), output.as_deref(), &file),
+        Siopeplus::Send {
+            base_url,
+            a2a,
+            ente,
+            cert,
+            password_env,
+            ca,
+            outbox,
+            grace_secs,
+            file,
+        } => send(SendArgs {
+            base_url,
+            a2a,
+            ente,
+            cert,
+            password_env,
+            ca,
+            outbox,
+            grace: Duration::from_secs(grace_secs),
+            file,
+        }),
+        Siopeplus::CertCheck {
+            password_env,
+            warn_days,
+            file,
+        } => return cert_check(&file, password_env.as_deref(), warn_days),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+fn password(var: Option<&str>) -> Result<Option<String>, String> {
+    match var {
+        None => Ok(None),
+        Some(v) => std::env::var(v)
+            .map(Some)
+            .map_err(|_| format!("environment variable {v} is not set")),
+    }
+}
+
+fn validate(file: &Path, verify_cert: Option<&Path>) -> Result<u8, String> {
+    let f =
+        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut r = FlowReader::new(std::io::BufReader::new(f)).map_err(|e| e.to_string())?;
+    let h = r.header().clone();
+    let mut ok = siopeplus::validate_testata(&h.testata, h.esercizio)
+        .map_err(|e| eprintln!("{e}"))
+        .is_ok();
+    let mut v = FlowValidator::new();
+    let (mut mandati, mut reversali, mut tot_m, mut tot_r) = (0u64, 0u64, 0u64, 0u64);
+    while let Some(o) = r.next_ordinativo().map_err(|e| e.to_string())? {
+        let res = match &o {
+            Ordinativo::Mandato(m) => {
+                mandati += 1;
+                tot_m = tot_m.saturating_add(m.importo_mandato.cents());
+                v.check_mandato(m)
+            }
+            Ordinativo::Reversale(rv) => {
+                reversali += 1;
+                tot_r = tot_r.saturating_add(rv.importo_reversale.cents());
+                v.check_reversale(rv)
+            }
+        };
+        if let Err(e) = res {
+            ok = false;
+            for x in e.errors() {
+                eprintln!("{x}");
+            }
+        }
+    }
+    let eur = |c: u64| pa_types::Amount::from_cents(c).to_decimal_string();
+    println!(
+        "flusso {} (esercizio {}): {mandati} mandati for {} EUR, {reversali} reversali for {} EUR, {} signature(s)",
+        h.testata.identificativo_flusso,
+        h.esercizio,
+        eur(tot_m),
+        eur(tot_r),
+        r.signatures()
+    );
+    if let Some(cert) = verify_cert {
+        let pem =
+            std::fs::read(cert).map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+        let trusted = trusted_keys_from_pem(&pem).map_err(|e| e.to_string())?;
+        let xml =
+            std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        match verify_flow(&xml, &trusted) {
+            Ok(()) => println!("signature: valid"),
+            Err(e) => {
+                eprintln!("signature: {e}");
+                ok = false;
+            }
+        }
+    }
+    if ok {
+        println!("valid");
+        Ok(0)
+    } else {
+        println!("invalid");
+        Ok(1)
+    }
+}
+
+fn sign(
+    cert: &Path,
+    password_env: Option<&str>,
+    output: Option<&Path>,
+    file: &Path,
+) -> Result<u8, String> {
+    let pw = password(password_env)?;
+    let signer = FlowSigner::load(cert, pw.as_deref()).map_err(|e| e.to_string())?;
+    let xml = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let signed = sign_flow(&xml, &signer).map_err(|e| e.to_string())?;
+    match output {
+        Some(p) => {
+            std::fs::write(p, signed).map_err(|e| format!("cannot write {}: {e}", p.display()))?
+        }
+        None => std::io::stdout()
+            .write_all(&signed)
+            .map_err(|e| e.to_string())?,
+    }
+    Ok(0)
+}
+
+struct SendArgs {
+    base_url: url::Url,
+    a2a: String,
+    ente: String,
+    cert: PathBuf,
+    password_env: Option<String>,
+    ca: PathBuf,
+    outbox: PathBuf,
+    grace: Duration,
+    file: Option<PathBuf>,
+}
+
+fn send(a: SendArgs) -> Result<u8, String> {
+    let pw = password(a.password_env.as_deref())?;
+    let identity = ClientIdentity::load(&a.cert, pw.as_deref()).map_err(|e| e.to_string())?;
+    let ca = std::fs::read(&a.ca).map_err(|e| format!("cannot read {}: {e}", a.ca.display()))?;
+    let roots = trust_roots_from_pem(&ca).map_err(|e| e.to_string())?;
+    let cfg = A2aConfig::new(
+        a.base_url,
+        a.a2a
+            .parse()
+            .map_err(|e: siopeplus::InvalidValue| e.to_string())?,
+        a.ente,
+        identity,
+        roots,
+    );
+    let flow = match &a.file {
+        Some(f) => {
+            let xml = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let mut r = FlowReader::new(&xml[..]).map_err(|e| e.to_string())?;
+            let ident = r.header().testata.identificativo_flusso.to_string();
+            let mut v = FlowValidator::new();
+            while let Some(o) = r.next_ordinativo().map_err(|e| e.to_string())? {
+                let res = match &o {
+                    Ordinativo::Mandato(m) => v.check_mandato(m),
+                    Ordinativo::Reversale(rv) => v.check_reversale(rv),
+                };
+                res.map_err(|e| e.to_string())?;
+            }
+            if r.signatures() == 0 {
+                return Err(
+                    "the flow is not signed: sign it first with `pa siopeplus sign`".into(),
+                );
+            }
+            Some((ident, xml))
+        }
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let client = A2aClient::new(cfg).map_err(|e| e.to_string())?;
+        let store = Arc::new(SqliteOutbox::open(&a.outbox).map_err(|e| e.to_string())?);
+        let outbox = Outbox::new(store.clone(), client, a.grace);
+        if let Some((ident, xml)) = &flow {
+            match outbox.enqueue(ident, xml).await {
+                Ok(id) => println!("queued {ident} (outbox entry {id})"),
+                Err(Error::Outbox(OutboxError::Duplicate(_))) => {
+                    println!("{ident} is already in the outbox")
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let entries = outbox.process().await.map_err(|e| e.to_string())?;
+        let mut code = 0;
+        for e in &entries {
+            println!(
+                "{}: {}{}",
+                e.identificativo_flusso,
+                e.state.as_str(),
+                e.detail
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some((ident, _)) = &flow {
+            let mine = entries.iter().find(|e| &e.identificativo_flusso == ident);
+            let state = match mine {
+                Some(e) => Some(e.state),
+                None => store.open_entries().await.ok().and_then(|v| {
+                    v.into_iter()
+                        .find(|e| &e.identificativo_flusso == ident)
+                        .map(|e| e.state)
+                }),
+            };
+            match state {
+                Some(OutboxState::AckKo | OutboxState::Rifiutato) => code = 1,
+                Some(OutboxState::Pending) => code = 1,
+                _ => {}
+            }
+        }
+        Ok(code)
+    })
+}
+
+fn cert_check(file: &Path, password_env: Option<&str>, warn_days: u32) -> u8 {
+    let pw = match password(password_env) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let info = match CertInfo::load(file, pw.as_deref()) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            println!("status: INVALID");
+            return 2;
+        }
+    };
+    let now = chrono::Utc::now();
+    println!("subject: {}", info.subject);
+    println!(
+        "A2A code: {}",
+        info.a2a_code
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), ToString::to_string)
+    );
+    println!("issuer: {}", info.issuer);
+    println!("serial: {}", info.serial);
+    println!(
+        "valid from: {}",
+        info.not_before.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    println!(
+        "expires: {}",
+        info.not_after.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    match info.status(now, warn_days) {
+        CertStatus::Valid { days_left } => {
+            println!("days left: {days_left}");
+            println!("status: OK");
+            0
+        }
+        CertStatus::ExpiringSoon { days_left } => {
+            println!("days left: {days_left}");
+            println!("status: EXPIRING (within {warn_days} days): start the renewal now");
+            1
+        }
+        CertStatus::Expired { days_ago } => {
+            println!("days left: -{days_ago}");
+            println!("status: EXPIRED: SIOPE+ refuses every request");
+            2
+        }
+        CertStatus::NotYetValid => {
+            println!("status: NOT YET VALID");
+            2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use siopeplus::simulator::TestPki;
+
+    fn cert_file(dir: &Path, pki: &TestPki, from: i64, to: i64) -> PathBuf {
+        let (c, _) = pki.issue_client("Comune A2A-12345678", from, to).unwrap();
+        let p = dir.join(format!("c{from}_{to}.pem"));
+        std::fs::write(&p, c).unwrap();
+        p
+    }
+
+    fn check(file: PathBuf, warn_days: u32) -> u8 {
+        run_code(Siopeplus::CertCheck {
+            password_env: None,
+            warn_days,
+            file,
+        })
+    }
+
+    #[test]
+    fn cert_check_exit_codes() {
+        let pki = TestPki::generate("CA").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(check(cert_file(dir.path(), &pki, -10, 1000), 90), 0);
+        assert_eq!(check(cert_file(dir.path(), &pki, -10, 30), 90), 1);
+        assert_eq!(check(cert_file(dir.path(), &pki, -10, 30), 20), 0);
+        assert_eq!(check(cert_file(dir.path(), &pki, -1000, -1), 90), 2);
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        assert_eq!(check(junk, 90), 2);
+        assert_eq!(check(dir.path().join("missing.pem"), 90), 2);
+    }
+}
