@@ -133,7 +133,9 @@ impl Impronta {
     pub fn sha256(data: &[u8]) -> Self {
         Impronta {
             algoritmo: DigestAlgorithm::Sha256,
-            valore: ring::digest::digest(&ring::digest::SHA256, data).as_ref().to_vec(),
+            valore: ring::digest::digest(&ring::digest::SHA256, data)
+                .as_ref()
+                .to_vec(),
         }
     }
 
@@ -245,20 +247,35 @@ mod tests {
     fn sha256_known_vector() {
         // SHA-256("abc")
         let i = Impronta::sha256(b"abc");
-        assert_eq!(i.to_base64(), "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+        assert_eq!(
+            i.to_base64(),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
         i.check("a", b"abc").unwrap();
-        assert!(matches!(i.check("a", b"abd"), Err(ImprontaError::Mismatch { .. })));
+        assert!(matches!(
+            i.check("a", b"abd"),
+            Err(ImprontaError::Mismatch { .. })
+        ));
     }
 
     #[test]
     fn names() {
-        assert_eq!(DigestAlgorithm::from_name("SHA256"), DigestAlgorithm::Sha256);
+        assert_eq!(
+            DigestAlgorithm::from_name("SHA256"),
+            DigestAlgorithm::Sha256
+        );
         assert_eq!(
             DigestAlgorithm::from_name("http://www.w3.org/2001/04/xmlenc#sha512"),
             DigestAlgorithm::Sha512
         );
-        assert_eq!(DigestAlgorithm::from_name("sha-384"), DigestAlgorithm::Sha384);
-        assert!(matches!(DigestAlgorithm::from_name("SHA-1"), DigestAlgorithm::Other(_)));
+        assert_eq!(
+            DigestAlgorithm::from_name("sha-384"),
+            DigestAlgorithm::Sha384
+        );
+        assert!(matches!(
+            DigestAlgorithm::from_name("SHA-1"),
+            DigestAlgorithm::Other(_)
+        ));
     }
 
     #[test]

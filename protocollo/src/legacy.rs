@@ -127,7 +127,8 @@ pub struct Segnatura2013 {
 }
 
 fn kids<'a>(el: &'a Element, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-    el.elements().filter(move |e| e.is(NS_PROTOCOLLO_2013, name))
+    el.elements()
+        .filter(move |e| e.is(NS_PROTOCOLLO_2013, name))
 }
 
 fn kid<'a>(el: &'a Element, name: &str) -> Option<&'a Element> {
@@ -152,7 +153,10 @@ fn identificatore(el: &Element, path: &str) -> Result<Identificatore2013, ParseE
         codice_aoo: t("CodiceAOO")?,
         codice_registro: kid(el, "CodiceRegistro").map(trimmed).unwrap_or_default(),
         numero_registrazione: t("NumeroRegistrazione")?,
-        data_registrazione: parse_date(&format!("{path}/DataRegistrazione"), &t("DataRegistrazione")?)?,
+        data_registrazione: parse_date(
+            &format!("{path}/DataRegistrazione"),
+            &t("DataRegistrazione")?,
+        )?,
     })
 }
 

@@ -19,8 +19,7 @@ pub use xmldsig;
 
 pub use builder::SegnaturaBuilder;
 pub use error::{
-    Error, ImprontaError, ParseError, RegistryError, TextualError, ValueError, WriteError,
-    XmlError,
+    Error, ImprontaError, ParseError, RegistryError, TextualError, ValueError, WriteError, XmlError,
 };
 pub use impronta::{DigestAlgorithm, Impronta};
 pub use legacy::*;

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ParseError, WriteError};
 use crate::model::{Identificatore, SegnaturaInformatica};
 use crate::parse::{
-    Ctx, ParseOptions, ParsedSegnatura, Seq, identificatore, invalid, qname,
-    segnatura_from_element,
+    Ctx, ParseOptions, ParsedSegnatura, Seq, identificatore, invalid, qname, segnatura_from_element,
 };
 use crate::write::{NS_PEC, NS_PROTOCOLLO, XML_DECL, write_identificatore};
 use crate::xml::{self, Element, Writer};
@@ -98,6 +97,8 @@ impl fmt::Display for CodiceAnomalia {
 }
 
 /// The received message a reply refers to (`MessaggioRicevutoType`).
+// A plain data model read once per message: boxing would only make it harder to use.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessaggioRicevuto {
@@ -450,7 +451,10 @@ mod tests {
             CodiceAnomalia::parse("004_DocumentoAllegatiErroreValidazioneFirma"),
             CodiceAnomalia::DocumentoAllegatiErroreValidazioneFirma
         );
-        assert!(matches!(CodiceAnomalia::parse("999_X"), CodiceAnomalia::Other(_)));
+        assert!(matches!(
+            CodiceAnomalia::parse("999_X"),
+            CodiceAnomalia::Other(_)
+        ));
         for c in [
             CodiceAnomalia::Irricevibile,
             CodiceAnomalia::ValidazioneFirma,

@@ -659,6 +659,8 @@ pub struct AmministrazioneEstera {
 }
 
 /// A correspondent (`SoggettoType`): one of the four kinds.
+// A plain data model read once per message: boxing would only make it harder to use.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Soggetto {
@@ -789,7 +791,11 @@ impl Documento {
     }
 
     /// A document with a given digest.
-    pub fn new(nome_file: impl Into<String>, mime_type: impl Into<String>, impronta: Impronta) -> Self {
+    pub fn new(
+        nome_file: impl Into<String>,
+        mime_type: impl Into<String>,
+        impronta: Impronta,
+    ) -> Self {
         Documento {
             nome_file: nome_file.into(),
             mime_type: mime_type.into(),

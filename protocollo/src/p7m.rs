@@ -21,8 +21,7 @@ use crate::model::CodiceFiscale;
 
 const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const OID_MESSAGE_DIGEST: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const OID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 const OID_SIGNING_CERT_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
@@ -237,7 +236,11 @@ impl P7mVerifier {
             .content
             .decode_as()
             .map_err(|e| P7mError::Encoding(e.to_string()))?;
-        let econtent = sd.encap_content_info.econtent.as_ref().ok_or(P7mError::Detached)?;
+        let econtent = sd
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .ok_or(P7mError::Detached)?;
         let content = econtent
             .decode_as::<OctetString>()
             .map_err(|e| P7mError::Encoding(format!("eContent: {e}")))?
@@ -279,7 +282,8 @@ impl P7mVerifier {
         content: &[u8],
         certs: &[Certificate],
     ) -> Result<P7mSigner, P7mError> {
-        let cert = find_signer_cert(&si.sid, certs).ok_or(P7mError::CertificateNotFound { signer: i })?;
+        let cert =
+            find_signer_cert(&si.sid, certs).ok_or(P7mError::CertificateNotFound { signer: i })?;
         let attrs = si.signed_attrs.as_ref().ok_or(P7mError::SignedAttribute {
             signer: i,
             attribute: "signedAttrs",
@@ -341,7 +345,10 @@ impl P7mVerifier {
             Some(a) => digest_for(&a.oid)?,
             None => &ring::digest::SHA256,
         };
-        if !ct_eq(ring::digest::digest(h, &cert_der).as_ref(), first.cert_hash.as_bytes()) {
+        if !ct_eq(
+            ring::digest::digest(h, &cert_der).as_ref(),
+            first.cert_hash.as_bytes(),
+        ) {
             return Err(P7mError::SigningCertificateMismatch { signer: i });
         }
         // signing-time (optional)
@@ -464,7 +471,10 @@ fn decode_input(input: &[u8]) -> Result<Vec<u8>, P7mError> {
         .map_err(|_| P7mError::Encoding("invalid base64".into()))
 }
 
-fn find_signer_cert<'a>(sid: &SignerIdentifier, certs: &'a [Certificate]) -> Option<&'a Certificate> {
+fn find_signer_cert<'a>(
+    sid: &SignerIdentifier,
+    certs: &'a [Certificate],
+) -> Option<&'a Certificate> {
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(ias) => certs.iter().find(|c| {
             c.tbs_certificate.serial_number == ias.serial_number
@@ -488,7 +498,9 @@ fn any_string(a: &Any) -> Option<String> {
     if let Ok(s) = PrintableStringRef::try_from(a) {
         return Some(s.as_str().to_owned());
     }
-    Ia5StringRef::try_from(a).ok().map(|s| s.as_str().to_owned())
+    Ia5StringRef::try_from(a)
+        .ok()
+        .map(|s| s.as_str().to_owned())
 }
 
 fn subject_serial_number(cert: &Certificate) -> Option<String> {
@@ -644,7 +656,8 @@ pub fn load_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, P7mError> {
 /// [`P7mError::Trust`] when the directory or a file cannot be read or decoded.
 pub fn load_certificates_dir(dir: &Path) -> Result<Vec<Certificate>, P7mError> {
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| P7mError::Trust(format!("{}: {e}", dir.display())))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| P7mError::Trust(format!("{}: {e}", dir.display())))?;
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
@@ -653,8 +666,12 @@ pub fn load_certificates_dir(dir: &Path) -> Result<Vec<Certificate>, P7mError> {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         if matches!(ext.as_deref(), Some("pem" | "crt" | "cer" | "der")) {
-            let bytes = std::fs::read(&p).map_err(|e| P7mError::Trust(format!("{}: {e}", p.display())))?;
-            out.extend(load_certificates(&bytes).map_err(|e| P7mError::Trust(format!("{}: {e}", p.display())))?);
+            let bytes =
+                std::fs::read(&p).map_err(|e| P7mError::Trust(format!("{}: {e}", p.display())))?;
+            out.extend(
+                load_certificates(&bytes)
+                    .map_err(|e| P7mError::Trust(format!("{}: {e}", p.display())))?,
+            );
         }
     }
     Ok(out)

@@ -105,7 +105,6 @@ impl<'a> Seq<'a> {
         })
     }
 
-
     pub(crate) fn peek_is(&self, name: &str) -> bool {
         self.items.get(self.i).is_some_and(|e| e.is(self.ns, name))
     }
@@ -227,7 +226,10 @@ pub(crate) fn parse_date(path: &str, s: &str) -> Result<NaiveDate, ParseError> {
         return Err(invalid(path, format!("`{s}` has an invalid timezone")));
     }
     if d.len() != 10 {
-        return Err(invalid(path, format!("`{s}` is not an xs:date (YYYY-MM-DD)")));
+        return Err(invalid(
+            path,
+            format!("`{s}` is not an xs:date (YYYY-MM-DD)"),
+        ));
     }
     NaiveDate::parse_from_str(d, "%Y-%m-%d")
         .map_err(|_| invalid(path, format!("`{s}` is not an xs:date (YYYY-MM-DD)")))
@@ -238,7 +240,8 @@ pub(crate) fn parse_time(path: &str, s: &str) -> Result<Ora, ParseError> {
     let (t, tz) = split_tz(s, 8);
     let offset = match tz {
         Some(tz) => Some(
-            parse_offset(tz).ok_or_else(|| invalid(path, format!("`{s}` has an invalid timezone")))?,
+            parse_offset(tz)
+                .ok_or_else(|| invalid(path, format!("`{s}` has an invalid timezone")))?,
         ),
         None => None,
     };
@@ -251,7 +254,9 @@ fn value<T: std::str::FromStr<Err = crate::error::ValueError>>(
     path: &str,
     s: &str,
 ) -> Result<T, ParseError> {
-    s.trim().parse().map_err(|e: crate::error::ValueError| invalid(path, e.to_string()))
+    s.trim()
+        .parse()
+        .map_err(|e: crate::error::ValueError| invalid(path, e.to_string()))
 }
 
 fn codice(ctx: &Ctx, el: &Element, path: &str) -> Result<CodiceIpa, ParseError> {
@@ -434,10 +439,12 @@ fn contatti(ctx: &Ctx, el: &Element, path: String) -> Result<Contatti, ParseErro
         let cap = value(&q.child_path("CAP"), &cap_el.text())?;
         let comune_el = q.req("Comune")?;
         let comune_path = q.child_path("Comune");
-        let istat = ctx.attr(comune_el, "CodiceISTAT").ok_or(ParseError::Missing {
-            path: comune_path.clone(),
-            what: "@CodiceISTAT".into(),
-        })?;
+        let istat = ctx
+            .attr(comune_el, "CodiceISTAT")
+            .ok_or(ParseError::Missing {
+                path: comune_path.clone(),
+                what: "@CodiceISTAT".into(),
+            })?;
         let codice_istat = value(&comune_path, istat)?;
         let naz = q.req("Nazione")?;
         q.end()?;
@@ -592,7 +599,10 @@ fn firma(ctx: &Ctx, el: &Element, path: String) -> Result<Firma, ParseError> {
     let mut s = Seq::new(el, NS_PROTOCOLLO, path)?;
     let out = if let Some(u) = s.opt("UnDetached") {
         if !parse_bool(&s.child_path("UnDetached"), &u.text())? {
-            return Err(invalid(&s.child_path("UnDetached"), "fixed value is `true`"));
+            return Err(invalid(
+                &s.child_path("UnDetached"),
+                "fixed value is `true`",
+            ));
         }
         Firma::UnDetached
     } else {
@@ -651,14 +661,13 @@ fn documento(ctx: &Ctx, el: &Element, path: String) -> Result<Documento, ParseEr
             let host = text_leaf(&mut q, "HostValue")?;
             let path_v = text_leaf(&mut q, "PathValue")?;
             q.end()?;
-            let time_to_live = match ctx.attr(c, "timeToLive") {
-                Some(t) => Some(
-                    t.trim()
-                        .parse()
-                        .map_err(|_| invalid(&p, format!("@timeToLive `{t}` is not an integer")))?,
-                ),
-                None => None,
-            };
+            let time_to_live =
+                match ctx.attr(c, "timeToLive") {
+                    Some(t) => Some(t.trim().parse().map_err(|_| {
+                        invalid(&p, format!("@timeToLive `{t}` is not an integer"))
+                    })?),
+                    None => None,
+                };
             Some(CollocazioneTelematica {
                 host: host.trim().to_owned(),
                 path: path_v.trim().to_owned(),

@@ -69,7 +69,11 @@ pub trait RegistryCounter: Send + Sync {
     ///
     /// # Errors
     /// As [`RegistryCounter::next_number`].
-    fn register(&self, key: &RegistroKey, date: NaiveDate) -> Result<Identificatore, RegistryError> {
+    fn register(
+        &self,
+        key: &RegistroKey,
+        date: NaiveDate,
+    ) -> Result<Identificatore, RegistryError> {
         let n = self.next_number(key, date.year())?;
         Ok(Identificatore::new(
             key.codice_amministrazione.clone(),
@@ -247,6 +251,8 @@ impl RegistryCounter for MemoryRegistry {
             .counters
             .lock()
             .map_err(|_| RegistryError::Store("mutex poisoned".into()))?;
-        Ok(m.get(&(key.clone(), year)).copied().map(NumeroRegistrazione::new))
+        Ok(m.get(&(key.clone(), year))
+            .copied()
+            .map(NumeroRegistrazione::new))
     }
 }

@@ -129,7 +129,12 @@ fn splice(xml: &str, at: usize, sig: &str) -> String {
 
 fn c14n_element(doc: &Document, id: NodeId) -> Vec<u8> {
     let mut out = Vec::new();
-    canonicalize(doc, id, &C14nOptions::new(C14nAlgorithm::Exclusive), &mut out);
+    canonicalize(
+        doc,
+        id,
+        &C14nOptions::new(C14nAlgorithm::Exclusive),
+        &mut out,
+    );
     out
 }
 
@@ -172,7 +177,8 @@ pub fn seal_segnatura(
         signing_time: &time,
     };
     let popts = DsigParseOptions::default();
-    let doc0 = Document::parse_with(xml.as_bytes(), &popts).map_err(|e| SealError::Xml(e.to_string()))?;
+    let doc0 =
+        Document::parse_with(xml.as_bytes(), &popts).map_err(|e| SealError::Xml(e.to_string()))?;
     let mut buf = Vec::new();
     canonicalize(
         &doc0,
@@ -183,14 +189,17 @@ pub fn seal_segnatura(
     let doc_digest = STANDARD.encode(DigestAlgorithm::Sha256.digest(&buf));
 
     let tmp = splice(&xml, at, &parts.build(&doc_digest, "", ""));
-    let tdoc = Document::parse_with(tmp.as_bytes(), &popts).map_err(|e| SealError::Xml(e.to_string()))?;
+    let tdoc =
+        Document::parse_with(tmp.as_bytes(), &popts).map_err(|e| SealError::Xml(e.to_string()))?;
     let props = tdoc
         .element_by_id(&format!("{SIG_ID}-signedprops"))
         .ok_or_else(|| SealError::Xml("SignedProperties not found".into()))?;
-    let props_digest = STANDARD.encode(DigestAlgorithm::Sha256.digest(&c14n_element(&tdoc, props.id())));
+    let props_digest =
+        STANDARD.encode(DigestAlgorithm::Sha256.digest(&c14n_element(&tdoc, props.id())));
 
     let tmp = splice(&xml, at, &parts.build(&doc_digest, &props_digest, ""));
-    let tdoc = Document::parse_with(tmp.as_bytes(), &popts).map_err(|e| SealError::Xml(e.to_string()))?;
+    let tdoc =
+        Document::parse_with(tmp.as_bytes(), &popts).map_err(|e| SealError::Xml(e.to_string()))?;
     let si = tdoc
         .root()
         .child(DSIG_NS, "Signature")
@@ -231,7 +240,10 @@ pub struct SealVerifyOptions {
     pub allow_inclusive_c14n: bool,
 }
 
-fn elements<'a>(e: xmldsig::Element<'a>, what: &str) -> Result<Vec<xmldsig::Element<'a>>, Anomalia> {
+fn elements<'a>(
+    e: xmldsig::Element<'a>,
+    what: &str,
+) -> Result<Vec<xmldsig::Element<'a>>, Anomalia> {
     let mut v = Vec::new();
     for c in e.children() {
         match c.kind() {
@@ -305,7 +317,10 @@ fn reference<'a>(r: xmldsig::Element<'a>) -> Result<Reference<'a>, Anomalia> {
     };
     let dv = expect(&mut it, DSIG_NS, "DigestValue", "Reference")?;
     if let Some(e) = it.next() {
-        return Err(Anomalia::firma(format!("unexpected {} in Reference", e.qname())));
+        return Err(Anomalia::firma(format!(
+            "unexpected {} in Reference",
+            e.qname()
+        )));
     }
     Ok(Reference {
         uri,
@@ -334,12 +349,16 @@ fn convert(e: xmldsig::Element<'_>, skip: NodeId) -> xml::Element {
         }
     }
     xml::Element {
-        ns: Some(e.namespace()).filter(|n| !n.is_empty()).map(str::to_owned),
+        ns: Some(e.namespace())
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
         name: e.local_name().to_owned(),
         attrs: e
             .attributes()
             .map(|a| xml::Attr {
-                ns: Some(a.namespace).filter(|n| !n.is_empty()).map(str::to_owned),
+                ns: Some(a.namespace)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned),
                 name: a.local_name.to_owned(),
                 value: a.value.to_owned(),
             })
@@ -382,7 +401,9 @@ pub fn verify_segnatura(
         .child_elements()
         .last()
         .filter(|e| e.is(DSIG_NS, "Signature"))
-        .ok_or_else(|| Anomalia::firma("ds:Signature is not the last child of SegnaturaInformatica"))?;
+        .ok_or_else(|| {
+            Anomalia::firma("ds:Signature is not the last child of SegnaturaInformatica")
+        })?;
     let mut it = elements(sig, "Signature")?.into_iter().peekable();
     let si = expect(&mut it, DSIG_NS, "SignedInfo", "Signature")?;
     let sv = expect(&mut it, DSIG_NS, "SignatureValue", "Signature")?;
@@ -406,7 +427,12 @@ pub fn verify_segnatura(
     let sm = expect(&mut sit, DSIG_NS, "SignatureMethod", "SignedInfo")?;
     let sig_alg = SignatureAlgorithm::from_uri(algorithm(&sm)?)
         .filter(|a| !a.is_sha1())
-        .ok_or_else(|| Anomalia::firma(format!("signature algorithm {} refused", algorithm(&sm).unwrap_or(""))))?;
+        .ok_or_else(|| {
+            Anomalia::firma(format!(
+                "signature algorithm {} refused",
+                algorithm(&sm).unwrap_or("")
+            ))
+        })?;
     let refs = sit.map(reference).collect::<Result<Vec<_>, _>>()?;
     if refs.len() != 2 {
         return Err(Anomalia::firma(format!(
@@ -469,7 +495,9 @@ pub fn verify_segnatura(
         .filter(|q| q.is(XADES_NS, "QualifyingProperties"))
         .ok_or_else(|| Anomalia::firma("SignedProperties outside QualifyingProperties"))?;
     if !qp.parent().is_some_and(|o| objects.contains(&o)) {
-        return Err(Anomalia::firma("QualifyingProperties outside this signature's Object"));
+        return Err(Anomalia::firma(
+            "QualifyingProperties outside this signature's Object",
+        ));
     }
     let props_c14n = match props_ref.transforms.as_slice() {
         [c] => c14n_alg(c, opts)?,
@@ -479,7 +507,9 @@ pub fn verify_segnatura(
     buf.clear();
     canonicalize(&doc, props.id(), &C14nOptions::new(props_c14n), &mut buf);
     if props_ref.digest.digest(&buf) != props_ref.value {
-        return Err(Anomalia::firma("XAdES SignedProperties do not match their digest"));
+        return Err(Anomalia::firma(
+            "XAdES SignedProperties do not match their digest",
+        ));
     }
 
     // The signer certificate: from KeyInfo, accepted only through `trust`.

@@ -405,7 +405,11 @@ fn parse_field(spec: &str) -> Result<Field, String> {
             let mut it = l.chars();
             match (it.next(), it.next(), it.next()) {
                 (Some(a), Some(p), None) if a != p => Field::Verso(a, p),
-                _ => return Err(format!("`{l}` must be two different letters (arrivo, partenza)")),
+                _ => {
+                    return Err(format!(
+                        "`{l}` must be two different letters (arrivo, partenza)"
+                    ));
+                }
             }
         }
         _ => return Err(format!("unknown placeholder `{{{spec}}}`")),

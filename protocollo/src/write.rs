@@ -246,7 +246,10 @@ fn write_soggetto_content(w: &mut Writer, s: &Soggetto) {
         Soggetto::AmministrazioneEstera(e) => {
             w.open("prot:AmministrazioneEstera", &[]);
             w.leaf("prot:DenominazioneAmministrazione", &[], &e.denominazione);
-            w.opt_leaf("prot:DenominazioneUfficio", e.denominazione_ufficio.as_deref());
+            w.opt_leaf(
+                "prot:DenominazioneUfficio",
+                e.denominazione_ufficio.as_deref(),
+            );
             if let Some(c) = &e.contatti {
                 write_contatti(w, "prot:ContattiAmministrazione", c);
             }
@@ -284,7 +287,10 @@ fn write_firma(w: &mut Writer, tag: &str, f: &Firma, path: &str) -> Result<(), W
 fn write_documento(w: &mut Writer, tag: &str, d: &Documento) -> Result<(), WriteError> {
     w.open(
         tag,
-        &[("prot:nomeFile", &d.nome_file), ("prot:mimeType", &d.mime_type)],
+        &[
+            ("prot:nomeFile", &d.nome_file),
+            ("prot:mimeType", &d.mime_type),
+        ],
     );
     w.opt_leaf("prot:Descrizione", d.descrizione.as_deref());
     w.leaf(
@@ -340,7 +346,11 @@ fn write_descrizione(w: &mut Writer, d: &Descrizione) -> Result<(), WriteError> 
             &[
                 (
                     "prot:confermaRicezione",
-                    if dest.conferma_ricezione { "true" } else { "false" },
+                    if dest.conferma_ricezione {
+                        "true"
+                    } else {
+                        "false"
+                    },
                 ),
                 (
                     "prot:perConoscenza",

@@ -4,9 +4,9 @@
 //! nesting depth, resolves only the five predefined entities and character references, and keeps
 //! every element's namespace URI and local name.
 
+use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
-use quick_xml::NsReader;
 
 use crate::error::XmlError;
 

@@ -1,8 +1,8 @@
 //! Shared helpers: sample segnatura, xmllint oracle.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use chrono::{NaiveDate, NaiveTime};
 use protocollo::*;
@@ -212,7 +212,10 @@ pub(crate) fn files() -> Option<&'static Path> {
     static DIR: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
     DIR.get_or_init(|| {
         if Command::new("openssl").arg("version").output().is_err() {
-            assert!(std::env::var_os("CI").is_none(), "openssl is required in CI");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "openssl is required in CI"
+            );
             eprintln!("openssl not found: .p7m tests skipped");
             return None;
         }
@@ -220,8 +223,16 @@ pub(crate) fn files() -> Option<&'static Path> {
         let out = dir.path().join("p7m");
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/p7m/make-p7m.sh");
-        let st = Command::new("bash").arg(&script).arg(&out).output().unwrap();
-        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+        let st = Command::new("bash")
+            .arg(&script)
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
         Some((dir, out))
     })
     .as_ref()
@@ -231,7 +242,6 @@ pub(crate) fn files() -> Option<&'static Path> {
 pub(crate) fn read(name: &str) -> Vec<u8> {
     std::fs::read(files().unwrap().join(name)).unwrap()
 }
-
 
 /// Normalises CAPs to their postal form (the writer emits the schema's 6-digit form).
 pub(crate) fn fix_caps(s: &mut SegnaturaInformatica) {
@@ -258,4 +268,3 @@ pub(crate) fn fix_caps(s: &mut SegnaturaInformatica) {
         fix_s(&mut d.soggetto);
     }
 }
-

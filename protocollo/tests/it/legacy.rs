@@ -15,13 +15,18 @@ fn parses_2013_segnatura() {
     assert_eq!(s.identificatore.numero_registrazione, "0012345");
     assert_eq!(s.identificatore.codice_registro, "PG");
     assert_eq!(s.origine_indirizzo, "protocollo@pec.comune.ancona.it");
-    assert_eq!(s.mittente.denominazione.as_deref(), Some("Comune di Ancona"));
+    assert_eq!(
+        s.mittente.denominazione.as_deref(),
+        Some("Comune di Ancona")
+    );
     assert_eq!(s.mittente.codice_aoo.as_deref(), Some("AOO_ANCONA"));
     assert_eq!(s.mittente.persone, vec!["Anna Bianchi".to_owned()]);
     assert_eq!(s.destinazioni.len(), 1);
     assert!(s.destinazioni[0].conferma_ricezione);
     assert_eq!(
-        s.destinazioni[0].destinatari[0].codice_amministrazione.as_deref(),
+        s.destinazioni[0].destinatari[0]
+            .codice_amministrazione
+            .as_deref(),
         Some("r_marche")
     );
     assert!(!s.per_conoscenza[0].conferma_ricezione);
@@ -29,7 +34,11 @@ fn parses_2013_segnatura() {
     assert_eq!(s.classifiche, vec![vec!["VI".to_owned(), "3".to_owned()]]);
     let doc = s.documento.as_ref().unwrap();
     assert_eq!(doc.nome.as_deref(), Some("delibera.pdf"));
-    doc.impronta.as_ref().unwrap().check("delibera.pdf", b"abc").unwrap();
+    doc.impronta
+        .as_ref()
+        .unwrap()
+        .check("delibera.pdf", b"abc")
+        .unwrap();
     assert_eq!(s.allegati.len(), 2);
     assert_eq!(s.allegati[1].nome.as_deref(), Some("allegato2.pdf"));
     let id = s.identificatore.to_2021().unwrap();

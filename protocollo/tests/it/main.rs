@@ -1,4 +1,5 @@
 //! Public-API tests of the `protocollo` crate.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 mod legacy;

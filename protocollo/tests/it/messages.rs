@@ -39,7 +39,10 @@ fn notifica_eccezione_round_trips_and_validates() {
         panic!("wrong kind");
     };
     assert_eq!(back, n);
-    assert_eq!(back.codice_anomalia(), Some(CodiceAnomalia::AnomaliaImpronta));
+    assert_eq!(
+        back.codice_anomalia(),
+        Some(CodiceAnomalia::AnomaliaImpronta)
+    );
 
     let n = NotificaEccezione {
         identificatore: Some(identificatore(3)),
@@ -80,7 +83,10 @@ fn dispatches_segnatura_and_rejects_unknown() {
         r#"<pec:Altro xmlns:pec="http://www.agid.gov.it/protocollo/pec/" pec:versione="3.0.0" pec:lang="it"/>"#,
     )
     .unwrap_err();
-    assert!(matches!(err, Error::Parse(ParseError::UnexpectedRoot { .. })));
+    assert!(matches!(
+        err,
+        Error::Parse(ParseError::UnexpectedRoot { .. })
+    ));
 }
 
 #[test]

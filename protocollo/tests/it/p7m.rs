@@ -19,7 +19,10 @@ fn valid_rsa_via_intermediate() {
     let s = &v.layers[0][0];
     assert!(s.chain_verified);
     assert_eq!(s.serial_number.as_deref(), Some("TINIT-RSSMRA85T10A562S"));
-    assert_eq!(s.codice_fiscale.as_ref().unwrap().as_str(), "RSSMRA85T10A562S");
+    assert_eq!(
+        s.codice_fiscale.as_ref().unwrap().as_str(),
+        "RSSMRA85T10A562S"
+    );
     assert!(s.signing_time.is_some());
     assert!(s.subject.contains("Mario Rossi"), "{}", s.subject);
 }
@@ -60,7 +63,10 @@ fn nested_and_parallel() {
     let v = trusted().verify(&read("parallel.p7m")).unwrap();
     assert_eq!(v.layers.len(), 1);
     assert_eq!(v.layers[0].len(), 2);
-    assert_eq!(v.signers().filter(|s| s.codice_fiscale.is_some()).count(), 2);
+    assert_eq!(
+        v.signers().filter(|s| s.codice_fiscale.is_some()).count(),
+        2
+    );
 }
 
 #[test]
@@ -84,7 +90,9 @@ fn tampered_signed_attributes_are_refused() {
     }
     // Change one byte of the signing-time value (UTCTime digits) in the signed attributes.
     let mut der = read("ec.p7m");
-    let oid = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+    let oid = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05,
+    ];
     let at = der.windows(oid.len()).position(|w| w == oid).unwrap();
     // SET { UTCTime(0x17) len digits... }: flip the last seconds digit.
     let t = at + oid.len() + 2;
@@ -162,7 +170,16 @@ fn trust_from_directory_and_trusted_list() {
 
 #[test]
 fn garbage_is_an_error_not_a_panic() {
-    for input in [&b""[..], b"\x30\x03\x02\x01", b"not base64 !!", b"\x30\x80\x00\x00"] {
-        assert!(P7mVerifier::insecure_without_chain_check().verify(input).is_err());
+    for input in [
+        &b""[..],
+        b"\x30\x03\x02\x01",
+        b"not base64 !!",
+        b"\x30\x80\x00\x00",
+    ] {
+        assert!(
+            P7mVerifier::insecure_without_chain_check()
+                .verify(input)
+                .is_err()
+        );
     }
 }

@@ -122,9 +122,16 @@ fn concurrent_processes_never_share_a_number() {
         let out = c.wait_with_output().unwrap();
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
-        let line = text.split("NUMS:").nth(1).and_then(|s| s.lines().next()).unwrap();
+        let line = text
+            .split("NUMS:")
+            .nth(1)
+            .and_then(|s| s.lines().next())
+            .unwrap();
         for n in line.split(',') {
-            assert!(all.insert(n.parse::<u64>().unwrap()), "{n} handed out twice");
+            assert!(
+                all.insert(n.parse::<u64>().unwrap()),
+                "{n} handed out twice"
+            );
         }
     }
     assert_eq!(all, (1..=120).collect());

@@ -28,15 +28,23 @@ fn seal_round_trip_and_schema() {
     let s = full_segnatura();
     let xml = sealed(&s);
     xmllint(&xml, "segnatura_protocollo.xsd");
-    let v = verify_segnatura(xml.as_bytes(), &anchors("seal.pem"), &SealVerifyOptions::default())
-        .unwrap();
+    let v = verify_segnatura(
+        xml.as_bytes(),
+        &anchors("seal.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap();
     let mut got = v.segnatura.clone();
     fix_caps(&mut got);
     let mut expected = s;
     fix_caps(&mut expected);
     assert_eq!(got, expected);
     assert_eq!(v.root, RootNamespace::Protocollo);
-    assert!(v.signer_subject.contains("Sigillo AOO"), "{}", v.signer_subject);
+    assert!(
+        v.signer_subject.contains("Sigillo AOO"),
+        "{}",
+        v.signer_subject
+    );
     // The plain parser sees the signature too.
     assert!(
         SegnaturaInformatica::parse_with(&xml, ParseOptions::strict())
@@ -53,8 +61,12 @@ fn ecdsa_seal_chained_to_a_trusted_ca() {
     let (key, cert) = seal_key("ec");
     let xml = seal_segnatura(&minimal_segnatura(), &key, &cert, &SealOptions::default()).unwrap();
     xmllint(&xml, "segnatura_protocollo.xsd");
-    let v = verify_segnatura(xml.as_bytes(), &anchors("ca.pem"), &SealVerifyOptions::default())
-        .unwrap();
+    let v = verify_segnatura(
+        xml.as_bytes(),
+        &anchors("ca.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap();
     assert_eq!(v.segnatura, minimal_segnatura());
     // A CA that did not issue it is refused.
     let err = verify_segnatura(
@@ -72,8 +84,12 @@ fn tampered_segnatura_is_001() {
         return;
     }
     let xml = sealed(&minimal_segnatura()).replace(">Oggetto<", ">Oggetto modificato<");
-    let err = verify_segnatura(xml.as_bytes(), &anchors("seal.pem"), &SealVerifyOptions::default())
-        .unwrap_err();
+    let err = verify_segnatura(
+        xml.as_bytes(),
+        &anchors("seal.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.codice, CodiceAnomalia::ValidazioneFirma);
     assert!(err.to_string().starts_with("001_ValidazioneFirma"), "{err}");
 }
@@ -101,8 +117,12 @@ fn untrusted_seal_is_001_even_with_certificate_in_key_info() {
         return;
     }
     let xml = sealed(&minimal_segnatura());
-    let err = verify_segnatura(xml.as_bytes(), &anchors("ca.pem"), &SealVerifyOptions::default())
-        .unwrap_err();
+    let err = verify_segnatura(
+        xml.as_bytes(),
+        &anchors("ca.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.codice, CodiceAnomalia::ValidazioneFirma);
 }
 
@@ -141,8 +161,12 @@ fn document_digests_give_002_and_003() {
         return;
     }
     let xml = sealed(&full_segnatura());
-    let v = verify_segnatura(xml.as_bytes(), &anchors("seal.pem"), &SealVerifyOptions::default())
-        .unwrap();
+    let v = verify_segnatura(
+        xml.as_bytes(),
+        &anchors("seal.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("istanza.pdf"), PRIMARY).unwrap();
     std::fs::write(dir.path().join("allegato.txt"), ATTACHMENT).unwrap();
@@ -176,7 +200,10 @@ fn path_traversal_in_nome_file_is_refused() {
 
 fn xmlsec1() -> bool {
     if Command::new("xmlsec1").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "xmlsec1 is required in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "xmlsec1 is required in CI"
+        );
         eprintln!("xmlsec1 not found: interop test skipped");
         return false;
     }
@@ -209,7 +236,11 @@ fn xmlsec1_verifies_our_seal() {
         String::from_utf8_lossy(&out.stderr)
     );
     // And xmlsec1 refuses it once tampered (the check is real).
-    std::fs::write(&f, xml.replace("Richiesta di permesso", "Richiesta di condono")).unwrap();
+    std::fs::write(
+        &f,
+        xml.replace("Richiesta di permesso", "Richiesta di condono"),
+    )
+    .unwrap();
     let out = Command::new("xmlsec1")
         .args(["--verify", "--trusted-pem"])
         .arg(dir.join("seal.pem"))
@@ -248,7 +279,14 @@ fn we_verify_an_xmlsec1_seal() {
         dir.join("seal.pem").display()
     );
     let out = Command::new("xmlsec1")
-        .args(["--sign", "--privkey-pem", &key, XADES_ID, XADES_NODE, "--output"])
+        .args([
+            "--sign",
+            "--privkey-pem",
+            &key,
+            XADES_ID,
+            XADES_NODE,
+            "--output",
+        ])
         .arg(&signed)
         .arg(&t)
         .output()

@@ -22,14 +22,20 @@ fn full_segnatura_round_trips() {
 #[test]
 fn full_segnatura_is_schema_valid() {
     let xml = full_segnatura().to_xml().unwrap();
-    xmllint(&with_dummy_signature(&xml, CLOSE), "segnatura_protocollo.xsd");
+    xmllint(
+        &with_dummy_signature(&xml, CLOSE),
+        "segnatura_protocollo.xsd",
+    );
 }
 
 #[test]
 fn minimal_segnatura_is_schema_valid() {
     let xml = minimal_segnatura().to_xml().unwrap();
     assert!(xml.contains("<prot:NumeroRegistrazione>0000005</prot:NumeroRegistrazione>"));
-    xmllint(&with_dummy_signature(&xml, CLOSE), "segnatura_protocollo.xsd");
+    xmllint(
+        &with_dummy_signature(&xml, CLOSE),
+        "segnatura_protocollo.xsd",
+    );
 }
 
 #[test]
@@ -151,7 +157,11 @@ fn empty_destinatari_cannot_be_written() {
 #[test]
 fn impronta_of_documents() {
     let s = full_segnatura();
-    s.descrizione.documento_primario.impronta.check("istanza.pdf", PRIMARY).unwrap();
+    s.descrizione
+        .documento_primario
+        .impronta
+        .check("istanza.pdf", PRIMARY)
+        .unwrap();
     let a = &s.descrizione.allegati[0];
     assert_eq!(a.impronta.algoritmo, DigestAlgorithm::Sha512);
     a.impronta.check("allegato.txt", ATTACHMENT).unwrap();

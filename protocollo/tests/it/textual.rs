@@ -37,7 +37,10 @@ fn rejects_text_not_following_template() {
     ));
     assert!(matches!(
         t.parse("03419X4|30/03/2021|R_MARCHE|GRM|IPC|A|x"),
-        Err(TextualError::Field { field: "numero", .. })
+        Err(TextualError::Field {
+            field: "numero",
+            ..
+        })
     ));
     assert!(matches!(
         t.parse("0341944|31/02/2021|R_MARCHE|GRM|IPC|A|x"),
@@ -63,7 +66,10 @@ fn format_refuses_values_containing_the_separator() {
     v.fascicolo = Some("F".into());
     assert!(matches!(t.format(&v), Err(TextualError::Field { .. })));
     v.amministrazione = None;
-    assert_eq!(t.format(&v), Err(TextualError::MissingField("amministrazione")));
+    assert_eq!(
+        t.format(&v),
+        Err(TextualError::MissingField("amministrazione"))
+    );
 }
 
 #[test]
