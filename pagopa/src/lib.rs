@@ -41,6 +41,8 @@ mod notice;
 pub mod gpd;
 pub mod node;
 pub mod reporting;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 
 pub use codes::{
     ApplicationCode, AuxDigit, CodeError, CodeKind, Iuv, IuvKind, MAX_BASE13, NoticeNumber,

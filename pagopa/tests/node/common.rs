@@ -150,6 +150,7 @@ impl PaForNodeHost for TestHost {
     }
 }
 
+#[allow(dead_code)]
 pub(crate) fn receipt(version: ReceiptVersion, receipt_id: &str) -> Receipt {
     let mut payer = Subject::new(EntityType::F, "RSSMRA80A01H501U", "Mario Rossi");
     payer.city = Some("Roma".into());
@@ -208,6 +209,7 @@ pub(crate) fn receipt(version: ReceiptVersion, receipt_id: &str) -> Receipt {
     }
 }
 
+#[allow(dead_code)]
 pub(crate) fn send_rt(version: ReceiptVersion, receipt_id: &str) -> String {
     let r = SendReceiptRequest {
         ids: ids(),
