@@ -153,8 +153,8 @@ fn segnatura(
     cert: &Path,
     documents: Option<&Path>,
 ) -> Result<String, String> {
-    let mut json: serde_json::Value = serde_json::from_slice(&read(input)?)
-        .map_err(|e| format!("{}: {e}", input.display()))?;
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&read(input)?).map_err(|e| format!("{}: {e}", input.display()))?;
     if let Some(dir) = documents {
         fill_impronte(&mut json, dir)?;
     }

@@ -19,14 +19,21 @@ fn pa(args: &[&str]) -> (i32, String, String) {
 
 fn pki(dir: &Path) -> Option<PathBuf> {
     if Command::new("openssl").arg("version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "openssl is required in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required in CI"
+        );
         return None;
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../protocollo/tests/fixtures/p7m/make-p7m.sh");
     let out = dir.join("pki");
     let st = Command::new("bash").arg(script).arg(&out).output().unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     Some(out)
 }
 
@@ -98,7 +105,10 @@ fn seal_then_verify_segnatura() {
         docs.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("seal OK: c_h501 A1B2C3D PROT n. 0000042"), "{out}");
+    assert!(
+        out.contains("seal OK: c_h501 A1B2C3D PROT n. 0000042"),
+        "{out}"
+    );
     assert!(out.contains("2 Impronta OK"), "{out}");
 
     // An altered attachment: 002, and the NotificaEccezione is written.
@@ -176,7 +186,13 @@ fn p7m_verify_and_extract() {
         b"Documento firmato digitalmente per il protocollo.\n"
     );
 
-    let (code, _, err) = pa(&["p7m", "verify", &p("untrusted.p7m"), "--trust", &p("ca.pem")]);
+    let (code, _, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("untrusted.p7m"),
+        "--trust",
+        &p("ca.pem"),
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("does not chain"), "{err}");
 
