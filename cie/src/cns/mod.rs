@@ -16,7 +16,8 @@
 //! * [`CardVerifier`] verifies before trusting: chain to the configured [`IssuerList`] (an input
 //!   file; nothing is fetched at run time), validity at an injectable [`Clock`]'s now, key usage
 //!   `digitalSignature` and extended key usage `clientAuth`, policy, and revocation through a
-//!   pluggable [`RevocationChecker`] ([`CrlChecker`] reads CRL files).
+//!   pluggable [`RevocationChecker`] ([`CrlChecker`] reads CRL files; with the `crl-fetch`
+//!   feature, `CrlFetcher` downloads the CRL named in the certificate and caches it).
 //! * [`CitizenIdentity`] is the common identity every login method converts into
 //!   (`From<CardIdentity>`), with the [`LoginMethod`].
 //! * With the `axum` feature, `cns::axum` has a rustls server configuration that *requests* (does
@@ -53,6 +54,10 @@ mod verify;
 
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "crl-fetch")]
+mod fetch;
+#[cfg(feature = "crl-fetch")]
+pub use fetch::CrlFetcher;
 
 pub use error::{
     CertRole, CertificateError, Error, FiscalCodeSource, IdentityError, IssuerListError,

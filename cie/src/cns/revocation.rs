@@ -258,92 +258,97 @@ impl CrlChecker {
     pub fn is_empty(&self) -> bool {
         self.crls.is_empty()
     }
+}
 
-    fn check_sync(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, RevocationError> {
-        let malformed = |reason: String| RevocationError::MalformedCrl { index: 0, reason };
-        let (_, cert) = X509Certificate::from_der(query.certificate_der)
-            .map_err(|e| malformed(format!("certificate in query: {e}")))?;
-        let (_, issuer) = X509Certificate::from_der(query.issuer_der)
-            .map_err(|e| malformed(format!("issuer in query: {e}")))?;
-        let issuer_name = name_to_string(cert.issuer());
-        let cert_dps = crl_distribution_uris(&cert);
+/// The status of `query`'s certificate according to `crls` (see [`CrlChecker`]).
+pub(crate) fn check_with_crls(
+    crls: &[Vec<u8>],
+    query: RevocationQuery<'_>,
+    allow_stale: bool,
+) -> Result<RevocationStatus, RevocationError> {
+    let malformed = |reason: String| RevocationError::MalformedCrl { index: 0, reason };
+    let (_, cert) = X509Certificate::from_der(query.certificate_der)
+        .map_err(|e| malformed(format!("certificate in query: {e}")))?;
+    let (_, issuer) = X509Certificate::from_der(query.issuer_der)
+        .map_err(|e| malformed(format!("issuer in query: {e}")))?;
+    let issuer_name = name_to_string(cert.issuer());
+    let cert_dps = crl_distribution_uris(&cert);
 
-        let mut applicable = 0usize;
-        let mut bad_signature = false;
-        for (index, der) in self.crls.iter().enumerate() {
-            let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| {
-                RevocationError::MalformedCrl {
-                    index,
-                    reason: e.to_string(),
+    let mut applicable = 0usize;
+    let mut bad_signature = false;
+    for (index, der) in crls.iter().enumerate() {
+        let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| {
+            RevocationError::MalformedCrl {
+                index,
+                reason: e.to_string(),
+            }
+        })?;
+        if crl.issuer().as_raw() != cert.issuer().as_raw() {
+            continue;
+        }
+        if crl.verify_signature(issuer.public_key()).is_err() {
+            bad_signature = true;
+            continue;
+        }
+        if !crl_covers(&crl, &cert_dps, &issuer_name)? {
+            continue;
+        }
+        let this_update = to_utc(crl.last_update());
+        if this_update > query.now {
+            return Err(RevocationError::CrlNotYetValid {
+                issuer: issuer_name,
+                this_update,
+                now: query.now,
+            });
+        }
+        if let Some(next) = crl.next_update().map(to_utc)
+            && next < query.now
+            && !allow_stale
+        {
+            return Err(RevocationError::CrlStale {
+                issuer: issuer_name,
+                next_update: next,
+                now: query.now,
+            });
+        }
+        applicable += 1;
+        for revoked in crl.iter_revoked_certificates() {
+            if revoked.raw_serial() == cert.raw_serial() {
+                let reason = revoked
+                    .reason_code()
+                    .map(|(_, rc)| RevocationReason::from_code(rc.0));
+                if reason == Some(RevocationReason::RemoveFromCrl) {
+                    continue;
                 }
-            })?;
-            if crl.issuer().as_raw() != cert.issuer().as_raw() {
-                continue;
-            }
-            if crl.verify_signature(issuer.public_key()).is_err() {
-                bad_signature = true;
-                continue;
-            }
-            if !crl_covers(&crl, &cert_dps, &issuer_name)? {
-                continue;
-            }
-            let this_update = to_utc(crl.last_update());
-            if this_update > query.now {
-                return Err(RevocationError::CrlNotYetValid {
-                    issuer: issuer_name,
-                    this_update,
-                    now: query.now,
+                return Ok(RevocationStatus::Revoked {
+                    revoked_at: to_utc(revoked.revocation_date),
+                    reason,
                 });
-            }
-            if let Some(next) = crl.next_update().map(to_utc)
-                && next < query.now
-                && !self.allow_stale
-            {
-                return Err(RevocationError::CrlStale {
-                    issuer: issuer_name,
-                    next_update: next,
-                    now: query.now,
-                });
-            }
-            applicable += 1;
-            for revoked in crl.iter_revoked_certificates() {
-                if revoked.raw_serial() == cert.raw_serial() {
-                    let reason = revoked
-                        .reason_code()
-                        .map(|(_, rc)| RevocationReason::from_code(rc.0));
-                    if reason == Some(RevocationReason::RemoveFromCrl) {
-                        continue;
-                    }
-                    return Ok(RevocationStatus::Revoked {
-                        revoked_at: to_utc(revoked.revocation_date),
-                        reason,
-                    });
-                }
             }
         }
-        if applicable == 0 {
-            if bad_signature {
-                return Err(RevocationError::CrlBadSignature {
-                    issuer: issuer_name,
-                });
-            }
-            return Err(RevocationError::NoCrlForIssuer {
+    }
+    if applicable == 0 {
+        if bad_signature {
+            return Err(RevocationError::CrlBadSignature {
                 issuer: issuer_name,
             });
         }
-        Ok(RevocationStatus::Good)
+        return Err(RevocationError::NoCrlForIssuer {
+            issuer: issuer_name,
+        });
     }
+    Ok(RevocationStatus::Good)
 }
 
 #[async_trait]
 impl RevocationChecker for CrlChecker {
     async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, RevocationError> {
-        self.check_sync(query)
+        check_with_crls(&self.crls, query, self.allow_stale)
     }
 }
 
 /// The URIs in the certificate's cRLDistributionPoints.
-fn crl_distribution_uris(cert: &X509Certificate<'_>) -> Vec<String> {
+pub(crate) fn crl_distribution_uris(cert: &X509Certificate<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for ext in cert.extensions() {
         if let ParsedExtension::CRLDistributionPoints(dps) = ext.parsed_extension() {
