@@ -388,15 +388,15 @@ impl TestIdp {
         creds: &SpCredentials,
     ) -> Result<String, KeyError> {
         let mut xml = render_xml(t);
-        if let Some(a) = &t.assertion {
-            if a.signed {
-                let id = a.id.clone().unwrap_or_default();
-                xml = crate::dsig::sign_enveloped(&xml, &id, Some("Issuer"), creds)?;
-            }
+        if let Some(a) = t.assertion.as_ref().filter(|a| a.signed) {
+            let id = a.id.clone().unwrap_or_default();
+            let place = a.issuer.as_ref().map(|_| "Issuer");
+            xml = crate::dsig::sign_enveloped(&xml, &id, place, creds)?;
         }
         if t.signed {
             let id = t.id.clone().unwrap_or_default();
-            xml = crate::dsig::sign_enveloped(&xml, &id, Some("Issuer"), creds)?;
+            let place = t.issuer.as_ref().map(|_| "Issuer");
+            xml = crate::dsig::sign_enveloped(&xml, &id, place, creds)?;
         }
         Ok(xml)
     }
