@@ -107,10 +107,22 @@ macro_rules! tri {
 }
 
 pub(crate) fn run(cmd: Appio) -> ExitCode {
-    let rt = tri!(tokio::runtime::Builder::new_multi_thread().enable_all().build());
+    let rt = tri!(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    );
     rt.block_on(async move {
         match cmd {
-            Appio::Send { csv, template, journal, conn, concurrency, rate, resend_ambiguous } => {
+            Appio::Send {
+                csv,
+                template,
+                journal,
+                conn,
+                concurrency,
+                rate,
+                resend_ambiguous,
+            } => {
                 let policy = if resend_ambiguous {
                     AmbiguousPolicy::ResendAcceptingDuplicates
                 } else {
@@ -118,9 +130,11 @@ pub(crate) fn run(cmd: Appio) -> ExitCode {
                 };
                 send(&csv, &template, journal, &conn, concurrency, rate, policy).await
             }
-            Appio::Status { journal, check_delivery, conn } => {
-                status(&journal, check_delivery.then_some(&conn)).await
-            }
+            Appio::Status {
+                journal,
+                check_delivery,
+                conn,
+            } => status(&journal, check_delivery.then_some(&conn)).await,
             Appio::Profile { fiscal_code, conn } => profile(&fiscal_code, &conn).await,
         }
     })
@@ -164,7 +178,11 @@ async fn send(
         eprintln!();
     }
     print_report(&report);
-    if report.is_complete_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.is_complete_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn progress_line(done: usize, total: Option<usize>, key: &str, o: &RowOutcome, tty: bool) {
@@ -216,7 +234,10 @@ fn print_report(r: &BulkReport) {
         );
     }
     if r.interrupted {
-        println!("interrupted:  {} rows not processed; run again to resume", r.not_processed);
+        println!(
+            "interrupted:  {} rows not processed; run again to resume",
+            r.not_processed
+        );
     }
 }
 
@@ -243,7 +264,9 @@ async fn status(journal_path: &Path, conn: Option<&Connection>) -> ExitCode {
     for e in &entries {
         let label = match &e.state {
             RowState::Sending => "sending (interrupted)".to_owned(),
-            RowState::Sent { delivery: Some(d), .. } => format!("sent ({d})"),
+            RowState::Sent {
+                delivery: Some(d), ..
+            } => format!("sent ({d})"),
             RowState::Sent { .. } => "sent".to_owned(),
             RowState::Skipped(r) => format!("skipped ({r})"),
             RowState::Failed { reason, .. } => format!("failed ({reason})"),
@@ -253,13 +276,19 @@ async fn status(journal_path: &Path, conn: Option<&Connection>) -> ExitCode {
         *by_state.entry(label).or_default() += 1;
         match &e.state {
             RowState::Failed { reason, detail } => {
-                problems.push(format!("{} {}: failed ({reason}): {detail}", e.key, e.fiscal_code));
+                problems.push(format!(
+                    "{} {}: failed ({reason}): {detail}",
+                    e.key, e.fiscal_code
+                ));
             }
             RowState::Ambiguous { detail } => {
                 problems.push(format!("{} {}: ambiguous: {detail}", e.key, e.fiscal_code));
             }
             RowState::Sending => {
-                problems.push(format!("{} {}: interrupted while sending", e.key, e.fiscal_code));
+                problems.push(format!(
+                    "{} {}: interrupted while sending",
+                    e.key, e.fiscal_code
+                ));
             }
             _ => {}
         }

@@ -54,8 +54,16 @@ async fn send_status_and_profile() {
     let t = dir.path().join("t.json");
     let base = mock.base_url();
     let send = [
-        "appio", "send", "--csv", csv.to_str().unwrap(), "--template", t.to_str().unwrap(),
-        "--key-env", "TEST_IO_KEY", "--base-url", &base,
+        "appio",
+        "send",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--template",
+        t.to_str().unwrap(),
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
     ];
     let (code, out, err) = pa(&send).await;
     assert_eq!(code, 0, "{out}\n{err}");
@@ -75,20 +83,43 @@ async fn send_status_and_profile() {
     assert!(out.contains("rows in journal: 3"), "{out}");
     assert!(out.contains("sent: 2"), "{out}");
     let (code, out, _) = pa(&[
-        "appio", "status", "--journal", &journal, "--check-delivery", "--key-env", "TEST_IO_KEY",
-        "--base-url", &base,
+        "appio",
+        "status",
+        "--journal",
+        &journal,
+        "--check-delivery",
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
     ])
     .await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("PROCESSED: 2"), "{out}");
     assert!(out.contains("sent (PROCESSED): 2"), "{out}");
 
-    let (code, out, _) =
-        pa(&["appio", "profile", "RSSMRA85T10A562S", "--key-env", "TEST_IO_KEY", "--base-url", &base]).await;
+    let (code, out, _) = pa(&[
+        "appio",
+        "profile",
+        "RSSMRA85T10A562S",
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
+    ])
+    .await;
     assert_eq!(code, 0);
     assert!(out.contains("accepts messages"), "{out}");
-    let (code, out, _) =
-        pa(&["appio", "profile", "BNCNNA90A41F205W", "--key-env", "TEST_IO_KEY", "--base-url", &base]).await;
+    let (code, out, _) = pa(&[
+        "appio",
+        "profile",
+        "BNCNNA90A41F205W",
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
+    ])
+    .await;
     assert_eq!(code, 1);
     assert!(out.contains("not on IO"), "{out}");
 }
@@ -103,8 +134,16 @@ async fn errors_exit_1_with_the_reason() {
     let t = dir.path().join("t.json");
     // Missing key variable.
     let (code, _, err) = pa(&[
-        "appio", "send", "--csv", csv.to_str().unwrap(), "--template", t.to_str().unwrap(),
-        "--key-env", "NO_SUCH_VAR_FOR_PA", "--base-url", &base,
+        "appio",
+        "send",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--template",
+        t.to_str().unwrap(),
+        "--key-env",
+        "NO_SUCH_VAR_FOR_PA",
+        "--base-url",
+        &base,
     ])
     .await;
     assert_eq!(code, 1);
@@ -112,14 +151,31 @@ async fn errors_exit_1_with_the_reason() {
     // Template using a column the CSV lacks.
     std::fs::write(&t, TEMPLATE.replace("{{anno}}", "{{year}}")).unwrap();
     let (code, _, err) = pa(&[
-        "appio", "send", "--csv", csv.to_str().unwrap(), "--template", t.to_str().unwrap(),
-        "--key-env", "TEST_IO_KEY", "--base-url", &base,
+        "appio",
+        "send",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--template",
+        t.to_str().unwrap(),
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
     ])
     .await;
     assert_eq!(code, 1);
     assert!(err.contains("CSV has no column \"year\""), "{err}");
     // Invalid fiscal code.
-    let (code, _, err) = pa(&["appio", "profile", "XYZ", "--key-env", "TEST_IO_KEY", "--base-url", &base]).await;
+    let (code, _, err) = pa(&[
+        "appio",
+        "profile",
+        "XYZ",
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
+    ])
+    .await;
     assert_eq!(code, 1);
     assert!(err.contains("fiscal code"), "{err}");
     // Missing journal.
@@ -134,17 +190,31 @@ async fn errors_exit_1_with_the_reason() {
 #[tokio::test]
 async fn a_failed_row_makes_send_exit_1() {
     let mock = MockServer::start(MockConfig::default()).await.unwrap();
-    mock.set_profile("VRDLGU80A01H501Q".parse().unwrap(), MockProfile::RecipientForbidden);
+    mock.set_profile(
+        "VRDLGU80A01H501Q".parse().unwrap(),
+        MockProfile::RecipientForbidden,
+    );
     let dir = tempfile::tempdir().unwrap();
     write_inputs(dir.path());
     let csv = dir.path().join("rows.csv");
     let t = dir.path().join("t.json");
     let (code, out, _) = pa(&[
-        "appio", "send", "--csv", csv.to_str().unwrap(), "--template", t.to_str().unwrap(),
-        "--key-env", "TEST_IO_KEY", "--base-url", &mock.base_url(),
+        "appio",
+        "send",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--template",
+        t.to_str().unwrap(),
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &mock.base_url(),
     ])
     .await;
     assert_eq!(code, 1);
-    assert!(out.contains("failed:       1 (recipient_forbidden)"), "{out}");
+    assert!(
+        out.contains("failed:       1 (recipient_forbidden)"),
+        "{out}"
+    );
     assert!(out.contains("failed b (recipient_forbidden)"), "{out}");
 }
