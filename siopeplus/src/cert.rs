@@ -78,8 +78,12 @@ impl ClientIdentity {
     /// # Errors
     /// [`CertError::Pkcs12`] (wrong password, damaged file), [`CertError::NoKey`].
     pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, CertError> {
-        let ks = p12_keystore::KeyStore::from_pkcs12(der, password, p12_keystore::Pkcs12ImportPolicy::Relaxed)
-            .map_err(|e| CertError::Pkcs12(e.to_string()))?;
+        let ks = p12_keystore::KeyStore::from_pkcs12(
+            der,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Relaxed,
+        )
+        .map_err(|e| CertError::Pkcs12(e.to_string()))?;
         let (_, chain) = ks.private_key_chain().ok_or(CertError::NoKey)?;
         let certs: Vec<CertificateDer<'static>> = chain
             .certs()
@@ -260,9 +264,15 @@ mod tests {
             find_a2a("CN=A2A-12345678, O=Comune").map(|c| c.to_string()),
             Some("A2A-12345678".to_owned())
         );
-        assert_eq!(find_a2a("CN=postazione, OU=A2A-00000001"), "A2A-00000001".parse().ok());
+        assert_eq!(
+            find_a2a("CN=postazione, OU=A2A-00000001"),
+            "A2A-00000001".parse().ok()
+        );
         assert_eq!(find_a2a("CN=nessuno"), None);
         assert_eq!(find_a2a("A2A-1234"), None);
-        assert_eq!(find_a2a("CN=àèìòù A2A-12345678"), "A2A-12345678".parse().ok());
+        assert_eq!(
+            find_a2a("CN=àèìòù A2A-12345678"),
+            "A2A-12345678".parse().ok()
+        );
     }
 }

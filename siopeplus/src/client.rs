@@ -94,7 +94,9 @@ pub fn trust_roots_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, 
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TransportError::Config(format!("trust roots: {e}")))?;
     if v.is_empty() {
-        return Err(TransportError::Config("trust roots: no certificate in PEM".into()));
+        return Err(TransportError::Config(
+            "trust roots: no certificate in PEM".into(),
+        ));
     }
     Ok(v)
 }
@@ -255,7 +257,9 @@ impl A2aClient {
                     days_ago,
                     "the SIOPE+ client certificate has expired: SIOPE+ will refuse every request"
                 ),
-                CertStatus::NotYetValid => tracing::warn!(subject = %info.subject, "the SIOPE+ client certificate is not valid yet"),
+                CertStatus::NotYetValid => {
+                    tracing::warn!(subject = %info.subject, "the SIOPE+ client certificate is not valid yet")
+                }
                 CertStatus::Valid { .. } => {}
             },
             Err(e) => return Err(TransportError::Config(format!("client certificate: {e}"))),
@@ -271,7 +275,10 @@ impl A2aClient {
             .with_safe_default_protocol_versions()
             .map_err(|e| TransportError::Config(e.to_string()))?
             .with_root_certificates(roots)
-            .with_client_auth_cert(cfg.identity.chain().to_vec(), cfg.identity.private_key().clone_key())
+            .with_client_auth_cert(
+                cfg.identity.chain().to_vec(),
+                cfg.identity.private_key().clone_key(),
+            )
             .map_err(|e| TransportError::Config(format!("client identity: {e}")))?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
@@ -305,7 +312,11 @@ impl A2aClient {
             .map_err(|e| TransportError::Config(format!("URL {rel}: {e}")))
     }
 
-    async fn send(&self, make: impl Fn() -> reqwest::RequestBuilder, url: &Url) -> Result<reqwest::Response, TransportError> {
+    async fn send(
+        &self,
+        make: impl Fn() -> reqwest::RequestBuilder,
+        url: &Url,
+    ) -> Result<reqwest::Response, TransportError> {
         let mut wait = self.retry.delay;
         let mut attempt = 0;
         loop {
@@ -334,11 +345,16 @@ impl A2aClient {
             let d = retry_after.unwrap_or(wait).min(self.retry.max_delay);
             tracing::info!(%url, status, attempt, wait_ms = d.as_millis() as u64, "SIOPE+ busy, retrying");
             tokio::time::sleep(d).await;
-            wait = wait.saturating_mul(self.retry.backoff.max(1)).min(self.retry.max_delay);
+            wait = wait
+                .saturating_mul(self.retry.backoff.max(1))
+                .min(self.retry.max_delay);
         }
     }
 
-    async fn check(resp: reqwest::Response, url: &Url) -> Result<reqwest::Response, TransportError> {
+    async fn check(
+        resp: reqwest::Response,
+        url: &Url,
+    ) -> Result<reqwest::Response, TransportError> {
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -357,7 +373,11 @@ impl A2aClient {
     ///
     /// # Errors
     /// [`TransportError`] of every kind.
-    pub async fn upload_flow(&self, identificativo_flusso: &str, xml: &[u8]) -> Result<UploadReceipt, Error> {
+    pub async fn upload_flow(
+        &self,
+        identificativo_flusso: &str,
+        xml: &[u8],
+    ) -> Result<UploadReceipt, Error> {
         let zip = zip_one(&format!("{identificativo_flusso}.xml"), xml)?;
         let url = self.url("flusso/")?;
         let resp = self
@@ -386,7 +406,10 @@ impl A2aClient {
         };
         Ok(UploadReceipt {
             prog_flusso: raw.get("progFlusso").and_then(serde_json::Value::as_i64),
-            data_upload: raw.get("dataUpload").and_then(|v| v.as_str()).map(str::to_owned),
+            data_upload: raw
+                .get("dataUpload")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
             raw,
         })
     }
@@ -406,23 +429,38 @@ impl A2aClient {
                 }
             }
         }
-        let resp = self.send(|| self.http.get(url.clone()).header(reqwest::header::ACCEPT, "application/json"), &url).await?;
+        let resp = self
+            .send(
+                || {
+                    self.http
+                        .get(url.clone())
+                        .header(reqwest::header::ACCEPT, "application/json")
+                },
+                &url,
+            )
+            .await?;
         let resp = Self::check(resp, &url).await?;
         let bytes = resp.bytes().await.map_err(|source| TransportError::Http {
             url: url.to_string(),
             source,
         })?;
-        Ok(serde_json::from_slice(&bytes).map_err(|e| TransportError::BadAnswer {
-            url: url.to_string(),
-            detail: format!("JSON: {e}"),
-        })?)
+        Ok(
+            serde_json::from_slice(&bytes).map_err(|e| TransportError::BadAnswer {
+                url: url.to_string(),
+                detail: format!("JSON: {e}"),
+            })?,
+        )
     }
 
     /// Every item of a list, following the pages.
     ///
     /// # Errors
     /// [`TransportError`] of every kind.
-    pub async fn list_all(&self, kind: ListKind, query: &ListQuery) -> Result<Vec<ListItem>, Error> {
+    pub async fn list_all(
+        &self,
+        kind: ListKind,
+        query: &ListQuery,
+    ) -> Result<Vec<ListItem>, Error> {
         let mut q = query.clone();
         let mut page = q.pagina.unwrap_or(1);
         let mut out = Vec::new();
@@ -456,16 +494,27 @@ impl A2aClient {
             }
             .into());
         }
-        let resp = self.send(|| self.http.get(url.clone()).header(reqwest::header::ACCEPT, "application/zip"), &url).await?;
+        let resp = self
+            .send(
+                || {
+                    self.http
+                        .get(url.clone())
+                        .header(reqwest::header::ACCEPT, "application/zip")
+                },
+                &url,
+            )
+            .await?;
         let resp = Self::check(resp, &url).await?;
         let bytes = resp.bytes().await.map_err(|source| TransportError::Http {
             url: url.to_string(),
             source,
         })?;
-        Ok(unzip_one(&bytes).map_err(|detail| TransportError::BadAnswer {
-            url: url.to_string(),
-            detail,
-        })?)
+        Ok(
+            unzip_one(&bytes).map_err(|detail| TransportError::BadAnswer {
+                url: url.to_string(),
+                detail,
+            })?,
+        )
     }
 }
 
@@ -475,10 +524,14 @@ impl A2aClient {
 /// [`Error::Io`] when the archive cannot be built.
 pub fn zip_one(name: &str, data: &[u8]) -> Result<Vec<u8>, Error> {
     let mut w = zip::ZipWriter::new(IoCursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    w.start_file(name, opts).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file(name, opts)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     w.write_all(data)?;
-    let c = w.finish().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let c = w
+        .finish()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(c.into_inner())
 }
 

@@ -35,7 +35,6 @@ pub use sign::{
     FlowSigner, MAX_SIGNED_DOCUMENT, sign_document, sign_flow, trusted_keys_from_pem, verify_flow,
     verify_message,
 };
-pub use xmldsig::TrustedKey;
 pub use types::{
     CodiceA2a, CodiceAbi, CodiceEnte, CodiceGestionale, CodiceIstat, IdentificativoFlusso,
     InvalidValue, SignedAmount,
@@ -43,3 +42,4 @@ pub use types::{
 pub use validate::{FlowValidator, validate_flow, validate_testata};
 pub use writer::{FlowWriter, WriterOptions, write_flow};
 pub use xml::XmlLimits;
+pub use xmldsig::TrustedKey;

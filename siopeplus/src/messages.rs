@@ -291,7 +291,11 @@ impl std::str::FromStr for TipoMovimento {
         match s {
             "ENTRATA" => Ok(TipoMovimento::Entrata),
             "USCITA" => Ok(TipoMovimento::Uscita),
-            _ => Err(crate::types::InvalidValue::new("tipo_movimento", "ENTRATA or USCITA", s)),
+            _ => Err(crate::types::InvalidValue::new(
+                "tipo_movimento",
+                "ENTRATA or USCITA",
+                s,
+            )),
         }
     }
 }
@@ -536,7 +540,12 @@ fn read_root(xml: &[u8], limits: XmlLimits) -> Result<Node, ParseError> {
                     match x.next(&name)? {
                         Ev::Eof => return Ok(node),
                         Ev::Text(t) if t.trim().is_empty() => {}
-                        _ => return Err(x.err(&name, ParseErrorKind::Xml("content after the root element".into()))),
+                        _ => {
+                            return Err(x.err(
+                                &name,
+                                ParseErrorKind::Xml("content after the root element".into()),
+                            ));
+                        }
                     }
                 }
             }
@@ -604,7 +613,11 @@ typed_parser!(RicezioneFlusso, "messaggio_ricezione_flusso", ricezione);
 typed_parser!(RifiutoFlusso, "messaggio_rifiuto_flusso", rifiuto);
 typed_parser!(EsitoApplicativo, "messaggi_esito_applicativo", esito);
 typed_parser!(GiornaleDiCassa, "flusso_giornale_di_cassa", giornale);
-typed_parser!(DisponibilitaLiquide, "flusso_disponibilita_liquide", disponibilita);
+typed_parser!(
+    DisponibilitaLiquide,
+    "flusso_disponibilita_liquide",
+    disponibilita
+);
 
 /// Skips `ds:Signature` children at the current position; true when at least one was there.
 fn skip_signatures(c: &mut Cursor<'_>) -> bool {
@@ -693,7 +706,10 @@ fn rifiuto(root: &Node) -> Result<RifiutoFlusso, ParseError> {
     Ok(r)
 }
 
-fn esito_ordinativo(c: &mut Cursor<'_>, tipo: TipoOrdinativo) -> Result<EsitoOrdinativo, ParseError> {
+fn esito_ordinativo(
+    c: &mut Cursor<'_>,
+    tipo: TipoOrdinativo,
+) -> Result<EsitoOrdinativo, ParseError> {
     let (num, prog, data) = match tipo {
         TipoOrdinativo::Mandato => ("numero_mandato", "progressivo_beneficiario", "data_mandato"),
         TipoOrdinativo::Reversale => ("numero_reversale", "progressivo_versante", "data_reversale"),
@@ -733,7 +749,11 @@ fn esito(root: &Node) -> Result<EsitoApplicativo, ParseError> {
             _ => break,
         };
         i += 1;
-        let name = if tipo == TipoOrdinativo::Mandato { "esito_mandati" } else { "esito_reversali" };
+        let name = if tipo == TipoOrdinativo::Mandato {
+            "esito_mandati"
+        } else {
+            "esito_reversali"
+        };
         let n = c.req(name)?;
         let mut cc = Cursor::new(n, format!("{}/{}[{}]", c.path, name, i));
         esiti.push(esito_ordinativo(&mut cc, tipo)?);
@@ -772,7 +792,11 @@ fn party(c: &mut Cursor<'_>, sfx: &str, piva: bool) -> Result<Soggetto, ParseErr
         localita: c.opt_text(&format!("localita_{sfx}")),
         provincia: c.opt_text(&format!("provincia_{sfx}")),
         stato: c.opt_text(&format!("stato_{sfx}")),
-        partita_iva: if piva { c.opt_text(&format!("partita_iva_{sfx}")) } else { None },
+        partita_iva: if piva {
+            c.opt_text(&format!("partita_iva_{sfx}"))
+        } else {
+            None
+        },
         codice_fiscale: c.opt_text(&format!("codice_fiscale_{sfx}")),
     })
 }
@@ -791,7 +815,8 @@ fn movimento(c: &mut Cursor<'_>) -> Result<Movimento, ParseError> {
                 codice_gestionale_provvisorio: c.string("codice_gestionale_provvisorio")?,
             })
         })?,
-        tipologia_pagamento_funzionario_delegato: c.opt_text("tipologia_pagamento_funzionario_delegato"),
+        tipologia_pagamento_funzionario_delegato: c
+            .opt_text("tipologia_pagamento_funzionario_delegato"),
         numero_pagamento_funzionario_delegato: c.opt_text("numero_pagamento_funzionario_delegato"),
         progressivo_documento: c.parse("progressivo_documento")?,
         importo: signed(c, "importo")?,
@@ -816,7 +841,9 @@ fn movimento(c: &mut Cursor<'_>) -> Result<Movimento, ParseError> {
         importo_commissioni: opt_amount(c, "importo_commissioni")?,
         cliente: c.with("cliente", |c| party(c, "cliente", true))?,
         delegato: c.opt_with("delegato", |c| party(c, "delegato", false))?,
-        creditore_effettivo: c.opt_with("creditore_effettivo", |c| party(c, "creditore_effettivo", true))?,
+        creditore_effettivo: c.opt_with("creditore_effettivo", |c| {
+            party(c, "creditore_effettivo", true)
+        })?,
         causale: c.string("causale")?,
         sospeso: c.many_with("sospeso", |c| {
             Ok(Sospeso {
@@ -899,7 +926,11 @@ fn giornale(root: &Node) -> Result<GiornaleDiCassa, ParseError> {
     g.totali_disponibilita_liquide = c.opt_with("totali_disponibilita_liquide", |c| {
         let mut voci = BTreeMap::new();
         for (name, required) in TOTALI_DISPONIBILITA {
-            let v = if required { Some(signed(c, name)?) } else { opt_signed(c, name)? };
+            let v = if required {
+                Some(signed(c, name)?)
+            } else {
+                opt_signed(c, name)?
+            };
             if let Some(v) = v {
                 voci.insert(name.to_owned(), v);
             }
@@ -978,18 +1009,35 @@ impl AckSiope {
         let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><messaggio_ack_siope>");
         write_testata(&mut s, &self.testata);
         if let Some(i) = &self.identificativo_flusso {
-            let _ = write!(s, "<identificativo_flusso>{}</identificativo_flusso>", esc(i));
+            let _ = write!(
+                s,
+                "<identificativo_flusso>{}</identificativo_flusso>",
+                esc(i)
+            );
         }
         if let Some(i) = &self.identificativo_flusso_bt {
-            let _ = write!(s, "<identificativo_flusso_BT>{}</identificativo_flusso_BT>", esc(i));
+            let _ = write!(
+                s,
+                "<identificativo_flusso_BT>{}</identificativo_flusso_BT>",
+                esc(i)
+            );
         }
         if let Some(e) = self.esercizio {
             let _ = write!(s, "<esercizio>{e}</esercizio>");
         }
-        let _ = write!(s, "<stato_flusso>{}</stato_flusso>", esc(self.stato_flusso.as_str()));
+        let _ = write!(
+            s,
+            "<stato_flusso>{}</stato_flusso>",
+            esc(self.stato_flusso.as_str())
+        );
         for (tag, list) in [("errore", &self.errori), ("warning", &self.warning)] {
             for e in list {
-                let _ = write!(s, "<{tag}><codice>{}</codice><descrizione>{}</descrizione>", e.codice, esc(&e.descrizione));
+                let _ = write!(
+                    s,
+                    "<{tag}><codice>{}</codice><descrizione>{}</descrizione>",
+                    e.codice,
+                    esc(&e.descrizione)
+                );
                 if let Some(el) = &e.elemento {
                     let _ = write!(s, "<elemento>{}</elemento>", esc(el));
                 }
@@ -1007,13 +1055,28 @@ impl EsitoApplicativo {
     #[must_use]
     pub fn to_xml(&self) -> String {
         use std::fmt::Write as _;
-        let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><messaggi_esito_applicativo>");
+        let mut s =
+            String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><messaggi_esito_applicativo>");
         write_testata(&mut s, &self.testata);
-        let _ = write!(s, "<identificativo_flusso_BT>{}</identificativo_flusso_BT>", esc(&self.identificativo_flusso_bt));
+        let _ = write!(
+            s,
+            "<identificativo_flusso_BT>{}</identificativo_flusso_BT>",
+            esc(&self.identificativo_flusso_bt)
+        );
         for e in &self.esiti {
             let (tag, num, prog, data) = match e.tipo {
-                TipoOrdinativo::Mandato => ("esito_mandati", "numero_mandato", "progressivo_beneficiario", "data_mandato"),
-                TipoOrdinativo::Reversale => ("esito_reversali", "numero_reversale", "progressivo_versante", "data_reversale"),
+                TipoOrdinativo::Mandato => (
+                    "esito_mandati",
+                    "numero_mandato",
+                    "progressivo_beneficiario",
+                    "data_mandato",
+                ),
+                TipoOrdinativo::Reversale => (
+                    "esito_reversali",
+                    "numero_reversale",
+                    "progressivo_versante",
+                    "data_reversale",
+                ),
             };
             let _ = write!(
                 s,
@@ -1064,6 +1127,10 @@ impl fmt::Display for EsitoOrdinativo {
             TipoOrdinativo::Mandato => "mandato",
             TipoOrdinativo::Reversale => "reversale",
         };
-        write!(f, "{k} {}/{}: {}", self.numero, self.esercizio, self.esito_operazione)
+        write!(
+            f,
+            "{k} {}/{}: {}",
+            self.numero, self.esercizio, self.esito_operazione
+        )
     }
 }

@@ -744,7 +744,7 @@ pub struct Sospeso {
     pub importo_provvisorio: Amount,
 }
 
-/// `ritenute`: a withholding collected by a reversale of the same flow.
+/// `ritenute`: a withholding, collected by the reversale it names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ritenuta {
     /// `importo_ritenute`.

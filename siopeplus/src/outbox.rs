@@ -76,7 +76,10 @@ impl OutboxState {
     /// No further work for the outbox.
     #[must_use]
     pub fn is_final(self) -> bool {
-        matches!(self, OutboxState::AckKo | OutboxState::Rifiutato | OutboxState::Completed)
+        matches!(
+            self,
+            OutboxState::AckKo | OutboxState::Rifiutato | OutboxState::Completed
+        )
     }
 }
 
@@ -221,11 +224,15 @@ impl SqliteOutbox {
              );",
         )
         .map_err(db)?;
-        Ok(SqliteOutbox { conn: Mutex::new(conn) })
+        Ok(SqliteOutbox {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -233,11 +240,29 @@ fn now() -> NaiveDateTime {
     Local::now().naive_local()
 }
 
-fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, Option<i64>, Option<String>, u32, Option<String>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+type EntryRow = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    u32,
+    Option<String>,
+);
+
+fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
 }
 
-fn to_entry(t: (i64, String, String, Option<i64>, Option<String>, u32, Option<String>)) -> Result<OutboxEntry, OutboxError> {
+fn to_entry(t: EntryRow) -> Result<OutboxEntry, OutboxError> {
     Ok(OutboxEntry {
         id: t.0,
         identificativo_flusso: t.1,
@@ -271,7 +296,11 @@ impl OutboxStore for SqliteOutbox {
     async fn get(&self, id: i64) -> Result<OutboxEntry, OutboxError> {
         let c = self.conn();
         let t = c
-            .query_row(&format!("SELECT {COLS} FROM siopeplus_outbox WHERE id = ?1"), [id], row_entry)
+            .query_row(
+                &format!("SELECT {COLS} FROM siopeplus_outbox WHERE id = ?1"),
+                [id],
+                row_entry,
+            )
             .optional()
             .map_err(db)?
             .ok_or(OutboxError::NotFound(id))?;
@@ -280,7 +309,11 @@ impl OutboxStore for SqliteOutbox {
 
     async fn xml(&self, id: i64) -> Result<Vec<u8>, OutboxError> {
         self.conn()
-            .query_row("SELECT xml FROM siopeplus_outbox WHERE id = ?1", [id], |r| r.get(0))
+            .query_row(
+                "SELECT xml FROM siopeplus_outbox WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db)?
             .ok_or(OutboxError::NotFound(id))
@@ -416,7 +449,10 @@ impl FailOnce {
 
 impl FailPoints for FailOnce {
     fn check(&self, step: Step) -> Result<(), OutboxError> {
-        let mut s = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if *s == Some(step) {
             *s = None;
             return Err(OutboxError::Injected(step.name()));
@@ -435,7 +471,9 @@ pub struct Outbox<S: OutboxStore> {
 
 impl<S: OutboxStore> std::fmt::Debug for Outbox<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox").field("grace", &self.grace).finish_non_exhaustive()
+        f.debug_struct("Outbox")
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
     }
 }
 
@@ -446,7 +484,9 @@ fn injected(e: &Error) -> bool {
 /// Whether a failed upload certainly left nothing on the server.
 fn certainly_not_processed(e: &Error) -> bool {
     match e {
-        Error::Transport(TransportError::RetriesExhausted { .. } | TransportError::Config(_)) => true,
+        Error::Transport(TransportError::RetriesExhausted { .. } | TransportError::Config(_)) => {
+            true
+        }
         Error::Transport(TransportError::Status { status, .. }) => (400..500).contains(status),
         Error::Io(_) => true,
         _ => false,
@@ -511,7 +551,12 @@ impl<S: OutboxStore> Outbox<S> {
                 }
                 tracing::warn!(flusso = %e.identificativo_flusso, error = %err, "outbox step failed");
                 self.store
-                    .transition(e.id, self.store.get(e.id).await?.state, None, Some(&err.to_string()))
+                    .transition(
+                        e.id,
+                        self.store.get(e.id).await?.state,
+                        None,
+                        Some(&err.to_string()),
+                    )
                     .await?;
             }
             out.push(self.store.get(e.id).await?);
@@ -519,7 +564,11 @@ impl<S: OutboxStore> Outbox<S> {
         Ok(out)
     }
 
-    async fn advance(&self, e: &OutboxEntry, cache: &mut HashMap<(ListKind, String), (Messaggio, Vec<u8>)>) -> Result<(), Error> {
+    async fn advance(
+        &self,
+        e: &OutboxEntry,
+        cache: &mut HashMap<(ListKind, String), (Messaggio, Vec<u8>)>,
+    ) -> Result<(), Error> {
         let mut state = e.state;
         let mut attempted_at = e.attempted_at;
         loop {
@@ -537,7 +586,8 @@ impl<S: OutboxStore> Outbox<S> {
                         Some(next) => state = next,
                         None => {
                             let since = attempted_at.map(|t| now() - t);
-                            let waited = since.is_none_or(|d| d.to_std().unwrap_or_default() >= self.grace);
+                            let waited =
+                                since.is_none_or(|d| d.to_std().unwrap_or_default() >= self.grace);
                             if !waited {
                                 return Ok(());
                             }
@@ -561,7 +611,9 @@ impl<S: OutboxStore> Outbox<S> {
                     Some(next) => state = next,
                     None => return Ok(()),
                 },
-                OutboxState::AckKo | OutboxState::Rifiutato | OutboxState::Completed => return Ok(()),
+                OutboxState::AckKo | OutboxState::Rifiutato | OutboxState::Completed => {
+                    return Ok(());
+                }
             }
         }
     }
@@ -575,15 +627,21 @@ impl<S: OutboxStore> Outbox<S> {
         match self.client.upload_flow(ident, &xml).await {
             Ok(r) => {
                 self.check(Step::AfterUpload)?;
-                self.store.transition(id, OutboxState::Uploaded, r.prog_flusso, None).await?;
+                self.store
+                    .transition(id, OutboxState::Uploaded, r.prog_flusso, None)
+                    .await?;
             }
             Err(err) if certainly_not_processed(&err) => {
-                self.store.transition(id, OutboxState::Pending, None, Some(&err.to_string())).await?;
+                self.store
+                    .transition(id, OutboxState::Pending, None, Some(&err.to_string()))
+                    .await?;
                 return Err(err);
             }
             Err(err) => {
                 // Unknown outcome: stays `Uploading`; the next round checks the channel.
-                self.store.transition(id, OutboxState::Uploading, None, Some(&err.to_string())).await?;
+                self.store
+                    .transition(id, OutboxState::Uploading, None, Some(&err.to_string()))
+                    .await?;
                 return Err(err);
             }
         }
@@ -636,12 +694,23 @@ impl<S: OutboxStore> Outbox<S> {
             return Ok(None);
         };
         self.check(Step::AfterAck)?;
-        let Messaggio::Ack(a) = m else { return Ok(None) };
+        let Messaggio::Ack(a) = m else {
+            return Ok(None);
+        };
         self.store
-            .save_message(e.id, &StoredMessage { kind: "ack".into(), location: loc, xml })
+            .save_message(
+                e.id,
+                &StoredMessage {
+                    kind: "ack".into(),
+                    location: loc,
+                    xml,
+                },
+            )
             .await?;
         let (state, detail) = ack_outcome(&a);
-        self.store.transition(e.id, state, None, detail.as_deref()).await?;
+        self.store
+            .transition(e.id, state, None, detail.as_deref())
+            .await?;
         Ok(Some(state))
     }
 
@@ -664,16 +733,31 @@ impl<S: OutboxStore> Outbox<S> {
         };
         self.check(Step::AfterEsitoFlusso)?;
         self.store
-            .save_message(e.id, &StoredMessage { kind: "esitoflusso".into(), location: loc, xml })
+            .save_message(
+                e.id,
+                &StoredMessage {
+                    kind: "esitoflusso".into(),
+                    location: loc,
+                    xml,
+                },
+            )
             .await?;
         let (state, detail) = match m {
             Messaggio::Rifiuto(r) => (
                 OutboxState::Rifiutato,
-                Some(r.errori.iter().map(|e| e.descrizione.clone()).collect::<Vec<_>>().join("; ")),
+                Some(
+                    r.errori
+                        .iter()
+                        .map(|e| e.descrizione.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
             ),
             _ => (OutboxState::Ricevuto, None),
         };
-        self.store.transition(e.id, state, None, detail.as_deref()).await?;
+        self.store
+            .transition(e.id, state, None, detail.as_deref())
+            .await?;
         Ok(Some(state))
     }
 
@@ -694,7 +778,14 @@ impl<S: OutboxStore> Outbox<S> {
         };
         self.check(Step::AfterEsitoApplicativo)?;
         self.store
-            .save_message(e.id, &StoredMessage { kind: "esitoapplicativo".into(), location: loc, xml })
+            .save_message(
+                e.id,
+                &StoredMessage {
+                    kind: "esitoapplicativo".into(),
+                    location: loc,
+                    xml,
+                },
+            )
             .await?;
         let detail = match &m {
             Messaggio::EsitoApplicativo(x) => Some(esiti_summary(x, ident)),

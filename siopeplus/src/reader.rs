@@ -7,13 +7,13 @@ use pa_types::Amount;
 
 use crate::error::{Error, ParseError, ParseErrorKind};
 use crate::model::{
-    ArconetEntrate, ArconetUscite, Bilancio, Bollo, CategoryPurpose, CigOEsclusione,
+    ArconetEntrate, ArconetUscite, AvvisoPagoPa, Bilancio, Bollo, CategoryPurpose, CigOEsclusione,
     ClassificazioneEntrata, ClassificazioneUscita, DatiEnteMandato, DatiEnteReversale,
     DatiFatturaSiope, DatiSiopeEntrate, DatiSiopeUscite, DebitoEntrata, DebitoUscita, Delegato,
     DocumentoSiope, FatturaSiope, FlussoOrdinativi, FunzionarioDelegato, InformazioniAggiuntive,
     InformazioniBeneficiario, InformazioniVersante, Mandato, MandatoAssociato, MiurMandato,
-    MiurReversale, Ordinativo, RawXml, Reversale, SepaCreditTransfer, Soggetto, Sospeso,
-    Sostituzione, Spese, TestataFlusso, AvvisoPagoPa, Ritenuta,
+    MiurReversale, Ordinativo, RawXml, Reversale, Ritenuta, SepaCreditTransfer, Soggetto, Sospeso,
+    Sostituzione, Spese, TestataFlusso,
 };
 use crate::types::{InvalidValue, parse_amount};
 use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits, local_name};
@@ -130,7 +130,12 @@ impl<R: BufRead> FlowReader<R> {
                     break;
                 }
                 Ev::Text(t) if t.trim().is_empty() => {}
-                _ => return Err(x.err(ROOT, ParseErrorKind::Xml("expected the root element".into()))),
+                _ => {
+                    return Err(x.err(
+                        ROOT,
+                        ParseErrorKind::Xml("expected the root element".into()),
+                    ));
+                }
             }
         }
         let mut signatures = 0;
@@ -239,7 +244,10 @@ impl<R: BufRead> FlowReader<R> {
                         Ev::Eof => return Ok(None),
                         Ev::Text(t) if t.trim().is_empty() => {}
                         _ => {
-                            return Err(self.x.err(ROOT, ParseErrorKind::Xml("content after the root element".into())));
+                            return Err(self.x.err(
+                                ROOT,
+                                ParseErrorKind::Xml("content after the root element".into()),
+                            ));
                         }
                     }
                 }
@@ -277,7 +285,6 @@ impl<R: BufRead> FlowReader<R> {
             }
         }
     }
-
 }
 
 impl<R: BufRead> Iterator for FlowReader<R> {
@@ -303,8 +310,18 @@ fn next_start<R: BufRead>(
             Ev::Start(s) => return Ok(Some(s)),
             Ev::End => return Ok(None),
             Ev::Text(t) if t.trim().is_empty() => {}
-            Ev::Text(_) => return Err(x.err(path, ParseErrorKind::Xml("text where elements are expected".into()))),
-            Ev::Eof => return Err(x.err(path, ParseErrorKind::Xml("unexpected end of document".into()))),
+            Ev::Text(_) => {
+                return Err(x.err(
+                    path,
+                    ParseErrorKind::Xml("text where elements are expected".into()),
+                ));
+            }
+            Ev::Eof => {
+                return Err(x.err(
+                    path,
+                    ParseErrorKind::Xml("unexpected end of document".into()),
+                ));
+            }
         }
     }
 }
@@ -398,8 +415,10 @@ fn read_mandato(c: &mut Cursor<'_>) -> Result<Mandato, ParseError> {
             Ok(FunzionarioDelegato {
                 codice_funzionario_delegato: c.string("codice_funzionario_delegato")?,
                 importo_funzionario_delegato: amount(c, "importo_funzionario_delegato")?,
-                tipologia_pagamento_funzionario_delegato: c.string("tipologia_pagamento_funzionario_delegato")?,
-                numero_pagamento_funzionario_delegato: c.string("numero_pagamento_funzionario_delegato")?,
+                tipologia_pagamento_funzionario_delegato: c
+                    .string("tipologia_pagamento_funzionario_delegato")?,
+                numero_pagamento_funzionario_delegato: c
+                    .string("numero_pagamento_funzionario_delegato")?,
             })
         })?,
         informazioni_beneficiario: {
@@ -410,7 +429,9 @@ fn read_mandato(c: &mut Cursor<'_>) -> Result<Mandato, ParseError> {
             v
         },
         dati_a_disposizione_ente: if let Some(n) = c.opt("dati_a_disposizione_ente_mandato") {
-            Some(DatiEnteMandato::Libero(RawXml::from_trusted(n.text.clone())))
+            Some(DatiEnteMandato::Libero(RawXml::from_trusted(
+                n.text.clone(),
+            )))
         } else {
             c.opt_with("dati_a_disposizione_ente_mandato_MIUR", |c| {
                 let agg = c.text("aggregato")?;
@@ -518,7 +539,9 @@ fn cig(c: &mut Cursor<'_>) -> Result<Option<CigOEsclusione>, ParseError> {
         return Ok(Some(CigOEsclusione::Cig(c.parse("codice_cig_siope")?)));
     }
     if c.peek() == Some("motivo_esclusione_cig_siope") {
-        return Ok(Some(CigOEsclusione::Esclusione(c.parse("motivo_esclusione_cig_siope")?)));
+        return Ok(Some(CigOEsclusione::Esclusione(
+            c.parse("motivo_esclusione_cig_siope")?,
+        )));
     }
     Ok(None)
 }
@@ -629,8 +652,12 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
                 codice_fiscale: c.string("codice_fiscale_delegato")?,
             })
         })?,
-        creditore_effettivo: c.opt_with("creditore_effettivo", |c| soggetto(c, "creditore_effettivo"))?,
-        piazzatura: c.opt_with("piazzatura", |c| c.string("numero_conto_corrente_beneficiario"))?,
+        creditore_effettivo: c.opt_with("creditore_effettivo", |c| {
+            soggetto(c, "creditore_effettivo")
+        })?,
+        piazzatura: c.opt_with("piazzatura", |c| {
+            c.string("numero_conto_corrente_beneficiario")
+        })?,
         sepa_credit_transfer: c.opt_with("sepa_credit_transfer", |c| {
             Ok(SepaCreditTransfer {
                 iban: c.parse("iban")?,
@@ -659,7 +686,11 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
         sostituzione_mandato: c.opt_with("sostituzione_mandato", |c| {
             sostituzione(
                 c,
-                ["numero_mandato_da_sostituire", "progressivo_beneficiario_da_sostituire", "esercizio_mandato_da_sostituire"],
+                [
+                    "numero_mandato_da_sostituire",
+                    "progressivo_beneficiario_da_sostituire",
+                    "esercizio_mandato_da_sostituire",
+                ],
             )
         })?,
         dati_a_disposizione_ente_beneficiario: c
@@ -684,7 +715,9 @@ fn read_reversale(c: &mut Cursor<'_>) -> Result<Reversale, ParseError> {
             v
         },
         dati_a_disposizione_ente: if let Some(n) = c.opt("dati_a_disposizione_ente_reversale") {
-            Some(DatiEnteReversale::Libero(RawXml::from_trusted(n.text.clone())))
+            Some(DatiEnteReversale::Libero(RawXml::from_trusted(
+                n.text.clone(),
+            )))
         } else {
             c.opt_with("dati_a_disposizione_ente_reversale_MIUR", |c| {
                 Ok(DatiEnteReversale::Miur(MiurReversale {
@@ -762,7 +795,11 @@ fn versante(c: &mut Cursor<'_>) -> Result<InformazioniVersante, ParseError> {
         sostituzione_reversale: c.opt_with("sostituzione_reversale", |c| {
             sostituzione(
                 c,
-                ["numero_reversale_da_sostituire", "progressivo_versante_da_sostituire", "esercizio_reversale_da_sostituire"],
+                [
+                    "numero_reversale_da_sostituire",
+                    "progressivo_versante_da_sostituire",
+                    "esercizio_reversale_da_sostituire",
+                ],
             )
         })?,
         dati_a_disposizione_ente_versante: c

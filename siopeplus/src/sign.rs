@@ -9,7 +9,10 @@
 
 use std::path::Path;
 
-use xmldsig::{Certificate, Document, ParseOptions, Placement, SignOptions, SigningKey, TrustedKey, VerifyOptions};
+use xmldsig::{
+    Certificate, Document, ParseOptions, Placement, SignOptions, SigningKey, TrustedKey,
+    VerifyOptions,
+};
 
 use crate::cert::ClientIdentity;
 use crate::error::{Error, SignatureError};
@@ -82,9 +85,9 @@ impl FlowSigner {
 pub fn sign_flow(xml: &[u8], signer: &FlowSigner) -> Result<Vec<u8>, Error> {
     let doc = Document::parse_with(xml, &parse_options()).map_err(xd)?;
     let root = doc.root();
-    let id = root
-        .attr("Id")
-        .ok_or_else(|| xd("the root element has no Id attribute to reference (set WriterOptions::id)"))?;
+    let id = root.attr("Id").ok_or_else(|| {
+        xd("the root element has no Id attribute to reference (set WriterOptions::id)")
+    })?;
     let opts = SignOptions::new(id, &signer.key)
         .certificate(&signer.cert)
         .placement(Placement::LastChild)
@@ -103,7 +106,10 @@ pub fn trusted_keys_from_pem(pem: &[u8]) -> Result<Vec<TrustedKey>, Error> {
     if certs.is_empty() {
         return Err(xd("no certificate in PEM").into());
     }
-    Ok(certs.into_iter().map(TrustedKey::from_certificate).collect())
+    Ok(certs
+        .into_iter()
+        .map(TrustedKey::from_certificate)
+        .collect())
 }
 
 fn verify_root(xml: &[u8], trusted: &[TrustedKey]) -> Result<(), Error> {

@@ -17,7 +17,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Duration as ChronoDuration, Local, NaiveDateTime, Utc};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
@@ -27,7 +29,7 @@ use url::Url;
 use crate::cert::{CertInfo, ClientIdentity};
 use crate::client::{ListItem, ListPage, unzip_one, zip_one};
 use crate::messages::{
-    AckSiope, EsitoApplicativo, EsitoOperazione, EsitoOrdinativo, ErroreAck, StatoFlusso,
+    AckSiope, ErroreAck, EsitoApplicativo, EsitoOperazione, EsitoOrdinativo, StatoFlusso,
     TestataMessaggio, TipoOrdinativo,
 };
 use crate::model::Ordinativo;
@@ -63,15 +65,23 @@ impl TestPki {
         let ca_key = KeyPair::generate()?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params.distinguished_name.push(DnType::CommonName, name);
-        ca_params.distinguished_name.push(DnType::OrganizationName, "pa-rs test PKI");
+        ca_params
+            .distinguished_name
+            .push(DnType::OrganizationName, "pa-rs test PKI");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let ca = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::from_params(&ca_params, &ca_key);
         let server_key = KeyPair::generate()?;
         let mut sp = CertificateParams::new(vec!["localhost".to_owned()])?;
-        sp.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-        sp.distinguished_name.push(DnType::CommonName, "siopeplus simulator");
+        sp.subject_alt_names
+            .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+        sp.distinguished_name
+            .push(DnType::CommonName, "siopeplus simulator");
         let server = sp.signed_by(&server_key, &issuer)?;
         Ok(TestPki {
             ca_pem: ca.pem(),
@@ -93,11 +103,17 @@ impl TestPki {
     ///
     /// # Errors
     /// When key generation or signing fails.
-    pub fn issue_client(&self, cn: &str, valid_from_days: i64, valid_to_days: i64) -> Result<(String, String), rcgen::Error> {
+    pub fn issue_client(
+        &self,
+        cn: &str,
+        valid_from_days: i64,
+        valid_to_days: i64,
+    ) -> Result<(String, String), rcgen::Error> {
         let key = KeyPair::generate()?;
         let mut p = CertificateParams::new(Vec::<String>::new())?;
         p.distinguished_name.push(DnType::CommonName, cn);
-        p.distinguished_name.push(DnType::OrganizationName, "Ente di prova");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Ente di prova");
         let now = Utc::now();
         let (y, m, d) = ymd(now + ChronoDuration::days(valid_from_days));
         p.not_before = rcgen::date_time_ymd(y, m, d);
@@ -200,7 +216,9 @@ pub struct Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -225,16 +243,22 @@ impl Simulator {
         let io = |e: String| std::io::Error::other(e);
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
-            roots.add(c.map_err(|e| io(e.to_string()))?).map_err(|e| io(e.to_string()))?;
+            roots
+                .add(c.map_err(|e| io(e.to_string()))?)
+                .map_err(|e| io(e.to_string()))?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| io(e.to_string()))?;
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| io(e.to_string()))?;
         let chain = CertificateDer::pem_slice_iter(pki.server_cert_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| io(e.to_string()))?;
-        let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).map_err(|e| io(e.to_string()))?;
+        let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes())
+            .map_err(|e| io(e.to_string()))?;
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| io(e.to_string()))?
@@ -254,11 +278,15 @@ impl Simulator {
         };
         let task = tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
                 let acceptor = acceptor.clone();
                 let app = app.clone();
                 tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
                     let peer = tls
                         .get_ref()
                         .1
@@ -268,9 +296,11 @@ impl Simulator {
                         .and_then(|i| i.a2a_code.map(|a| a.to_string()));
                     let router = router(app).layer(axum::Extension(Peer(peer)));
                     let svc = hyper_util::service::TowerToHyperService::new(router);
-                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
-                        .await;
+                    let _ = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
                 });
             }
         });
@@ -303,10 +333,22 @@ impl Simulator {
 fn router(app: App) -> Router {
     Router::new()
         .route("/v1/{a2a}/PA/{ente}/flusso/", post(upload))
-        .route("/v1/{a2a}/PA/{ente}/flusso/ack/", get(|s, p, q| list(s, p, q, "ack")))
-        .route("/v1/{a2a}/PA/{ente}/flusso/esitoflusso/", get(|s, p, q| list(s, p, q, "esitoflusso")))
-        .route("/v1/{a2a}/PA/{ente}/esitoapplicativo/", get(|s, p, q| list(s, p, q, "esitoapplicativo")))
-        .route("/v1/{a2a}/PA/{ente}/giornale/", get(|s, p, q| list(s, p, q, "giornale")))
+        .route(
+            "/v1/{a2a}/PA/{ente}/flusso/ack/",
+            get(|s, p, q| list(s, p, q, "ack")),
+        )
+        .route(
+            "/v1/{a2a}/PA/{ente}/flusso/esitoflusso/",
+            get(|s, p, q| list(s, p, q, "esitoflusso")),
+        )
+        .route(
+            "/v1/{a2a}/PA/{ente}/esitoapplicativo/",
+            get(|s, p, q| list(s, p, q, "esitoapplicativo")),
+        )
+        .route(
+            "/v1/{a2a}/PA/{ente}/giornale/",
+            get(|s, p, q| list(s, p, q, "giornale")),
+        )
         .route("/v1/{a2a}/PA/{ente}/download/{kind}/{prog}", get(download))
         .with_state(app)
 }
@@ -336,22 +378,41 @@ async fn upload(
         return r;
     }
     if peer.as_deref() != Some(a2a.as_str()) {
-        return (StatusCode::FORBIDDEN, "client certificate does not match the A2A code").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "client certificate does not match the A2A code",
+        )
+            .into_response();
     }
-    if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some("application/zip") {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected application/zip").into_response();
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some("application/zip")
+    {
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected application/zip",
+        )
+            .into_response();
     }
     let Ok(xml) = unzip_one(&body) else {
         return (StatusCode::BAD_REQUEST, "expected a zip with one XML").into_response();
     };
-    let lose = matches!(lock(&app.state).faults.front(), Some(Fault::LoseUploadAnswer));
+    let lose = matches!(
+        lock(&app.state).faults.front(),
+        Some(Fault::LoseUploadAnswer)
+    );
     if lose {
         take_fault(&app);
     }
     let now = Local::now().naive_local();
     let (ack, orders, id) = check_flow(&xml, &app.opts, now);
     let mut st = lock(&app.state);
-    let duplicate = !id.is_empty() && st.flows.iter().any(|f| f.identificativo_flusso == id && f.accepted);
+    let duplicate = !id.is_empty()
+        && st
+            .flows
+            .iter()
+            .any(|f| f.identificativo_flusso == id && f.accepted);
     let mut ack = ack;
     if duplicate {
         ack.stato_flusso = StatoFlusso::Ko;
@@ -429,11 +490,18 @@ async fn upload(
 
 type OrderOutcome = (TipoOrdinativo, u32, pa_types::Amount, chrono::NaiveDate);
 
-fn check_flow(xml: &[u8], opts: &SimOptions, now: NaiveDateTime) -> (AckSiope, Vec<OrderOutcome>, String) {
+fn check_flow(
+    xml: &[u8],
+    opts: &SimOptions,
+    now: NaiveDateTime,
+) -> (AckSiope, Vec<OrderOutcome>, String) {
     let mut errori = Vec::new();
     let mut orders = Vec::new();
     let fallback = TestataMessaggio {
-        codice_abi_bt: opts.codice_abi_bt.parse().unwrap_or_else(|_| fallback_abi()),
+        codice_abi_bt: opts
+            .codice_abi_bt
+            .parse()
+            .unwrap_or_else(|_| fallback_abi()),
         data_ora_creazione_flusso: now,
         codice_ente: fallback_ente(),
         descrizione_ente: "sconosciuto".into(),
@@ -484,11 +552,21 @@ fn check_flow(xml: &[u8], opts: &SimOptions, now: NaiveDateTime) -> (AckSiope, V
                         let (res, out) = match &o {
                             Ordinativo::Mandato(m) => (
                                 fv.check_mandato(m),
-                                (TipoOrdinativo::Mandato, m.numero_mandato, m.importo_mandato, m.data_mandato),
+                                (
+                                    TipoOrdinativo::Mandato,
+                                    m.numero_mandato,
+                                    m.importo_mandato,
+                                    m.data_mandato,
+                                ),
                             ),
                             Ordinativo::Reversale(rv) => (
                                 fv.check_reversale(rv),
-                                (TipoOrdinativo::Reversale, rv.numero_reversale, rv.importo_reversale, rv.data_reversale),
+                                (
+                                    TipoOrdinativo::Reversale,
+                                    rv.numero_reversale,
+                                    rv.importo_reversale,
+                                    rv.data_reversale,
+                                ),
                             ),
                         };
                         if let Err(e) = res {
@@ -523,10 +601,18 @@ fn check_flow(xml: &[u8], opts: &SimOptions, now: NaiveDateTime) -> (AckSiope, V
     }
     let ack = AckSiope {
         testata,
-        identificativo_flusso: if id.is_empty() { None } else { Some(id.clone()) },
+        identificativo_flusso: if id.is_empty() {
+            None
+        } else {
+            Some(id.clone())
+        },
         identificativo_flusso_bt: None,
         esercizio,
-        stato_flusso: if errori.is_empty() { StatoFlusso::Ok } else { StatoFlusso::Ko },
+        stato_flusso: if errori.is_empty() {
+            StatoFlusso::Ok
+        } else {
+            StatoFlusso::Ko
+        },
         errori,
         warning: vec![],
     };
@@ -563,7 +649,9 @@ fn ricezione_xml(t: &TestataMessaggio, id: &str, prog: i64, esercizio: u16) -> S
     }
     .to_xml();
     let start = ack.find("<testata_messaggio>").unwrap_or(0);
-    let end = ack.find("</testata_messaggio>").map_or(ack.len(), |i| i + "</testata_messaggio>".len());
+    let end = ack
+        .find("</testata_messaggio>")
+        .map_or(ack.len(), |i| i + "</testata_messaggio>".len());
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><messaggio_ricezione_flusso>{}<identificativo_flusso>{}</identificativo_flusso><identificativo_flusso_BT>BT-{prog:08}</identificativo_flusso_BT><esercizio>{esercizio}</esercizio></messaggio_ricezione_flusso>",
         &ack[start..end],
@@ -646,7 +734,11 @@ async fn download(
         return r;
     }
     let mut st = lock(&app.state);
-    let Some(p) = st.produced.iter_mut().find(|p| p.kind == kind && p.prog == prog) else {
+    let Some(p) = st
+        .produced
+        .iter_mut()
+        .find(|p| p.kind == kind && p.prog == prog)
+    else {
         return (StatusCode::NOT_FOUND, "no such item").into_response();
     };
     p.downloaded = true;

@@ -220,7 +220,8 @@ impl FromStr for SignedAmount {
         };
         let cents = parse_decimal_cents(rest)
             .ok_or_else(|| InvalidValue::new("importo", DECIMAL_EXPECTED, s))?;
-        let cents = i64::try_from(cents).map_err(|_| InvalidValue::new("importo", DECIMAL_EXPECTED, s))?;
+        let cents =
+            i64::try_from(cents).map_err(|_| InvalidValue::new("importo", DECIMAL_EXPECTED, s))?;
         Ok(SignedAmount(if neg { -cents } else { cents }))
     }
 }

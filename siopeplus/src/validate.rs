@@ -9,9 +9,8 @@ use crate::model::{
     ArconetEntrate, ArconetUscite, Bilancio, CategoryPurpose, ClassificazioneEntrata,
     ClassificazioneUscita, DatiEnteMandato, DatiEnteReversale, DebitoEntrata, DebitoUscita,
     DocumentoSiope, FatturaSiope, FlussoOrdinativi, InformazioniAggiuntive,
-    InformazioniBeneficiario, InformazioniVersante, Mandato, Ordinativo, OrderRef, Reversale,
-    Soggetto, Sospeso, Sostituzione, TestataFlusso, TipoOperazione, TipoPagamento,
-    TipoRiscossione,
+    InformazioniBeneficiario, InformazioniVersante, Mandato, OrderRef, Ordinativo, Reversale,
+    Soggetto, Sospeso, Sostituzione, TestataFlusso, TipoOperazione, TipoPagamento, TipoRiscossione,
 };
 use crate::types::MAX_OPI_CENTS;
 
@@ -110,7 +109,9 @@ pub fn validate_testata(t: &TestataFlusso, esercizio: u16) -> Result<(), Validat
     v.not_blank("testata_flusso/codice_ente_BT", &t.codice_ente_bt);
     let cf = &t.codice_fiscale_ente;
     let cf_ok = (11..=16).contains(&cf.len())
-        && cf.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && cf
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         && cf.parse::<AnyFiscalCode>().is_ok();
     if !cf_ok {
         v.push(
@@ -179,7 +180,10 @@ impl FlowValidator {
     pub fn check_mandato(&mut self, m: &Mandato) -> Result<(), ValidationErrors> {
         let mut v = V::new(OrderRef::Mandato(m.numero_mandato));
         if !self.mandati.insert(m.numero_mandato) {
-            v.push("numero_mandato", "is already used by another mandato in this flow");
+            v.push(
+                "numero_mandato",
+                "is already used by another mandato in this flow",
+            );
         }
         mandato(&mut v, m);
         v.finish()
@@ -192,7 +196,10 @@ impl FlowValidator {
     pub fn check_reversale(&mut self, r: &Reversale) -> Result<(), ValidationErrors> {
         let mut v = V::new(OrderRef::Reversale(r.numero_reversale));
         if !self.reversali.insert(r.numero_reversale) {
-            v.push("numero_reversale", "is already used by another reversale in this flow");
+            v.push(
+                "numero_reversale",
+                "is already used by another reversale in this flow",
+            );
         }
         reversale(&mut v, r);
         v.finish()
@@ -256,7 +263,10 @@ fn mandato(v: &mut V, m: &Mandato) {
         );
     }
     if m.informazioni_beneficiario.is_empty() {
-        v.push("informazioni_beneficiario", "a mandato has at least one beneficiary");
+        v.push(
+            "informazioni_beneficiario",
+            "a mandato has at least one beneficiary",
+        );
     }
     let mut sum = Some(0u64);
     let mut seen = std::collections::BTreeSet::new();
@@ -280,7 +290,10 @@ fn mandato(v: &mut V, m: &Mandato) {
             format!(
                 "is {} but the beneficiaries' amounts add up to {}",
                 m.importo_mandato,
-                sum.map_or_else(|| "more than the maximum".to_owned(), |s| Amount::from_cents(s).to_string())
+                sum.map_or_else(
+                    || "more than the maximum".to_owned(),
+                    |s| Amount::from_cents(s).to_string()
+                )
             ),
         );
     }
@@ -304,7 +317,12 @@ fn bilanci(v: &mut V, b: &[Bilancio]) {
     }
     for (i, b) in b.iter().enumerate() {
         let p = format!("bilancio[{}]", i + 1);
-        v.range_u32(&format!("{p}/codifica_bilancio"), b.codifica_bilancio, 1, MAX_NUM7);
+        v.range_u32(
+            &format!("{p}/codifica_bilancio"),
+            b.codifica_bilancio,
+            1,
+            MAX_NUM7,
+        );
         if let Some(y) = b.anno_residuo {
             v.year(&format!("{p}/anno_residuo"), y, 1980);
         }
@@ -319,7 +337,12 @@ fn bilanci(v: &mut V, b: &[Bilancio]) {
 }
 
 fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperazione) {
-    v.range_u32(&format!("{p}/progressivo_beneficiario"), b.progressivo_beneficiario, 1, MAX_NUM7);
+    v.range_u32(
+        &format!("{p}/progressivo_beneficiario"),
+        b.progressivo_beneficiario,
+        1,
+        MAX_NUM7,
+    );
     v.amount(&format!("{p}/importo_beneficiario"), b.importo_beneficiario);
     let mut sum = Some(0u64);
     for (i, c) in b.classificazione.iter().enumerate() {
@@ -332,12 +355,20 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
             format!("{p}/classificazione"),
             format!(
                 "amounts add up to {} but importo_beneficiario is {}",
-                sum.map_or_else(|| "more than the maximum".to_owned(), |s| Amount::from_cents(s).to_string()),
+                sum.map_or_else(
+                    || "more than the maximum".to_owned(),
+                    |s| Amount::from_cents(s).to_string()
+                ),
                 b.importo_beneficiario
             ),
         );
     }
-    soggetto(v, &format!("{p}/beneficiario"), "beneficiario", &b.beneficiario);
+    soggetto(
+        v,
+        &format!("{p}/beneficiario"),
+        "beneficiario",
+        &b.beneficiario,
+    );
     for (i, d) in b.delegato.iter().enumerate() {
         let dp = format!("{p}/delegato[{}]", i + 1);
         if let Some(c) = &d.cap {
@@ -346,16 +377,26 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
         if let Some(s) = &d.stato {
             stato(v, &format!("{dp}/stato_delegato"), s);
         }
-        v.len(&format!("{dp}/codice_fiscale_delegato"), &d.codice_fiscale, 1, 35);
+        v.len(
+            &format!("{dp}/codice_fiscale_delegato"),
+            &d.codice_fiscale,
+            1,
+            35,
+        );
     }
     if let Some(c) = &b.creditore_effettivo {
-        soggetto(v, &format!("{p}/creditore_effettivo"), "creditore_effettivo", c);
+        soggetto(
+            v,
+            &format!("{p}/creditore_effettivo"),
+            "creditore_effettivo",
+            c,
+        );
     }
     if let Some(pz) = &b.piazzatura {
         let ok = (1..=12).contains(&pz.len())
-            && pz
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b',' | b'/' | b' ' | b'.' | b'-'));
+            && pz.bytes().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, b',' | b'/' | b' ' | b'.' | b'-')
+            });
         if !ok {
             v.push(
                 format!("{p}/piazzatura/numero_conto_corrente_beneficiario"),
@@ -370,18 +411,25 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
         ),
         (Some(s), _) => {
             let sp = format!("{p}/sepa_credit_transfer");
-            if let Some(bic) = &s.bic {
-                if !((bic.len() == 8 || bic.len() == 11)
+            if let Some(bic) = &s.bic
+                && !((bic.len() == 8 || bic.len() == 11)
                     && bic.bytes().all(|c| c.is_ascii_alphanumeric()))
-                {
-                    v.push(format!("{sp}/bic"), format!("{bic:?} is not 8 or 11 letters and digits"));
-                }
+            {
+                v.push(
+                    format!("{sp}/bic"),
+                    format!("{bic:?} is not 8 or 11 letters and digits"),
+                );
             }
             if let Some(e) = &s.identificativo_end_to_end {
                 v.len(&format!("{sp}/identificativo_end_to_end"), e, 1, 35);
             }
             if let Some(CategoryPurpose::Proprietary(x)) = &s.category_purpose {
-                v.len(&format!("{sp}/identificativo_category_purpose/proprietary"), x, 1, 35);
+                v.len(
+                    &format!("{sp}/identificativo_category_purpose/proprietary"),
+                    x,
+                    1,
+                    35,
+                );
             }
         }
         (None, _) => {}
@@ -392,21 +440,40 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
             && by[0].is_ascii_alphabetic()
             && by[1..].iter().all(|c| c.is_ascii_digit() || *c == b'|');
         if !ok {
-            v.push(format!("{p}/codice_versante"), format!("{cv:?} is not a letter and 9 digits"));
+            v.push(
+                format!("{p}/codice_versante"),
+                format!("{cv:?} is not a letter and 9 digits"),
+            );
         }
     }
     v.not_blank(&format!("{p}/causale"), &b.causale);
     sospesi(v, p, &b.sospeso);
     if b.ritenute.len() > 30 {
-        v.push(format!("{p}/ritenute"), format!("{} entries, at most 30", b.ritenute.len()));
+        v.push(
+            format!("{p}/ritenute"),
+            format!("{} entries, at most 30", b.ritenute.len()),
+        );
     }
     for (i, r) in b.ritenute.iter().enumerate() {
         let rp = format!("{p}/ritenute[{}]", i + 1);
         v.amount(&format!("{rp}/importo_ritenute"), r.importo_ritenute);
-        v.range_u32(&format!("{rp}/numero_reversale"), r.numero_reversale, 1, MAX_NUM7);
-        v.range_u32(&format!("{rp}/progressivo_versante"), r.progressivo_versante, 1, MAX_NUM7);
+        v.range_u32(
+            &format!("{rp}/numero_reversale"),
+            r.numero_reversale,
+            1,
+            MAX_NUM7,
+        );
+        v.range_u32(
+            &format!("{rp}/progressivo_versante"),
+            r.progressivo_versante,
+            1,
+            MAX_NUM7,
+        );
     }
-    let avviso = b.informazioni_aggiuntive.as_ref().and_then(|i| i.avviso_pagopa);
+    let avviso = b
+        .informazioni_aggiuntive
+        .as_ref()
+        .and_then(|i| i.avviso_pagopa);
     match avviso {
         None if b.tipo_pagamento == TipoPagamento::AvvisoPagopa => v.push(
             format!("{p}/informazioni_aggiuntive/avviso_pagoPA"),
@@ -414,12 +481,27 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
         ),
         Some(a) => {
             let ap = format!("{p}/informazioni_aggiuntive/avviso_pagoPA");
-            v.range_u64(&format!("{ap}/codice_identificativo_ente"), a.codice_identificativo_ente, 1, 99_999_999_999);
-            v.range_u64(&format!("{ap}/numero_avviso"), a.numero_avviso, 1, MAX_NUM18);
+            v.range_u64(
+                &format!("{ap}/codice_identificativo_ente"),
+                a.codice_identificativo_ente,
+                1,
+                99_999_999_999,
+            );
+            v.range_u64(
+                &format!("{ap}/numero_avviso"),
+                a.numero_avviso,
+                1,
+                MAX_NUM18,
+            );
         }
         None => {}
     }
-    sostituzione(v, &format!("{p}/sostituzione_mandato"), b.sostituzione_mandato.as_ref(), op);
+    sostituzione(
+        v,
+        &format!("{p}/sostituzione_mandato"),
+        b.sostituzione_mandato.as_ref(),
+        op,
+    );
 }
 
 fn sostituzione(v: &mut V, p: &str, s: Option<&Sostituzione>, op: TipoOperazione) {
@@ -428,12 +510,29 @@ fn sostituzione(v: &mut V, p: &str, s: Option<&Sostituzione>, op: TipoOperazione
             v.push(p, "is required with tipo_operazione SOSTITUZIONE");
         }
         (Some(_), o) if o != TipoOperazione::Sostituzione => {
-            v.push(p, format!("is only used with tipo_operazione SOSTITUZIONE, not {o}"));
+            v.push(
+                p,
+                format!("is only used with tipo_operazione SOSTITUZIONE, not {o}"),
+            );
         }
         (Some(s), _) => {
-            v.range_u32(&format!("{p}/numero_da_sostituire"), s.numero_da_sostituire, 1, MAX_NUM7);
-            v.range_u32(&format!("{p}/progressivo_da_sostituire"), s.progressivo_da_sostituire, 1, MAX_NUM7);
-            v.year(&format!("{p}/esercizio_da_sostituire"), s.esercizio_da_sostituire, 1999);
+            v.range_u32(
+                &format!("{p}/numero_da_sostituire"),
+                s.numero_da_sostituire,
+                1,
+                MAX_NUM7,
+            );
+            v.range_u32(
+                &format!("{p}/progressivo_da_sostituire"),
+                s.progressivo_da_sostituire,
+                1,
+                MAX_NUM7,
+            );
+            v.year(
+                &format!("{p}/esercizio_da_sostituire"),
+                s.esercizio_da_sostituire,
+                1999,
+            );
         }
         (None, _) => {}
     }
@@ -441,18 +540,29 @@ fn sostituzione(v: &mut V, p: &str, s: Option<&Sostituzione>, op: TipoOperazione
 
 fn sospesi(v: &mut V, p: &str, s: &[Sospeso]) {
     if s.len() > 1000 {
-        v.push(format!("{p}/sospeso"), format!("{} entries, at most 1000", s.len()));
+        v.push(
+            format!("{p}/sospeso"),
+            format!("{} entries, at most 1000", s.len()),
+        );
     }
     for (i, s) in s.iter().enumerate() {
         let sp = format!("{p}/sospeso[{}]", i + 1);
-        v.range_u64(&format!("{sp}/numero_provvisorio"), s.numero_provvisorio, 1, MAX_NUM18);
+        v.range_u64(
+            &format!("{sp}/numero_provvisorio"),
+            s.numero_provvisorio,
+            1,
+            MAX_NUM18,
+        );
         v.amount(&format!("{sp}/importo_provvisorio"), s.importo_provvisorio);
     }
 }
 
 fn stato(v: &mut V, field: &str, s: &str) {
     if !(s.len() == 2 && s.bytes().all(|c| c.is_ascii_uppercase())) {
-        v.push(field, format!("{s:?} is not a two-letter upper-case country code"));
+        v.push(
+            field,
+            format!("{s:?} is not a two-letter upper-case country code"),
+        );
     }
 }
 
@@ -485,9 +595,14 @@ fn fatture(v: &mut V, p: &str, f: &[FatturaSiope]) {
     for (i, f) in f.iter().enumerate() {
         let fp = format!("{p}/fattura_siope[{}]", i + 1);
         match &f.documento {
-            DocumentoSiope::Elettronico { identificativo_lotto_sdi } => {
+            DocumentoSiope::Elettronico {
+                identificativo_lotto_sdi,
+            } => {
                 if *identificativo_lotto_sdi == 0 || *identificativo_lotto_sdi > i64::MAX as u64 {
-                    v.push(format!("{fp}/identificativo_lotto_sdi_siope"), "must be at least 1");
+                    v.push(
+                        format!("{fp}/identificativo_lotto_sdi_siope"),
+                        "must be at least 1",
+                    );
                 }
             }
             DocumentoSiope::Analogico {
@@ -495,8 +610,17 @@ fn fatture(v: &mut V, p: &str, f: &[FatturaSiope]) {
                 anno_emissione,
                 ..
             } => {
-                v.len(&format!("{fp}/codice_fiscale_emittente_siope"), codice_fiscale_emittente, 1, 30);
-                v.year(&format!("{fp}/anno_emissione_fattura_siope"), *anno_emissione, 1980);
+                v.len(
+                    &format!("{fp}/codice_fiscale_emittente_siope"),
+                    codice_fiscale_emittente,
+                    1,
+                    30,
+                );
+                v.year(
+                    &format!("{fp}/anno_emissione_fattura_siope"),
+                    *anno_emissione,
+                    1980,
+                );
             }
         }
         v.len(
@@ -506,7 +630,10 @@ fn fatture(v: &mut V, p: &str, f: &[FatturaSiope]) {
             20,
         );
         if f.dati.importo.cents().unsigned_abs() > MAX_OPI_CENTS {
-            v.push(format!("{fp}/dati_fattura_siope/importo_siope"), "has more than 15 digits");
+            v.push(
+                format!("{fp}/dati_fattura_siope/importo_siope"),
+                "has more than 15 digits",
+            );
         }
     }
 }
@@ -519,7 +646,10 @@ fn classificazione_uscita(v: &mut V, p: &str, c: &ClassificazioneUscita) {
             && b[8] == b'-'
             && b[9].is_ascii_digit();
         if !ok {
-            v.push(format!("{p}/codice_cpv"), format!("{cpv:?} is not 8 digits, '-', 1 digit"));
+            v.push(
+                format!("{p}/codice_cpv"),
+                format!("{cpv:?} is not 8 digits, '-', 1 digit"),
+            );
         }
     }
     v.amount(&format!("{p}/importo"), c.importo);
@@ -535,11 +665,16 @@ fn classificazione_uscita(v: &mut V, p: &str, c: &ClassificazioneUscita) {
             }
             | DebitoUscita::Commerciale { fatture: f, .. } => {
                 if f.is_empty() {
-                    v.push(format!("{dp}/fattura_siope"), "at least one invoice is required here");
+                    v.push(
+                        format!("{dp}/fattura_siope"),
+                        "at least one invoice is required here",
+                    );
                 }
                 fatture(v, &dp, f);
             }
-            DebitoUscita::NonCommerciale { cig_fatture: None, .. } => {}
+            DebitoUscita::NonCommerciale {
+                cig_fatture: None, ..
+            } => {}
         }
     }
     if let Some(a) = &c.dati_siope.arconet {
@@ -548,18 +683,52 @@ fn classificazione_uscita(v: &mut V, p: &str, c: &ClassificazioneUscita) {
 }
 
 fn arconet_uscite(v: &mut V, p: &str, a: &ArconetUscite) {
-    v.digits(&format!("{p}/codice_missione_siope"), &a.codice_missione, 1, 30);
-    v.digits(&format!("{p}/codice_programma_siope"), &a.codice_programma, 1, 30);
-    v.digits(&format!("{p}/codice_economico_siope"), &a.codice_economico, 1, 30);
-    v.amount(&format!("{p}/importo_codice_economico_siope"), a.importo_codice_economico);
+    v.digits(
+        &format!("{p}/codice_missione_siope"),
+        &a.codice_missione,
+        1,
+        30,
+    );
+    v.digits(
+        &format!("{p}/codice_programma_siope"),
+        &a.codice_programma,
+        1,
+        30,
+    );
+    v.digits(
+        &format!("{p}/codice_economico_siope"),
+        &a.codice_economico,
+        1,
+        30,
+    );
+    v.amount(
+        &format!("{p}/importo_codice_economico_siope"),
+        a.importo_codice_economico,
+    );
     v.digits(&format!("{p}/codice_UE_siope"), &a.codice_ue, 1, 30);
-    v.len(&format!("{p}/cofog_siope/codice_cofog_siope"), &a.codice_cofog, 1, usize::MAX);
-    v.amount(&format!("{p}/cofog_siope/importo_cofog_siope"), a.importo_cofog);
+    v.len(
+        &format!("{p}/cofog_siope/codice_cofog_siope"),
+        &a.codice_cofog,
+        1,
+        usize::MAX,
+    );
+    v.amount(
+        &format!("{p}/cofog_siope/importo_cofog_siope"),
+        a.importo_cofog,
+    );
 }
 
 fn arconet_entrate(v: &mut V, p: &str, a: &ArconetEntrate) {
-    v.digits(&format!("{p}/codice_economico_siope"), &a.codice_economico, 1, 30);
-    v.amount(&format!("{p}/importo_codice_economico_siope"), a.importo_codice_economico);
+    v.digits(
+        &format!("{p}/codice_economico_siope"),
+        &a.codice_economico,
+        1,
+        30,
+    );
+    v.amount(
+        &format!("{p}/importo_codice_economico_siope"),
+        a.importo_codice_economico,
+    );
     v.digits(&format!("{p}/codice_UE_siope"), &a.codice_ue, 1, 30);
 }
 
@@ -571,7 +740,10 @@ fn reversale(v: &mut V, r: &Reversale) {
     }
     bilanci(v, &r.bilancio);
     if r.informazioni_versante.is_empty() {
-        v.push("informazioni_versante", "a reversale has at least one payer");
+        v.push(
+            "informazioni_versante",
+            "a reversale has at least one payer",
+        );
     }
     let mut sum = Some(0u64);
     let mut seen = std::collections::BTreeSet::new();
@@ -595,7 +767,10 @@ fn reversale(v: &mut V, r: &Reversale) {
             format!(
                 "is {} but the payers' amounts add up to {}",
                 r.importo_reversale,
-                sum.map_or_else(|| "more than the maximum".to_owned(), |s| Amount::from_cents(s).to_string())
+                sum.map_or_else(
+                    || "more than the maximum".to_owned(),
+                    |s| Amount::from_cents(s).to_string()
+                )
             ),
         );
     }
@@ -607,17 +782,30 @@ fn reversale(v: &mut V, r: &Reversale) {
             v.range_u32(&format!("{p}/sottovoce"), u32::from(s), 1, 99);
         }
         v.year(&format!("{p}/anno_provenienza"), mi.anno_provenienza, 1980);
-        v.digits(&format!("{p}/numero_accertamento"), &mi.numero_accertamento, 6, 6);
+        v.digits(
+            &format!("{p}/numero_accertamento"),
+            &mi.numero_accertamento,
+            6,
+            6,
+        );
     }
 }
 
 fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
-    v.range_u32(&format!("{p}/progressivo_versante"), b.progressivo_versante, 1, MAX_NUM7);
+    v.range_u32(
+        &format!("{p}/progressivo_versante"),
+        b.progressivo_versante,
+        1,
+        MAX_NUM7,
+    );
     v.amount(&format!("{p}/importo_versante"), b.importo_versante);
     if b.numero_ccp.is_some() && b.tipo_riscossione != TipoRiscossione::PrelievoDaCcPostale {
         v.push(
             format!("{p}/numero_ccp"),
-            format!("is used with tipo_riscossione PRELIEVO DA CC POSTALE, not {}", b.tipo_riscossione),
+            format!(
+                "is used with tipo_riscossione PRELIEVO DA CC POSTALE, not {}",
+                b.tipo_riscossione
+            ),
         );
     }
     let mut sum = Some(0u64);
@@ -631,7 +819,10 @@ fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
             format!("{p}/classificazione"),
             format!(
                 "amounts add up to {} but importo_versante is {}",
-                sum.map_or_else(|| "more than the maximum".to_owned(), |s| Amount::from_cents(s).to_string()),
+                sum.map_or_else(
+                    || "more than the maximum".to_owned(),
+                    |s| Amount::from_cents(s).to_string()
+                ),
                 b.importo_versante
             ),
         );
@@ -644,7 +835,12 @@ fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
     }
     for (i, m) in b.mandato_associato.iter().enumerate() {
         let mp = format!("{p}/mandato_associato[{}]", i + 1);
-        v.range_u32(&format!("{mp}/numero_mandato"), m.numero_mandato, 1, MAX_NUM7);
+        v.range_u32(
+            &format!("{mp}/numero_mandato"),
+            m.numero_mandato,
+            1,
+            MAX_NUM7,
+        );
         if let Some(pb) = m.progressivo_beneficiario {
             v.range_u32(&format!("{mp}/progressivo_beneficiario"), pb, 1, MAX_NUM7);
         }
@@ -659,7 +855,12 @@ fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
             "a reversale carries no pagoPA notice",
         );
     }
-    sostituzione(v, &format!("{p}/sostituzione_reversale"), b.sostituzione_reversale.as_ref(), op);
+    sostituzione(
+        v,
+        &format!("{p}/sostituzione_reversale"),
+        b.sostituzione_reversale.as_ref(),
+        op,
+    );
 }
 
 fn classificazione_entrata(v: &mut V, p: &str, c: &ClassificazioneEntrata) {
@@ -669,7 +870,10 @@ fn classificazione_entrata(v: &mut V, p: &str, c: &ClassificazioneEntrata) {
         DebitoEntrata::NonCommerciale { fatture: f, .. } => fatture(v, &dp, f),
         DebitoEntrata::Commerciale { fatture: f } => {
             if f.is_empty() {
-                v.push(format!("{dp}/fattura_siope"), "at least one invoice is required with COMMERCIALE");
+                v.push(
+                    format!("{dp}/fattura_siope"),
+                    "at least one invoice is required with COMMERCIALE",
+                );
             }
             fatture(v, &dp, f);
         }

@@ -13,7 +13,7 @@ use crate::model::{
     Bilancio, Bollo, CategoryPurpose, CigOEsclusione, ClassificazioneEntrata,
     ClassificazioneUscita, DatiEnteMandato, DatiEnteReversale, DebitoEntrata, DebitoUscita,
     DocumentoSiope, FatturaSiope, FlussoOrdinativi, InformazioniAggiuntive,
-    InformazioniBeneficiario, InformazioniVersante, Mandato, Ordinativo, OrderRef, Reversale,
+    InformazioniBeneficiario, InformazioniVersante, Mandato, OrderRef, Ordinativo, Reversale,
     Soggetto, Sospeso, Sostituzione, TestataFlusso,
 };
 use crate::validate::{FlowValidator, validate_testata};
@@ -48,7 +48,9 @@ pub struct FlowWriter<W: Write> {
 
 impl<W: Write> std::fmt::Debug for FlowWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlowWriter").field("orders", &self.orders).finish_non_exhaustive()
+        f.debug_struct("FlowWriter")
+            .field("orders", &self.orders)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,7 +61,12 @@ impl<W: Write> FlowWriter<W> {
     ///
     /// # Errors
     /// [`Error::Validation`] when the header breaks a rule, [`Error::Io`] when writing fails.
-    pub fn new(out: W, testata: &TestataFlusso, esercizio: u16, opts: WriterOptions) -> Result<Self, Error> {
+    pub fn new(
+        out: W,
+        testata: &TestataFlusso,
+        esercizio: u16,
+        opts: WriterOptions,
+    ) -> Result<Self, Error> {
         validate_testata(testata, esercizio)?;
         let w = if opts.indent {
             Writer::new_with_indent(out, b' ', 2)
@@ -72,8 +79,7 @@ impl<W: Write> FlowWriter<W> {
             orders: 0,
             cur: OrderRef::Flusso,
         };
-        fw.w
-            .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        fw.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         let mut root = BytesStart::new("flusso_ordinativi");
         if let Some(id) = &opts.id {
             fw.check_text("flusso_ordinativi/@Id", id)?;
@@ -142,7 +148,8 @@ impl<W: Write> FlowWriter<W> {
             }])
             .into());
         }
-        self.w.write_event(Event::End(BytesEnd::new("flusso_ordinativi")))?;
+        self.w
+            .write_event(Event::End(BytesEnd::new("flusso_ordinativi")))?;
         let mut out = self.w.into_inner();
         out.flush()?;
         Ok(out)
@@ -182,19 +189,36 @@ impl<W: Write> FlowWriter<W> {
             }
         }
         if let Some(f) = &m.funzionario_delegato {
-            strings.push(("funzionario_delegato", &f.tipologia_pagamento_funzionario_delegato));
-            strings.push(("funzionario_delegato", &f.numero_pagamento_funzionario_delegato));
+            strings.push((
+                "funzionario_delegato",
+                &f.tipologia_pagamento_funzionario_delegato,
+            ));
+            strings.push((
+                "funzionario_delegato",
+                &f.numero_pagamento_funzionario_delegato,
+            ));
         }
         for b in &m.informazioni_beneficiario {
             strings.push(("informazioni_beneficiario/causale", &b.causale));
-            soggetto_strings(&mut strings, "informazioni_beneficiario/beneficiario", &b.beneficiario);
+            soggetto_strings(
+                &mut strings,
+                "informazioni_beneficiario/beneficiario",
+                &b.beneficiario,
+            );
             if let Some(c) = &b.creditore_effettivo {
-                soggetto_strings(&mut strings, "informazioni_beneficiario/creditore_effettivo", c);
+                soggetto_strings(
+                    &mut strings,
+                    "informazioni_beneficiario/creditore_effettivo",
+                    c,
+                );
             }
             for d in &b.delegato {
                 strings.push(("informazioni_beneficiario/delegato", &d.anagrafica));
                 strings.push(("informazioni_beneficiario/delegato", &d.codice_fiscale));
-                for s in [&d.indirizzo, &d.cap, &d.localita, &d.provincia].into_iter().flatten() {
+                for s in [&d.indirizzo, &d.cap, &d.localita, &d.provincia]
+                    .into_iter()
+                    .flatten()
+                {
                     strings.push(("informazioni_beneficiario/delegato", s));
                 }
             }
@@ -202,7 +226,10 @@ impl<W: Write> FlowWriter<W> {
                 strings.push(("informazioni_beneficiario/bollo", c));
             }
             if let Some(s) = &b.spese {
-                for x in [&s.natura_pagamento, &s.causale_esenzione_spese].into_iter().flatten() {
+                for x in [&s.natura_pagamento, &s.causale_esenzione_spese]
+                    .into_iter()
+                    .flatten()
+                {
                     strings.push(("informazioni_beneficiario/spese", x));
                 }
             }
@@ -214,10 +241,12 @@ impl<W: Write> FlowWriter<W> {
                     strings.push(("informazioni_beneficiario/sepa_credit_transfer", p));
                 }
             }
-            if let Some(i) = &b.informazioni_aggiuntive {
-                if let Some(r) = &i.riferimento_documento_esterno {
-                    strings.push(("informazioni_beneficiario/informazioni_aggiuntive", r));
-                }
+            if let Some(r) = b
+                .informazioni_aggiuntive
+                .as_ref()
+                .and_then(|i| i.riferimento_documento_esterno.as_ref())
+            {
+                strings.push(("informazioni_beneficiario/informazioni_aggiuntive", r));
             }
             for c in &b.classificazione {
                 for d in &c.dati_siope.debiti {
@@ -236,8 +265,14 @@ impl<W: Write> FlowWriter<W> {
             }
         }
         if let Some(DatiEnteMandato::Miur(mi)) = &m.dati_a_disposizione_ente {
-            strings.push(("dati_a_disposizione_ente_mandato_MIUR", &mi.descrizione_aggregato));
-            strings.push(("dati_a_disposizione_ente_mandato_MIUR", &mi.descrizione_voce));
+            strings.push((
+                "dati_a_disposizione_ente_mandato_MIUR",
+                &mi.descrizione_aggregato,
+            ));
+            strings.push((
+                "dati_a_disposizione_ente_mandato_MIUR",
+                &mi.descrizione_voce,
+            ));
         }
         for (f, s) in strings {
             self.check_text(f, s)?;
@@ -261,22 +296,31 @@ impl<W: Write> FlowWriter<W> {
             if let Some(c) = &b.bollo.causale_esenzione_bollo {
                 strings.push(("informazioni_versante/bollo", c));
             }
-            if let Some(i) = &b.informazioni_aggiuntive {
-                if let Some(x) = &i.riferimento_documento_esterno {
-                    strings.push(("informazioni_versante/informazioni_aggiuntive", x));
-                }
+            if let Some(x) = b
+                .informazioni_aggiuntive
+                .as_ref()
+                .and_then(|i| i.riferimento_documento_esterno.as_ref())
+            {
+                strings.push(("informazioni_versante/informazioni_aggiuntive", x));
             }
             for c in &b.classificazione {
                 match &c.dati_siope.debito {
-                    DebitoEntrata::NonCommerciale { fatture, .. } | DebitoEntrata::Commerciale { fatture } => {
+                    DebitoEntrata::NonCommerciale { fatture, .. }
+                    | DebitoEntrata::Commerciale { fatture } => {
                         fattura_strings(&mut strings, fatture);
                     }
                 }
             }
         }
         if let Some(DatiEnteReversale::Miur(mi)) = &r.dati_a_disposizione_ente {
-            strings.push(("dati_a_disposizione_ente_reversale_MIUR", &mi.descrizione_aggregato));
-            strings.push(("dati_a_disposizione_ente_reversale_MIUR", &mi.descrizione_voce));
+            strings.push((
+                "dati_a_disposizione_ente_reversale_MIUR",
+                &mi.descrizione_aggregato,
+            ));
+            strings.push((
+                "dati_a_disposizione_ente_reversale_MIUR",
+                &mi.descrizione_voce,
+            ));
             if let Some(d) = &mi.descrizione_sottovoce {
                 strings.push(("dati_a_disposizione_ente_reversale_MIUR", d));
             }
@@ -336,7 +380,8 @@ impl<W: Write> FlowWriter<W> {
 
     fn raw(&mut self, name: &str, xml: &str) -> R {
         self.start(name)?;
-        self.w.write_event(Event::Text(BytesText::from_escaped(xml)))?;
+        self.w
+            .write_event(Event::Text(BytesText::from_escaped(xml)))?;
         self.end(name)
     }
 
@@ -393,20 +438,32 @@ impl<W: Write> FlowWriter<W> {
             "estremi_provvedimento_autorizzativo",
             m.estremi_provvedimento_autorizzativo.as_deref(),
         )?;
-        self.opt("responsabile_provvedimento", m.responsabile_provvedimento.as_deref())?;
+        self.opt(
+            "responsabile_provvedimento",
+            m.responsabile_provvedimento.as_deref(),
+        )?;
         self.opt("ufficio_responsabile", m.ufficio_responsabile.as_deref())?;
         for b in &m.bilancio {
             self.bilancio(b)?;
         }
         if let Some(f) = &m.funzionario_delegato {
             self.start("funzionario_delegato")?;
-            self.el("codice_funzionario_delegato", &f.codice_funzionario_delegato)?;
-            self.amount("importo_funzionario_delegato", f.importo_funzionario_delegato)?;
+            self.el(
+                "codice_funzionario_delegato",
+                &f.codice_funzionario_delegato,
+            )?;
+            self.amount(
+                "importo_funzionario_delegato",
+                f.importo_funzionario_delegato,
+            )?;
             self.el(
                 "tipologia_pagamento_funzionario_delegato",
                 &f.tipologia_pagamento_funzionario_delegato,
             )?;
-            self.el("numero_pagamento_funzionario_delegato", &f.numero_pagamento_funzionario_delegato)?;
+            self.el(
+                "numero_pagamento_funzionario_delegato",
+                &f.numero_pagamento_funzionario_delegato,
+            )?;
             self.end("funzionario_delegato")?;
         }
         for b in &m.informazioni_beneficiario {
@@ -414,7 +471,9 @@ impl<W: Write> FlowWriter<W> {
         }
         match &m.dati_a_disposizione_ente {
             None => {}
-            Some(DatiEnteMandato::Libero(x)) => self.raw("dati_a_disposizione_ente_mandato", x.as_str())?,
+            Some(DatiEnteMandato::Libero(x)) => {
+                self.raw("dati_a_disposizione_ente_mandato", x.as_str())?
+            }
             Some(DatiEnteMandato::Miur(mi)) => {
                 self.start("dati_a_disposizione_ente_mandato_MIUR")?;
                 let mut b = [0u8; 4];
@@ -455,16 +514,25 @@ impl<W: Write> FlowWriter<W> {
             "tipo_contabilita_ente_ricevente",
             b.tipo_contabilita_ente_ricevente.map(|d| d.as_str()),
         )?;
-        self.opt("tipo_postalizzazione", b.tipo_postalizzazione.map(|d| d.as_str()))?;
+        self.opt(
+            "tipo_postalizzazione",
+            b.tipo_postalizzazione.map(|d| d.as_str()),
+        )?;
         for c in &b.classificazione {
             self.classificazione_uscita(c)?;
         }
         self.bollo(&b.bollo, |a| a.as_str())?;
         if let Some(s) = &b.spese {
             self.start("spese")?;
-            self.el("soggetto_destinatario_delle_spese", s.soggetto_destinatario.as_str())?;
+            self.el(
+                "soggetto_destinatario_delle_spese",
+                s.soggetto_destinatario.as_str(),
+            )?;
             self.opt("natura_pagamento", s.natura_pagamento.as_deref())?;
-            self.opt("causale_esenzione_spese", s.causale_esenzione_spese.as_deref())?;
+            self.opt(
+                "causale_esenzione_spese",
+                s.causale_esenzione_spese.as_deref(),
+            )?;
             self.end("spese")?;
         }
         self.soggetto("beneficiario", &BENEFICIARIO, &b.beneficiario)?;
@@ -491,7 +559,10 @@ impl<W: Write> FlowWriter<W> {
             self.start("sepa_credit_transfer")?;
             self.el("iban", s.iban.as_str())?;
             self.opt("bic", s.bic.as_deref())?;
-            self.opt("identificativo_end_to_end", s.identificativo_end_to_end.as_deref())?;
+            self.opt(
+                "identificativo_end_to_end",
+                s.identificativo_end_to_end.as_deref(),
+            )?;
             if let Some(cp) = &s.category_purpose {
                 self.start("identificativo_category_purpose")?;
                 match cp {
@@ -518,7 +589,11 @@ impl<W: Write> FlowWriter<W> {
         if let Some(s) = &b.sostituzione_mandato {
             self.sostituzione(
                 "sostituzione_mandato",
-                ["numero_mandato_da_sostituire", "progressivo_beneficiario_da_sostituire", "esercizio_mandato_da_sostituire"],
+                [
+                    "numero_mandato_da_sostituire",
+                    "progressivo_beneficiario_da_sostituire",
+                    "esercizio_mandato_da_sostituire",
+                ],
                 s,
             )?;
         }
@@ -531,7 +606,10 @@ impl<W: Write> FlowWriter<W> {
     fn bollo<A: Copy>(&mut self, b: &Bollo<A>, s: impl Fn(A) -> &'static str) -> R {
         self.start("bollo")?;
         self.el("assoggettamento_bollo", s(b.assoggettamento_bollo))?;
-        self.opt("causale_esenzione_bollo", b.causale_esenzione_bollo.as_deref())?;
+        self.opt(
+            "causale_esenzione_bollo",
+            b.causale_esenzione_bollo.as_deref(),
+        )?;
         self.end("bollo")
     }
 
@@ -548,7 +626,10 @@ impl<W: Write> FlowWriter<W> {
     fn informazioni_aggiuntive(&mut self, i: &InformazioniAggiuntive) -> R {
         self.start("informazioni_aggiuntive")?;
         self.opt("lingua", i.lingua.map(|l| l.as_str()))?;
-        self.opt("riferimento_documento_esterno", i.riferimento_documento_esterno.as_deref())?;
+        self.opt(
+            "riferimento_documento_esterno",
+            i.riferimento_documento_esterno.as_deref(),
+        )?;
         if let Some(a) = &i.avviso_pagopa {
             self.start("avviso_pagoPA")?;
             self.num("codice_identificativo_ente", a.codice_identificativo_ente)?;
@@ -584,7 +665,9 @@ impl<W: Write> FlowWriter<W> {
             self.start("fattura_siope")?;
             self.el("codice_ipa_ente_siope", f.codice_ipa_ente_siope.as_str())?;
             match &f.documento {
-                DocumentoSiope::Elettronico { identificativo_lotto_sdi } => {
+                DocumentoSiope::Elettronico {
+                    identificativo_lotto_sdi,
+                } => {
                     self.el("tipo_documento_siope_e", "ELETTRONICO")?;
                     self.num("identificativo_lotto_sdi_siope", *identificativo_lotto_sdi)?;
                 }
@@ -604,9 +687,15 @@ impl<W: Write> FlowWriter<W> {
             self.el("numero_fattura_siope", &d.numero_fattura)?;
             self.el("importo_siope", &d.importo.to_string())?;
             self.date("data_scadenza_pagam_siope", d.data_scadenza_pagam)?;
-            self.opt("motivo_scadenza_siope", d.motivo_scadenza.map(|m| m.as_str()))?;
+            self.opt(
+                "motivo_scadenza_siope",
+                d.motivo_scadenza.map(|m| m.as_str()),
+            )?;
             self.el("natura_spesa_siope", d.natura_spesa.as_str())?;
-            self.opt("utilizzo_nota_di_credito", d.utilizzo_nota_di_credito.map(|m| m.as_str()))?;
+            self.opt(
+                "utilizzo_nota_di_credito",
+                d.utilizzo_nota_di_credito.map(|m| m.as_str()),
+            )?;
             self.end("dati_fattura_siope")?;
             self.end("fattura_siope")?;
         }
@@ -704,7 +793,9 @@ impl<W: Write> FlowWriter<W> {
         }
         match &r.dati_a_disposizione_ente {
             None => {}
-            Some(DatiEnteReversale::Libero(x)) => self.raw("dati_a_disposizione_ente_reversale", x.as_str())?,
+            Some(DatiEnteReversale::Libero(x)) => {
+                self.raw("dati_a_disposizione_ente_reversale", x.as_str())?
+            }
             Some(DatiEnteReversale::Miur(mi)) => {
                 self.start("dati_a_disposizione_ente_reversale_MIUR")?;
                 self.num("aggregato", mi.aggregato)?;
@@ -754,7 +845,11 @@ impl<W: Write> FlowWriter<W> {
         if let Some(s) = &v.sostituzione_reversale {
             self.sostituzione(
                 "sostituzione_reversale",
-                ["numero_reversale_da_sostituire", "progressivo_versante_da_sostituire", "esercizio_reversale_da_sostituire"],
+                [
+                    "numero_reversale_da_sostituire",
+                    "progressivo_versante_da_sostituire",
+                    "esercizio_reversale_da_sostituire",
+                ],
                 s,
             )?;
         }
@@ -800,9 +895,16 @@ const CREDITORE: SoggettoNames = SoggettoNames([
 
 fn soggetto_strings<'a>(v: &mut Vec<(&'static str, &'a str)>, f: &'static str, s: &'a Soggetto) {
     v.push((f, &s.anagrafica));
-    for x in [&s.indirizzo, &s.cap, &s.localita, &s.provincia, &s.partita_iva, &s.codice_fiscale]
-        .into_iter()
-        .flatten()
+    for x in [
+        &s.indirizzo,
+        &s.cap,
+        &s.localita,
+        &s.provincia,
+        &s.partita_iva,
+        &s.codice_fiscale,
+    ]
+    .into_iter()
+    .flatten()
     {
         v.push((f, x));
     }
@@ -811,8 +913,15 @@ fn soggetto_strings<'a>(v: &mut Vec<(&'static str, &'a str)>, f: &'static str, s
 fn fattura_strings<'a>(v: &mut Vec<(&'static str, &'a str)>, f: &'a [FatturaSiope]) {
     for f in f {
         v.push(("fattura_siope/numero_fattura_siope", &f.dati.numero_fattura));
-        if let DocumentoSiope::Analogico { codice_fiscale_emittente, .. } = &f.documento {
-            v.push(("fattura_siope/codice_fiscale_emittente_siope", codice_fiscale_emittente));
+        if let DocumentoSiope::Analogico {
+            codice_fiscale_emittente,
+            ..
+        } = &f.documento
+        {
+            v.push((
+                "fattura_siope/codice_fiscale_emittente_siope",
+                codice_fiscale_emittente,
+            ));
         }
     }
 }

@@ -129,7 +129,10 @@ impl<R: BufRead> XmlIn<R> {
                 Event::Eof => Ev::Eof,
                 Event::Empty(_) => {
                     // `expand_empty_elements` turns empty elements into Start + End.
-                    return Err(self.err(path, ParseErrorKind::Xml("unexpected empty element event".into())));
+                    return Err(self.err(
+                        path,
+                        ParseErrorKind::Xml("unexpected empty element event".into()),
+                    ));
                 }
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) => continue,
             });
@@ -137,7 +140,11 @@ impl<R: BufRead> XmlIn<R> {
     }
 
     /// Reads the element whose start tag was just read, with all its content, into a [`Node`].
-    pub(crate) fn read_node(&mut self, start: &BytesStart<'_>, path: &str) -> Result<Node, ParseError> {
+    pub(crate) fn read_node(
+        &mut self,
+        start: &BytesStart<'_>,
+        path: &str,
+    ) -> Result<Node, ParseError> {
         let begin = self.pos();
         let name = String::from_utf8_lossy(local_name(start.name().as_ref())).into_owned();
         let mut stack: Vec<Node> = vec![Node {
@@ -185,7 +192,10 @@ impl<R: BufRead> XmlIn<R> {
                     }
                 }
                 Ev::Eof => {
-                    return Err(self.err(path, ParseErrorKind::Xml("unexpected end of document".into())));
+                    return Err(self.err(
+                        path,
+                        ParseErrorKind::Xml("unexpected end of document".into()),
+                    ));
                 }
             }
         }
@@ -217,14 +227,19 @@ impl<R: BufRead> XmlIn<R> {
                 Event::End(_) => depth -= 1,
                 Event::DocType(_) => return Err(self.err(path, ParseErrorKind::Dtd)),
                 Event::Eof => {
-                    return Err(self.err(path, ParseErrorKind::Xml("unexpected end of document".into())));
+                    return Err(self.err(
+                        path,
+                        ParseErrorKind::Xml("unexpected end of document".into()),
+                    ));
                 }
                 Event::PI(_) | Event::Decl(_) => continue,
                 _ => {}
             }
-            w.write_event(ev).map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))?;
+            w.write_event(ev)
+                .map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))?;
         }
-        String::from_utf8(w.into_inner()).map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))
+        String::from_utf8(w.into_inner())
+            .map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))
     }
 }
 
@@ -324,7 +339,11 @@ impl<'a> Cursor<'a> {
             Some(n) => Ok(n),
             None => {
                 let found = self.peek().map(str::to_owned);
-                let pos = self.node.children.get(self.idx).map_or(self.node.pos, |n| n.pos);
+                let pos = self
+                    .node
+                    .children
+                    .get(self.idx)
+                    .map_or(self.node.pos, |n| n.pos);
                 Err(self.err_at(
                     name,
                     pos,

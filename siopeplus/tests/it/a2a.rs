@@ -36,8 +36,16 @@ pub(crate) fn signed_flow_xml(id: &str, mandati: u32) -> Vec<u8> {
 async fn upload_list_download_ack_and_esiti() {
     let pki = TestPki::generate("Test CA").unwrap();
     let sim = Simulator::start(&pki, SimOptions::default()).await.unwrap();
-    let client = A2aClient::new(config(&sim, &pki, pki.client_identity(&format!("Comune {A2A}"), 1000).unwrap())).unwrap();
-    let r = client.upload_flow("FL-1", &signed_flow_xml("FL-1", 2)).await.unwrap();
+    let client = A2aClient::new(config(
+        &sim,
+        &pki,
+        pki.client_identity(&format!("Comune {A2A}"), 1000).unwrap(),
+    ))
+    .unwrap();
+    let r = client
+        .upload_flow("FL-1", &signed_flow_xml("FL-1", 2))
+        .await
+        .unwrap();
     assert_eq!(r.prog_flusso, Some(1));
     assert!(r.data_upload.is_some());
     let received = sim.received();
@@ -45,27 +53,63 @@ async fn upload_list_download_ack_and_esiti() {
     assert_eq!(received[0].sender.as_deref(), Some(A2A));
     assert!(received[0].accepted);
 
-    let acks = client.list_all(ListKind::Ack, &ListQuery::default()).await.unwrap();
+    let acks = client
+        .list_all(ListKind::Ack, &ListQuery::default())
+        .await
+        .unwrap();
     assert_eq!(acks.len(), 1);
     let ack = AckSiope::from_xml(&client.download(&acks[0].location).await.unwrap()).unwrap();
     assert_eq!(ack.stato_flusso, StatoFlusso::Ok, "{ack:?}");
     assert_eq!(ack.identificativo_flusso.as_deref(), Some("FL-1"));
     // Downloaded items are marked.
-    let not_yet = ListQuery { download: Some(false), ..ListQuery::default() };
-    assert!(client.list_all(ListKind::Ack, &not_yet).await.unwrap().is_empty());
+    let not_yet = ListQuery {
+        download: Some(false),
+        ..ListQuery::default()
+    };
+    assert!(
+        client
+            .list_all(ListKind::Ack, &not_yet)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    let ricezioni = client.list_all(ListKind::EsitoFlusso, &ListQuery::default()).await.unwrap();
-    let ric = RicezioneFlusso::from_xml(&client.download(&ricezioni[0].location).await.unwrap()).unwrap();
+    let ricezioni = client
+        .list_all(ListKind::EsitoFlusso, &ListQuery::default())
+        .await
+        .unwrap();
+    let ric =
+        RicezioneFlusso::from_xml(&client.download(&ricezioni[0].location).await.unwrap()).unwrap();
     assert_eq!(ric.identificativo_flusso, "FL-1");
 
-    let esiti = client.list_all(ListKind::EsitoApplicativo, &ListQuery::default()).await.unwrap();
-    let e = EsitoApplicativo::from_xml(&client.download(&esiti[0].location).await.unwrap()).unwrap();
+    let esiti = client
+        .list_all(ListKind::EsitoApplicativo, &ListQuery::default())
+        .await
+        .unwrap();
+    let e =
+        EsitoApplicativo::from_xml(&client.download(&esiti[0].location).await.unwrap()).unwrap();
     assert_eq!(e.esiti.len(), 3);
-    assert!(e.esiti.iter().all(|x| x.esito_operazione == EsitoOperazione::Acquisito));
+    assert!(
+        e.esiti
+            .iter()
+            .all(|x| x.esito_operazione == EsitoOperazione::Acquisito)
+    );
 
     // A second upload of the same identificativo_flusso is refused by the simulator's ACK.
-    client.upload_flow("FL-1", &signed_flow_xml("FL-1", 2)).await.unwrap();
-    let acks = client.list_all(ListKind::Ack, &ListQuery { download: Some(false), ..ListQuery::default() }).await.unwrap();
+    client
+        .upload_flow("FL-1", &signed_flow_xml("FL-1", 2))
+        .await
+        .unwrap();
+    let acks = client
+        .list_all(
+            ListKind::Ack,
+            &ListQuery {
+                download: Some(false),
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
     let ack = AckSiope::from_xml(&client.download(&acks[0].location).await.unwrap()).unwrap();
     assert_eq!(ack.stato_flusso, StatoFlusso::Ko);
     assert!(ack.errori.iter().any(|e| e.codice == 3));
@@ -75,33 +119,77 @@ async fn upload_list_download_ack_and_esiti() {
 async fn invalid_flow_gets_a_ko_ack_naming_the_order() {
     let pki = TestPki::generate("Test CA").unwrap();
     let sim = Simulator::start(&pki, SimOptions::default()).await.unwrap();
-    let client = A2aClient::new(config(&sim, &pki, pki.client_identity(A2A, 1000).unwrap())).unwrap();
+    let client =
+        A2aClient::new(config(&sim, &pki, pki.client_identity(A2A, 1000).unwrap())).unwrap();
     let xml = String::from_utf8(signed_flow_xml("FL-BAD", 2)).unwrap();
-    let bad = xml.replacen("<importo_mandato>1255.50</importo_mandato>", "<importo_mandato>1255.51</importo_mandato>", 1);
+    let bad = xml.replacen(
+        "<importo_mandato>1255.50</importo_mandato>",
+        "<importo_mandato>1255.51</importo_mandato>",
+        1,
+    );
     client.upload_flow("FL-BAD", bad.as_bytes()).await.unwrap();
-    let acks = client.list_all(ListKind::Ack, &ListQuery::default()).await.unwrap();
+    let acks = client
+        .list_all(ListKind::Ack, &ListQuery::default())
+        .await
+        .unwrap();
     let ack = AckSiope::from_xml(&client.download(&acks[0].location).await.unwrap()).unwrap();
     assert_eq!(ack.stato_flusso, StatoFlusso::Ko);
-    assert_eq!(ack.errori[0].elemento.as_deref(), Some("mandato 1 importo_mandato"));
-    assert!(client.list_all(ListKind::EsitoApplicativo, &ListQuery::default()).await.unwrap().is_empty());
+    assert_eq!(
+        ack.errori[0].elemento.as_deref(),
+        Some("mandato 1 importo_mandato")
+    );
+    assert!(
+        client
+            .list_all(ListKind::EsitoApplicativo, &ListQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn pagination_and_date_ranges() {
     let pki = TestPki::generate("Test CA").unwrap();
-    let sim = Simulator::start(&pki, SimOptions { page_size: 2, ..SimOptions::default() }).await.unwrap();
-    let client = A2aClient::new(config(&sim, &pki, pki.client_identity(A2A, 1000).unwrap())).unwrap();
+    let sim = Simulator::start(
+        &pki,
+        SimOptions {
+            page_size: 2,
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client =
+        A2aClient::new(config(&sim, &pki, pki.client_identity(A2A, 1000).unwrap())).unwrap();
     for i in 1..=5 {
         let id = format!("FL-P{i}");
-        client.upload_flow(&id, &signed_flow_xml(&id, 1)).await.unwrap();
+        client
+            .upload_flow(&id, &signed_flow_xml(&id, 1))
+            .await
+            .unwrap();
     }
-    let page = client.list(ListKind::Ack, &ListQuery::default()).await.unwrap();
-    assert_eq!((page.num_risultati, page.num_pagine, page.risultati.len()), (5, 3, 2));
-    let all = client.list_all(ListKind::Ack, &ListQuery::default()).await.unwrap();
+    let page = client
+        .list(ListKind::Ack, &ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.num_risultati, page.num_pagine, page.risultati.len()),
+        (5, 3, 2)
+    );
+    let all = client
+        .list_all(ListKind::Ack, &ListQuery::default())
+        .await
+        .unwrap();
     assert_eq!(all.len(), 5);
     let future = chrono::Local::now().naive_local() + chrono::Duration::days(1);
     let none = client
-        .list_all(ListKind::Ack, &ListQuery { data_upload_da: Some(future), ..ListQuery::default() })
+        .list_all(
+            ListKind::Ack,
+            &ListQuery {
+                data_upload_da: Some(future),
+                ..ListQuery::default()
+            },
+        )
         .await
         .unwrap();
     assert!(none.is_empty());
@@ -111,14 +199,28 @@ async fn pagination_and_date_ranges() {
 async fn throttling_is_retried_then_reported() {
     let pki = TestPki::generate("Test CA").unwrap();
     let sim = Simulator::start(&pki, SimOptions::default()).await.unwrap();
-    let client = A2aClient::new(config(&sim, &pki, pki.client_identity(A2A, 1000).unwrap())).unwrap();
+    let client =
+        A2aClient::new(config(&sim, &pki, pki.client_identity(A2A, 1000).unwrap())).unwrap();
     sim.inject(&[Fault::Status(429), Fault::Status(503)]);
-    client.upload_flow("FL-T", &signed_flow_xml("FL-T", 1)).await.unwrap();
+    client
+        .upload_flow("FL-T", &signed_flow_xml("FL-T", 1))
+        .await
+        .unwrap();
     assert_eq!(sim.received().len(), 1);
     sim.inject(&[Fault::Status(503), Fault::Status(503), Fault::Status(503)]);
-    let err = client.list(ListKind::Ack, &ListQuery::default()).await.unwrap_err();
+    let err = client
+        .list(ListKind::Ack, &ListQuery::default())
+        .await
+        .unwrap_err();
     assert!(
-        matches!(err, Error::Transport(TransportError::RetriesExhausted { status: 503, attempts: 3, .. })),
+        matches!(
+            err,
+            Error::Transport(TransportError::RetriesExhausted {
+                status: 503,
+                attempts: 3,
+                ..
+            })
+        ),
         "{err}"
     );
 }
@@ -128,9 +230,20 @@ async fn client_certificate_from_another_ca_is_refused() {
     let pki = TestPki::generate("Test CA").unwrap();
     let other = TestPki::generate("Rogue CA").unwrap();
     let sim = Simulator::start(&pki, SimOptions::default()).await.unwrap();
-    let client = A2aClient::new(config(&sim, &pki, other.client_identity(A2A, 1000).unwrap())).unwrap();
-    let err = client.list(ListKind::Ack, &ListQuery::default()).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(TransportError::Http { .. })), "{err}");
+    let client = A2aClient::new(config(
+        &sim,
+        &pki,
+        other.client_identity(A2A, 1000).unwrap(),
+    ))
+    .unwrap();
+    let err = client
+        .list(ListKind::Ack, &ListQuery::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(TransportError::Http { .. })),
+        "{err}"
+    );
     assert!(sim.received().is_empty());
 }
 
@@ -141,8 +254,14 @@ async fn expired_client_certificate_is_refused() {
     let (c, k) = pki.issue_client(A2A, -1200, -5).unwrap();
     let id = ClientIdentity::from_pem_parts(c.as_bytes(), k.as_bytes()).unwrap();
     let client = A2aClient::new(config(&sim, &pki, id)).unwrap();
-    let err = client.upload_flow("FL-X", &signed_flow_xml("FL-X", 1)).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(TransportError::Http { .. })), "{err}");
+    let err = client
+        .upload_flow("FL-X", &signed_flow_xml("FL-X", 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(TransportError::Http { .. })),
+        "{err}"
+    );
     assert!(sim.received().is_empty());
 }
 
@@ -154,8 +273,14 @@ async fn untrusted_server_is_refused() {
     let mut cfg = config(&sim, &pki, pki.client_identity(A2A, 1000).unwrap());
     cfg.trust_roots = trust_roots_from_pem(other.ca_pem().as_bytes()).unwrap();
     let client = A2aClient::new(cfg).unwrap();
-    let err = client.upload_flow("FL-U", &signed_flow_xml("FL-U", 1)).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(TransportError::Http { .. })), "{err}");
+    let err = client
+        .upload_flow("FL-U", &signed_flow_xml("FL-U", 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(TransportError::Http { .. })),
+        "{err}"
+    );
     assert!(sim.received().is_empty());
 }
 
@@ -163,9 +288,23 @@ async fn untrusted_server_is_refused() {
 async fn certificate_of_another_ente_gets_403() {
     let pki = TestPki::generate("Test CA").unwrap();
     let sim = Simulator::start(&pki, SimOptions::default()).await.unwrap();
-    let client = A2aClient::new(config(&sim, &pki, pki.client_identity("A2A-99999999", 1000).unwrap())).unwrap();
-    let err = client.upload_flow("FL-O", &signed_flow_xml("FL-O", 1)).await.unwrap_err();
-    assert!(matches!(err, Error::Transport(TransportError::Status { status: 403, .. })), "{err}");
+    let client = A2aClient::new(config(
+        &sim,
+        &pki,
+        pki.client_identity("A2A-99999999", 1000).unwrap(),
+    ))
+    .unwrap();
+    let err = client
+        .upload_flow("FL-O", &signed_flow_xml("FL-O", 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport(TransportError::Status { status: 403, .. })
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -178,7 +317,10 @@ fn no_trust_roots_is_a_configuration_error() {
         pki.client_identity(A2A, 100).unwrap(),
         vec![],
     );
-    assert!(matches!(A2aClient::new(cfg), Err(TransportError::Config(_))));
+    assert!(matches!(
+        A2aClient::new(cfg),
+        Err(TransportError::Config(_))
+    ));
 }
 
 #[test]

@@ -23,7 +23,10 @@ pub(crate) fn fixtures() -> PathBuf {
 /// Returns `None` when xmllint is absent outside CI; panics when absent in CI.
 pub(crate) fn xmllint(xml: &[u8], xsd: &str) -> Option<Result<(), String>> {
     if Command::new("xmllint").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "xmllint is required in CI (apt-get install libxml2-utils)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "xmllint is required in CI (apt-get install libxml2-utils)"
+        );
         eprintln!("xmllint not installed: schema check skipped");
         return None;
     }
@@ -56,9 +59,12 @@ pub(crate) fn with_placeholder_signature(xml: &[u8]) -> Vec<u8> {
 }
 
 pub(crate) fn assert_schema_valid(xml: &[u8], xsd: &str) {
-    if let Some(r) = xmllint(xml, xsd) {
-        if let Err(e) = r {
-            panic!("schema check failed:\n{e}\n---\n{}", String::from_utf8_lossy(&xml[..xml.len().min(4000)]));
+    if let Some(Err(e)) = xmllint(xml, xsd) {
+        {
+            panic!(
+                "schema check failed:\n{e}\n---\n{}",
+                String::from_utf8_lossy(&xml[..xml.len().min(4000)])
+            );
         }
     }
 }
@@ -149,7 +155,13 @@ pub(crate) fn beneficiario_sepa(prog: u32, importo: &str) -> InformazioniBenefic
 pub(crate) fn beneficiario_pagopa(prog: u32, importo: &str) -> InformazioniBeneficiario {
     let mut sog = Soggetto::new("Agenzia delle Entrate-Riscossione");
     sog.codice_fiscale = Some("13756881002".into());
-    let mut b = InformazioniBeneficiario::new(prog, eur(importo), TipoPagamento::AvvisoPagopa, sog, "Tassa rifiuti");
+    let mut b = InformazioniBeneficiario::new(
+        prog,
+        eur(importo),
+        TipoPagamento::AvvisoPagopa,
+        sog,
+        "Tassa rifiuti",
+    );
     b.classificazione = vec![ClassificazioneUscita {
         codice_cgu: "1020199".parse().unwrap(),
         codice_cup: None,
@@ -179,7 +191,14 @@ pub(crate) fn beneficiario_pagopa(prog: u32, importo: &str) -> InformazioniBenef
 }
 
 pub(crate) fn mandato(n: u32) -> Mandato {
-    let mut m = Mandato::new(n, d(2026, 3, 2), vec![beneficiario_sepa(1, "1220.00"), beneficiario_pagopa(2, "35.50")]);
+    let mut m = Mandato::new(
+        n,
+        d(2026, 3, 2),
+        vec![
+            beneficiario_sepa(1, "1220.00"),
+            beneficiario_pagopa(2, "35.50"),
+        ],
+    );
     m.bilancio = vec![Bilancio {
         codifica_bilancio: 1_030_102,
         descrizione_codifica: Some("Acquisto beni".into()),
@@ -190,15 +209,22 @@ pub(crate) fn mandato(n: u32) -> Mandato {
         importo_bilancio: eur("1255.50"),
     }];
     m.conto_evidenza = Some("0000001".into());
-    m.dati_a_disposizione_ente =
-        Some(DatiEnteMandato::Libero(RawXml::new("<protocollo anno=\"2026\">123</protocollo>note").unwrap()));
+    m.dati_a_disposizione_ente = Some(DatiEnteMandato::Libero(
+        RawXml::new("<protocollo anno=\"2026\">123</protocollo>note").unwrap(),
+    ));
     m
 }
 
 pub(crate) fn reversale(n: u32) -> Reversale {
     let mut sog = Soggetto::new("Bianchi Anna");
     sog.codice_fiscale = Some("BNCNNA80A41H501R".into());
-    let mut v = InformazioniVersante::new(1, eur("100.00"), TipoRiscossione::Cassa, sog, "Diritti di segreteria");
+    let mut v = InformazioniVersante::new(
+        1,
+        eur("100.00"),
+        TipoRiscossione::Cassa,
+        sog,
+        "Diritti di segreteria",
+    );
     v.classificazione = vec![ClassificazioneEntrata {
         codice_cge: "3010200".parse().unwrap(),
         codice_cup: None,
@@ -228,7 +254,9 @@ pub(crate) fn reversale(n: u32) -> Reversale {
 }
 
 pub(crate) fn flow(id: &str, mandati: u32) -> FlussoOrdinativi {
-    let mut ordinativi: Vec<Ordinativo> = (1..=mandati).map(|n| Ordinativo::Mandato(Box::new(mandato(n)))).collect();
+    let mut ordinativi: Vec<Ordinativo> = (1..=mandati)
+        .map(|n| Ordinativo::Mandato(Box::new(mandato(n))))
+        .collect();
     ordinativi.push(Ordinativo::Reversale(Box::new(reversale(1))));
     FlussoOrdinativi {
         id: Some("FLUSSO1".into()),

@@ -1,4 +1,5 @@
 //! Public-API tests of `siopeplus`.
+#![allow(clippy::unwrap_used)]
 
 mod a2a;
 mod cert;

@@ -15,9 +15,15 @@ fn fixtures_validate_against_their_schemas() {
         ("ack_ok.xml", "OPI_MSG_ACK_SIOPE_V_1_6_1.xsd"),
         ("ricezione.xml", "OPI_MSG_RICEZIONE_FLUSSO_V_1_6_1.xsd"),
         ("rifiuto.xml", "OPI_MSG_RIFIUTO_FLUSSO_V_1_6_1.xsd"),
-        ("esito_applicativo.xml", "OPI_MSG_ESITO_APPLICATIVO_V_1_6_1.xsd"),
+        (
+            "esito_applicativo.xml",
+            "OPI_MSG_ESITO_APPLICATIVO_V_1_6_1.xsd",
+        ),
         ("giornale_di_cassa.xml", "OPI_GIORNALE_DI_CASSA_V_1_7_1.xsd"),
-        ("disponibilita_liquide.xml", "OPI_DISPONIBILITA_LIQUIDE_V_1_7_1.xsd"),
+        (
+            "disponibilita_liquide.xml",
+            "OPI_DISPONIBILITA_LIQUIDE_V_1_7_1.xsd",
+        ),
     ] {
         assert_schema_valid(&fixture(f), xsd);
     }
@@ -33,7 +39,10 @@ fn ack_ko_with_errors_and_warnings() {
     assert_eq!(a.testata.descrizione_ente, "Comune di Roccasecca & Uniti");
     assert_eq!(a.errori.len(), 1);
     assert_eq!(a.errori[0].codice, 105);
-    assert_eq!(a.errori[0].elemento.as_deref(), Some("/flusso_ordinativi/mandato[2]/importo_mandato"));
+    assert_eq!(
+        a.errori[0].elemento.as_deref(),
+        Some("/flusso_ordinativi/mandato[2]/importo_mandato")
+    );
     assert_eq!(a.warning[0].codice, 9);
     assert_eq!(a.warning[0].elemento, None);
     // Our writer produces a schema-valid ACK that reads back the same.
@@ -44,12 +53,19 @@ fn ack_ko_with_errors_and_warnings() {
 
 #[test]
 fn unknown_codes_do_not_break_parsing() {
-    let s = String::from_utf8(fixture("ack_ok.xml")).unwrap().replace(">OK<", ">PARZIALE<");
+    let s = String::from_utf8(fixture("ack_ok.xml"))
+        .unwrap()
+        .replace(">OK<", ">PARZIALE<");
     let a = AckSiope::from_xml(s.as_bytes()).unwrap();
     assert_eq!(a.stato_flusso, StatoFlusso::Other("PARZIALE".into()));
-    let s = String::from_utf8(fixture("esito_applicativo.xml")).unwrap().replace(">RISCOSSO<", ">RISCOSSO PARZIALMENTE<");
+    let s = String::from_utf8(fixture("esito_applicativo.xml"))
+        .unwrap()
+        .replace(">RISCOSSO<", ">RISCOSSO PARZIALMENTE<");
     let e = EsitoApplicativo::from_xml(s.as_bytes()).unwrap();
-    assert_eq!(e.esiti[2].esito_operazione, EsitoOperazione::Other("RISCOSSO PARZIALMENTE".into()));
+    assert_eq!(
+        e.esiti[2].esito_operazione,
+        EsitoOperazione::Other("RISCOSSO PARZIALMENTE".into())
+    );
 }
 
 #[test]
@@ -63,7 +79,10 @@ fn ricezione_and_rifiuto() {
     assert_eq!(r.errori.len(), 2);
     assert_eq!(r.errori[0].codice, Some(12));
     assert_eq!(r.errori[1].codice, None);
-    assert_eq!(r.errori[1].descrizione, "Identificativo flusso gia' trasmesso");
+    assert_eq!(
+        r.errori[1].descrizione,
+        "Identificativo flusso gia' trasmesso"
+    );
 }
 
 #[test]
@@ -71,19 +90,28 @@ fn esito_applicativo_per_order() {
     let e = EsitoApplicativo::from_xml(&fixture("esito_applicativo.xml")).unwrap();
     assert_eq!(e.esiti.len(), 3);
     let m1 = &e.esiti[0];
-    assert_eq!((m1.tipo, m1.numero, m1.esito_operazione.clone()), (TipoOrdinativo::Mandato, 1, EsitoOperazione::Acquisito));
+    assert_eq!(
+        (m1.tipo, m1.numero, m1.esito_operazione.clone()),
+        (TipoOrdinativo::Mandato, 1, EsitoOperazione::Acquisito)
+    );
     assert_eq!(m1.importo, Some(eur("1255.50")));
     let m2 = &e.esiti[1];
     assert!(m2.esito_operazione.is_negative());
     assert_eq!(m2.errori[0].codice_errore, Some(301));
     assert_eq!(m2.errori[0].progressivo, Some(1));
     let r1 = &e.esiti[2];
-    assert_eq!((r1.tipo, r1.esito_operazione.clone()), (TipoOrdinativo::Reversale, EsitoOperazione::Riscosso));
+    assert_eq!(
+        (r1.tipo, r1.esito_operazione.clone()),
+        (TipoOrdinativo::Reversale, EsitoOperazione::Riscosso)
+    );
     assert_eq!(r1.to_string(), "reversale 1/2026: RISCOSSO");
     // Writing then parsing gives the same values (signature aside).
     let mut unsigned = e.clone();
     unsigned.signed = false;
-    assert_eq!(EsitoApplicativo::from_xml(unsigned.to_xml().as_bytes()).unwrap(), unsigned);
+    assert_eq!(
+        EsitoApplicativo::from_xml(unsigned.to_xml().as_bytes()).unwrap(),
+        unsigned
+    );
 }
 
 #[test]
@@ -97,10 +125,22 @@ fn giornale_di_cassa() {
     assert_eq!(m.tipo_movimento, TipoMovimento::Uscita);
     assert_eq!(m.tipo_operazione, TipoOperazioneMovimento::Eseguito);
     assert_eq!(m.importo.cents(), 122_000);
-    assert_eq!(m.cliente.codice_fiscale.as_deref(), Some("RSSMRA85T10A562S"));
+    assert_eq!(
+        m.cliente.codice_fiscale.as_deref(),
+        Some("RSSMRA85T10A562S")
+    );
     let s = &c.movimenti[1];
-    assert_eq!(s.sospeso_da_regolarizzare.as_ref().unwrap().codice_gestionale_provvisorio, "3010");
-    assert_eq!(s.dati_a_disposizione_bt.as_ref().unwrap().as_str(), "<nota>sportello 3</nota>");
+    assert_eq!(
+        s.sospeso_da_regolarizzare
+            .as_ref()
+            .unwrap()
+            .codice_gestionale_provvisorio,
+        "3010"
+    );
+    assert_eq!(
+        s.dati_a_disposizione_bt.as_ref().unwrap().as_str(),
+        "<nota>sportello 3</nota>"
+    );
     assert_eq!(c.saldo_finale.unwrap().cents(), 4_888_000);
     let t = g.totali_esercizio.as_ref().unwrap();
     assert_eq!(t.totale_sospesi_uscita.cents(), 0);
@@ -122,12 +162,23 @@ fn disponibilita_liquide() {
 
 #[test]
 fn parse_message_dispatches_on_root_and_refuses_others() {
-    assert!(matches!(parse_message(&fixture("ack_ok.xml")).unwrap(), Messaggio::Ack(_)));
-    assert!(matches!(parse_message(&fixture("giornale_di_cassa.xml")).unwrap(), Messaggio::GiornaleDiCassa(_)));
-    assert!(matches!(parse_message(&fixture("disponibilita_liquide.xml")).unwrap(), Messaggio::DisponibilitaLiquide(_)));
+    assert!(matches!(
+        parse_message(&fixture("ack_ok.xml")).unwrap(),
+        Messaggio::Ack(_)
+    ));
+    assert!(matches!(
+        parse_message(&fixture("giornale_di_cassa.xml")).unwrap(),
+        Messaggio::GiornaleDiCassa(_)
+    ));
+    assert!(matches!(
+        parse_message(&fixture("disponibilita_liquide.xml")).unwrap(),
+        Messaggio::DisponibilitaLiquide(_)
+    ));
     let err = parse_message(b"<foo/>").unwrap_err().to_string();
     assert!(err.contains("root element is foo"), "{err}");
-    let err = AckSiope::from_xml(&fixture("ricezione.xml")).unwrap_err().to_string();
+    let err = AckSiope::from_xml(&fixture("ricezione.xml"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("expected messaggio_ack_siope"), "{err}");
 }
 
@@ -135,12 +186,28 @@ fn parse_message_dispatches_on_root_and_refuses_others() {
 fn hostile_messages_are_refused() {
     let xxe = br#"<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]><messaggio_ack_siope>&x;</messaggio_ack_siope>"#;
     let err = parse_message(xxe).unwrap_err();
-    assert!(matches!(err, Error::Parse(ParseError { kind: ParseErrorKind::Dtd, .. })), "{err}");
-    let deep = format!("<messaggio_ack_siope>{}{}</messaggio_ack_siope>", "<a>".repeat(100), "</a>".repeat(100));
+    assert!(
+        matches!(
+            err,
+            Error::Parse(ParseError {
+                kind: ParseErrorKind::Dtd,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    let deep = format!(
+        "<messaggio_ack_siope>{}{}</messaggio_ack_siope>",
+        "<a>".repeat(100),
+        "</a>".repeat(100)
+    );
     let err = parse_message(deep.as_bytes()).unwrap_err().to_string();
     assert!(err.contains("nesting deeper"), "{err}");
     let s = String::from_utf8(fixture("ack_ok.xml")).unwrap();
-    let extra = s.replace("</messaggio_ack_siope>", "<intruso>1</intruso></messaggio_ack_siope>");
+    let extra = s.replace(
+        "</messaggio_ack_siope>",
+        "<intruso>1</intruso></messaggio_ack_siope>",
+    );
     let err = parse_message(extra.as_bytes()).unwrap_err().to_string();
     assert!(err.contains("unexpected element intruso"), "{err}");
     let trailing = format!("{s}<second/>");

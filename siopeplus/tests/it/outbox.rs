@@ -20,13 +20,23 @@ async fn env() -> Env {
     let db = dir.path().join("outbox.sqlite");
     let pki = TestPki::generate("Test CA").unwrap();
     let sim = Simulator::start(&pki, SimOptions::default()).await.unwrap();
-    Env { _dir: dir, db, pki, sim }
+    Env {
+        _dir: dir,
+        db,
+        pki,
+        sim,
+    }
 }
 
 /// A fresh process: new store handle, new client, same database file.
 fn outbox(env: &Env, faults: Option<Arc<dyn FailPoints>>) -> Outbox<SqliteOutbox> {
     let store = Arc::new(SqliteOutbox::open(&env.db).unwrap());
-    let client = A2aClient::new(config(&env.sim, &env.pki, env.pki.client_identity(A2A, 1000).unwrap())).unwrap();
+    let client = A2aClient::new(config(
+        &env.sim,
+        &env.pki,
+        env.pki.client_identity(A2A, 1000).unwrap(),
+    ))
+    .unwrap();
     let o = Outbox::new(store, client, Duration::ZERO);
     match faults {
         Some(f) => o.with_fail_points(f),
@@ -35,25 +45,47 @@ fn outbox(env: &Env, faults: Option<Arc<dyn FailPoints>>) -> Outbox<SqliteOutbox
 }
 
 fn uploads_of(sim: &Simulator, id: &str) -> usize {
-    sim.received().iter().filter(|f| f.identificativo_flusso == id).count()
+    sim.received()
+        .iter()
+        .filter(|f| f.identificativo_flusso == id)
+        .count()
 }
 
 #[tokio::test]
 async fn happy_path_reaches_completed_with_messages_stored() {
     let env = env().await;
     let o = outbox(&env, None);
-    let id = o.enqueue("FL-OK", &signed_flow_xml("FL-OK", 2)).await.unwrap();
+    let id = o
+        .enqueue("FL-OK", &signed_flow_xml("FL-OK", 2))
+        .await
+        .unwrap();
     assert_eq!(o.store().get(id).await.unwrap().state, OutboxState::Pending);
     let entries = o.process().await.unwrap();
     assert_eq!(entries[0].state, OutboxState::Completed, "{entries:?}");
     assert_eq!(entries[0].prog_flusso, Some(1));
-    assert!(entries[0].detail.as_deref().unwrap().contains("mandato 1/2026: ACQUISITO"));
-    let kinds: Vec<String> = o.store().messages(id).await.unwrap().into_iter().map(|m| m.kind).collect();
+    assert!(
+        entries[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("mandato 1/2026: ACQUISITO")
+    );
+    let kinds: Vec<String> = o
+        .store()
+        .messages(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
     assert_eq!(kinds, ["ack", "esitoflusso", "esitoapplicativo"]);
     assert!(o.store().open_entries().await.unwrap().is_empty());
     // Nothing doubled: a second enqueue of the same flow is refused.
     let err = o.enqueue("FL-OK", b"<x/>").await.unwrap_err();
-    assert!(matches!(err, Error::Outbox(OutboxError::Duplicate(_))), "{err}");
+    assert!(
+        matches!(err, Error::Outbox(OutboxError::Duplicate(_))),
+        "{err}"
+    );
     assert_eq!(uploads_of(&env.sim, "FL-OK"), 1);
 }
 
@@ -91,7 +123,11 @@ async fn a_crash_at_any_step_loses_nothing_and_uploads_once() {
         assert!(e.is_empty(), "{step:?}: still open {e:?} / {entries:?}");
         let all = second.store().get(1).await.unwrap();
         assert_eq!(all.state, OutboxState::Completed, "{step:?}: {all:?}");
-        assert_eq!(uploads_of(&env.sim, ident), 1, "{step:?}: uploaded more than once");
+        assert_eq!(
+            uploads_of(&env.sim, ident),
+            1,
+            "{step:?}: uploaded more than once"
+        );
     }
 }
 
@@ -99,7 +135,9 @@ async fn a_crash_at_any_step_loses_nothing_and_uploads_once() {
 async fn lost_upload_answer_is_resolved_from_the_channel_not_by_resending() {
     let env = env().await;
     let o = outbox(&env, None);
-    o.enqueue("FL-LOST", &signed_flow_xml("FL-LOST", 1)).await.unwrap();
+    o.enqueue("FL-LOST", &signed_flow_xml("FL-LOST", 1))
+        .await
+        .unwrap();
     env.sim.inject(&[Fault::LoseUploadAnswer]);
     let entries = o.process().await.unwrap();
     assert_eq!(entries[0].state, OutboxState::Uploading, "{entries:?}");
@@ -113,10 +151,17 @@ async fn lost_upload_answer_is_resolved_from_the_channel_not_by_resending() {
 async fn unknown_outcome_waits_for_the_grace_period() {
     let env = env().await;
     let store = Arc::new(SqliteOutbox::open(&env.db).unwrap());
-    let client = A2aClient::new(config(&env.sim, &env.pki, env.pki.client_identity(A2A, 1000).unwrap())).unwrap();
+    let client = A2aClient::new(config(
+        &env.sim,
+        &env.pki,
+        env.pki.client_identity(A2A, 1000).unwrap(),
+    ))
+    .unwrap();
     let o = Outbox::new(store.clone(), client, Duration::from_secs(3600))
         .with_fail_points(Arc::new(FailOnce::at(Step::BeforeUpload)));
-    o.enqueue("FL-WAIT", &signed_flow_xml("FL-WAIT", 1)).await.unwrap();
+    o.enqueue("FL-WAIT", &signed_flow_xml("FL-WAIT", 1))
+        .await
+        .unwrap();
     assert!(o.process().await.is_err());
     // The request never left, but the outbox cannot know: within the grace period it waits.
     let entries = o.process().await.unwrap();
@@ -131,10 +176,17 @@ async fn refused_flows_end_in_ack_ko_and_throttling_leaves_them_pending() {
     // Unsigned: the simulator answers KO.
     let unsigned = write_flow(&crate::common::flow("FL-KO", 1), Vec::new(), false).unwrap();
     o.enqueue("FL-KO", &unsigned).await.unwrap();
-    env.sim.inject(&[Fault::Status(503), Fault::Status(503), Fault::Status(503)]);
+    env.sim
+        .inject(&[Fault::Status(503), Fault::Status(503), Fault::Status(503)]);
     let entries = o.process().await.unwrap();
     assert_eq!(entries[0].state, OutboxState::Pending, "{entries:?}");
     let entries = o.process().await.unwrap();
     assert_eq!(entries[0].state, OutboxState::AckKo, "{entries:?}");
-    assert!(entries[0].detail.as_deref().unwrap().contains("non e' firmato"));
+    assert!(
+        entries[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("non e' firmato")
+    );
 }

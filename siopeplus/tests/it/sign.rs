@@ -11,7 +11,10 @@ fn xmlsec1_present() -> bool {
     if Command::new("xmlsec1").arg("--version").output().is_ok() {
         return true;
     }
-    assert!(std::env::var_os("CI").is_none(), "xmlsec1 is required in CI (apt-get install xmlsec1)");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "xmlsec1 is required in CI (apt-get install xmlsec1)"
+    );
     eprintln!("xmlsec1 not installed: interop check skipped");
     false
 }
@@ -25,7 +28,11 @@ struct Ente {
 fn ente(pki: &TestPki, cn: &str) -> Ente {
     let (cert_pem, key_pem) = pki.issue_client(cn, -1, 1000).unwrap();
     let id = ClientIdentity::from_pem_parts(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-    Ente { signer: FlowSigner::from_identity(&id).unwrap(), cert_pem, key_pem }
+    Ente {
+        signer: FlowSigner::from_identity(&id).unwrap(),
+        cert_pem,
+        key_pem,
+    }
 }
 
 fn unsigned_flow() -> Vec<u8> {
@@ -54,18 +61,32 @@ fn tampering_wrong_key_and_missing_signature_are_refused() {
     let other = ente(&pki, "Altro");
     let signed = String::from_utf8(sign_flow(&unsigned_flow(), &e.signer).unwrap()).unwrap();
     let trusted = trusted_keys_from_pem(e.cert_pem.as_bytes()).unwrap();
-    let tampered = signed.replacen("<importo_beneficiario>1220.00<", "<importo_beneficiario>9220.00<", 1);
-    assert!(matches!(verify_flow(tampered.as_bytes(), &trusted), Err(Error::Signature(_))));
+    let tampered = signed.replacen(
+        "<importo_beneficiario>1220.00<",
+        "<importo_beneficiario>9220.00<",
+        1,
+    );
+    assert!(matches!(
+        verify_flow(tampered.as_bytes(), &trusted),
+        Err(Error::Signature(_))
+    ));
     let wrong = trusted_keys_from_pem(other.cert_pem.as_bytes()).unwrap();
-    assert!(matches!(verify_flow(signed.as_bytes(), &wrong), Err(Error::Signature(_))));
+    assert!(matches!(
+        verify_flow(signed.as_bytes(), &wrong),
+        Err(Error::Signature(_))
+    ));
     assert!(matches!(
         verify_flow(&unsigned_flow(), &trusted),
         Err(Error::Signature(SignatureError::Missing))
     ));
     // Signing twice is refused; a root without Id cannot be referenced.
     assert!(sign_flow(signed.as_bytes(), &e.signer).is_err());
-    let no_id = String::from_utf8(unsigned_flow()).unwrap().replace(" Id=\"FLUSSO1\"", "");
-    let err = sign_flow(no_id.as_bytes(), &e.signer).unwrap_err().to_string();
+    let no_id = String::from_utf8(unsigned_flow())
+        .unwrap()
+        .replace(" Id=\"FLUSSO1\"", "");
+    let err = sign_flow(no_id.as_bytes(), &e.signer)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no Id"), "{err}");
 }
 
@@ -75,7 +96,11 @@ fn a_signature_covering_only_part_of_the_document_is_refused() {
     let e = ente(&pki, "Comune");
     let trusted = trusted_keys_from_pem(e.cert_pem.as_bytes()).unwrap();
     // Sign an inner element only, then present the document as a signed flow.
-    let xml = String::from_utf8(unsigned_flow()).unwrap().replacen("<testata_flusso>", "<testata_flusso Id=\"T\">", 1);
+    let xml = String::from_utf8(unsigned_flow()).unwrap().replacen(
+        "<testata_flusso>",
+        "<testata_flusso Id=\"T\">",
+        1,
+    );
     let partially = sign_inner(xml.as_bytes(), &e, "T");
     let err = verify_flow(&partially, &trusted).unwrap_err().to_string();
     assert!(err.contains("not the whole document"), "{err}");
@@ -84,7 +109,9 @@ fn a_signature_covering_only_part_of_the_document_is_refused() {
 fn sign_inner(xml: &[u8], e: &Ente, id: &str) -> Vec<u8> {
     let key = xmldsig::SigningKey::from_pem(e.key_pem.as_bytes()).unwrap();
     let cert = xmldsig::Certificate::from_pem(e.cert_pem.as_bytes()).unwrap();
-    let opts = xmldsig::SignOptions::new(id, &key).certificate(&cert).id_attributes(["Id"]);
+    let opts = xmldsig::SignOptions::new(id, &key)
+        .certificate(&cert)
+        .id_attributes(["Id"]);
     xmldsig::sign_enveloped(xml, &opts).unwrap()
 }
 
@@ -106,9 +133,15 @@ fn xmlsec1_verifies_our_signature() {
         .arg(dir.path().join("signed.xml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "xmlsec1: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "xmlsec1: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // And refuses it once altered.
-    let bad = String::from_utf8(signed).unwrap().replacen("Rossi Mario", "Rossi Marco", 1);
+    let bad = String::from_utf8(signed)
+        .unwrap()
+        .replacen("Rossi Mario", "Rossi Marco", 1);
     std::fs::write(dir.path().join("bad.xml"), bad).unwrap();
     let out = Command::new("xmlsec1")
         .args(["--verify", "--pubkey-cert-pem"])
@@ -132,7 +165,10 @@ fn we_verify_xmlsec1_signatures() {
     std::fs::write(dir.path().join("key.pem"), &e.key_pem).unwrap();
     for (c14n, uri) in [
         ("http://www.w3.org/2001/10/xml-exc-c14n#", "#FLUSSO1"),
-        ("http://www.w3.org/TR/2001/REC-xml-c14n-20010315", "#FLUSSO1"),
+        (
+            "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+            "#FLUSSO1",
+        ),
     ] {
         let template = String::from_utf8(unsigned_flow()).unwrap().replace(
             "</flusso_ordinativi>",
@@ -141,14 +177,29 @@ fn we_verify_xmlsec1_signatures() {
             ),
         );
         std::fs::write(dir.path().join("tmpl.xml"), template).unwrap();
-        let key_arg = format!("{},{}", dir.path().join("key.pem").display(), dir.path().join("cert.pem").display());
+        let key_arg = format!(
+            "{},{}",
+            dir.path().join("key.pem").display(),
+            dir.path().join("cert.pem").display()
+        );
         let out = Command::new("xmlsec1")
-            .args(["--sign", "--privkey-pem", &key_arg, "--id-attr:Id", "flusso_ordinativi", "--output"])
+            .args([
+                "--sign",
+                "--privkey-pem",
+                &key_arg,
+                "--id-attr:Id",
+                "flusso_ordinativi",
+                "--output",
+            ])
             .arg(dir.path().join("out.xml"))
             .arg(dir.path().join("tmpl.xml"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "xmlsec1 sign: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "xmlsec1 sign: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let signed = std::fs::read(dir.path().join("out.xml")).unwrap();
         let trusted = trusted_keys_from_pem(e.cert_pem.as_bytes()).unwrap();
         verify_flow(&signed, &trusted).unwrap_or_else(|err| panic!("{c14n} {uri:?}: {err}"));
@@ -161,15 +212,21 @@ fn treasurer_messages_are_verified_before_they_are_read() {
     let pki = TestPki::generate("Test CA").unwrap();
     let tesoriere = ente(&pki, "Tesoriere");
     let comune = ente(&pki, "Comune");
-    let fixture = std::fs::read_to_string(fixtures().join("messages/esito_applicativo.xml")).unwrap();
+    let fixture =
+        std::fs::read_to_string(fixtures().join("messages/esito_applicativo.xml")).unwrap();
     // Drop the placeholder signature and give the root an Id.
     let start = fixture.find("<ds:Signature").unwrap();
     let end = fixture.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
-    let unsigned = format!("{}{}", &fixture[..start], &fixture[end..]).replace("<messaggi_esito_applicativo>", "<messaggi_esito_applicativo Id=\"EA1\">");
+    let unsigned = format!("{}{}", &fixture[..start], &fixture[end..]).replace(
+        "<messaggi_esito_applicativo>",
+        "<messaggi_esito_applicativo Id=\"EA1\">",
+    );
     let signed = sign_document(unsigned.as_bytes(), &tesoriere.signer).unwrap();
     assert_schema_valid(&signed, "OPI_MSG_ESITO_APPLICATIVO_V_1_6_1.xsd");
     let trusted = trusted_keys_from_pem(tesoriere.cert_pem.as_bytes()).unwrap();
-    let Messaggio::EsitoApplicativo(m) = verify_message(&signed, &trusted).unwrap() else { panic!() };
+    let Messaggio::EsitoApplicativo(m) = verify_message(&signed, &trusted).unwrap() else {
+        panic!()
+    };
     assert!(m.signed);
     assert_eq!(m.esiti.len(), 3);
     let wrong = trusted_keys_from_pem(comune.cert_pem.as_bytes()).unwrap();
@@ -188,6 +245,10 @@ fn signer_from_pkcs12() {
     std::fs::write(&path, p12).unwrap();
     let signer = FlowSigner::load(&path, Some("segreta")).unwrap();
     let signed = sign_flow(&unsigned_flow(), &signer).unwrap();
-    verify_flow(&signed, &trusted_keys_from_pem(e.cert_pem.as_bytes()).unwrap()).unwrap();
+    verify_flow(
+        &signed,
+        &trusted_keys_from_pem(e.cert_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
     assert!(FlowSigner::load(&path, Some("sbagliata")).is_err());
 }
