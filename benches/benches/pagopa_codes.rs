@@ -7,7 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pagopa::{NoticeNumber, SegregationCode};
+use pagopa::{
+    IuvAllocator, MemorySequence, NoticeNumber, SegregationCode, SequenceAllocator, SqliteSequence,
+};
 
 const N: usize = 4096;
 
@@ -98,5 +100,30 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// IUV allocation: one durable SQLite reservation per IUV (fsync per commit), blocks of 100,
+/// and the in-memory sequence as the floor.
+fn bench_alloc(c: &mut Criterion) {
+    let creditor = "80016350821".parse().expect("11 digits");
+    let seg = SegregationCode::new(1).expect("01");
+    let dir = std::env::temp_dir().join(format!("pagopa-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut g = c.benchmark_group("iuv_alloc");
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+    for block in [1u64, 100] {
+        let seq = SqliteSequence::open(dir.join(format!("block{block}.sqlite"))).expect("open");
+        let alloc = SequenceAllocator::new(seq).with_block_size(block);
+        g.bench_function(format!("sqlite_block{block}"), |b| {
+            b.iter(|| alloc.allocate(&creditor, seg).expect("allocate"))
+        });
+    }
+    let alloc = SequenceAllocator::new(MemorySequence::new());
+    g.bench_function("memory", |b| {
+        b.iter(|| alloc.allocate(&creditor, seg).expect("allocate"))
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, bench, bench_alloc);
 criterion_main!(benches);

@@ -38,6 +38,9 @@ pub(crate) enum Pagopa {
         /// Application code of a 15-digit (aux 0) IUV, needed to verify its check digits.
         #[arg(long)]
         application: Option<String>,
+        /// Aux digit to check a 17-digit IUV against: 3 (default), 2, or 1 (no check digits).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
+        aux: u8,
     },
     /// Build the payment notice QR code (`PAGOPA|002|...`), print its payload and write it as
     /// SVG or PNG (by the file extension).
@@ -122,7 +125,11 @@ pub(crate) fn run(cmd: Pagopa) -> ExitCode {
             db.as_deref(),
             creditor.as_deref(),
         ),
-        Pagopa::Check { value, application } => check(&value, application.as_deref()),
+        Pagopa::Check {
+            value,
+            application,
+            aux,
+        } => check(&value, application.as_deref(), aux),
         Pagopa::Qr {
             notice,
             creditor,
@@ -238,7 +245,7 @@ fn notice(
     ExitCode::SUCCESS
 }
 
-fn check(value: &str, application: Option<&str>) -> ExitCode {
+fn check(value: &str, application: Option<&str>, aux: u8) -> ExitCode {
     let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.len() >= 2 && compact.as_bytes()[..2].eq_ignore_ascii_case(b"RF") {
         let rf = tri!(RfReference::parse(&compact));
@@ -282,14 +289,24 @@ fn check(value: &str, application: Option<&str>) -> ExitCode {
         15 | 17 => {
             let iuv = tri!(pagopa::Iuv::parse(&compact));
             if iuv.kind() == IuvKind::Digits17 {
-                tri!(iuv.verify_as(AuxDigit::Three, None));
-                let n = tri!(NoticeNumber::from_iuv(AuxDigit::Three, &iuv));
-                println!(
-                    "valid aux-3 IUV {iuv} (segregation code {}, notice number {n})",
-                    n.segregation_code()
-                        .map(|s| s.to_string())
-                        .unwrap_or_default()
-                );
+                let aux = match aux {
+                    1 => AuxDigit::One,
+                    2 => AuxDigit::Two,
+                    _ => AuxDigit::Three,
+                };
+                if let Err(e) = iuv.verify_as(aux, None) {
+                    return fail(format!("{e} (checked as the IUV of an aux-{aux} notice)"));
+                }
+                let n = tri!(NoticeNumber::from_iuv(aux, &iuv));
+                let detail = n
+                    .segregation_code()
+                    .map_or(String::new(), |s| format!("segregation code {s}, "));
+                let cd = if aux == AuxDigit::One {
+                    " (aux 1 has no check digits)"
+                } else {
+                    ""
+                };
+                println!("valid aux-{aux} IUV {iuv} ({detail}notice number {n}){cd}");
                 return ExitCode::SUCCESS;
             }
             let Some(app) = application else {

@@ -102,6 +102,7 @@ fn check_reports_and_exits() {
         ),
         ("01000000000000144", "valid aux-3 IUV 01000000000000144"),
         ("RF18 5390 0754 7034", "valid RF reference RF18539007547034"),
+        ("rf18539007547034", "valid RF reference RF18539007547034"),
     ] {
         let (code, out, err) = pa(&["pagopa", "check", input]);
         assert_eq!(code, 0, "{input}: {err}");
@@ -238,4 +239,32 @@ fn datamatrix_builds_and_parses_back() {
         err.contains("must be 256 characters long, found 200"),
         "{err}"
     );
+}
+
+#[test]
+fn check_legacy_iuvs() {
+    // aux 2: N = 2 + base15
+    let cd = 2_123_456_789_012_345u64 % 93;
+    let iuv = format!("123456789012345{cd:02}");
+    let (code, out, err) = pa(&["pagopa", "check", "--aux", "2", &iuv]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("valid aux-2 IUV {iuv} (notice number 2{iuv})")),
+        "{out}"
+    );
+    let (code, _, _) = pa(&["pagopa", "check", &iuv]); // not an aux-3 IUV
+    assert_eq!(code, 1);
+    let (code, out, _) = pa(&["pagopa", "check", "--aux", "1", "12345678901234567"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("no check digits"), "{out}");
+    // aux 0: 15-digit IUV with the application code
+    let cd = 120_000_000_000_001u64 % 93;
+    let iuv = format!("0000000000001{cd:02}");
+    let (code, out, err) = pa(&["pagopa", "check", "--application", "12", &iuv]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("application code 12"), "{out}");
+    let (code, _, _) = pa(&["pagopa", "check", "--application", "13", &iuv]);
+    assert_eq!(code, 1);
+    let (code, _, _) = pa(&["pagopa", "check", "--aux", "4", &iuv]);
+    assert_eq!(code, 2); // usage error
 }

@@ -345,3 +345,63 @@ fn notice_number_print_groups() {
     let n: NoticeNumber = "301000000000000144".parse().unwrap();
     assert_eq!(n.to_print_format(), "3010 0000 0000 0001 44");
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn notice(seg: u8, base: u64) -> NoticeNumber {
+        NoticeNumber::new_aux3(pagopa::SegregationCode::new(seg).unwrap(), base).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn qr_payload_round_trips(
+            seg in 0u8..=99,
+            base in 0u64..=pagopa::MAX_BASE13,
+            cf in "[0-9]{11}",
+            cents in 1u64..=pagopa::MAX_QR_CENTS,
+        ) {
+            let p = QrPayload::new(notice(seg, base), cf.parse().unwrap(), Amount::from_cents(cents))
+                .unwrap();
+            let text = p.to_string();
+            prop_assert_eq!(text.parse::<QrPayload>().unwrap(), p);
+            let amount = text.rsplit('|').next().unwrap();
+            prop_assert!(amount.len() >= 2 && amount.len() <= 11);
+        }
+
+        #[test]
+        fn poste_payload_round_trips(
+            base in 0u64..=pagopa::MAX_BASE13,
+            account in 1u64..=999_999_999_999,
+            cents in 1u64..=pagopa::MAX_POSTE_CENTS,
+            name in "[ -~]{0,40}",
+            causale in "[ -~]{0,110}",
+        ) {
+            let dm = PosteDataMatrix::new(
+                notice(1, base),
+                PostalAccount::parse(&account.to_string()).unwrap(),
+                Amount::from_cents(cents),
+                "80016350821".parse().unwrap(),
+                "RSSMRA80A01H501U".parse().unwrap(),
+                &name,
+                &causale,
+            )
+            .unwrap();
+            let text = dm.to_payload();
+            prop_assert_eq!(text.len(), pagopa::POSTE_PAYLOAD_LEN);
+            let back = PosteDataMatrix::parse(&text).unwrap();
+            prop_assert_eq!(back.debtor_name(), name.trim_end());
+            prop_assert_eq!(back.causale(), causale.trim_end());
+            prop_assert_eq!(back, dm);
+        }
+
+        #[test]
+        fn payload_parsers_never_panic(s in "\\PC{0,300}") {
+            let _ = s.parse::<QrPayload>();
+            let _ = PosteDataMatrix::parse(&s);
+        }
+    }
+}
