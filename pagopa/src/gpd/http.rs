@@ -1,4 +1,5 @@
 //! Pieces shared by the REST clients: the subscription key, retries, platform errors.
+#![cfg_attr(not(feature = "client"), allow(dead_code))]
 
 use std::fmt;
 use std::time::Duration;

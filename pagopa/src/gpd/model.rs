@@ -325,10 +325,10 @@ impl DebtPosition {
         if let Some(c) = &self.debtor.country {
             check_upper2("country", c)?;
         }
-        if let Some(e) = &self.debtor.email {
-            if !e.contains('@') || e.len() > 256 {
-                return Err(verr("email", format!("not an e-mail address: {e:?}")));
-            }
+        if let Some(e) = &self.debtor.email
+            && (!e.contains('@') || e.len() > 256)
+        {
+            return Err(verr("email", format!("not an e-mail address: {e:?}")));
         }
         non_empty_max("companyName", &self.company_name, 140)?;
         if let Some(o) = &self.office_name {
@@ -357,13 +357,13 @@ impl DebtPosition {
             if !navs.insert(nav.clone()) {
                 return Err(verr(format!("{p}.nav"), format!("NAV {nav} used twice")));
             }
-            if let Some(n) = po.nav {
-                if n.iuv() != po.iuv {
-                    return Err(verr(
-                        format!("{p}.nav"),
-                        format!("NAV {n} does not carry IUV {}", po.iuv),
-                    ));
-                }
+            if let Some(n) = po.nav
+                && n.iuv() != po.iuv
+            {
+                return Err(verr(
+                    format!("{p}.nav"),
+                    format!("NAV {n} does not carry IUV {}", po.iuv),
+                ));
             }
             if po.amount.is_zero() {
                 return Err(verr(format!("{p}.amount"), "must be at least 1 cent"));
@@ -375,13 +375,13 @@ impl DebtPosition {
                     format!("{} is before {}", po.due_date, earliest_due),
                 ));
             }
-            if let Some(r) = po.retention_date {
-                if r < po.due_date {
-                    return Err(verr(
-                        format!("{p}.retentionDate"),
-                        format!("{r} is before the due date {}", po.due_date),
-                    ));
-                }
+            if let Some(r) = po.retention_date
+                && r < po.due_date
+            {
+                return Err(verr(
+                    format!("{p}.retentionDate"),
+                    format!("{r} is before the due date {}", po.due_date),
+                ));
             }
             check_metadata(&format!("{p}.paymentOptionMetadata"), &po.metadata)?;
             if po.transfers.is_empty() || po.transfers.len() > 5 {

@@ -739,13 +739,13 @@ pub fn parse_request(soap_action: Option<&str>, body: &[u8]) -> Result<NodeReque
             el.name
         )));
     }
-    if let Some(a) = soap_action.filter(|a| !a.trim().trim_matches('"').is_empty()) {
-        if Operation::from_soap_action(a) != Some(op) {
-            return Err(RequestError::ActionMismatch {
-                action: a.chars().take(64).collect(),
-                element: el.name.clone(),
-            });
-        }
+    if let Some(a) = soap_action.filter(|a| !a.trim().trim_matches('"').is_empty())
+        && Operation::from_soap_action(a) != Some(op)
+    {
+        return Err(RequestError::ActionMismatch {
+            action: a.chars().take(64).collect(),
+            element: el.name.clone(),
+        });
     }
     let path = el.name.clone();
     Ok(match op {
@@ -900,7 +900,7 @@ pub enum NodeResponse {
     /// `paVerifyPaymentNoticeRes` OK.
     Verify(NoticeDescription),
     /// `paGetPaymentRes` / `paGetPaymentV2Response` OK.
-    Payment(PaymentData),
+    Payment(Box<PaymentData>),
     /// `paSendRTRes` / `paSendRTV2Response` OK.
     ReceiptAccepted,
     /// `paDemandPaymentNoticeResponse` OK.
@@ -1232,7 +1232,7 @@ fn read_payment_data(el: &Element, path: String, v2: bool) -> Result<PaymentData
         transfers,
         metadata,
     };
-    data.check(&format!("{}", el.name), v2)?;
+    data.check(&el.name, v2)?;
     Ok(data)
 }
 
@@ -1264,11 +1264,11 @@ pub fn parse_response(op: Operation, body: &[u8]) -> Result<NodeResponse, Reques
         Operation::VerifyPaymentNotice => NodeResponse::Verify(read_notice_description(&mut s)?),
         Operation::GetPayment | Operation::GetPaymentV2 => {
             let d = s.req("data")?;
-            NodeResponse::Payment(read_payment_data(
+            NodeResponse::Payment(Box::new(read_payment_data(
                 d,
                 s.child_path("data"),
                 op == Operation::GetPaymentV2,
-            )?)
+            )?))
         }
         Operation::SendRt | Operation::SendRtV2 => NodeResponse::ReceiptAccepted,
         Operation::DemandPaymentNotice => {

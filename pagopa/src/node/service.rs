@@ -286,7 +286,7 @@ impl<H: PaForNodeHost, S: ReceiptStore> PaForNodeService<H, S> {
                 &format!("{}/data", op.response_element()),
                 op == Operation::GetPaymentV2,
             ) {
-                Ok(()) => NodeResponse::Payment(d),
+                Ok(()) => NodeResponse::Payment(Box::new(d)),
                 Err(e) => host_bug(&e),
             },
             Err(f) => NodeResponse::Fault(f),

@@ -608,7 +608,7 @@ fn check_stamp(path: &str, s: &StampRequest) -> Result<(), MessageError> {
     let b64 = h
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
-    if !(4..=72).contains(&h.len()) || !b64 || h.len() % 4 != 0 {
+    if !(4..=72).contains(&h.len()) || !b64 || !h.len().is_multiple_of(4) {
         return Err(MessageError::new(
             format!("{path}/hashDocumento"),
             "expected base64 text of 4 to 72 characters",

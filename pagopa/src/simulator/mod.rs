@@ -217,7 +217,7 @@ impl NodeSimulator {
             NodeRequest::GetPayment(g)
         };
         match self.call(&r).await? {
-            NodeResponse::Payment(d) => Ok(d),
+            NodeResponse::Payment(d) => Ok(*d),
             NodeResponse::Fault(f) => Err(SimulatorError::Fault(f)),
             other => Err(SimulatorError::Unexpected(format!("{other:?}"))),
         }
