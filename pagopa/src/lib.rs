@@ -55,12 +55,12 @@ pub use alloc::{
     AllocError, IuvAllocator, MemorySequence, SequenceAllocator, SequenceBackend, SequenceKey,
 };
 
-pub use notice::{
-    MAX_POSTE_CENTS, MAX_QR_CENTS, POSTE_PAYLOAD_LEN, PayloadError, PostalAccount,
-    PosteDataMatrix, QrPayload, RenderError,
-};
 #[cfg(feature = "render")]
 pub use notice::{
     DATAMATRIX_MODULE_MM, DATAMATRIX_QUIET_ZONE, DecodeError, QR_PRINT_SIZE_MM, QR_QUIET_ZONE,
     QR_VERSION, Symbol, Symbology,
+};
+pub use notice::{
+    MAX_POSTE_CENTS, MAX_QR_CENTS, POSTE_PAYLOAD_LEN, PayloadError, PostalAccount, PosteDataMatrix,
+    QrPayload, RenderError,
 };
