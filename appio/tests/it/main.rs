@@ -6,4 +6,5 @@ mod bulk;
 mod client;
 mod common;
 mod mock;
+mod props;
 mod validation;
