@@ -52,7 +52,9 @@ pub use codes::{
 #[cfg(feature = "sqlite")]
 pub use alloc::SqliteSequence;
 pub use alloc::{
-    AllocError, IuvAllocator, MemorySequence, SequenceAllocator, SequenceBackend, SequenceKey,
+    AllocError, AsyncIuvAllocator, BlockingAllocator, IuvAllocator, MemorySequence,
+    SequenceAllocator, SequenceBackend, SequenceKey, SharedSequenceAllocator,
+    SharedSequenceBackend,
 };
 
 #[cfg(feature = "render")]

@@ -7,13 +7,17 @@
 //!
 //! Backends: [`SqliteSequence`] (a SQLite file, safe across threads and processes on one
 //! machine; feature `sqlite`), [`MemorySequence`] (tests and one-shot tools; not durable), or
-//! your own implementation of [`SequenceBackend`] over a database shared by several machines
-//! (one atomic `UPDATE … SET next = next + n RETURNING next` per reservation, committed before
-//! returning).
+//! your own implementation of [`SequenceBackend`] or [`SharedSequenceBackend`] over a database
+//! shared by several machines (one atomic `UPDATE … SET next = next + n RETURNING next` per
+//! reservation, committed before returning).
 //!
-//! The traits are blocking: from async code call them through `spawn_blocking`.
+//! [`IuvAllocator`] and [`SequenceBackend`] are blocking. From async code use
+//! [`AsyncIuvAllocator`]: [`BlockingAllocator`] runs a blocking allocator on tokio's blocking
+//! pool, and [`SharedSequenceAllocator`] draws from an async [`SharedSequenceBackend`] (a
+//! database shared by several machines).
 
 mod memory;
+mod shared;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -25,6 +29,9 @@ use pa_types::OrganizationFiscalCode;
 use crate::codes::{MAX_BASE13, NoticeNumber, SegregationCode};
 
 pub use memory::MemorySequence;
+pub use shared::{
+    AsyncIuvAllocator, BlockingAllocator, SharedSequenceAllocator, SharedSequenceBackend,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteSequence;
 

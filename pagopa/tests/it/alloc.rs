@@ -255,3 +255,76 @@ fn memory_backend_shared_between_threads() {
     // block size 3 with one allocator: no gaps at all
     assert_eq!(all.iter().map(NoticeNumber::base).max(), Some(2000));
 }
+
+/// A database shared by several machines, simulated by a SQLite file reached through the async
+/// trait (each "machine" is a separate allocator with its own connection and block cache).
+struct SharedSqlite(Arc<SqliteSequence>);
+
+#[async_trait::async_trait]
+impl pagopa::SharedSequenceBackend for SharedSqlite {
+    async fn reserve(&self, key: &SequenceKey, count: u64) -> Result<u64, AllocError> {
+        let (seq, key) = (Arc::clone(&self.0), key.clone());
+        tokio::task::spawn_blocking(move || seq.reserve(&key, count))
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_machines_sharing_a_backend_never_collide() {
+    use pagopa::{AsyncIuvAllocator, SharedSequenceAllocator};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.sqlite");
+    let machines: Vec<Arc<SharedSequenceAllocator<SharedSqlite>>> = (0..3)
+        .map(|i| {
+            let seq = Arc::new(SqliteSequence::open(&db).unwrap());
+            Arc::new(SharedSequenceAllocator::new(SharedSqlite(seq)).with_block_size(1 + i * 4))
+        })
+        .collect();
+    let mut tasks = Vec::new();
+    for m in &machines {
+        for _ in 0..3 {
+            let m = Arc::clone(m);
+            tasks.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..40 {
+                    got.push(m.allocate(&creditor(), seg(1)).await.unwrap());
+                }
+                got
+            }));
+        }
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: BTreeSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), 3 * 3 * 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_allocator_from_async_tasks() {
+    use pagopa::{AsyncIuvAllocator, BlockingAllocator};
+    let dir = tempfile::tempdir().unwrap();
+    let alloc = BlockingAllocator::new(SequenceAllocator::new(
+        SqliteSequence::open(dir.path().join("iuv.sqlite")).unwrap(),
+    ));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let alloc = alloc.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..25 {
+                    got.push(alloc.allocate(&creditor(), seg(1)).await.unwrap());
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all = BTreeSet::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    assert_eq!(all.len(), 100);
+    assert_eq!(all.iter().map(NoticeNumber::base).max(), Some(100)); // block 1: no gaps
+}
