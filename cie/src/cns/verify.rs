@@ -450,8 +450,8 @@ fn tlv(b: &[u8]) -> Option<(u8, usize, usize)> {
 }
 
 /// The outer `signatureAlgorithm` is byte-for-byte the `signature` field of the signed TBS
-/// certificate, and the outer structure is DER (SEQUENCE of SEQUENCE, SEQUENCE, BIT STRING with
-/// nothing after).
+/// certificate, and the outer structure is DER (SEQUENCE of SEQUENCE, SEQUENCE, BIT STRING of
+/// whole octets, nothing after).
 fn signature_algorithms_match(raw: &[u8]) -> bool {
     fn inner(raw: &[u8]) -> Option<bool> {
         let (t, h, l) = tlv(raw)?;
@@ -472,6 +472,10 @@ fn signature_algorithms_match(raw: &[u8]) -> bool {
         let outer_alg = &rest[..ah + al];
         let (t, bh, bl) = tlv(&rest[ah + al..])?;
         if t != 0x03 || ah + al + bh + bl != rest.len() {
+            return Some(false);
+        }
+        // signatures are whole octets: the BIT STRING's unused-bits count must be 0
+        if bl == 0 || rest[ah + al + bh] != 0 {
             return Some(false);
         }
         // TBSCertificate: [0] version OPTIONAL, serialNumber INTEGER, signature AlgorithmIdentifier
