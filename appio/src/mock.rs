@@ -141,7 +141,16 @@ impl MockServer {
     /// # Errors
     /// When the port cannot be bound.
     pub async fn start(config: MockConfig) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Binds the given address (for example a fixed port of a demo) and serves in a background
+    /// task. The mock has no authentication worth the name: bind loopback addresses only.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start_on(addr: SocketAddr, config: MockConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
