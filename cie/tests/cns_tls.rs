@@ -264,3 +264,94 @@ async fn error_page_escapes_certificate_text() {
         "{body}"
     );
 }
+
+// ------------------------------------------------------------ possession of the card's key
+
+mod raw_client {
+    use std::sync::Arc;
+
+    use rustls::client::ResolvesClientCert;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+    use rustls::sign::CertifiedKey;
+    use rustls::{RootCertStore, SignatureScheme};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Presents `cert` signed with `key`, whether or not they belong together.
+    #[derive(Debug)]
+    struct Fixed(Arc<CertifiedKey>);
+
+    impl ResolvesClientCert for Fixed {
+        fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+            Some(self.0.clone())
+        }
+        fn has_certs(&self) -> bool {
+            true
+        }
+    }
+
+    /// GET /login/cns with a hand-built rustls client; returns what the server sent (empty when
+    /// the connection was torn down).
+    pub(super) async fn get(
+        addr: std::net::SocketAddr,
+        server_ca_der: &[u8],
+        cert_der: &[u8],
+        key_pkcs8: Vec<u8>,
+    ) -> String {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = provider
+            .key_provider
+            .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pkcs8)))
+            .unwrap();
+        let certified = CertifiedKey::new(vec![CertificateDer::from(cert_der.to_vec())], key);
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(server_ca_der.to_vec()))
+            .unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_cert_resolver(Arc::new(Fixed(Arc::new(certified))));
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let Ok(mut tls) = connector
+            .connect(ServerName::try_from(super::HOST).unwrap(), tcp)
+            .await
+        else {
+            return String::new();
+        };
+        let req = format!(
+            "GET /login/cns HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            super::HOST
+        );
+        if tls.write_all(req.as_bytes()).await.is_err() {
+            return String::new();
+        }
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn certificate_without_its_private_key_is_refused_at_the_handshake() {
+    let s = start().await;
+    let server_ca_der = {
+        let pem = s.server_ca_pem.as_bytes();
+        let (_, der) = x509_parser::pem::parse_x509_pem(pem).unwrap();
+        der.contents
+    };
+    // the victim's card certificate is public (it is sent in every handshake)
+    let victim = issue(&s.cns_ca, &CardSpec::cns(90));
+    let victim_key = rustls_pki_types::pem::PemObject::from_pem_slice(victim.key_pem.as_bytes())
+        .map(|k: PrivatePkcs8KeyDer<'static>| k.secret_pkcs8_der().to_vec())
+        .unwrap();
+    // positive control: the holder of the key logs in through the same raw client
+    let ok = raw_client::get(s.addr, &server_ca_der, &victim.der, victim_key).await;
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok.contains(CF_ROSSI), "{ok}");
+    // the attacker presents it with a key of their own
+    let attacker_key = KeyPair::generate().unwrap().serialize_der();
+    let stolen = raw_client::get(s.addr, &server_ca_der, &victim.der, attacker_key).await;
+    assert!(!stolen.contains("HTTP/1.1"), "server answered: {stolen}");
+}
