@@ -1,0 +1,69 @@
+//! `sportello`: the demo citizen portal on 127.0.0.1, on embedded defaults.
+//!
+//! ```sh
+//! cargo run -p examples --bin sportello -- --port 8000
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use examples::sportello::{self, Config};
+
+/// The demo "sportello telematico": SPID/CIE login, protocollo, pagoPA, App IO and SIOPE+, all
+/// simulated in process on 127.0.0.1.
+#[derive(Debug, Parser)]
+#[command(name = "sportello", version, about)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// Directory of the SQLite state files.
+    #[arg(long, default_value = "sportello-data")]
+    data_dir: PathBuf,
+    /// A JSON configuration file (same fields as the flags; `io` points at a real IO Services
+    /// endpoint: `{"io": {"base_url": "...", "subscription_key": "..."}}`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut config = match &args.config {
+        Some(path) => match std::fs::read(path).map(|b| serde_json::from_slice::<Config>(&b)) {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                eprintln!("sportello: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("sportello: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    config.port = args.port;
+    config.data_dir = args.data_dir;
+    match sportello::start(config).await {
+        Ok(running) => {
+            println!("Sportello telematico in ascolto su {}/", running.base_url);
+            println!(
+                "Apri il browser su {}/ e clicca \"Entra con SPID\".",
+                running.base_url
+            );
+            match running.wait().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sportello: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("sportello: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The demo's own state in an embedded SQLite file: sessions and citizens' requests.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+/// A citizen's request as the demo keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Request {
+    /// Our identifier.
+    pub id: String,
+    /// When it was filed (RFC 3339).
+    pub created_at: String,
+    /// The citizen's fiscal code.
+    pub fiscal_code: String,
+    /// The citizen's full name.
+    pub full_name: String,
+    /// How the citizen logged in (SPID / CIE and the IdP).
+    pub login: String,
+    /// What is asked.
+    pub subject: String,
+    /// The request text.
+    pub body: String,
+    /// Protocol number.
+    pub protocol_number: u64,
+    /// Textual segnatura.
+    pub segnatura: String,
+    /// The segnatura informatica XML.
+    pub segnatura_xml: String,
+    /// pagoPA notice number.
+    pub notice_number: String,
+    /// IUV.
+    pub iuv: String,
+    /// Fee in cents.
+    pub amount_cents: u64,
+    /// `da pagare`, `pagata`.
+    pub status: String,
+    /// Receipt id once paid.
+    pub receipt_id: Option<String>,
+    /// App IO message id once sent.
+    pub io_message_id: Option<String>,
+}
+
+/// The database.
+#[derive(Debug)]
+pub struct Db {
+    conn: Mutex<Connection>,
+}
+
+/// A database error.
+#[derive(Debug, thiserror::Error)]
+#[error("database: {0}")]
+pub struct DbError(#[from] rusqlite::Error);
+
+impl Db {
+    /// Opens (creating) the database file.
+    ///
+    /// # Errors
+    /// When SQLite cannot open or initialise the file.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+             CREATE TABLE IF NOT EXISTS sessions (
+                id TEXT PRIMARY KEY, identity TEXT NOT NULL, created_at TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS requests (
+                id TEXT PRIMARY KEY, created_at TEXT NOT NULL, fiscal_code TEXT NOT NULL,
+                full_name TEXT NOT NULL, login TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
+                protocol_number INTEGER NOT NULL, segnatura TEXT NOT NULL, segnatura_xml TEXT NOT NULL,
+                notice_number TEXT NOT NULL UNIQUE, iuv TEXT NOT NULL, amount_cents INTEGER NOT NULL,
+                status TEXT NOT NULL, receipt_id TEXT, io_message_id TEXT);",
+        )?;
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Stores a session's identity (JSON).
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn put_session(&self, id: &str, identity_json: &str) -> Result<(), DbError> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO sessions (id, identity, created_at) VALUES (?1, ?2, datetime('now'))",
+            params![id, identity_json],
+        )?;
+        Ok(())
+    }
+
+    /// A session's identity (JSON).
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn session(&self, id: &str) -> Result<Option<String>, DbError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT identity FROM sessions WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Deletes a session.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn delete_session(&self, id: &str) -> Result<(), DbError> {
+        self.conn()
+            .execute("DELETE FROM sessions WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    /// Inserts a request.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn insert_request(&self, r: &Request) -> Result<(), DbError> {
+        self.conn().execute(
+            "INSERT INTO requests (id, created_at, fiscal_code, full_name, login, subject, body,
+               protocol_number, segnatura, segnatura_xml, notice_number, iuv, amount_cents, status,
+               receipt_id, io_message_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            params![
+                r.id,
+                r.created_at,
+                r.fiscal_code,
+                r.full_name,
+                r.login,
+                r.subject,
+                r.body,
+                i64::try_from(r.protocol_number).unwrap_or(i64::MAX),
+                r.segnatura,
+                r.segnatura_xml,
+                r.notice_number,
+                r.iuv,
+                i64::try_from(r.amount_cents).unwrap_or(i64::MAX),
+                r.status,
+                r.receipt_id,
+                r.io_message_id
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
+        let protocol: i64 = r.get(7)?;
+        let cents: i64 = r.get(12)?;
+        Ok(Request {
+            id: r.get(0)?,
+            created_at: r.get(1)?,
+            fiscal_code: r.get(2)?,
+            full_name: r.get(3)?,
+            login: r.get(4)?,
+            subject: r.get(5)?,
+            body: r.get(6)?,
+            protocol_number: u64::try_from(protocol).unwrap_or(0),
+            segnatura: r.get(8)?,
+            segnatura_xml: r.get(9)?,
+            notice_number: r.get(10)?,
+            iuv: r.get(11)?,
+            amount_cents: u64::try_from(cents).unwrap_or(0),
+            status: r.get(13)?,
+            receipt_id: r.get(14)?,
+            io_message_id: r.get(15)?,
+        })
+    }
+
+    const COLUMNS: &'static str = "id, created_at, fiscal_code, full_name, login, subject, body, \
+        protocol_number, segnatura, segnatura_xml, notice_number, iuv, amount_cents, status, \
+        receipt_id, io_message_id";
+
+    /// A request by id.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn request(&self, id: &str) -> Result<Option<Request>, DbError> {
+        let sql = format!("SELECT {} FROM requests WHERE id = ?1", Self::COLUMNS);
+        Ok(self
+            .conn()
+            .query_row(&sql, params![id], Self::row)
+            .optional()?)
+    }
+
+    /// A request by notice number.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn request_by_notice(&self, notice: &str) -> Result<Option<Request>, DbError> {
+        let sql = format!(
+            "SELECT {} FROM requests WHERE notice_number = ?1",
+            Self::COLUMNS
+        );
+        Ok(self
+            .conn()
+            .query_row(&sql, params![notice], Self::row)
+            .optional()?)
+    }
+
+    /// A request by IUV.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn request_by_iuv(&self, iuv: &str) -> Result<Option<Request>, DbError> {
+        let sql = format!("SELECT {} FROM requests WHERE iuv = ?1", Self::COLUMNS);
+        Ok(self
+            .conn()
+            .query_row(&sql, params![iuv], Self::row)
+            .optional()?)
+    }
+
+    /// Every request, newest first.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn requests(&self) -> Result<Vec<Request>, DbError> {
+        let sql = format!(
+            "SELECT {} FROM requests ORDER BY created_at DESC, protocol_number DESC",
+            Self::COLUMNS
+        );
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map([], Self::row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Marks a request paid with its receipt.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn mark_paid(&self, iuv: &str, receipt_id: &str) -> Result<(), DbError> {
+        self.conn().execute(
+            "UPDATE requests SET status = 'pagata', receipt_id = ?2 WHERE iuv = ?1",
+            params![iuv, receipt_id],
+        )?;
+        Ok(())
+    }
+
+    /// Records the App IO message sent for a request.
+    ///
+    /// # Errors
+    /// On SQLite errors.
+    pub fn set_io_message(&self, id: &str, message_id: &str) -> Result<(), DbError> {
+        self.conn().execute(
+            "UPDATE requests SET io_message_id = ?2 WHERE id = ?1",
+            params![id, message_id],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! Login: the portal as a SPID Service Provider (`spid` engine) with an in-process test IdP that
+//! lets the citizen pick who to be and answers with a signed SAML Response.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use spid::{
+    AuthnOptions, AuthnRequestMessage, CertificateSubject, OrganizationIdentifier, ReceivedRequest,
+    ServiceProvider, SpConfig, SpCredentials, SpidAttribute, TestIdp, TestUser,
+    certificate_for_key,
+};
+
+use super::{Ente, StartError, component};
+
+const SP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/sp.pk8");
+const SPID_IDP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/spid-idp.pk8");
+
+/// The logged-in citizen as the portal keeps it in its session: what every later step uses.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Citizen {
+    /// `SPID` or `CIE`.
+    pub(crate) method: String,
+    /// IdP entityID.
+    pub(crate) idp: String,
+    /// Level asserted (`L1`..`L3`).
+    pub(crate) level: String,
+    pub(crate) name: String,
+    pub(crate) family_name: String,
+    /// Validated fiscal code.
+    pub(crate) fiscal_code: pa_types::CodiceFiscale,
+    pub(crate) email: Option<String>,
+    pub(crate) date_of_birth: Option<String>,
+}
+
+/// The SP and its test IdP.
+pub(crate) struct Login {
+    pub(crate) sp: ServiceProvider,
+    pub(crate) idp: TestIdp,
+    /// Requests the test IdP received and has not answered yet, by a one-time token.
+    received: Mutex<HashMap<String, ReceivedRequest>>,
+}
+
+fn credentials(
+    ente: &Ente,
+    key: &[u8],
+    common_name: &str,
+    entity_id: &str,
+) -> Result<SpCredentials, StartError> {
+    let subject = CertificateSubject {
+        common_name: common_name.to_owned(),
+        organization: ente.name.clone(),
+        entity_id: entity_id.to_owned(),
+        organization_identifier: OrganizationIdentifier::PublicAdministration(ente.ipa.clone()),
+        locality: "Roma".into(),
+        country: "IT".into(),
+    };
+    certificate_for_key(&subject, key.to_vec(), 730).map_err(|e| component("chiavi")(e.to_string()))
+}
+
+impl Login {
+    pub(crate) fn build(ente: &Ente, base_url: &str) -> Result<Login, StartError> {
+        let mut config = SpConfig::example_public(base_url);
+        config.sector = spid::Sector::Public {
+            ipa_code: ente.ipa.clone(),
+            vat_number: None,
+            fiscal_code: None,
+        };
+        let sp_creds = credentials(ente, SP_KEY, "Sportello telematico", &config.entity_id)?;
+        let idp_entity = format!("{base_url}/test-idp/spid");
+        let idp_creds = credentials(ente, SPID_IDP_KEY, "IdP SPID di prova", &idp_entity)?;
+        let idp = TestIdp::new(
+            idp_entity,
+            format!("{base_url}/test-idp/spid/sso"),
+            idp_creds,
+        );
+        let mut sp =
+            ServiceProvider::new(config, sp_creds).map_err(|e| component("SPID")(e.to_string()))?;
+        let metadata = idp
+            .metadata()
+            .map_err(|e| component("IdP di prova")(e.to_string()))?;
+        sp.add_idp(metadata)
+            .map_err(|e| component("SPID")(e.to_string()))?;
+        Ok(Login {
+            sp,
+            idp,
+            received: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts a login for `session`: the URL to send the browser to.
+    pub(crate) async fn start(&self, session: &str) -> Result<String, String> {
+        let opts = AuthnOptions::new(self.idp.entity_id(), session);
+        match self.sp.authn_request(opts).await {
+            Ok(AuthnRequestMessage::Redirect { url, .. }) => Ok(url),
+            Ok(_) => Err("binding inattesa".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The test IdP receives a Redirect-binding AuthnRequest; returns a one-time token.
+    pub(crate) fn idp_receive(&self, query: &str) -> Result<(String, ReceivedRequest), String> {
+        let req = self.idp.read_redirect(query).map_err(|e| e.0)?;
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(token.clone(), req.clone());
+        Ok((token, req))
+    }
+
+    /// The test IdP answers the request `token` for the given user: the auto-submit form values
+    /// (ACS URL, SAMLResponse, RelayState).
+    pub(crate) fn idp_answer(
+        &self,
+        token: &str,
+        name: &str,
+        family_name: &str,
+        fiscal_code: &pa_types::CodiceFiscale,
+    ) -> Result<(String, String, Option<String>), String> {
+        let req = self
+            .received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(token)
+            .ok_or("richiesta sconosciuta o già usata")?;
+        let acs = self
+            .sp
+            .config()
+            .default_acs()
+            .map(|a| a.location.clone())
+            .ok_or("nessun AssertionConsumerService")?;
+        let mut user = TestUser::example();
+        user.attributes.insert(SpidAttribute::Name, name.to_owned());
+        user.attributes
+            .insert(SpidAttribute::FamilyName, family_name.to_owned());
+        user.attributes
+            .insert(SpidAttribute::FiscalNumber, format!("TINIT-{fiscal_code}"));
+        let template = self.idp.template(&req, &acs, &user, Utc::now());
+        let response = self
+            .idp
+            .saml_response(&template)
+            .map_err(|e| e.to_string())?;
+        Ok((acs, response, req.relay_state))
+    }
+
+    /// Validates the SAML Response posted to the ACS by `session`.
+    pub(crate) async fn finish(
+        &self,
+        saml_response: &str,
+        session: &str,
+    ) -> Result<Citizen, String> {
+        let auth = self
+            .sp
+            .process_response(saml_response, session)
+            .await
+            .map_err(|e| e.to_string())?;
+        let id = auth.identity;
+        let fiscal_code = id
+            .fiscal_number
+            .ok_or("l'IdP non ha rilasciato il codice fiscale (fiscalNumber)")?;
+        Ok(Citizen {
+            method: "SPID".into(),
+            idp: auth.idp_entity_id,
+            level: format!("{:?}", auth.level),
+            name: id.name.unwrap_or_default(),
+            family_name: id.family_name.unwrap_or_default(),
+            fiscal_code,
+            email: id.email,
+            date_of_birth: id.date_of_birth.map(|d| d.to_string()),
+        })
+    }
+}

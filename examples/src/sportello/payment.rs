@@ -1,0 +1,135 @@
+//! pagoPA: minting the notice (IUV from the durable sequence, notice number, QR code), answering
+//! the node as the creditor's station (`PaForNodeHost` over the demo's database), and paying
+//! through the node simulator, which calls our paForNode endpoint over HTTP like the real node.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{Duration, Local};
+use pa_types::Amount;
+use pagopa::node::{
+    AmountOption, EntityType, Fault, FaultCode, GetPaymentRequest, NoticeDescription, Operation,
+    PaForNodeHost, PaymentData, PaymentOptionDescription, QrCode, Receipt, Subject, Transfer,
+    TransferTarget, VerifyPaymentNoticeRequest,
+};
+use pagopa::{IuvAllocator, NoticeNumber, QrPayload};
+
+use super::Ente;
+use super::db::{Db, Request};
+
+/// A freshly minted notice.
+#[derive(Debug, Clone)]
+pub(crate) struct Minted {
+    pub(crate) notice: NoticeNumber,
+}
+
+/// Allocates the next IUV of the ente's segregation code and builds the aux-3 notice number.
+pub(crate) fn mint(allocator: &dyn IuvAllocator, ente: &Ente) -> Result<Minted, String> {
+    let notice = allocator
+        .allocate(&ente.fiscal_code, ente.segregation)
+        .map_err(|e| format!("allocazione IUV: {e}"))?;
+    Ok(Minted { notice })
+}
+
+/// The QR code of a notice as an SVG image.
+pub(crate) fn qr_svg(ente: &Ente, notice: &NoticeNumber, amount: Amount) -> Result<String, String> {
+    let payload = QrPayload::new(notice.clone(), ente.fiscal_code.clone(), amount)
+        .map_err(|e| format!("QR code: {e}"))?;
+    let symbol = payload.to_symbol().map_err(|e| format!("QR code: {e}"))?;
+    Ok(symbol.to_svg())
+}
+
+/// The creditor's answers to the node, read from the demo's requests.
+pub(crate) struct Station {
+    pub(crate) db: Arc<Db>,
+    pub(crate) ente: Arc<Ente>,
+}
+
+impl Station {
+    fn lookup(&self, qr: &QrCode) -> Result<Request, Fault> {
+        if qr.fiscal_code != self.ente.fiscal_code {
+            return Err(Fault::new(FaultCode::IdDominioErrato));
+        }
+        let request = self
+            .db
+            .request_by_notice(qr.notice_number.as_str())
+            .map_err(|e| Fault::new(FaultCode::SystemError).with_description(e.to_string()))?
+            .ok_or_else(|| Fault::new(FaultCode::PagamentoSconosciuto))?;
+        if request.status == "pagata" {
+            return Err(Fault::new(FaultCode::PagamentoDuplicato));
+        }
+        Ok(request)
+    }
+
+    fn description(r: &Request) -> String {
+        format!("Diritti di istruttoria pratica {}", r.segnatura)
+            .chars()
+            .take(140)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl PaForNodeHost for Station {
+    async fn verify_payment_notice(
+        &self,
+        request: &VerifyPaymentNoticeRequest,
+    ) -> Result<NoticeDescription, Fault> {
+        let r = self.lookup(&request.qr_code)?;
+        Ok(NoticeDescription {
+            payment_option: PaymentOptionDescription {
+                amount: Amount::from_cents(r.amount_cents),
+                options: AmountOption::Eq,
+                due_date: Some((Local::now() + Duration::days(30)).date_naive()),
+                detail_description: Some("Diritti di istruttoria".into()),
+                all_ccp: false,
+            },
+            payment_description: Self::description(&r),
+            fiscal_code_pa: self.ente.fiscal_code.clone(),
+            company_name: self.ente.name.clone(),
+            office_name: Some("Sportello telematico".into()),
+        })
+    }
+
+    async fn get_payment(
+        &self,
+        _operation: Operation,
+        request: &GetPaymentRequest,
+    ) -> Result<PaymentData, Fault> {
+        let r = self.lookup(&request.qr_code)?;
+        let amount = Amount::from_cents(r.amount_cents);
+        if request.amount.is_some_and(|a| a != amount) {
+            return Err(Fault::new(FaultCode::Semantica).with_description("importo diverso"));
+        }
+        Ok(PaymentData {
+            creditor_reference_id: r.iuv.clone(),
+            payment_amount: amount,
+            due_date: (Local::now() + Duration::days(30)).date_naive(),
+            retention_date: None,
+            last_payment: Some(true),
+            description: Self::description(&r),
+            company_name: Some(self.ente.name.clone()),
+            office_name: Some("Sportello telematico".into()),
+            debtor: Subject::new(EntityType::F, r.fiscal_code.clone(), r.full_name.clone()),
+            transfers: vec![Transfer {
+                id_transfer: 1,
+                amount,
+                fiscal_code_pa: self.ente.fiscal_code.clone(),
+                company_name: Some(self.ente.name.clone()),
+                target: TransferTarget::Iban(self.ente.iban.clone()),
+                remittance_information: Self::description(&r),
+                transfer_category: "9/0101100IM/".into(),
+                metadata: Vec::new(),
+            }],
+            metadata: Vec::new(),
+        })
+    }
+
+    async fn receipt_stored(&self, receipt: &Receipt) {
+        // The receipt is already durable in the receipt store; mark the request paid. A failure
+        // here is repaired from the store on the next start (see `reconcile`).
+        let _ = self
+            .db
+            .mark_paid(&receipt.creditor_reference_id, &receipt.receipt_id);
+    }
+}

@@ -1,0 +1,79 @@
+//! Protocolling a citizen's request: the registry number, the textual segnatura and the
+//! segnatura informatica (AgID 2021) describing the request document.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use protocollo::{
+    Amministrazione, Classifica, CodiceRegistro, Destinatario, Documento, PersonaFisica,
+    RegistroKey, RegistryCounter, SegnaturaBuilder, SegnaturaTestuale, Soggetto, TextualTemplate,
+    Verso,
+};
+
+use super::Ente;
+
+/// What protocolling a request produced.
+#[derive(Debug, Clone)]
+pub(crate) struct Protocolled {
+    pub(crate) number: u64,
+    pub(crate) segnatura: String,
+    pub(crate) segnatura_xml: String,
+}
+
+/// Registers an incoming request in the ente's protocol register.
+pub(crate) fn register(
+    registry: &Arc<dyn RegistryCounter>,
+    ente: &Ente,
+    date: NaiveDate,
+    citizen: (&str, &str, Option<pa_types::CodiceFiscale>),
+    subject: &str,
+    document: &[u8],
+) -> Result<Protocolled, String> {
+    let registro: CodiceRegistro = "PG"
+        .parse()
+        .map_err(|e| format!("codice registro: {e:?}"))?;
+    let key = RegistroKey::new(ente.ipa.as_str(), ente.aoo.as_str(), registro.clone());
+    let id = registry
+        .register(&key, date)
+        .map_err(|e| format!("registro di protocollo: {e}"))?;
+    let number = id.numero_registrazione.value();
+
+    let mut testuale = SegnaturaTestuale::new(id.numero_registrazione, date);
+    testuale.amministrazione = Some(ente.ipa.as_str().to_uppercase());
+    testuale.aoo = Some(ente.aoo.clone());
+    testuale.registro = Some("REGISTRO UFFICIALE".into());
+    testuale.verso = Some(Verso::Arrivo);
+    let segnatura = TextualTemplate::ministeriale()
+        .format(&testuale)
+        .map_err(|e| format!("segnatura testuale: {e}"))?;
+
+    let (nome, cognome, cf) = citizen;
+    let mittente = Soggetto::PersonaFisica(PersonaFisica {
+        nome: nome.to_owned(),
+        cognome: cognome.to_owned(),
+        titolo: None,
+        codice_fiscale: cf.and_then(|cf| cf.as_str().parse().ok()),
+        contatti: None,
+    });
+    let destinatario = Destinatario::new(Soggetto::Amministrazione(Amministrazione::new(
+        ente.name.clone(),
+        ente.ipa.as_str(),
+    )));
+    let documento = Documento::from_content("istanza.txt", "text/plain", document);
+    let xml = SegnaturaBuilder::new(
+        id,
+        subject,
+        Classifica::flat("Istanze dei cittadini", "1.1"),
+        mittente,
+        destinatario,
+        documento,
+    )
+    .build()
+    .to_xml()
+    .map_err(|e| format!("segnatura informatica: {e}"))?;
+    Ok(Protocolled {
+        number,
+        segnatura,
+        segnatura_xml: xml,
+    })
+}

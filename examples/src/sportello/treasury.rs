@@ -1,0 +1,239 @@
+//! SIOPE+: the day's pagoPA receipts become a reversale (collection order) in an OPI flow, which
+//! is validated and written by `siopeplus`, signed with the ente's key, stored in the durable
+//! outbox and sent over mutual TLS to the A2A simulator; the operator sees the ACK and esiti and
+//! how many days the client certificate has left.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Local, Utc};
+use pagopa::node::Receipt;
+use siopeplus::simulator::{SimOptions, Simulator, TestPki};
+use siopeplus::{
+    A2aClient, A2aConfig, CertInfo, ClassificazioneEntrata, ClientIdentity, DatiSiopeEntrate,
+    DebitoEntrata, FlowSigner, FlowWriter, InformazioniVersante, Outbox, OutboxEntry, OutboxStore,
+    Reversale, SqliteOutbox, TestataFlusso, TipoDebitoNonCommerciale, TipoRiscossione,
+    WriterOptions, sign_flow, trust_roots_from_pem,
+};
+use tokio::sync::Mutex;
+
+use super::html::{esc, fields};
+use super::{Ente, StartError, component};
+
+const CODICE_A2A: &str = "A2A-12345678";
+const CODICE_ENTE: &str = "UF0001";
+
+/// What the last transmission produced.
+#[derive(Debug, Clone)]
+struct Sent {
+    flow_id: String,
+    orders: usize,
+    entry: OutboxEntry,
+    messages: Vec<(String, String)>,
+}
+
+/// The ente's SIOPE+ channel (simulated by default).
+pub(crate) struct Treasury {
+    _simulator: Simulator,
+    signer: FlowSigner,
+    cert: CertInfo,
+    outbox: Outbox<SqliteOutbox>,
+    last: Mutex<Option<Sent>>,
+}
+
+impl Treasury {
+    pub(crate) async fn start(_ente: &Ente, dir: &Path) -> Result<Treasury, StartError> {
+        let err = component("SIOPE+");
+        let pki = TestPki::generate("SIOPE+ simulato").map_err(|e| err(e.to_string()))?;
+        let simulator = Simulator::start(&pki, SimOptions::default())
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        // A three-year client certificate, as SIOPE+ issues them.
+        let identity: ClientIdentity = pki
+            .client_identity(CODICE_A2A, 3 * 365)
+            .map_err(|e| err(e.to_string()))?;
+        let cert = identity.info().map_err(|e| err(e.to_string()))?;
+        let signer = FlowSigner::from_identity(&identity).map_err(|e| err(e.to_string()))?;
+        let roots =
+            trust_roots_from_pem(pki.ca_pem().as_bytes()).map_err(|e| err(e.to_string()))?;
+        let config = A2aConfig::new(
+            simulator.base_url(),
+            CODICE_A2A.parse().map_err(|e| err(format!("{e}")))?,
+            CODICE_ENTE,
+            identity,
+            roots,
+        );
+        let client = A2aClient::new(config).map_err(|e| err(e.to_string()))?;
+        let path = dir.join("outbox-siope.sqlite");
+        let store = SqliteOutbox::open(&path).map_err(|e| StartError::State {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let outbox = Outbox::new(Arc::new(store), client, Duration::from_secs(60));
+        Ok(Treasury {
+            _simulator: simulator,
+            signer,
+            cert,
+            outbox,
+            last: Mutex::new(None),
+        })
+    }
+
+    /// Builds, signs and sends the flow of today's receipts; follows it to its ACK and esiti.
+    pub(crate) async fn send_today(&self, ente: &Ente, receipts: &[Receipt]) -> Result<(), String> {
+        if receipts.is_empty() {
+            return Err("nessuna ricevuta pagoPA da riversare: il flusso sarebbe vuoto".into());
+        }
+        let now = Local::now();
+        let flow_id = format!("SPORTELLO-{}", now.format("%Y%m%d-%H%M%S%3f"));
+        let xml = self.write_flow(ente, &flow_id, receipts)?;
+        let signed = sign_flow(&xml, &self.signer).map_err(|e| format!("firma del flusso: {e}"))?;
+        self.outbox
+            .enqueue(&flow_id, &signed)
+            .await
+            .map_err(|e| format!("outbox: {e}"))?;
+        // Upload, then collect ACK and esiti: a few passes, as a scheduler would do.
+        let mut entry = None;
+        for _ in 0..4 {
+            let entries = self
+                .outbox
+                .process()
+                .await
+                .map_err(|e| format!("canale A2A: {e}"))?;
+            if let Some(e) = entries
+                .into_iter()
+                .find(|e| e.identificativo_flusso == flow_id)
+            {
+                let done = e.state.is_final();
+                entry = Some(e);
+                if done {
+                    break;
+                }
+            }
+        }
+        let entry = entry.ok_or("il flusso non risulta nell'outbox")?;
+        let messages = self
+            .outbox
+            .store()
+            .messages(entry.id)
+            .await
+            .map_err(|e| format!("outbox: {e}"))?
+            .into_iter()
+            .map(|m| (m.kind, String::from_utf8_lossy(&m.xml).into_owned()))
+            .collect();
+        *self.last.lock().await = Some(Sent {
+            flow_id,
+            orders: 1,
+            entry,
+            messages,
+        });
+        Ok(())
+    }
+
+    fn write_flow(
+        &self,
+        ente: &Ente,
+        flow_id: &str,
+        receipts: &[Receipt],
+    ) -> Result<Vec<u8>, String> {
+        let e = |what: &str| {
+            let what = what.to_owned();
+            move |err: siopeplus::InvalidValue| format!("{what}: {err}")
+        };
+        let now = Local::now();
+        let testata = TestataFlusso {
+            codice_abi_bt: "03069".parse().map_err(e("codice ABI"))?,
+            identificativo_flusso: flow_id.parse().map_err(e("identificativo flusso"))?,
+            data_ora_creazione_flusso: now.naive_local(),
+            codice_ente: CODICE_ENTE.parse().map_err(e("codice ente"))?,
+            descrizione_ente: ente.name.clone(),
+            codice_istat_ente: "058091000".parse().map_err(e("codice ISTAT"))?,
+            codice_fiscale_ente: ente.fiscal_code.to_string(),
+            codice_tramite_ente: CODICE_A2A.parse().map_err(e("codice tramite ente"))?,
+            codice_tramite_bt: "A2A-87654321".parse().map_err(e("codice tramite BT"))?,
+            codice_ente_bt: "0001234".into(),
+            riferimento_ente: None,
+        };
+        let mut versanti = Vec::with_capacity(receipts.len());
+        for (i, rt) in receipts.iter().enumerate() {
+            let mut versante = siopeplus::Soggetto::new(rt.debtor.full_name.clone());
+            versante.codice_fiscale = Some(rt.debtor.unique_identifier.clone());
+            let mut v = InformazioniVersante::new(
+                u32::try_from(i + 1).unwrap_or(u32::MAX),
+                rt.payment_amount,
+                TipoRiscossione::AccreditoBancaDItalia,
+                versante,
+                format!(
+                    "pagoPA IUV {} ricevuta {}",
+                    rt.creditor_reference_id, rt.receipt_id
+                ),
+            );
+            v.classificazione.push(ClassificazioneEntrata {
+                codice_cge: "3010201".parse().map_err(e("codice gestionale"))?,
+                codice_cup: None,
+                importo: rt.payment_amount,
+                dati_siope: DatiSiopeEntrate {
+                    debito: DebitoEntrata::NonCommerciale {
+                        tipo: TipoDebitoNonCommerciale::NonCommerciale,
+                        fatture: Vec::new(),
+                    },
+                    arconet: None,
+                },
+            });
+            versanti.push(v);
+        }
+        let reversale = Reversale::new(1, now.date_naive(), versanti);
+        let opts = WriterOptions {
+            id: Some("FLUSSO".into()),
+            indent: false,
+        };
+        let year = now.format("%Y").to_string().parse::<u16>().unwrap_or(2026);
+        let mut w = FlowWriter::new(Vec::new(), &testata, year.into(), opts)
+            .map_err(|e| format!("flusso OPI: {e}"))?;
+        w.write_reversale(&reversale)
+            .map_err(|e| format!("flusso OPI: {e}"))?;
+        w.finish().map_err(|e| format!("flusso OPI: {e}"))
+    }
+
+    /// The operator page's SIOPE+ section.
+    pub(crate) async fn section(&self) -> String {
+        let days = self.cert.days_left(Utc::now());
+        let mut out = format!(
+            r#"<h2>SIOPE+</h2>
+<div class="scheda" id="certificato">{}</div>
+<form method="post" action="/operatore/flusso"><div class="azioni">
+<button type="submit" id="invia-flusso">Genera e invia il flusso OPI di oggi</button></div></form>"#,
+            fields(&[
+                ("Certificato client A2A", self.cert.subject.clone()),
+                ("Scadenza", self.cert.not_after.to_string()),
+                ("Giorni rimanenti", days.to_string()),
+            ])
+        );
+        if let Some(sent) = &*self.last.lock().await {
+            out.push_str(&format!(
+                r#"<div class="ok" role="status" id="esito-flusso">{}</div>"#,
+                fields(&[
+                    ("Flusso", sent.flow_id.clone()),
+                    ("Reversali", sent.orders.to_string()),
+                    ("Stato", sent.entry.state.as_str().to_owned()),
+                    (
+                        "Progressivo SIOPE+",
+                        sent.entry
+                            .prog_flusso
+                            .map(|p| p.to_string())
+                            .unwrap_or_default()
+                    ),
+                ])
+            ));
+            for (kind, xml) in &sent.messages {
+                out.push_str(&format!(
+                    "<details><summary>{}</summary><pre>{}</pre></details>",
+                    esc(kind),
+                    esc(xml)
+                ));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,216 @@
+//! The citizen's whole path through the sportello in a real headless Chromium, driven over
+//! WebDriver (chromedriver) with fantoccini. Each step asserts what the page shows; on failure a
+//! screenshot is saved under `target/browser-artifacts/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`: without them the test is skipped, unless `CI`
+//! is set, where their absence is a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use examples::sportello::{self, Config};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn chromedriver() -> Option<PathBuf> {
+    let p = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    p.exists().then_some(p)
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn connect(port: u16) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1600"
+            ]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if let Ok(c) = ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on {url}");
+}
+
+async fn text(c: &Client, css: &str) -> Result<String, String> {
+    let el = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(|e| format!("element {css}: {e}"))?;
+    el.text().await.map_err(|e| format!("text of {css}: {e}"))
+}
+
+async fn click(c: &Client, css: &str) -> Result<(), String> {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(|e| format!("element {css}: {e}"))?
+        .click()
+        .await
+        .map_err(|e| format!("click {css}: {e}"))
+}
+
+fn expect_contains(what: &str, haystack: &str, needle: &str) -> Result<(), String> {
+    if haystack.contains(needle) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: expected to contain {needle:?}, found {haystack:?}"
+        ))
+    }
+}
+
+/// The citizen's path, step by step; returns the first failed expectation.
+async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
+    // 1. Home: the login choice.
+    c.goto(&format!("{base}/"))
+        .await
+        .map_err(|e| e.to_string())?;
+    expect_contains("home", &text(c, "h1").await?, "Accedi ai servizi online")?;
+    click(c, "#entra-spid").await?;
+
+    // 2. The in-process SPID test IdP received a signed AuthnRequest.
+    expect_contains("IdP page", &text(c, "h1").await?, "IdP SPID di prova")?;
+    expect_contains("IdP page", &text(c, "main").await?, "/spid/metadata")?;
+    click(c, "#idp-accedi").await?;
+
+    // 3. Back from the ACS with a validated identity.
+    let welcome = text(c, "#benvenuto").await?;
+    expect_contains("area", &welcome, "Mario Rossi")?;
+    let identity = text(c, "#identita").await?;
+    expect_contains("identity", &identity, "RSSMRA85T10A562S")?;
+    expect_contains("identity", &identity, "SPID")?;
+    expect_contains("identity", &identity, "/test-idp/spid")?;
+
+    // 4. File a request: it is protocolled and gets a pagoPA notice.
+    click(c, "#invia-istanza").await?;
+    let main = text(c, "main").await?;
+    expect_contains("request", &main, "Istanza protocollata")?;
+    expect_contains("request", &main, "REGISTRO UFFICIALE(E).0000001")?;
+    expect_contains("request", &main, "3010 0000 0000 0001 44")?;
+    expect_contains("request", &main, "25.00 euro")?;
+    let qr = c
+        .find(Locator::Css(".qr svg"))
+        .await
+        .map_err(|e| format!("QR code: {e}"))?;
+    let qr_html = qr.html(false).await.map_err(|e| e.to_string())?;
+    expect_contains("QR", &qr_html, "<path")?;
+    expect_contains("IO", &text(c, "#messaggi-io").await?, "Avviso di pagamento")?;
+
+    // 5. Pay through the node simulator: verify, activate, receipt.
+    click(c, "#paga").await?;
+    let receipt = text(c, "#ricevuta").await?;
+    expect_contains("receipt", &receipt, "25.00 euro")?;
+    expect_contains("receipt", &receipt, "301000000000000144")?;
+    expect_contains("receipt", &receipt, "Ok")?;
+    expect_contains("IO", &text(c, "#messaggi-io").await?, "Pagamento ricevuto")?;
+
+    // 6. The operator: requests, receipts, the OPI flow to the treasurer, the certificate.
+    c.goto(&format!("{base}/operatore"))
+        .await
+        .map_err(|e| e.to_string())?;
+    expect_contains("operator", &text(c, "#tabella-istanze").await?, "pagata")?;
+    expect_contains(
+        "operator",
+        &text(c, "#tabella-ricevute").await?,
+        "301000000000000144",
+    )?;
+    expect_contains(
+        "operator",
+        &text(c, "#certificato").await?,
+        "Giorni rimanenti",
+    )?;
+    click(c, "#invia-flusso").await?;
+    let outcome = text(c, "#esito-flusso").await?;
+    expect_contains("OPI flow", &outcome, "SPORTELLO-")?;
+    expect_contains("OPI flow", &outcome, "completed")?;
+    Ok(())
+}
+
+async fn screenshot(c: &Client, dir: &Path) {
+    let _ = std::fs::create_dir_all(dir);
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(dir.join("sportello-failure.png"), png);
+    }
+    if let Ok(src) = c.source().await {
+        let _ = std::fs::write(dir.join("sportello-failure.html"), src);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizen_path_in_chromium() {
+    let Some(driver_bin) = chromedriver().filter(|_| Path::new(CHROMIUM).exists()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: chromium and chromedriver are required for the browser test"
+        );
+        eprintln!("skipped: chromium/chromedriver not installed");
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let app = sportello::start(Config {
+        port: 0,
+        data_dir: data.path().to_owned(),
+        io: None,
+    })
+    .await
+    .unwrap();
+    let port = free_port();
+    let _driver = Driver(
+        Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = connect(port).await;
+    let result = citizen_path(&client, &app.base_url).await;
+    if let Err(e) = &result {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts");
+        screenshot(&client, &dir).await;
+        let _ = client.close().await;
+        panic!("{e} (screenshot in {})", dir.display());
+    }
+    client.close().await.unwrap();
+    app.stop();
+}
