@@ -8,7 +8,7 @@ use rcgen::{
     CertificateParams, CustomExtension, DistinguishedName, DnType, DnValue, IsCa, KeyPair,
     KeyUsagePurpose, PKCS_RSA_SHA256, SerialNumber,
 };
-use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use rsa::pkcs8::EncodePrivateKey;
 
 use crate::error::KeyError;
 
@@ -247,18 +247,12 @@ impl RsaKeySize {
 /// # Errors
 /// [`KeyError::Generate`] if the generator fails.
 pub fn generate_rsa_key(size: RsaKeySize) -> Result<Vec<u8>, KeyError> {
-    let mut rng = rand_core_rng();
-    let key = rsa::RsaPrivateKey::new(&mut rng, size.bits())
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, size.bits())
         .map_err(|e| KeyError::Generate(e.to_string()))?;
     let doc = key
         .to_pkcs8_der()
         .map_err(|e| KeyError::Generate(e.to_string()))?;
-    let _ = LineEnding::LF;
     Ok(doc.as_bytes().to_vec())
-}
-
-fn rand_core_rng() -> rsa::rand_core::OsRng {
-    rsa::rand_core::OsRng
 }
 
 // ---- minimal DER writer for the CertificatePolicies extension ----
