@@ -899,12 +899,37 @@ async fn rejects_change_to_the_unsigned_outer_algorithm() {
     // the signature covers the TBS only; the outer signatureAlgorithm must equal the signed one
     let w = world();
     let card = issue(&w.cns_ca, &CardSpec::cns(95));
-    let alg = [0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]; // ecdsa-with-SHA256
-    let pos = card.der.windows(alg.len()).rposition(|win| win == alg).unwrap();
+    let alg = [
+        0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+    ]; // ecdsa-with-SHA256
+    let pos = card
+        .der
+        .windows(alg.len())
+        .rposition(|win| win == alg)
+        .unwrap();
     let mut der = card.der.clone();
     der[pos + 2] = 0x00; // OID tag of the outer copy
     assert!(matches!(
         verify_err(verifier(&w).verify(&der, &[]).await),
         VerifyError::SignatureAlgorithmMismatch { .. }
     ));
+}
+
+#[tokio::test]
+async fn rejects_intermediate_with_unenforced_critical_name_constraints() {
+    let w = world();
+    let mut params = ca_params_pub("Constrained Sub CA", "Regione Test");
+    params.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("example.it".into())],
+        excluded_subtrees: vec![],
+    });
+    let sub = sub_ca_with(&w.cns_ca, params);
+    let card = issue(&sub, &CardSpec::cns(96));
+    match verify_err(verifier(&w).verify(&card.der, &[&sub.der]).await) {
+        VerifyError::UnknownCriticalExtension { oid, role } => {
+            assert_eq!(oid, "2.5.29.30");
+            assert_eq!(role, cie::cns::CertRole::Intermediate(0));
+        }
+        other => panic!("{other:?}"),
+    }
 }

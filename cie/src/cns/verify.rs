@@ -357,6 +357,20 @@ fn check_validity(cert: &X509Certificate<'_>, now: DateTime<Utc>) -> Result<(), 
     Ok(())
 }
 
+/// Extensions this verifier enforces (or that carry no constraint), and so may be critical. Any
+/// other critical extension, including name constraints and policy constraints, which are not
+/// enforced here, makes the certificate unacceptable (RFC 5280 §4.2).
+const ENFORCED_CRITICAL: [&str; 8] = [
+    "2.5.29.14", // subjectKeyIdentifier
+    "2.5.29.15", // keyUsage
+    "2.5.29.17", // subjectAltName
+    "2.5.29.19", // basicConstraints
+    "2.5.29.31", // cRLDistributionPoints
+    "2.5.29.32", // certificatePolicies
+    "2.5.29.35", // authorityKeyIdentifier
+    "2.5.29.37", // extKeyUsage
+];
+
 fn check_critical(cert: &X509Certificate<'_>, role: CertRole) -> Result<(), VerifyError> {
     for ext in cert.extensions() {
         if let ParsedExtension::ParseError { error } = ext.parsed_extension() {
@@ -365,11 +379,9 @@ fn check_critical(cert: &X509Certificate<'_>, role: CertRole) -> Result<(), Veri
                 reason: format!("{}: {error}", ext.oid.to_id_string()),
             });
         }
-        if ext.critical && ext.parsed_extension().unsupported() {
-            return Err(VerifyError::UnknownCriticalExtension {
-                role,
-                oid: ext.oid.to_id_string(),
-            });
+        let oid = ext.oid.to_id_string();
+        if ext.critical && !ENFORCED_CRITICAL.contains(&oid.as_str()) {
+            return Err(VerifyError::UnknownCriticalExtension { role, oid });
         }
     }
     Ok(())
