@@ -178,7 +178,7 @@ fn p7m_verify_and_extract() {
         out_file.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("[CF BNCNNA80A41H501U]"), "{out}");
+    assert!(out.contains("[CF BNCNNA80A41H501R]"), "{out}");
     assert!(out.contains("[CF RSSMRA85T10A562S]"), "{out}");
     assert!(out.contains("envelope 2"), "{out}");
     assert_eq!(

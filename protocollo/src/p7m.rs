@@ -17,8 +17,6 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
-use crate::model::CodiceFiscale;
-
 const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
@@ -133,8 +131,8 @@ pub struct P7mSigner {
     pub issuer: String,
     /// The subject's `serialNumber` attribute (e.g. `TINIT-RSSMRA85T10A562S`).
     pub serial_number: Option<String>,
-    /// The fiscal code from a `TINIT-` serial number.
-    pub codice_fiscale: Option<CodiceFiscale>,
+    /// The fiscal code from a `TINIT-` serial number (when it is a valid codice fiscale).
+    pub codice_fiscale: Option<pa_types::CodiceFiscale>,
     /// The signing-time attribute.
     pub signing_time: Option<DateTime<Utc>>,
     /// Whether the chain to a trust anchor was checked (false only with

@@ -5,6 +5,7 @@ mod common;
 mod legacy;
 mod messages;
 mod p7m;
+mod props;
 mod registry;
 mod seal;
 mod segnatura;

@@ -36,7 +36,7 @@ fn valid_ecdsa_and_pem_forms() {
     assert_eq!(v.content, CONTENT);
     assert_eq!(
         v.layers[0][0].codice_fiscale.as_ref().unwrap().as_str(),
-        "BNCNNA80A41H501U"
+        "BNCNNA80A41H501R"
     );
     let pem = trusted().verify(&read("rsa.p7m.pem")).unwrap();
     assert_eq!(pem.content, CONTENT);
