@@ -58,6 +58,8 @@ pub struct MockConfig {
     pub lost_answer_rate: f64,
     /// Delay of a lost answer.
     pub lost_answer_delay: Duration,
+    /// Delay added before every answer (simulated network and processing time).
+    pub latency: Duration,
     /// Seed of the fault injection.
     pub seed: u64,
     /// Service id reported in messages and activations.
@@ -73,6 +75,7 @@ impl Default for MockConfig {
             server_error_rate: 0.0,
             lost_answer_rate: 0.0,
             lost_answer_delay: Duration::from_secs(60),
+            latency: Duration::ZERO,
             seed: 0x5eed,
             service_id: "01MOCKSERVICE0000000000000".to_owned(),
         }
@@ -252,8 +255,15 @@ fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
-/// Key check and fault injection shared by every endpoint.
-fn gate(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+/// Key check, latency and fault injection shared by every endpoint.
+async fn gate(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    gate_now(shared, headers)
+}
+
+fn gate_now(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
     shared.requests.fetch_add(1, Ordering::Relaxed);
     let key = headers
         .get(crate::api::SUBSCRIPTION_KEY_HEADER)
@@ -338,7 +348,7 @@ async fn profile_by_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&s, &headers) {
+    if let Err(r) = gate(&s, &headers).await {
         return r;
     }
     match parse_fiscal_code_body(&body) {
@@ -352,7 +362,7 @@ async fn profile_by_path(
     Path(cf): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = gate(&s, &headers) {
+    if let Err(r) = gate(&s, &headers).await {
         return r;
     }
     match cf.parse::<CodiceFiscale>() {
@@ -379,7 +389,7 @@ fn new_id(shared: &Shared) -> MessageId {
 }
 
 async fn submit_message(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = gate(&s, &headers) {
+    if let Err(r) = gate(&s, &headers).await {
         return r;
     }
     let message: NewMessage = match serde_json::from_slice(&body) {
@@ -422,7 +432,7 @@ async fn get_message(
     Path((cf, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = gate(&s, &headers) {
+    if let Err(r) = gate(&s, &headers).await {
         return r;
     }
     let found = lock(&s.messages)
@@ -462,7 +472,7 @@ async fn get_message(
 }
 
 async fn get_activation(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = gate(&s, &headers) {
+    if let Err(r) = gate(&s, &headers).await {
         return r;
     }
     let cf = match parse_fiscal_code_body(&body) {
@@ -484,7 +494,7 @@ async fn upsert_activation(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&s, &headers) {
+    if let Err(r) = gate(&s, &headers).await {
         return r;
     }
     #[derive(serde::Deserialize)]

@@ -218,3 +218,85 @@ async fn a_failed_row_makes_send_exit_1() {
     );
     assert!(out.contains("failed b (recipient_forbidden)"), "{out}");
 }
+
+#[tokio::test]
+async fn ctrl_c_stops_cleanly_and_a_rerun_resumes() {
+    let mock = MockServer::start(MockConfig {
+        latency: std::time::Duration::from_millis(20),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.json"), TEMPLATE).unwrap();
+    // 60 rows: 20 ms per request, two requests per row, one row at a time: about 2.4 s.
+    let mut csv = String::from("fiscal_code,nome,anno,importo,avviso\n");
+    for cf in ["RSSMRA85T10A562S", "VRDLGU80A01H501Q", "BNCNNA90A41F205W"] {
+        for i in 0..20 {
+            // Same citizen, distinct rows (keys are line numbers).
+            csv.push_str(&format!("{cf},N{i},2025,1.{i:02},301000000000000144\n"));
+        }
+    }
+    let csv_path = dir.path().join("rows.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let t = dir.path().join("t.json");
+    let base = mock.base_url();
+    let args: Vec<String> = [
+        "appio",
+        "send",
+        "--csv",
+        csv_path.to_str().unwrap(),
+        "--template",
+        t.to_str().unwrap(),
+        "--key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
+        "--concurrency",
+        "1",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let child = Command::new(env!("CARGO_BIN_EXE_pa"))
+        .args(&args)
+        .env("TEST_IO_KEY", "k-123")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until some messages arrived, then interrupt as Ctrl-C would.
+    for _ in 0..200 {
+        if mock.messages().len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stdout.contains("rows not processed; run again to resume"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ambiguous:    0"), "{stdout}");
+    let sent_first = mock.messages().len();
+    assert!(sent_first < 60, "{sent_first}");
+
+    let (code, out, err) = pa(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains(&format!("already sent: {sent_first}")),
+        "{out}"
+    );
+    assert_eq!(mock.messages().len(), 60, "every row exactly once");
+}
