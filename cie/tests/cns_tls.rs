@@ -355,3 +355,29 @@ async fn certificate_without_its_private_key_is_refused_at_the_handshake() {
     let stolen = raw_client::get(s.addr, &server_ca_der, &victim.der, attacker_key).await;
     assert!(!stolen.contains("HTTP/1.1"), "server answered: {stolen}");
 }
+
+#[tokio::test]
+async fn works_over_tls_1_2_too() {
+    let s = start().await;
+    let card = issue(&s.cie_ca, &CardSpec::cie(91));
+    let c = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .max_tls_version(reqwest::tls::Version::TLS_1_2)
+        .add_root_certificate(reqwest::Certificate::from_pem(s.server_ca_pem.as_bytes()).unwrap())
+        .identity(reqwest::Identity::from_pem(&card.identity_pem()).unwrap())
+        .resolve(HOST, s.addr)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let resp = c
+        .get(format!("https://{HOST}:{}/login/cns", s.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    assert_eq!(
+        resp.text().await.unwrap(),
+        format!("OK {CF_NERI} CIE CieCard")
+    );
+}
