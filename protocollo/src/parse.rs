@@ -208,11 +208,13 @@ fn split_tz(s: &str, min_len: usize) -> (&str, Option<&str>) {
     if let Some(stripped) = s.strip_suffix('Z') {
         return (stripped, Some("Z"));
     }
-    if s.len() > min_len {
-        let tail = &s[s.len() - 6..];
-        if (tail.starts_with('+') || tail.starts_with('-')) && tail.as_bytes()[3] == b':' {
-            return (&s[..s.len() - 6], Some(tail));
-        }
+    if s.len() > min_len
+        && let Some(cut) = s.len().checked_sub(6)
+        && let (Some(head), Some(tail)) = (s.get(..cut), s.get(cut..))
+        && (tail.starts_with('+') || tail.starts_with('-'))
+        && tail.as_bytes().get(3) == Some(&b':')
+    {
+        return (head, Some(tail));
     }
     (s, None)
 }
@@ -857,5 +859,8 @@ mod tests {
         let t = parse_time("x", "10:15:30-05:00").unwrap();
         assert_eq!(t.offset, FixedOffset::east_opt(-5 * 3600));
         assert!(parse_time("x", "25:00:00").is_err());
+        // Multi-byte input never splits inside a character.
+        assert!(parse_date("x", "2021-03-30\u{20ac}\u{20ac}a").is_err());
+        assert!(parse_time("x", "10:00:00\u{20ac}\u{20ac}a").is_err());
     }
 }

@@ -499,6 +499,14 @@ pub fn verify_segnatura(
             "QualifyingProperties outside this signature's Object",
         ));
     }
+    match (sig.attr("Id"), qp.attr("Target")) {
+        (Some(id), Some(t)) if t.strip_prefix('#') == Some(id) => {}
+        _ => {
+            return Err(Anomalia::firma(
+                "QualifyingProperties Target does not point to this signature",
+            ));
+        }
+    }
     let props_c14n = match props_ref.transforms.as_slice() {
         [c] => c14n_alg(c, opts)?,
         [] if opts.allow_inclusive_c14n => C14nAlgorithm::Inclusive,

@@ -112,6 +112,22 @@ fn tampered_signing_time_is_001() {
 }
 
 #[test]
+fn foreign_qualifying_properties_target_is_001() {
+    if files().is_none() {
+        return;
+    }
+    let xml =
+        sealed(&minimal_segnatura()).replace("Target=\"#segnatura-sigillo\"", "Target=\"#other\"");
+    let err = verify_segnatura(
+        xml.as_bytes(),
+        &anchors("seal.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.codice, CodiceAnomalia::ValidazioneFirma);
+}
+
+#[test]
 fn untrusted_seal_is_001_even_with_certificate_in_key_info() {
     if files().is_none() {
         return;
