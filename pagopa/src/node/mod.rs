@@ -10,6 +10,62 @@
 //!
 //! With the `server` feature, [`router`] serves the service with axum.
 //!
+//! ```
+//! use async_trait::async_trait;
+//! use pagopa::node::*;
+//!
+//! struct MyCreditor; // looks positions up in your database
+//!
+//! #[async_trait]
+//! impl PaForNodeHost for MyCreditor {
+//!     async fn verify_payment_notice(
+//!         &self,
+//!         _req: &VerifyPaymentNoticeRequest,
+//!     ) -> Result<NoticeDescription, Fault> {
+//!         Err(Fault::new(FaultCode::PagamentoSconosciuto))
+//!     }
+//!     async fn get_payment(
+//!         &self,
+//!         _op: Operation,
+//!         _req: &GetPaymentRequest,
+//!     ) -> Result<PaymentData, Fault> {
+//!         Err(Fault::new(FaultCode::PagamentoSconosciuto))
+//!     }
+//!     async fn receipt_stored(&self, receipt: &Receipt) {
+//!         // mark the position paid; the receipt is already durable
+//!         let _ = &receipt.notice_number;
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteReceiptStore::open(dir.path().join("receipts.db"))?;
+//! let service = PaForNodeService::new(
+//!     StationConfig::new("80016350821", "15376371009", "15376371009_01"),
+//!     MyCreditor,
+//!     store,
+//! );
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! // What the node would send: an unknown notice.
+//! let body = write_request(&NodeRequest::VerifyPaymentNotice(VerifyPaymentNoticeRequest {
+//!     ids: RequestIds {
+//!         id_pa: "80016350821".into(),
+//!         id_broker_pa: "15376371009".into(),
+//!         id_station: "15376371009_01".into(),
+//!     },
+//!     qr_code: QrCode {
+//!         fiscal_code: "80016350821".parse()?,
+//!         notice_number: "301000000000000144".parse()?,
+//!     },
+//! }));
+//! let reply = rt.block_on(service.handle(Some("paVerifyPaymentNotice"), body.as_bytes()));
+//! assert_eq!(reply.fault, Some(FaultCode::PagamentoSconosciuto));
+//! // Garbage never panics: it gets PAA_SINTASSI_EXTRAXSD.
+//! let reply = rt.block_on(service.handle(Some("paSendRT"), b"<oops"));
+//! assert_eq!(reply.fault, Some(FaultCode::SintassiExtraxsd));
+//! # Ok(()) }
+//! ```
+//!
 //! Security: requests are parsed by a bounded reader (no DTDs, no external entities, depth and
 //! size limits); malformed requests get `PAA_SINTASSI_EXTRAXSD`, never a panic.
 
