@@ -14,7 +14,8 @@
 //!   refused. The profile ([`CardProfile`]) comes from the certificate policies ([`POLICY_CNS`],
 //!   [`POLICY_CIE`]).
 //! * [`CardVerifier`] verifies before trusting: chain to the configured [`IssuerList`] (an input
-//!   file; nothing is fetched at run time), validity at an injectable [`Clock`]'s now, key usage
+//!   file: a PEM bundle, or the ETSI trusted list `TSL-IT.xml` filtered on [`SERVICE_TYPE_IDV`];
+//!   nothing is fetched at run time), validity at an injectable [`Clock`]'s now, key usage
 //!   `digitalSignature` and extended key usage `clientAuth`, policy, and revocation through a
 //!   pluggable [`RevocationChecker`] ([`CrlChecker`] reads CRL files; with the `crl-fetch`
 //!   feature, `CrlFetcher` downloads the CRL named in the certificate and caches it).
@@ -44,6 +45,10 @@
 //! * Only the card certificate's revocation is checked; intermediates sent by the client are
 //!   checked for signature, CA flag, path length and validity.
 //! * SHA-1 signatures are refused; RSA keys need at least 2048 bits.
+//! * The unsigned outer encoding of a certificate must be DER and its `signatureAlgorithm` must be
+//!   the signed one; only extensions the verifier enforces may be critical (name and policy
+//!   constraints are refused rather than ignored).
+//! * Revocation fails closed: no current, authentic CRL for the issuer means an error.
 
 mod cert;
 mod error;
