@@ -621,3 +621,79 @@ fn row_errors_name_the_field() {
 fn _outcome_is_public(o: RowOutcome) -> RowOutcome {
     o
 }
+
+/// A journal that fails every write after the first `ok` ones (a full disk).
+struct FailingJournal {
+    inner: SqliteJournal,
+    ok: usize,
+    puts: AtomicUsize,
+    sending_refused: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl Journal for FailingJournal {
+    async fn bind_template(&self, f: &str) -> Result<(), JournalError> {
+        self.inner.bind_template(f).await
+    }
+    async fn load(&self) -> Result<BTreeMap<String, appio::bulk::JournalEntry>, JournalError> {
+        self.inner.load().await
+    }
+    async fn put(&self, e: appio::bulk::JournalEntry) -> Result<(), JournalError> {
+        if self.puts.fetch_add(1, Ordering::SeqCst) >= self.ok {
+            if e.state == RowState::Sending {
+                self.sending_refused
+                    .lock()
+                    .unwrap()
+                    .push(e.fiscal_code.clone());
+            }
+            return Err(JournalError::Write("disk full".into()));
+        }
+        self.inner.put(e).await
+    }
+}
+
+#[tokio::test]
+async fn a_failing_journal_stops_the_run_and_nothing_unrecorded_is_sent() {
+    let mock = IoMock::start(MockConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let j = Arc::new(FailingJournal {
+        inner: SqliteJournal::open(&dir.path().join("j")).unwrap(),
+        ok: 7,
+        puts: AtomicUsize::new(0),
+        sending_refused: Mutex::new(Vec::new()),
+    });
+    let err = BulkSender::new(client(&mock.base_url()), j.clone(), template())
+        .concurrency(2)
+        .run(rows(50))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Journal(JournalError::Write(_))),
+        "{err}"
+    );
+    let received: Vec<String> = mock
+        .messages()
+        .iter()
+        .map(|m| m.message.fiscal_code().to_string())
+        .collect();
+    // The run stopped early, and no row whose "sending" mark failed was submitted.
+    assert!(received.len() < 10, "{}", received.len());
+    for cf in j.sending_refused.lock().unwrap().iter() {
+        assert!(
+            !received.contains(cf),
+            "{cf} was sent without a journal mark"
+        );
+    }
+    // Every message that did reach the server is in the journal as sending or sent.
+    let entries = j.inner.load().await.unwrap();
+    for cf in &received {
+        let e = entries
+            .values()
+            .find(|e| &e.fiscal_code == cf)
+            .expect("recorded");
+        assert!(
+            matches!(e.state, RowState::Sending | RowState::Sent { .. }),
+            "{e:?}"
+        );
+    }
+}
