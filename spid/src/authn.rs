@@ -26,6 +26,8 @@ pub(crate) struct AuthnRequestFields<'a> {
     pub(crate) attribute_index: u16,
     pub(crate) level: SpidLevel,
     pub(crate) comparison: Comparison,
+    /// `ForceAuthn="true"` (see [`Profile::force_authn`](crate::Profile::force_authn)).
+    pub(crate) force_authn: bool,
 }
 
 /// The AuthnRequest XML (unsigned; the POST binding adds an enveloped signature after
@@ -38,7 +40,7 @@ pub(crate) fn authn_request_xml(f: &AuthnRequestFields<'_>) -> String {
         esc(f.id),
         instant(f.issue_instant),
         esc(f.destination),
-        if f.level > SpidLevel::L1 {
+        if f.force_authn {
             " ForceAuthn=\"true\""
         } else {
             ""

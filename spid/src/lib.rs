@@ -10,6 +10,7 @@ mod error_code;
 mod idp;
 mod level;
 mod metadata;
+mod profile;
 mod response;
 mod sp;
 mod store;
@@ -34,6 +35,7 @@ pub use error::{
 pub use error_code::SpidErrorCode;
 pub use idp::{Endpoint, IdpMetadata};
 pub use level::{Comparison, SpidLevel};
+pub use profile::Profile;
 pub use response::Authenticated;
 pub use sp::{AuthnOptions, AuthnRequestMessage, ServiceProvider};
 pub use store::{

@@ -51,6 +51,7 @@ pub(crate) struct Context<'a> {
     pub(crate) request: &'a PendingRequest,
     pub(crate) now: DateTime<Utc>,
     pub(crate) skew: Duration,
+    pub(crate) profile: crate::profile::Profile,
 }
 
 fn attr<'a>(e: &Element<'a>, element: &'static str, attribute: &'static str) -> R<&'a str> {
@@ -260,7 +261,12 @@ fn check_assertion(a: &Element<'_>, ctx: &Context<'_>) -> R<Authenticated> {
     let assertion_id = attr(a, "Assertion", "ID")?.to_owned();
     check_version(a, "Assertion")?;
     check_issue_instant(a, "Assertion", ctx)?;
-    check_issuer(a, "Assertion/Issuer", true, ctx)?;
+    check_issuer(
+        a,
+        "Assertion/Issuer",
+        ctx.profile.assertion_issuer_format_required(),
+        ctx,
+    )?;
 
     // Subject
     let subject = one_child(a, NS_SAML, "Subject", "Assertion")?;

@@ -16,6 +16,7 @@ use crate::config::{Binding, SpConfig};
 use crate::error::{Error, RequestError, ResponseError};
 use crate::idp::IdpMetadata;
 use crate::level::{Comparison, SpidLevel};
+use crate::profile::Profile;
 use crate::response::{Authenticated, Context, check_document, check_status};
 use crate::store::{
     AssertionStore, MemoryAssertionStore, MemoryPendingStore, PendingRequest, PendingRequestStore,
@@ -92,6 +93,7 @@ pub struct ServiceProvider {
     idps: BTreeMap<String, (IdpMetadata, Vec<xmldsig::TrustedKey>)>,
     pending: Arc<dyn PendingRequestStore>,
     assertions: Arc<dyn AssertionStore>,
+    profile: Profile,
 }
 
 impl std::fmt::Debug for ServiceProvider {
@@ -134,6 +136,7 @@ impl ServiceProvider {
             idps: BTreeMap::new(),
             pending,
             assertions,
+            profile: Profile::Spid,
         })
     }
 
@@ -160,6 +163,18 @@ impl ServiceProvider {
     /// The trusted IdPs.
     pub fn idps(&self) -> impl Iterator<Item = &IdpMetadata> {
         self.idps.values().map(|(m, _)| m)
+    }
+
+    /// Selects the rule set where SPID and CIE differ (default [`Profile::Spid`]).
+    #[must_use]
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// The rule set in use.
+    pub fn profile(&self) -> Profile {
+        self.profile
     }
 
     /// The configuration.
@@ -249,6 +264,7 @@ impl ServiceProvider {
             attribute_index: opts.attribute_service_index,
             level,
             comparison,
+            force_authn: self.profile.force_authn(level),
         };
         let xml = authn_request_xml(&fields);
         self.pending
@@ -380,6 +396,7 @@ impl ServiceProvider {
             request: &request,
             now,
             skew: Duration::seconds(self.config.clock_skew_secs as i64),
+            profile: self.profile,
         };
         let auth = check_document(&doc, &ctx)?;
         let keep_until = auth.not_on_or_after + ctx.skew;
