@@ -16,6 +16,7 @@ use crate::model::{
     Sostituzione, Spese, TestataFlusso,
 };
 use crate::types::{InvalidValue, parse_amount};
+use crate::writer::{BENEFICIARIO, CREDITORE, SoggettoNames, VERSANTE};
 use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits, local_name};
 
 /// An OPI amount read from XML.
@@ -462,16 +463,17 @@ fn read_mandato(c: &mut Cursor<'_>) -> Result<Mandato, ParseError> {
     })
 }
 
-fn soggetto(c: &mut Cursor<'_>, sfx: &str) -> Result<Soggetto, ParseError> {
+fn soggetto(c: &mut Cursor<'_>, names: &SoggettoNames) -> Result<Soggetto, ParseError> {
+    let n = &names.0;
     Ok(Soggetto {
-        anagrafica: c.string(&format!("anagrafica_{sfx}"))?,
-        indirizzo: c.opt_text(&format!("indirizzo_{sfx}")),
-        cap: c.opt_text(&format!("cap_{sfx}")),
-        localita: c.opt_text(&format!("localita_{sfx}")),
-        provincia: c.opt_text(&format!("provincia_{sfx}")),
-        stato: c.opt_text(&format!("stato_{sfx}")),
-        partita_iva: c.opt_text(&format!("partita_iva_{sfx}")),
-        codice_fiscale: c.opt_text(&format!("codice_fiscale_{sfx}")),
+        anagrafica: c.string(n[0])?,
+        indirizzo: c.opt_text(n[1]),
+        cap: c.opt_text(n[2]),
+        localita: c.opt_text(n[3]),
+        provincia: c.opt_text(n[4]),
+        stato: c.opt_text(n[5]),
+        partita_iva: c.opt_text(n[6]),
+        codice_fiscale: c.opt_text(n[7]),
     })
 }
 
@@ -640,7 +642,7 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
                 causale_esenzione_spese: c.opt_text("causale_esenzione_spese"),
             })
         })?,
-        beneficiario: c.with("beneficiario", |c| soggetto(c, "beneficiario"))?,
+        beneficiario: c.with("beneficiario", |c| soggetto(c, &BENEFICIARIO))?,
         delegato: c.many_with("delegato", |c| {
             Ok(Delegato {
                 anagrafica: c.string("anagrafica_delegato")?,
@@ -652,9 +654,7 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
                 codice_fiscale: c.string("codice_fiscale_delegato")?,
             })
         })?,
-        creditore_effettivo: c.opt_with("creditore_effettivo", |c| {
-            soggetto(c, "creditore_effettivo")
-        })?,
+        creditore_effettivo: c.opt_with("creditore_effettivo", |c| soggetto(c, &CREDITORE))?,
         piazzatura: c.opt_with("piazzatura", |c| {
             c.string("numero_conto_corrente_beneficiario")
         })?,
@@ -782,7 +782,7 @@ fn versante(c: &mut Cursor<'_>) -> Result<InformazioniVersante, ParseError> {
                 causale_esenzione_bollo: c.opt_text("causale_esenzione_bollo"),
             })
         })?,
-        versante: c.with("versante", |c| soggetto(c, "versante"))?,
+        versante: c.with("versante", |c| soggetto(c, &VERSANTE))?,
         causale: c.string("causale")?,
         sospeso: c.many_with("sospeso", sospeso)?,
         mandato_associato: c.many_with("mandato_associato", |c| {

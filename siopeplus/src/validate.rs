@@ -17,6 +17,29 @@ use crate::types::MAX_OPI_CENTS;
 const MAX_NUM7: u32 = 9_999_999;
 const MAX_NUM18: u64 = 999_999_999_999_999_999;
 
+/// A field path, rendered only when a finding is reported.
+trait Field: Copy {
+    fn render(self) -> String;
+}
+
+impl Field for &str {
+    fn render(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl Field for &String {
+    fn render(self) -> String {
+        self.clone()
+    }
+}
+
+impl Field for std::fmt::Arguments<'_> {
+    fn render(self) -> String {
+        self.to_string()
+    }
+}
+
 struct V {
     order: OrderRef,
     errs: Vec<ValidationError>,
@@ -38,54 +61,54 @@ impl V {
         });
     }
 
-    fn amount(&mut self, field: &str, a: Amount) {
+    fn amount(&mut self, field: impl Field, a: Amount) {
         if a.cents() == 0 {
-            self.push(field, "must be at least 0.01");
+            self.push(field.render(), "must be at least 0.01");
         } else if a.cents() > MAX_OPI_CENTS {
-            self.push(field, format!("{a} has more than 15 digits"));
+            self.push(field.render(), format!("{a} has more than 15 digits"));
         }
     }
 
-    fn range_u32(&mut self, field: &str, v: u32, lo: u32, hi: u32) {
+    fn range_u32(&mut self, field: impl Field, v: u32, lo: u32, hi: u32) {
         if v < lo || v > hi {
-            self.push(field, format!("{v} is outside {lo}..={hi}"));
+            self.push(field.render(), format!("{v} is outside {lo}..={hi}"));
         }
     }
 
-    fn range_u64(&mut self, field: &str, v: u64, lo: u64, hi: u64) {
+    fn range_u64(&mut self, field: impl Field, v: u64, lo: u64, hi: u64) {
         if v < lo || v > hi {
-            self.push(field, format!("{v} is outside {lo}..={hi}"));
+            self.push(field.render(), format!("{v} is outside {lo}..={hi}"));
         }
     }
 
-    fn year(&mut self, field: &str, y: u16, lo: u16) {
+    fn year(&mut self, field: impl Field, y: u16, lo: u16) {
         if y < lo || y > 2099 {
-            self.push(field, format!("year {y} is outside {lo}..=2099"));
+            self.push(field.render(), format!("year {y} is outside {lo}..=2099"));
         }
     }
 
     /// `whiteSpace=collapse` + `minLength=1`: something other than blanks.
-    fn not_blank(&mut self, field: &str, s: &str) {
+    fn not_blank(&mut self, field: impl Field, s: &str) {
         if s.trim().is_empty() {
-            self.push(field, "must not be empty");
+            self.push(field.render(), "must not be empty");
         }
     }
 
-    fn len(&mut self, field: &str, s: &str, lo: usize, hi: usize) {
+    fn len(&mut self, field: impl Field, s: &str, lo: usize, hi: usize) {
         let n = s.chars().count();
         if n < lo || n > hi {
-            self.push(field, format!("length {n} is outside {lo}..={hi}"));
+            self.push(field.render(), format!("length {n} is outside {lo}..={hi}"));
         }
     }
 
-    fn digits(&mut self, field: &str, s: &str, lo: usize, hi: usize) {
+    fn digits(&mut self, field: impl Field, s: &str, lo: usize, hi: usize) {
         if s.len() < lo || s.len() > hi || !s.bytes().all(|b| b.is_ascii_digit()) {
-            self.push(field, format!("{s:?} is not {lo} to {hi} digits"));
+            self.push(field.render(), format!("{s:?} is not {lo} to {hi} digits"));
         }
     }
 
     /// `(\s*[^\s]\s*)+` with a length range: not blank.
-    fn token(&mut self, field: &str, s: &str, hi: usize) {
+    fn token(&mut self, field: impl Field, s: &str, hi: usize) {
         self.not_blank(field, s);
         self.len(field, s, 1, hi);
     }
@@ -303,9 +326,13 @@ fn mandato(v: &mut V, m: &Mandato) {
             if !mi.aggregato.is_ascii_uppercase() {
                 v.push(format!("{p}/aggregato"), "must be one letter A-Z");
             }
-            v.range_u32(&format!("{p}/voce"), u32::from(mi.voce), 1, 99);
-            v.year(&format!("{p}/anno_provenienza"), mi.anno_provenienza, 1980);
-            v.digits(&format!("{p}/numero_impegno"), &mi.numero_impegno, 6, 6);
+            v.range_u32(format_args!("{p}/voce"), u32::from(mi.voce), 1, 99);
+            v.year(
+                format_args!("{p}/anno_provenienza"),
+                mi.anno_provenienza,
+                1980,
+            );
+            v.digits(format_args!("{p}/numero_impegno"), &mi.numero_impegno, 6, 6);
         }
         Some(DatiEnteMandato::Libero(_)) | None => {}
     }
@@ -318,32 +345,35 @@ fn bilanci(v: &mut V, b: &[Bilancio]) {
     for (i, b) in b.iter().enumerate() {
         let p = format!("bilancio[{}]", i + 1);
         v.range_u32(
-            &format!("{p}/codifica_bilancio"),
+            format_args!("{p}/codifica_bilancio"),
             b.codifica_bilancio,
             1,
             MAX_NUM7,
         );
         if let Some(y) = b.anno_residuo {
-            v.year(&format!("{p}/anno_residuo"), y, 1980);
+            v.year(format_args!("{p}/anno_residuo"), y, 1980);
         }
         if let Some(n) = b.numero_articolo {
-            v.range_u32(&format!("{p}/numero_articolo"), u32::from(n), 0, 999);
+            v.range_u32(format_args!("{p}/numero_articolo"), u32::from(n), 0, 999);
         }
         if let Some(n) = b.voce_economica {
-            v.range_u32(&format!("{p}/voce_economica"), u32::from(n), 0, 999);
+            v.range_u32(format_args!("{p}/voce_economica"), u32::from(n), 0, 999);
         }
-        v.amount(&format!("{p}/importo_bilancio"), b.importo_bilancio);
+        v.amount(format_args!("{p}/importo_bilancio"), b.importo_bilancio);
     }
 }
 
 fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperazione) {
     v.range_u32(
-        &format!("{p}/progressivo_beneficiario"),
+        format_args!("{p}/progressivo_beneficiario"),
         b.progressivo_beneficiario,
         1,
         MAX_NUM7,
     );
-    v.amount(&format!("{p}/importo_beneficiario"), b.importo_beneficiario);
+    v.amount(
+        format_args!("{p}/importo_beneficiario"),
+        b.importo_beneficiario,
+    );
     let mut sum = Some(0u64);
     for (i, c) in b.classificazione.iter().enumerate() {
         let cp = format!("{p}/classificazione[{}]", i + 1);
@@ -372,13 +402,13 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
     for (i, d) in b.delegato.iter().enumerate() {
         let dp = format!("{p}/delegato[{}]", i + 1);
         if let Some(c) = &d.cap {
-            v.token(&format!("{dp}/cap_delegato"), c, 16);
+            v.token(format_args!("{dp}/cap_delegato"), c, 16);
         }
         if let Some(s) = &d.stato {
             stato(v, &format!("{dp}/stato_delegato"), s);
         }
         v.len(
-            &format!("{dp}/codice_fiscale_delegato"),
+            format_args!("{dp}/codice_fiscale_delegato"),
             &d.codice_fiscale,
             1,
             35,
@@ -421,11 +451,11 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
                 );
             }
             if let Some(e) = &s.identificativo_end_to_end {
-                v.len(&format!("{sp}/identificativo_end_to_end"), e, 1, 35);
+                v.len(format_args!("{sp}/identificativo_end_to_end"), e, 1, 35);
             }
             if let Some(CategoryPurpose::Proprietary(x)) = &s.category_purpose {
                 v.len(
-                    &format!("{sp}/identificativo_category_purpose/proprietary"),
+                    format_args!("{sp}/identificativo_category_purpose/proprietary"),
                     x,
                     1,
                     35,
@@ -446,7 +476,7 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
             );
         }
     }
-    v.not_blank(&format!("{p}/causale"), &b.causale);
+    v.not_blank(format_args!("{p}/causale"), &b.causale);
     sospesi(v, p, &b.sospeso);
     if b.ritenute.len() > 30 {
         v.push(
@@ -456,15 +486,15 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
     }
     for (i, r) in b.ritenute.iter().enumerate() {
         let rp = format!("{p}/ritenute[{}]", i + 1);
-        v.amount(&format!("{rp}/importo_ritenute"), r.importo_ritenute);
+        v.amount(format_args!("{rp}/importo_ritenute"), r.importo_ritenute);
         v.range_u32(
-            &format!("{rp}/numero_reversale"),
+            format_args!("{rp}/numero_reversale"),
             r.numero_reversale,
             1,
             MAX_NUM7,
         );
         v.range_u32(
-            &format!("{rp}/progressivo_versante"),
+            format_args!("{rp}/progressivo_versante"),
             r.progressivo_versante,
             1,
             MAX_NUM7,
@@ -482,13 +512,13 @@ fn beneficiario(v: &mut V, p: &str, b: &InformazioniBeneficiario, op: TipoOperaz
         Some(a) => {
             let ap = format!("{p}/informazioni_aggiuntive/avviso_pagoPA");
             v.range_u64(
-                &format!("{ap}/codice_identificativo_ente"),
+                format_args!("{ap}/codice_identificativo_ente"),
                 a.codice_identificativo_ente,
                 1,
                 99_999_999_999,
             );
             v.range_u64(
-                &format!("{ap}/numero_avviso"),
+                format_args!("{ap}/numero_avviso"),
                 a.numero_avviso,
                 1,
                 MAX_NUM18,
@@ -517,19 +547,19 @@ fn sostituzione(v: &mut V, p: &str, s: Option<&Sostituzione>, op: TipoOperazione
         }
         (Some(s), _) => {
             v.range_u32(
-                &format!("{p}/numero_da_sostituire"),
+                format_args!("{p}/numero_da_sostituire"),
                 s.numero_da_sostituire,
                 1,
                 MAX_NUM7,
             );
             v.range_u32(
-                &format!("{p}/progressivo_da_sostituire"),
+                format_args!("{p}/progressivo_da_sostituire"),
                 s.progressivo_da_sostituire,
                 1,
                 MAX_NUM7,
             );
             v.year(
-                &format!("{p}/esercizio_da_sostituire"),
+                format_args!("{p}/esercizio_da_sostituire"),
                 s.esercizio_da_sostituire,
                 1999,
             );
@@ -548,12 +578,15 @@ fn sospesi(v: &mut V, p: &str, s: &[Sospeso]) {
     for (i, s) in s.iter().enumerate() {
         let sp = format!("{p}/sospeso[{}]", i + 1);
         v.range_u64(
-            &format!("{sp}/numero_provvisorio"),
+            format_args!("{sp}/numero_provvisorio"),
             s.numero_provvisorio,
             1,
             MAX_NUM18,
         );
-        v.amount(&format!("{sp}/importo_provvisorio"), s.importo_provvisorio);
+        v.amount(
+            format_args!("{sp}/importo_provvisorio"),
+            s.importo_provvisorio,
+        );
     }
 }
 
@@ -567,9 +600,9 @@ fn stato(v: &mut V, field: &str, s: &str) {
 }
 
 fn soggetto(v: &mut V, p: &str, suffix: &str, s: &Soggetto) {
-    v.not_blank(&format!("{p}/anagrafica_{suffix}"), &s.anagrafica);
+    v.not_blank(format_args!("{p}/anagrafica_{suffix}"), &s.anagrafica);
     if let Some(c) = &s.cap {
-        v.token(&format!("{p}/cap_{suffix}"), c, 16);
+        v.token(format_args!("{p}/cap_{suffix}"), c, 16);
     }
     if let Some(st) = &s.stato {
         stato(v, &format!("{p}/stato_{suffix}"), st);
@@ -611,20 +644,20 @@ fn fatture(v: &mut V, p: &str, f: &[FatturaSiope]) {
                 ..
             } => {
                 v.len(
-                    &format!("{fp}/codice_fiscale_emittente_siope"),
+                    format_args!("{fp}/codice_fiscale_emittente_siope"),
                     codice_fiscale_emittente,
                     1,
                     30,
                 );
                 v.year(
-                    &format!("{fp}/anno_emissione_fattura_siope"),
+                    format_args!("{fp}/anno_emissione_fattura_siope"),
                     *anno_emissione,
                     1980,
                 );
             }
         }
         v.len(
-            &format!("{fp}/dati_fattura_siope/numero_fattura_siope"),
+            format_args!("{fp}/dati_fattura_siope/numero_fattura_siope"),
             &f.dati.numero_fattura,
             1,
             20,
@@ -652,7 +685,7 @@ fn classificazione_uscita(v: &mut V, p: &str, c: &ClassificazioneUscita) {
             );
         }
     }
-    v.amount(&format!("{p}/importo"), c.importo);
+    v.amount(format_args!("{p}/importo"), c.importo);
     let dp = format!("{p}/classificazione_dati_siope_uscite");
     if c.dati_siope.debiti.is_empty() {
         v.push(&dp, "needs at least one tipo_debito_siope entry");
@@ -684,52 +717,52 @@ fn classificazione_uscita(v: &mut V, p: &str, c: &ClassificazioneUscita) {
 
 fn arconet_uscite(v: &mut V, p: &str, a: &ArconetUscite) {
     v.digits(
-        &format!("{p}/codice_missione_siope"),
+        format_args!("{p}/codice_missione_siope"),
         &a.codice_missione,
         1,
         30,
     );
     v.digits(
-        &format!("{p}/codice_programma_siope"),
+        format_args!("{p}/codice_programma_siope"),
         &a.codice_programma,
         1,
         30,
     );
     v.digits(
-        &format!("{p}/codice_economico_siope"),
+        format_args!("{p}/codice_economico_siope"),
         &a.codice_economico,
         1,
         30,
     );
     v.amount(
-        &format!("{p}/importo_codice_economico_siope"),
+        format_args!("{p}/importo_codice_economico_siope"),
         a.importo_codice_economico,
     );
-    v.digits(&format!("{p}/codice_UE_siope"), &a.codice_ue, 1, 30);
+    v.digits(format_args!("{p}/codice_UE_siope"), &a.codice_ue, 1, 30);
     v.len(
-        &format!("{p}/cofog_siope/codice_cofog_siope"),
+        format_args!("{p}/cofog_siope/codice_cofog_siope"),
         &a.codice_cofog,
         1,
         usize::MAX,
     );
     v.amount(
-        &format!("{p}/cofog_siope/importo_cofog_siope"),
+        format_args!("{p}/cofog_siope/importo_cofog_siope"),
         a.importo_cofog,
     );
 }
 
 fn arconet_entrate(v: &mut V, p: &str, a: &ArconetEntrate) {
     v.digits(
-        &format!("{p}/codice_economico_siope"),
+        format_args!("{p}/codice_economico_siope"),
         &a.codice_economico,
         1,
         30,
     );
     v.amount(
-        &format!("{p}/importo_codice_economico_siope"),
+        format_args!("{p}/importo_codice_economico_siope"),
         a.importo_codice_economico,
     );
-    v.digits(&format!("{p}/codice_UE_siope"), &a.codice_ue, 1, 30);
+    v.digits(format_args!("{p}/codice_UE_siope"), &a.codice_ue, 1, 30);
 }
 
 fn reversale(v: &mut V, r: &Reversale) {
@@ -776,14 +809,23 @@ fn reversale(v: &mut V, r: &Reversale) {
     }
     if let Some(DatiEnteReversale::Miur(mi)) = &r.dati_a_disposizione_ente {
         let p = "dati_a_disposizione_ente_reversale_MIUR";
-        v.range_u32(&format!("{p}/aggregato"), u32::from(mi.aggregato), 1, 99);
-        v.range_u32(&format!("{p}/voce"), u32::from(mi.voce), 1, 99);
+        v.range_u32(
+            format_args!("{p}/aggregato"),
+            u32::from(mi.aggregato),
+            1,
+            99,
+        );
+        v.range_u32(format_args!("{p}/voce"), u32::from(mi.voce), 1, 99);
         if let Some(s) = mi.sottovoce {
-            v.range_u32(&format!("{p}/sottovoce"), u32::from(s), 1, 99);
+            v.range_u32(format_args!("{p}/sottovoce"), u32::from(s), 1, 99);
         }
-        v.year(&format!("{p}/anno_provenienza"), mi.anno_provenienza, 1980);
+        v.year(
+            format_args!("{p}/anno_provenienza"),
+            mi.anno_provenienza,
+            1980,
+        );
         v.digits(
-            &format!("{p}/numero_accertamento"),
+            format_args!("{p}/numero_accertamento"),
             &mi.numero_accertamento,
             6,
             6,
@@ -793,12 +835,12 @@ fn reversale(v: &mut V, r: &Reversale) {
 
 fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
     v.range_u32(
-        &format!("{p}/progressivo_versante"),
+        format_args!("{p}/progressivo_versante"),
         b.progressivo_versante,
         1,
         MAX_NUM7,
     );
-    v.amount(&format!("{p}/importo_versante"), b.importo_versante);
+    v.amount(format_args!("{p}/importo_versante"), b.importo_versante);
     if b.numero_ccp.is_some() && b.tipo_riscossione != TipoRiscossione::PrelievoDaCcPostale {
         v.push(
             format!("{p}/numero_ccp"),
@@ -828,7 +870,7 @@ fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
         );
     }
     soggetto(v, &format!("{p}/versante"), "versante", &b.versante);
-    v.not_blank(&format!("{p}/causale"), &b.causale);
+    v.not_blank(format_args!("{p}/causale"), &b.causale);
     sospesi(v, p, &b.sospeso);
     if b.mandato_associato.len() > 100 {
         v.push(format!("{p}/mandato_associato"), "at most 100 entries");
@@ -836,13 +878,18 @@ fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
     for (i, m) in b.mandato_associato.iter().enumerate() {
         let mp = format!("{p}/mandato_associato[{}]", i + 1);
         v.range_u32(
-            &format!("{mp}/numero_mandato"),
+            format_args!("{mp}/numero_mandato"),
             m.numero_mandato,
             1,
             MAX_NUM7,
         );
         if let Some(pb) = m.progressivo_beneficiario {
-            v.range_u32(&format!("{mp}/progressivo_beneficiario"), pb, 1, MAX_NUM7);
+            v.range_u32(
+                format_args!("{mp}/progressivo_beneficiario"),
+                pb,
+                1,
+                MAX_NUM7,
+            );
         }
     }
     if let Some(InformazioniAggiuntive {
@@ -864,7 +911,7 @@ fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
 }
 
 fn classificazione_entrata(v: &mut V, p: &str, c: &ClassificazioneEntrata) {
-    v.amount(&format!("{p}/importo"), c.importo);
+    v.amount(format_args!("{p}/importo"), c.importo);
     let dp = format!("{p}/classificazione_dati_siope_entrate");
     match &c.dati_siope.debito {
         DebitoEntrata::NonCommerciale { fatture: f, .. } => fatture(v, &dp, f),

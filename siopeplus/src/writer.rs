@@ -371,11 +371,15 @@ impl<W: Write> FlowWriter<W> {
     }
 
     fn date(&mut self, name: &str, d: NaiveDate) -> R {
-        self.el(name, &d.format("%Y-%m-%d").to_string())
+        let mut buf = [0u8; 19];
+        let s = itoa_like::date_time(d.and_time(chrono::NaiveTime::MIN), &mut buf, false);
+        self.el(name, s)
     }
 
     fn datetime(&mut self, name: &str, d: NaiveDateTime) -> R {
-        self.el(name, &d.format("%Y-%m-%dT%H:%M:%S").to_string())
+        let mut buf = [0u8; 19];
+        let s = itoa_like::date_time(d, &mut buf, true);
+        self.el(name, s)
     }
 
     fn raw(&mut self, name: &str, xml: &str) -> R {
@@ -860,9 +864,9 @@ impl<W: Write> FlowWriter<W> {
     }
 }
 
-struct SoggettoNames([&'static str; 8]);
+pub(crate) struct SoggettoNames(pub(crate) [&'static str; 8]);
 
-const BENEFICIARIO: SoggettoNames = SoggettoNames([
+pub(crate) const BENEFICIARIO: SoggettoNames = SoggettoNames([
     "anagrafica_beneficiario",
     "indirizzo_beneficiario",
     "cap_beneficiario",
@@ -872,7 +876,7 @@ const BENEFICIARIO: SoggettoNames = SoggettoNames([
     "partita_iva_beneficiario",
     "codice_fiscale_beneficiario",
 ]);
-const VERSANTE: SoggettoNames = SoggettoNames([
+pub(crate) const VERSANTE: SoggettoNames = SoggettoNames([
     "anagrafica_versante",
     "indirizzo_versante",
     "cap_versante",
@@ -882,7 +886,7 @@ const VERSANTE: SoggettoNames = SoggettoNames([
     "partita_iva_versante",
     "codice_fiscale_versante",
 ]);
-const CREDITORE: SoggettoNames = SoggettoNames([
+pub(crate) const CREDITORE: SoggettoNames = SoggettoNames([
     "anagrafica_creditore_effettivo",
     "indirizzo_creditore_effettivo",
     "cap_creditore_effettivo",
@@ -1006,8 +1010,46 @@ mod itoa_like {
         std::str::from_utf8(&buf[i..]).unwrap_or("0.00")
     }
 
+    /// `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ss` (years 0..=9999, as OPI allows 1980..=2099).
+    pub(super) fn date_time(d: chrono::NaiveDateTime, buf: &mut [u8; 19], time: bool) -> &str {
+        use chrono::{Datelike, Timelike};
+        let y = d.year().clamp(0, 9999) as u32;
+        let put = |buf: &mut [u8; 19], at: usize, v: u32, width: usize| {
+            let mut v = v;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(buf, 0, y, 4);
+        buf[4] = b'-';
+        put(buf, 5, d.month(), 2);
+        buf[7] = b'-';
+        put(buf, 8, d.day(), 2);
+        if !time {
+            return std::str::from_utf8(&buf[..10]).unwrap_or("");
+        }
+        buf[10] = b'T';
+        put(buf, 11, d.hour(), 2);
+        buf[13] = b':';
+        put(buf, 14, d.minute(), 2);
+        buf[16] = b':';
+        put(buf, 17, d.second(), 2);
+        std::str::from_utf8(&buf[..]).unwrap_or("")
+    }
+
     #[cfg(test)]
     mod tests {
+        #[test]
+        fn dates() {
+            let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+                .and_then(|d| d.and_hms_opt(9, 5, 7))
+                .unwrap();
+            let mut b = [0u8; 19];
+            assert_eq!(super::date_time(d, &mut b, true), "2026-03-02T09:05:07");
+            assert_eq!(super::date_time(d, &mut b, false), "2026-03-02");
+        }
+
         #[test]
         fn cents_format() {
             let mut b = [0u8; 24];

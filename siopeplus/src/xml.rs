@@ -167,35 +167,80 @@ impl<R: BufRead> XmlIn<R> {
                 }
                 continue;
             }
-            match self.next(path)? {
-                Ev::Start(s) => {
-                    if stack.len() >= self.limits.max_depth {
-                        return Err(self.err(path, ParseErrorKind::TooDeep(self.limits.max_depth)));
+            let XmlIn {
+                reader,
+                buf,
+                limits,
+            } = self;
+            buf.clear();
+            let ev = reader.read_event_into(buf).map_err(|e| ParseError {
+                path: path.to_owned(),
+                position: reader.error_position(),
+                kind: ParseErrorKind::Xml(e.to_string()),
+            })?;
+            let at = |kind| ParseError {
+                path: path.to_owned(),
+                position: reader.buffer_position(),
+                kind,
+            };
+            match ev {
+                Event::Start(s) => {
+                    if stack.len() >= limits.max_depth {
+                        return Err(at(ParseErrorKind::TooDeep(limits.max_depth)));
                     }
-                    let pos = self.pos();
+                    let pos = reader.buffer_position();
+                    let name = match std::str::from_utf8(local_name(s.name().as_ref())) {
+                        Ok(n) => n.to_owned(),
+                        Err(e) => return Err(at(ParseErrorKind::Xml(e.to_string()))),
+                    };
                     stack.push(Node {
-                        name: String::from_utf8_lossy(local_name(s.name().as_ref())).into_owned(),
+                        name,
                         pos,
                         ..Node::default()
                     });
                 }
-                Ev::End => {
+                Event::End(_) => {
                     let node = stack.pop().unwrap_or_default();
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(node),
                         None => return Ok(node),
                     }
                 }
-                Ev::Text(t) => {
+                Event::Text(t) => {
+                    let t = t
+                        .decode()
+                        .map_err(|e| at(ParseErrorKind::Xml(e.to_string())))?;
                     if let Some(top) = stack.last_mut() {
                         top.text.push_str(&t);
                     }
                 }
-                Ev::Eof => {
-                    return Err(self.err(
-                        path,
-                        ParseErrorKind::Xml("unexpected end of document".into()),
-                    ));
+                Event::GeneralRef(r) => {
+                    let name = r
+                        .decode()
+                        .map_err(|e| at(ParseErrorKind::Xml(e.to_string())))?;
+                    let Some(c) = resolve_ref(&name) else {
+                        return Err(at(ParseErrorKind::Xml(format!("unknown entity &{name};"))));
+                    };
+                    if let Some(top) = stack.last_mut() {
+                        top.text.push(c);
+                    }
+                }
+                Event::CData(c) => {
+                    let t = std::str::from_utf8(&c)
+                        .map_err(|e| at(ParseErrorKind::Xml(e.to_string())))?;
+                    if let Some(top) = stack.last_mut() {
+                        top.text.push_str(t);
+                    }
+                }
+                Event::DocType(_) => return Err(at(ParseErrorKind::Dtd)),
+                Event::Empty(_) => {
+                    return Err(at(ParseErrorKind::Xml(
+                        "unexpected empty element event".into(),
+                    )));
+                }
+                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+                Event::Eof => {
+                    return Err(at(ParseErrorKind::Xml("unexpected end of document".into())));
                 }
             }
         }
@@ -411,10 +456,14 @@ impl<'a> Cursor<'a> {
         f: impl FnOnce(&mut Cursor<'a>) -> Result<T, ParseError>,
     ) -> Result<T, ParseError> {
         let n = self.req(name)?;
-        let mut c = Cursor::new(n, self.child_path(name));
-        let v = f(&mut c)?;
-        c.end()?;
-        Ok(v)
+        let len = self.path.len();
+        self.path.push('/');
+        self.path.push_str(name);
+        let mut c = Cursor::new(n, std::mem::take(&mut self.path));
+        let v = f(&mut c).and_then(|v| c.end().map(|()| v));
+        self.path = c.path;
+        self.path.truncate(len);
+        v
     }
 
     pub(crate) fn opt_with<T>(
@@ -434,13 +483,18 @@ impl<'a> Cursor<'a> {
         name: &str,
         mut f: impl FnMut(&mut Cursor<'a>) -> Result<T, ParseError>,
     ) -> Result<Vec<T>, ParseError> {
+        use std::fmt::Write as _;
         let mut v = Vec::new();
         let mut i = 1;
+        let len = self.path.len();
         while self.peek() == Some(name) {
             let n = self.req(name)?;
-            let mut c = Cursor::new(n, format!("{}/{}[{}]", self.path, name, i));
-            v.push(f(&mut c)?);
-            c.end()?;
+            let _ = write!(self.path, "/{name}[{i}]");
+            let mut c = Cursor::new(n, std::mem::take(&mut self.path));
+            let r = f(&mut c).and_then(|x| c.end().map(|()| x));
+            self.path = c.path;
+            self.path.truncate(len);
+            v.push(r?);
             i += 1;
         }
         Ok(v)
