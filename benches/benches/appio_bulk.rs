@@ -134,7 +134,8 @@ async fn reference_once(messages: &[NewMessage]) {
     let c = client(&mock.base_url());
     let mut set = JoinSet::new();
     let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-    for m in messages.iter().cloned() {
+    for m in messages {
+        let m = m.clone();
         let c = c.clone();
         let permit = sem.clone().acquire_owned().await.unwrap();
         set.spawn(async move {
