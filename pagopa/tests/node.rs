@@ -429,3 +429,58 @@ async fn node_fixture_with_prefixes_and_whitespace_is_read() {
     assert_eq!(reply.fault, None, "{}", reply.body);
     assert_schema_valid(&reply.body);
 }
+
+mod fuzzish {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Arbitrary bytes never panic and always get a well-formed answer.
+        #[test]
+        fn arbitrary_bytes_get_an_answer(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let s = service();
+            let r = rt().block_on(s.handle(Some("paSendRT"), &bytes));
+            prop_assert_eq!(r.status, 200);
+            prop_assert_eq!(r.fault, Some(FaultCode::SintassiExtraxsd));
+            prop_assert!(parse_response(Operation::SendRt, r.body.as_bytes()).is_ok());
+        }
+
+        /// A valid receipt with bytes changed: either accepted or refused, never a panic, and
+        /// the answer is always a response our own reader accepts.
+        #[test]
+        fn mutated_receipts_get_an_answer(pos in 0usize..4000, byte in any::<u8>()) {
+            let s = service();
+            let mut body = send_rt(ReceiptVersion::V2, "tok-m").into_bytes();
+            let p = pos % body.len();
+            body[p] = byte;
+            let r = rt().block_on(s.handle(None, &body));
+            if let Some(op) = r.operation {
+                prop_assert!(parse_response(op, r.body.as_bytes()).is_ok(), "{}", r.body);
+            } else {
+                prop_assert_eq!(r.status, 500);
+            }
+        }
+
+        /// Any text in free-text fields survives writing and reading.
+        #[test]
+        fn text_round_trips(desc in "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\u{fffe}\u{ffff}]{1,140}") {
+            let xml_space = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
+            prop_assume!(desc.trim_matches(xml_space) == desc);
+            let mut r = receipt(ReceiptVersion::V2, "tok");
+            r.description = desc.clone();
+            let body = write_request(&NodeRequest::SendRtV2(SendReceiptRequest { ids: ids(), receipt: r }));
+            let NodeRequest::SendRtV2(back) = parse_request(None, body.as_bytes()).unwrap() else {
+                panic!("operation changed")
+            };
+            prop_assert_eq!(back.receipt.description, desc);
+        }
+    }
+}

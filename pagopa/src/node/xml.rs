@@ -152,7 +152,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, XmlError> {
                     .pop()
                     .ok_or_else(|| malformed(pos, "unexpected end tag"))?;
                 el.span.1 = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
-                let trimmed = el.text.trim();
+                let trimmed = el.text.trim_matches(is_xml_space);
                 if trimmed.len() != el.text.len() {
                     el.text = trimmed.to_owned();
                 }
@@ -162,7 +162,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 }
             }
             Event::Text(t) => {
-                let txt = t.xml_content().map_err(|e| malformed(pos, e))?;
+                let txt = t.xml10_content().map_err(|e| malformed(pos, e))?;
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&txt),
                     None if txt.trim().is_empty() => {}
@@ -170,7 +170,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 }
             }
             Event::CData(c) => {
-                let txt = c.xml_content().map_err(|e| malformed(pos, e))?;
+                let txt = c.xml10_content().map_err(|e| malformed(pos, e))?;
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&txt),
                     None => return Err(XmlError::TrailingContent),
@@ -197,6 +197,11 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, XmlError> {
     root.ok_or(XmlError::NoRoot)
 }
 
+/// XML whitespace (only these four; other Unicode spaces are data).
+pub(crate) fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
 /// Appends `text` escaped for element content.
 pub(crate) fn push_escaped(out: &mut String, text: &str) {
     for c in text.chars() {
@@ -206,6 +211,7 @@ pub(crate) fn push_escaped(out: &mut String, text: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }

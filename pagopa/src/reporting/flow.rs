@@ -346,11 +346,11 @@ impl<R: BufRead> Cursor<R> {
             };
             match ev {
                 Event::Text(t) => {
-                    let s = t.xml_content().map_err(|e| xml(e.to_string()))?;
+                    let s = t.xml10_content().map_err(|e| xml(e.to_string()))?;
                     text.push_str(&s);
                 }
                 Event::CData(c) => {
-                    let s = c.xml_content().map_err(|e| xml(e.to_string()))?;
+                    let s = c.xml10_content().map_err(|e| xml(e.to_string()))?;
                     text.push_str(&s);
                 }
                 Event::GeneralRef(r) => {
@@ -368,7 +368,7 @@ impl<R: BufRead> Cursor<R> {
                 return Err(schema("text too long"));
             }
         }
-        let t = text.trim();
+        let t = text.trim_matches(crate::node::xml::is_xml_space);
         if t.is_empty() {
             return Err(self.schema("empty value"));
         }
