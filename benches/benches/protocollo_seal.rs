@@ -79,7 +79,8 @@ fn bench(c: &mut Criterion) {
         eprintln!("openssl not found: seal and .p7m benchmarks skipped");
         return;
     };
-    let key = SigningKey::from_pem(&std::fs::read(pki.join("seal.key")).expect("key")).expect("key");
+    let key =
+        SigningKey::from_pem(&std::fs::read(pki.join("seal.key")).expect("key")).expect("key");
     let cert =
         Certificate::from_pem(&std::fs::read(pki.join("seal.pem")).expect("cert")).expect("cert");
     let trust = load_certificates(&std::fs::read(pki.join("seal.pem")).expect("pem")).expect("pem");
