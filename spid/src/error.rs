@@ -142,6 +142,14 @@ pub enum ResponseError {
     /// `SAMLResponse` is not valid base64.
     #[error("SAMLResponse is not valid base64")]
     Base64,
+    /// `SAMLResponse` is larger than the limit.
+    #[error("SAMLResponse of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// Size received (base64 characters).
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// Not well-formed XML or a parser limit was hit.
     #[error("XML: {0}")]
     Xml(#[from] xmldsig::ParseError),

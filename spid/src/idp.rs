@@ -61,7 +61,33 @@ impl IdpMetadata {
     /// As [`parse`](IdpMetadata::parse).
     pub fn parse_all(xml: &[u8]) -> Result<Vec<IdpMetadata>, MetadataError> {
         let doc = Document::parse(xml)?;
-        let root = doc.root();
+        entities(doc.root())
+    }
+
+    /// Like [`parse_all`](IdpMetadata::parse_all), for metadata that must carry a valid
+    /// enveloped signature on its root element by the federation's signing certificate
+    /// (`signer_der`, DER). Only the element the signature covers is read.
+    ///
+    /// # Errors
+    /// [`MetadataError::Signature`] when the root is not signed by `signer_der`, and every
+    /// error of [`parse_all`](IdpMetadata::parse_all).
+    pub fn parse_all_verified(
+        xml: &[u8],
+        signer_der: &[u8],
+    ) -> Result<Vec<IdpMetadata>, MetadataError> {
+        let doc = Document::parse(xml)?;
+        let cert = xmldsig::Certificate::from_der(signer_der)
+            .map_err(|e| MetadataError::Signature(format!("signer certificate: {e}")))?;
+        let trusted = [xmldsig::TrustedKey::from_certificate(cert)];
+        let verified =
+            xmldsig::verify_element(doc.root(), &trusted, &xmldsig::VerifyOptions::default())
+                .map_err(|e| MetadataError::Signature(e.to_string()))?;
+        entities(verified.element())
+    }
+}
+
+fn entities(root: Element<'_>) -> Result<Vec<IdpMetadata>, MetadataError> {
+    {
         let now = Utc::now();
         let mut out = Vec::new();
         let parent_valid = valid_until(&root)?;

@@ -23,6 +23,9 @@ use crate::store::{
 };
 use crate::xml::{NS_SAMLP, new_id};
 
+/// Largest `SAMLResponse` accepted, in base64 characters (real ones are 5-15 KB).
+const MAX_RESPONSE_BASE64: usize = 1024 * 1024;
+
 /// The options of one login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthnOptions {
@@ -351,6 +354,13 @@ impl ServiceProvider {
         session: &str,
         now: DateTime<Utc>,
     ) -> Result<Authenticated, Error> {
+        if saml_response.len() > MAX_RESPONSE_BASE64 {
+            return Err(ResponseError::TooLarge {
+                size: saml_response.len(),
+                limit: MAX_RESPONSE_BASE64,
+            }
+            .into());
+        }
         let compact: String = saml_response
             .chars()
             .filter(|c| !c.is_ascii_whitespace())

@@ -80,3 +80,29 @@ fn rejections() {
         Err(MetadataError::Xml(_))
     ));
 }
+
+#[test]
+fn signed_metadata_is_verified_before_reading() {
+    let idp = crate::idp();
+    let xml = idp.metadata_xml().unwrap();
+    let signer = idp.metadata().unwrap().signing_certificates[0].clone();
+    let parsed = IdpMetadata::parse_all_verified(xml.as_bytes(), &signer).unwrap();
+    assert_eq!(parsed[0].entity_id, crate::IDP_ENTITY);
+    // Another signer, or a changed endpoint, is refused.
+    let other = crate::other_creds().certificate_der().to_vec();
+    assert!(matches!(
+        IdpMetadata::parse_all_verified(xml.as_bytes(), &other),
+        Err(MetadataError::Signature(_))
+    ));
+    let tampered = xml.replace("https://idp.test.example/sso", "https://evil.example/sso");
+    assert!(matches!(
+        IdpMetadata::parse_all_verified(tampered.as_bytes(), &signer),
+        Err(MetadataError::Signature(_))
+    ));
+    // Unsigned metadata is refused by the verifying parser.
+    let unsigned = std::fs::read(fixtures().join("spid-sp-test-idp.xml")).unwrap();
+    assert!(matches!(
+        IdpMetadata::parse_all_verified(&unsigned, &signer),
+        Err(MetadataError::Signature(_))
+    ));
+}

@@ -210,6 +210,9 @@ async fn doctype_is_refused() {
     let sp = sp();
     let e = reason(sp.process_response("***not base64***", "s").await);
     assert_eq!(e, ResponseError::Base64);
+    let huge = "A".repeat(2 * 1024 * 1024);
+    let e = reason(sp.process_response(&huge, "s").await);
+    assert!(matches!(e, ResponseError::TooLarge { .. }), "{e:?}");
 }
 
 #[tokio::test]
