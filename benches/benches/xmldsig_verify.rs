@@ -26,19 +26,14 @@ fn read(rel: &str) -> Vec<u8> {
     std::fs::read(fixture(rel)).expect("fixture")
 }
 
-/// A SAML response of about 4.5 KB with the SPID attribute set.
+/// A SAML response of about 4.5 KB (signed, with the certificate in KeyInfo) with SPID attributes.
 fn response_xml() -> String {
     let attrs: String = [
         ("spidCode", "TINIT-ABCD1234567890"),
         ("name", "Mario"),
         ("familyName", "Rossi"),
         ("fiscalNumber", "TINIT-RSSMRA80A01H501U"),
-        ("email", "mario.rossi@example.it"),
-        ("mobilePhone", "+393331234567"),
         ("dateOfBirth", "1980-01-01"),
-        ("placeOfBirth", "H501"),
-        ("gender", "M"),
-        ("address", "Via Roma 1 00100 Roma RM"),
     ]
     .iter()
     .map(|(n, v)| {
@@ -157,7 +152,7 @@ fn bench(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("xmldsig_parse_c14n");
     for (name, input) in [
-        ("signed response 4.5 KB", signed.as_slice()),
+        ("signed response 4.6 KB", signed.as_slice()),
         ("document 1 MB", big.as_slice()),
     ] {
         g.throughput(Throughput::Bytes(input.len() as u64));
