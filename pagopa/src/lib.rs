@@ -33,6 +33,17 @@
 //! # let _ = (svg, png);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Talking to the platform
+//! - [`gpd`]: typed debt positions checked against GPD's rules before sending, and the GPD REST
+//!   client (feature `client`; subscription key redacted in `Debug`; retries only where
+//!   idempotent).
+//! - [`node`]: the paForNode SOAP interface a creditor exposes (verify, activate, receipts), with
+//!   durable, idempotent receipt storage (SQLite by default) and an axum router (feature
+//!   `server`).
+//! - [`reporting`]: streaming `FlussoRiversamento` parser, FdR client, reconciliation of reported
+//!   payments against received receipts.
+//! - `simulator` (feature `simulator`): a local pagoPA node that drives a paForNode server.
 
 mod alloc;
 mod codes;

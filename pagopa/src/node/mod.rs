@@ -8,7 +8,7 @@
 //! `OK`. A receipt delivered twice is stored once; a store failure answers `PAA_SYSTEM_ERROR` so
 //! that the node retries.
 //!
-//! With the `server` feature, [`router`] serves the service with axum.
+//! With the `server` feature, `router` serves the service with axum.
 //!
 //! ```
 //! use async_trait::async_trait;

@@ -124,7 +124,7 @@ pub struct SoapReply {
 }
 
 /// The paForNode endpoint logic, independent of any web framework. Put it in an `Arc` and serve it
-/// with [`router`](super::router) (feature `server`) or call [`PaForNodeService::handle`].
+/// with `router` (feature `server`) or call [`PaForNodeService::handle`].
 #[derive(Debug)]
 pub struct PaForNodeService<H, S> {
     config: StationConfig,

@@ -3,7 +3,7 @@
 //!
 //! - [`FlowParser`] reads a flow in constant memory, payment by payment, and checks the declared
 //!   totals at the end. Outcome codes 0, 3, 9 (schema) and 4, 8 (stand-in) are understood.
-//! - [`FdrClient`] (feature `client`) lists published flows and pages through their payments.
+//! - `FdrClient` (feature `client`) lists published flows and pages through their payments.
 //! - [`reconcile`] matches reported payments with received ones on IUV + IUR + transfer index and
 //!   lists what is reported but not received, received but not reported, or differs in amount.
 
