@@ -662,3 +662,25 @@ fn errors_are_readable() {
         "CUP: invalid character 'X' at position 15, expected a digit"
     );
 }
+
+// ---------- the common identity ----------
+
+#[test]
+fn citizen_identity_round_trips_and_keeps_the_method() {
+    use pa_types::{AssuranceLevel, CitizenIdentity, LoginMethod};
+    let id = CitizenIdentity::new(
+        "RSSMRA85T10A562S".parse().unwrap(),
+        LoginMethod::Spid {
+            level: AssuranceLevel::L2,
+        },
+        "https://idp.example.it",
+    )
+    .with_names(Some("Mario".into()), Some("Rossi".into()));
+    let json = serde_json::to_string(&id).unwrap();
+    let back: CitizenIdentity = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, id);
+    assert!(AssuranceLevel::L3 > AssuranceLevel::L2);
+    // A tampered fiscal code is refused on the way in.
+    let forged = json.replace("RSSMRA85T10A562S", "RSSMRA85T10A562T");
+    assert!(serde_json::from_str::<CitizenIdentity>(&forged).is_err());
+}

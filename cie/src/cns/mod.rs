@@ -68,9 +68,9 @@ pub use error::{
     CertRole, CertificateError, Error, FiscalCodeSource, IdentityError, IssuerListError,
     RevocationError, VerifyError,
 };
-pub use identity::{
-    AssuranceLevel, CardIdentity, CardProfile, CitizenIdentity, LoginMethod, POLICY_CIE, POLICY_CNS,
-};
+pub use identity::{CardIdentity, CardProfile, POLICY_CIE, POLICY_CNS};
+/// The common identity types live in `pa-types`, shared with SPID and CIE SAML logins.
+pub use pa_types::{AssuranceLevel, CitizenIdentity, LoginMethod};
 pub use revocation::{
     CrlChecker, InsecureNoRevocationCheck, RevocationChecker, RevocationQuery, RevocationReason,
     RevocationStatus,
