@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ParseError};
 use crate::impronta::Impronta;
 use crate::model::{CodiceIpa, CodiceRegistro, Identificatore, NumeroRegistrazione};
-use crate::parse::{invalid, parse_date, qname};
+use crate::parse::{ParseOptions, invalid, parse_date, qname};
 use crate::write::NS_PROTOCOLLO_2013;
 use crate::xml::{self, Element};
 
@@ -253,14 +253,37 @@ fn collect_docs(el: &Element, path: &str, out: &mut Vec<Documento2013>) -> Resul
     Ok(())
 }
 
+fn into_2013_namespace(e: &mut Element) {
+    if e.ns.is_none() {
+        e.ns = Some(NS_PROTOCOLLO_2013.to_owned());
+    }
+    for c in &mut e.children {
+        if let xml::Node::Element(el) = c {
+            into_2013_namespace(el);
+        }
+    }
+}
+
 impl Segnatura2013 {
-    /// Reads a 2013 `Segnatura` (DTDs refused, as everywhere in this crate).
+    /// Reads a 2013 `Segnatura` strictly (namespace required, DTDs refused).
     ///
     /// # Errors
     /// [`Error::Xml`] for malformed XML, [`Error::Parse`] for a document without the parts
     /// the 2013 schema makes mandatory.
     pub fn from_xml(xml: &str) -> Result<Self, Error> {
-        let root = xml::parse(xml)?;
+        Self::from_xml_with(xml, ParseOptions::strict())
+    }
+
+    /// Reads a 2013 `Segnatura` with options: [`ParseOptions::allow_external_doctype`] and
+    /// [`ParseOptions::accept_unnamespaced_2013`] accept older producers.
+    ///
+    /// # Errors
+    /// As [`Segnatura2013::from_xml`].
+    pub fn from_xml_with(xml: &str, opts: ParseOptions) -> Result<Self, Error> {
+        let mut root = xml::parse_with(xml, opts.allow_external_doctype)?;
+        if opts.accept_unnamespaced_2013 && root.ns.is_none() {
+            into_2013_namespace(&mut root);
+        }
         if !root.is(NS_PROTOCOLLO_2013, "Segnatura") {
             return Err(ParseError::UnexpectedRoot {
                 found: qname(&root),

@@ -317,7 +317,7 @@ impl MessaggioAoo {
     /// # Errors
     /// As [`MessaggioAoo::from_xml`].
     pub fn parse_with(xml: &str, opts: ParseOptions) -> Result<Self, Error> {
-        let root = xml::parse(xml)?;
+        let root = xml::parse_with(xml, opts.allow_external_doctype)?;
         let ctx = Ctx { opts };
         if root.name == "SegnaturaInformatica" {
             let (segnatura, root, has_signature) = segnatura_from_element(&ctx, &root)?;

@@ -18,12 +18,32 @@ pub struct ParseOptions {
     /// Accept attributes written without the `prot:` prefix (the schema's
     /// `attributeFormDefault="qualified"` requires it; some producers omit it).
     pub accept_unqualified_attributes: bool,
+    /// Skip a document type declaration that only names an external DTD
+    /// (`<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">`, common in 2013-era files). The DTD is
+    /// never loaded; a DOCTYPE with an internal subset is refused regardless.
+    pub allow_external_doctype: bool,
+    /// Read a 2013 `Segnatura` whose elements have no namespace (older DTD-based producers).
+    pub accept_unnamespaced_2013: bool,
 }
 
 impl ParseOptions {
     /// Strict reading (the default).
     pub fn strict() -> Self {
         ParseOptions::default()
+    }
+
+    /// Skips a DOCTYPE naming an external DTD (see the field).
+    #[must_use]
+    pub fn allow_external_doctype(mut self) -> Self {
+        self.allow_external_doctype = true;
+        self
+    }
+
+    /// Reads 2013 segnature without namespace.
+    #[must_use]
+    pub fn accept_unnamespaced_2013(mut self) -> Self {
+        self.accept_unnamespaced_2013 = true;
+        self
     }
 
     /// Also accepts unprefixed attributes.
@@ -833,7 +853,7 @@ impl SegnaturaInformatica {
     /// # Errors
     /// As [`SegnaturaInformatica::from_xml`].
     pub fn parse_with(xml: &str, opts: ParseOptions) -> Result<ParsedSegnatura, Error> {
-        let root = xml::parse(xml)?;
+        let root = xml::parse_with(xml, opts.allow_external_doctype)?;
         let ctx = Ctx { opts };
         let (segnatura, root, has_signature) = segnatura_from_element(&ctx, &root)?;
         Ok(ParsedSegnatura {

@@ -75,8 +75,15 @@ impl Element {
     }
 }
 
-/// Parses a whole document into its root element.
+/// Parses a whole document into its root element (any DOCTYPE refused).
 pub(crate) fn parse(input: &str) -> Result<Element, XmlError> {
+    parse_with(input, false)
+}
+
+/// Parses a whole document; with `allow_external_doctype`, a DOCTYPE without internal subset
+/// (`<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">`) is skipped, never loaded. A DOCTYPE with an
+/// internal subset (`[...]`, where entities are declared) is always refused.
+pub(crate) fn parse_with(input: &str, allow_external_doctype: bool) -> Result<Element, XmlError> {
     if input.len() > MAX_INPUT {
         return Err(XmlError::TooLarge { limit: MAX_INPUT });
     }
@@ -211,7 +218,11 @@ pub(crate) fn parse(input: &str) -> Result<Element, XmlError> {
                 };
                 push_text(&mut stack, &s, pos)?;
             }
-            Event::DocType(_) => return Err(XmlError::Dtd { position: pos }),
+            Event::DocType(d) => {
+                if !allow_external_doctype || d.as_ref().contains(&b'[') || root.is_some() {
+                    return Err(XmlError::Dtd { position: pos });
+                }
+            }
             Event::Empty(_) => {
                 // expand_empty_elements is on: never produced.
                 return Err(XmlError::Syntax {

@@ -69,3 +69,40 @@ fn missing_destinazione_is_reported() {
     let err = Segnatura2013::from_xml(&broken).unwrap_err();
     assert!(err.to_string().contains("Destinazione"), "{err}");
 }
+
+#[test]
+fn older_producers_only_when_asked() {
+    let old = FIXTURE
+        .replace(" xmlns=\"http://www.digitPa.gov.it/protocollo/\"", "")
+        .replace(
+            "<Segnatura ",
+            "<!DOCTYPE Segnatura SYSTEM \"Segnatura.dtd\">\n<Segnatura ",
+        );
+    assert!(Segnatura2013::from_xml(&old).is_err());
+    assert!(
+        Segnatura2013::from_xml_with(&old, ParseOptions::strict().allow_external_doctype())
+            .is_err()
+    );
+    let s = Segnatura2013::from_xml_with(
+        &old,
+        ParseOptions::strict()
+            .allow_external_doctype()
+            .accept_unnamespaced_2013(),
+    )
+    .unwrap();
+    assert_eq!(s, Segnatura2013::from_xml(FIXTURE).unwrap());
+    // An internal subset (where entities live) is refused even then.
+    let evil = old.replace(
+        "\"Segnatura.dtd\">",
+        "\"Segnatura.dtd\" [<!ENTITY x \"y\">]>",
+    );
+    assert!(matches!(
+        Segnatura2013::from_xml_with(
+            &evil,
+            ParseOptions::strict()
+                .allow_external_doctype()
+                .accept_unnamespaced_2013()
+        ),
+        Err(Error::Xml(XmlError::Dtd { .. }))
+    ));
+}
