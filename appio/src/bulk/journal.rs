@@ -67,7 +67,7 @@ pub enum FailureReason {
     ServerError,
     /// Network failure before the request was sent.
     Transport,
-    /// The row's content differs from the row the journal recorded in an earlier run.
+    /// The row's content differs from the row an earlier run sent (or may have sent).
     ChangedSinceLastRun,
     /// Anything else.
     Other,

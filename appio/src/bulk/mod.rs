@@ -377,6 +377,12 @@ impl BulkSender {
     ) -> Result<RowOutcome, JournalError> {
         let fp = row.fingerprint();
         let mut attempts = 0;
+        // A row that was never submitted (failed or skipped) may be corrected between runs:
+        // process its new content. A row that was, or may have been, submitted keeps its record.
+        let prev = prev.filter(|p| {
+            p.fingerprint == fp
+                || !matches!(p.state, RowState::Failed { .. } | RowState::Skipped(_))
+        });
         if let Some(p) = &prev {
             if p.fingerprint != fp {
                 // Leave the journal as it is: it records what was done with the old content.

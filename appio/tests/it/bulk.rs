@@ -499,6 +499,21 @@ async fn a_changed_row_is_not_resent_and_another_template_is_refused() {
     // The journal still says what was sent.
     assert!(matches!(entries(&jpath)["r1"].state, RowState::Sent { .. }));
 
+    // A failed row corrected in the input is processed again.
+    let mut bad = rows(3);
+    bad[2].fields.insert("importo".into(), "abc".into());
+    let r = BulkSender::new(client(&mock.base_url()), journal(&jpath), template())
+        .run(bad)
+        .await
+        .unwrap();
+    assert_eq!(r.failed.get(&FailureReason::Invalid), Some(&1));
+    let r = BulkSender::new(client(&mock.base_url()), journal(&jpath), template())
+        .run(rows(3))
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.already_sent), (1, 2));
+    assert_eq!(mock.messages().len(), 3);
+
     let other = Template::from_json(&TEMPLATE.replace("Avviso TARI", "Promemoria TARI")).unwrap();
     let err = BulkSender::new(client(&mock.base_url()), journal(&jpath), other)
         .run(rows(2))
