@@ -402,6 +402,106 @@ mod tests {
         })
     }
 
+    const FLOW: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<flusso_ordinativi Id="F1">
+  <testata_flusso>
+    <codice_ABI_BT>03069</codice_ABI_BT>
+    <identificativo_flusso>FL-CLI-1</identificativo_flusso>
+    <data_ora_creazione_flusso>2026-03-02T10:00:00</data_ora_creazione_flusso>
+    <codice_ente>UF1234</codice_ente>
+    <descrizione_ente>Comune di Esempio</descrizione_ente>
+    <codice_istat_ente>012058123</codice_istat_ente>
+    <codice_fiscale_ente>02438750586</codice_fiscale_ente>
+    <codice_tramite_ente>A2A-12345678</codice_tramite_ente>
+    <codice_tramite_BT>A2A-87654321</codice_tramite_BT>
+    <codice_ente_BT>0001234</codice_ente_BT>
+  </testata_flusso>
+  <esercizio>2026</esercizio>
+  <mandato>
+    <tipo_operazione>INSERIMENTO</tipo_operazione>
+    <numero_mandato>1</numero_mandato>
+    <data_mandato>2026-03-02</data_mandato>
+    <importo_mandato>150.00</importo_mandato>
+    <informazioni_beneficiario>
+      <progressivo_beneficiario>1</progressivo_beneficiario>
+      <importo_beneficiario>150.00</importo_beneficiario>
+      <tipo_pagamento>CASSA</tipo_pagamento>
+      <bollo><assoggettamento_bollo>ESENTE BOLLO</assoggettamento_bollo></bollo>
+      <beneficiario>
+        <anagrafica_beneficiario>Rossi Mario</anagrafica_beneficiario>
+        <codice_fiscale_beneficiario>RSSMRA85T10A562S</codice_fiscale_beneficiario>
+      </beneficiario>
+      <causale>Rimborso</causale>
+    </informazioni_beneficiario>
+  </mandato>
+</flusso_ordinativi>
+"#;
+
+    #[test]
+    fn validate_sign_and_send_against_the_simulator() {
+        use siopeplus::simulator::{SimOptions, Simulator};
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let pki = TestPki::generate("CA").unwrap();
+        let sim = rt
+            .block_on(Simulator::start(&pki, SimOptions::default()))
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(p("flow.xml"), FLOW).unwrap();
+        std::fs::write(
+            p("bad.xml"),
+            FLOW.replace("<importo_mandato>150.00", "<importo_mandato>151.00"),
+        )
+        .unwrap();
+        let validate = |file: PathBuf, verify_cert: Option<PathBuf>| {
+            run_code(Siopeplus::Validate { verify_cert, file })
+        };
+        assert_eq!(validate(p("flow.xml"), None), 0);
+        assert_eq!(validate(p("bad.xml"), None), 1);
+
+        let (c, k) = pki.issue_client("Comune A2A-12345678", -1, 1000).unwrap();
+        std::fs::write(p("ente.pem"), format!("{c}{k}")).unwrap();
+        std::fs::write(p("cert.pem"), &c).unwrap();
+        std::fs::write(p("ca.pem"), pki.ca_pem()).unwrap();
+        let sign = run_code(Siopeplus::Sign {
+            cert: p("ente.pem"),
+            password_env: None,
+            output: Some(p("signed.xml")),
+            file: p("flow.xml"),
+        });
+        assert_eq!(sign, 0);
+        assert_eq!(validate(p("signed.xml"), Some(p("cert.pem"))), 0);
+        let tampered = std::fs::read_to_string(p("signed.xml"))
+            .unwrap()
+            .replace("Rimborso", "Rimborsi");
+        std::fs::write(p("tampered.xml"), tampered).unwrap();
+        assert_eq!(validate(p("tampered.xml"), Some(p("cert.pem"))), 1);
+
+        let send = |file: Option<PathBuf>| {
+            run_code(Siopeplus::Send {
+                base_url: sim.base_url(),
+                a2a: "A2A-12345678".into(),
+                ente: "UF1234".into(),
+                cert: p("ente.pem"),
+                password_env: None,
+                ca: p("ca.pem"),
+                outbox: p("outbox.sqlite"),
+                grace_secs: 0,
+                file,
+            })
+        };
+        assert_eq!(send(Some(p("flow.xml"))), 1, "unsigned flows are not sent");
+        assert_eq!(send(Some(p("signed.xml"))), 0);
+        assert_eq!(
+            send(Some(p("signed.xml"))),
+            0,
+            "already in the outbox: not sent again"
+        );
+        assert_eq!(send(None), 0);
+        assert_eq!(sim.received().len(), 1);
+        assert!(sim.received()[0].accepted);
+    }
+
     #[test]
     fn cert_check_exit_codes() {
         let pki = TestPki::generate("CA").unwrap();
