@@ -7,7 +7,7 @@ use base64::Engine as _;
 use crate::c14n::{C14nAlgorithm, C14nOptions, canonicalize};
 use crate::error::{Error, KeyError, RefTarget, SignError, VerifyError};
 use crate::keys::{Certificate, DigestAlgorithm, SignatureAlgorithm, SigningKey, TrustedKey};
-use crate::tree::{Document, Element, NodeKind, ParseOptions};
+use crate::tree::{Document, Element, NodeId, NodeKind, ParseOptions};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -82,7 +82,8 @@ impl XadesOptions {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SignOptions<'a> {
-    /// ID value of the element to sign.
+    /// ID value of the element to sign. Empty: sign the whole document with `Reference
+    /// URI=""` (what Java's XMLENVELOPED signers produce); the signature goes in the root.
     pub id: &'a str,
     /// Where `ds:Signature` goes inside that element.
     pub placement: Placement,
@@ -260,8 +261,8 @@ impl SigParts<'_> {
             self.alg.uri()
         ));
         s.push_str(&format!(
-            "<{pc}Reference URI=\"#{}\"><{pc}Transforms><{pc}Transform Algorithm=\"{ENVELOPED_SIGNATURE}\"/><{pc}Transform Algorithm=\"{c14n}\"/></{pc}Transforms><{pc}DigestMethod Algorithm=\"{dig}\"/><{pc}DigestValue>{ref_digest}</{pc}DigestValue></{pc}Reference>",
-            esc_attr(self.opts.id)
+            "<{pc}Reference URI=\"{}\"><{pc}Transforms><{pc}Transform Algorithm=\"{ENVELOPED_SIGNATURE}\"/><{pc}Transform Algorithm=\"{c14n}\"/></{pc}Transforms><{pc}DigestMethod Algorithm=\"{dig}\"/><{pc}DigestValue>{ref_digest}</{pc}DigestValue></{pc}Reference>",
+            if self.opts.id.is_empty() { String::new() } else { format!("#{}", esc_attr(self.opts.id)) }
         ));
         if self.opts.xades.is_some() {
             s.push_str(&format!(
@@ -408,9 +409,12 @@ fn internal(e: impl std::fmt::Display) -> Error {
 /// [`Error::Key`] when the key cannot sign with the algorithm.
 pub fn sign_enveloped(xml: &[u8], opts: &SignOptions<'_>) -> Result<Vec<u8>, Error> {
     let doc = Document::parse_with(xml, &opts.parse)?;
-    let el = doc
-        .element_by_id(opts.id)
-        .ok_or_else(|| SignError::IdNotFound(opts.id.to_owned()))?;
+    let el = if opts.id.is_empty() {
+        doc.root()
+    } else {
+        doc.element_by_id(opts.id)
+            .ok_or_else(|| SignError::IdNotFound(opts.id.to_owned()))?
+    };
     if el.child(DSIG_NS, "Signature").is_some() {
         return Err(SignError::AlreadySigned(opts.id.to_owned()).into());
     }
@@ -435,10 +439,14 @@ pub fn sign_enveloped(xml: &[u8], opts: &SignOptions<'_>) -> Result<Vec<u8>, Err
         return Err(SignError::InvalidOptions(format!("invalid prefix {:?}", opts.prefix)).into());
     }
     let splice = find_splice(&el, &opts.placement, xml, opts.id)?;
-    let sig_id = opts
-        .signature_id
-        .clone()
-        .or_else(|| opts.xades.as_ref().map(|_| format!("xmldsig-{}", opts.id)));
+    let sig_id = opts.signature_id.clone().or_else(|| {
+        opts.xades.as_ref().map(|_| {
+            format!(
+                "xmldsig-{}",
+                if opts.id.is_empty() { "doc" } else { opts.id }
+            )
+        })
+    });
     let props_id = format!("{}-signedprops", sig_id.as_deref().unwrap_or(opts.id));
     let signing_time = opts
         .xades
@@ -457,7 +465,12 @@ pub fn sign_enveloped(xml: &[u8], opts: &SignOptions<'_>) -> Result<Vec<u8>, Err
     // the element is the same before and after insertion.
     let c14n = C14nOptions::new(opts.c14n.without_comments());
     let mut buf = Vec::with_capacity(xml.len());
-    canonicalize(&doc, el.id(), &c14n, &mut buf);
+    let apex = if opts.id.is_empty() {
+        NodeId::DOCUMENT
+    } else {
+        el.id()
+    };
+    canonicalize(&doc, apex, &c14n, &mut buf);
     let ref_digest = B64.encode(opts.digest.digest(&buf));
     let placeholder = B64.encode(opts.digest.digest(b""));
 
@@ -476,9 +489,12 @@ pub fn sign_enveloped(xml: &[u8], opts: &SignOptions<'_>) -> Result<Vec<u8>, Err
 
     let unsigned = splice.apply(xml, &parts.build(&ref_digest, &props_digest, ""));
     let udoc = Document::parse_with(&unsigned, &opts.parse).map_err(internal)?;
-    let uel = udoc
-        .element_by_id(opts.id)
-        .ok_or_else(|| internal("signed element lost"))?;
+    let uel = if opts.id.is_empty() {
+        udoc.root()
+    } else {
+        udoc.element_by_id(opts.id)
+            .ok_or_else(|| internal("signed element lost"))?
+    };
     let sig = uel
         .child(DSIG_NS, "Signature")
         .ok_or_else(|| internal("signature not found"))?;
@@ -568,6 +584,10 @@ pub struct VerifyOptions {
     /// Accept `ds:Signature` elements whose `KeyInfo` names a certificate that is not trusted,
     /// trying the trusted keys instead. Default false: such a signature is rejected.
     pub ignore_untrusted_key_info: bool,
+    /// Accept a content reference with `URI=""` (the whole document, comments removed) when
+    /// the signature is a child of the root element; [`Verified::element`] is then the root
+    /// and [`Verified::id`] is empty. Default false.
+    pub allow_whole_document_reference: bool,
 }
 
 impl Default for VerifyOptions {
@@ -584,6 +604,7 @@ impl Default for VerifyOptions {
             ],
             xades: XadesPolicy::IfPresent,
             ignore_untrusted_key_info: false,
+            allow_whole_document_reference: false,
         }
     }
 }
@@ -593,6 +614,13 @@ impl VerifyOptions {
     #[must_use]
     pub fn allow_inclusive_c14n(mut self) -> Self {
         self.allow_inclusive_c14n = true;
+        self
+    }
+
+    /// Accept `Reference URI=""` (whole document) for a signature in the root element.
+    #[must_use]
+    pub fn allow_whole_document_reference(mut self) -> Self {
+        self.allow_whole_document_reference = true;
         self
     }
 
@@ -918,13 +946,14 @@ fn resolve_uri<'a>(doc: &'a Document, uri: &str) -> Result<Element<'a>, VerifyEr
 
 fn check_digest(
     doc: &Document,
+    apex: NodeId,
     target: Element<'_>,
     r: &RefInfo<'_>,
     c14n: &C14nOptions,
     buf: &mut Vec<u8>,
 ) -> Result<(), VerifyError> {
     buf.clear();
-    canonicalize(doc, target.id(), c14n, buf);
+    canonicalize(doc, apex, c14n, buf);
     let got = ring::digest::digest(r.digest.ring(), buf);
     if got.as_ref() == r.value.as_slice() {
         Ok(())
@@ -1087,7 +1116,12 @@ pub fn verify_signature<'a>(
         .iter()
         .find(|r| !r.is_xades)
         .ok_or(VerifyError::ReferenceCount { found: 0 })?;
-    let target = resolve_uri(doc, cref.uri)?;
+    let whole = cref.uri.is_empty() && opts.allow_whole_document_reference;
+    let target = if whole {
+        doc.root()
+    } else {
+        resolve_uri(doc, cref.uri)?
+    };
     let id = cref.uri.get(1..).unwrap_or_default();
     let target_ref = || RefTarget {
         uri: cref.uri.to_owned(),
@@ -1141,7 +1175,8 @@ pub fn verify_signature<'a>(
     // A bare-name "#id" reference selects a node-set without comments.
     let mut c14n = c14n_options(&ref_c14n, false);
     c14n.exclude = Some(signature.id());
-    check_digest(doc, target, cref, &c14n, &mut buf)?;
+    let apex = if whole { NodeId::DOCUMENT } else { target.id() };
+    check_digest(doc, apex, target, cref, &c14n, &mut buf)?;
 
     // XAdES.
     let xades = match refs.iter().find(|r| r.is_xades) {
@@ -1212,7 +1247,7 @@ fn verify_xades(
             });
         }
     };
-    check_digest(doc, props, xr, &c14n_options(&spec, false), buf)?;
+    check_digest(doc, props.id(), props, xr, &c14n_options(&spec, false), buf)?;
     let qp = props
         .parent()
         .filter(|p| p.is(XADES_NS, "QualifyingProperties"))

@@ -762,3 +762,54 @@ fn xades_baseline_b() {
     assert_eq!(st.len(), 20);
     assert!(st.starts_with("20") && st.ends_with('Z'), "{st}");
 }
+
+#[test]
+fn whole_document_reference() {
+    let k = key("rsa");
+    let c = cert("rsa");
+    let xml = "<?xml version=\"1.0\"?>\n<?app data?>\n<!-- c -->\n<flusso xmlns=\"urn:opi\"><a>1</a></flusso>\n";
+    let opts = SignOptions::new("", &k)
+        .certificate(&c)
+        .c14n(C14nAlgorithm::Inclusive);
+    let signed =
+        String::from_utf8(sign_enveloped(xml.as_bytes(), &opts).expect("sign")).expect("utf8");
+    assert!(signed.contains("<ds:Reference URI=\"\">"), "{signed}");
+    assert!(signed.contains("</ds:Signature></flusso>"));
+    let lenient = VerifyOptions::default()
+        .allow_inclusive_c14n()
+        .allow_whole_document_reference();
+    let doc = Document::parse(signed.as_bytes()).expect("parse");
+    let v = verify(&doc, &trusted("rsa"), &lenient).expect("whole document");
+    assert_eq!(v.element(), doc.root());
+    assert_eq!(v.id(), "");
+    // Refused unless allowed.
+    let e = verify(
+        &doc,
+        &trusted("rsa"),
+        &VerifyOptions::default().allow_inclusive_c14n(),
+    )
+    .expect_err("strict");
+    assert!(matches!(e, VerifyError::ReferenceUri(u) if u.is_empty()));
+    // Top-level PIs are covered; comments are not.
+    let pi = signed.replace("<?app data?>", "<?app other?>");
+    assert!(matches!(
+        verify_str(&pi, &trusted("rsa"), &lenient),
+        Err(VerifyError::DigestMismatch(_))
+    ));
+    let comment = signed.replace("<!-- c -->", "<!-- changed -->");
+    assert!(verify_str(&comment, &trusted("rsa"), &lenient).is_ok());
+    let body = signed.replace("<a>1</a>", "<a>2</a>");
+    assert!(matches!(
+        verify_str(&body, &trusted("rsa"), &lenient),
+        Err(VerifyError::DigestMismatch(_))
+    ));
+    // A whole-document signature moved below the root is not enveloped in the root.
+    let sig = signature_of(&signed);
+    let moved = signed
+        .replace(&sig, "")
+        .replace("<a>1</a>", &format!("<a>1{sig}</a>"));
+    assert!(matches!(
+        verify_str(&moved, &trusted("rsa"), &lenient),
+        Err(VerifyError::NotEnveloped { .. })
+    ));
+}

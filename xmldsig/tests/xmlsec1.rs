@@ -322,6 +322,26 @@ fn our_signatures_verify_with_xmlsec1() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "xmlsec1 rejects our XAdES: {err}");
     assert!(err.contains("References (ok/all): 2/2"), "{err}");
+
+    // Whole-document reference (URI=""), inclusive C14N, as Java XMLENVELOPED signers do.
+    let flow =
+        b"<?xml version=\"1.0\"?>\n<?app data?>\n<flusso xmlns=\"urn:opi\"><a>1</a></flusso>\n";
+    let opts = SignOptions::new("", &key)
+        .certificate(&cert)
+        .c14n(C14nAlgorithm::Inclusive);
+    let signed = sign_enveloped(flow, &opts).expect("sign");
+    std::fs::write(&f, &signed).expect("write");
+    let out = Command::new("xmlsec1")
+        .args(["--verify", "--pubkey-cert-pem"])
+        .arg(key_path("rsa.crt.pem"))
+        .arg(&f)
+        .output()
+        .expect("xmlsec1");
+    assert!(
+        out.status.success(),
+        "xmlsec1 rejects our URI=\"\" signature: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs `xmlsec1 --verify` with `--id-attr:ID node`; returns (success, stderr).
