@@ -285,6 +285,14 @@ impl CodiceIpa {
         }
     }
 
+    /// Whether the code has the form of a `Codice_uni_aoo`, the AOO code used from 2022
+    /// (7 characters, starting with `A`).
+    pub fn is_codice_uni_aoo(&self) -> bool {
+        self.codice.len() == 7
+            && self.codice.starts_with('A')
+            && self.codice.bytes().all(|b| b.is_ascii_alphanumeric())
+    }
+
     /// Adds the description.
     #[must_use]
     pub fn with_descrizione(mut self, d: impl Into<String>) -> Self {

@@ -167,3 +167,10 @@ fn impronta_of_documents() {
     a.impronta.check("allegato.txt", ATTACHMENT).unwrap();
     assert!(a.impronta.check("allegato.txt", b"tampered").is_err());
 }
+
+#[test]
+fn codice_uni_aoo_form() {
+    assert!(CodiceIpa::new("A1B2C3D").is_codice_uni_aoo());
+    assert!(!CodiceIpa::new("AOO_ANCONA").is_codice_uni_aoo());
+    assert!(!CodiceIpa::new("B1B2C3D").is_codice_uni_aoo());
+}
