@@ -212,10 +212,14 @@ async fn login(
         Ok(m) => m,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    let cookie = format!(
-        "spid_session={session}; Path=/; HttpOnly; SameSite=None{}",
-        if st.secure_cookie { "; Secure" } else { "" }
-    );
+    // The IdP posts the response cross-site: over HTTPS the cookie must be SameSite=None;
+    // Secure. Over plain HTTP (local demos) no SameSite attribute is set, since browsers drop
+    // SameSite=None without Secure.
+    let cookie = if st.secure_cookie {
+        format!("spid_session={session}; Path=/; HttpOnly; Secure; SameSite=None")
+    } else {
+        format!("spid_session={session}; Path=/; HttpOnly")
+    };
     let mut resp = match msg {
         AuthnRequestMessage::Redirect { url, .. } => {
             let mut r = StatusCode::FOUND.into_response();
