@@ -3,6 +3,7 @@
 mod attributes;
 mod authn;
 mod cert;
+mod citizen;
 mod config;
 mod dsig;
 mod error;
@@ -25,6 +26,7 @@ pub use cert::{
     POLICY_SPID_PUBLIC_SP, RsaKeySize, SpCredentials, certificate_for_key, generate_rsa_key,
     generate_sp_certificate,
 };
+pub use citizen::NoFiscalNumber;
 pub use config::{
     AssertionConsumerService, AttributeConsumingService, BillingContact, Binding, ContactPerson,
     Localized, Organization, Sector, SingleLogoutService, SpConfig,
