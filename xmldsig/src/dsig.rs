@@ -1060,11 +1060,13 @@ pub fn verify_signature<'a>(
     let mut buf = Vec::with_capacity(doc.buf.len() + 1024);
     canonicalize(doc, si.id(), &c14n_options(&si_c14n, true), &mut buf);
     let sig_bytes = decode_b64(&sv.text(), "SignatureValue")?;
-    let key_certs: Vec<Certificate> = match key_info {
+    // KeyInfo only selects among the trusted keys: first by exact certificate bytes (no
+    // parsing), then by public key.
+    let key_ders: Vec<Vec<u8>> = match key_info {
         Some(ki) => ki
             .descendants()
             .filter(|e| e.is(DSIG_NS, "X509Certificate"))
-            .filter_map(|e| Certificate::from_base64(&e.text()).ok())
+            .filter_map(|e| decode_b64(&e.text(), "X509Certificate").ok())
             .collect(),
         None => Vec::new(),
     };
@@ -1074,21 +1076,37 @@ pub fn verify_signature<'a>(
     if candidates.is_empty() {
         return Err(VerifyError::NoUsableKey(alg.uri().into()));
     }
-    if !key_certs.is_empty() {
-        let selected: Vec<usize> = candidates
+    if !key_ders.is_empty() {
+        let mut selected: Vec<usize> = candidates
             .iter()
             .copied()
             .filter(|&i| {
-                key_certs
-                    .iter()
-                    .any(|c| c.public_key() == trusted[i].public_key())
+                trusted[i]
+                    .certificate()
+                    .is_some_and(|c| key_ders.iter().any(|d| d == c.der()))
             })
             .collect();
         if selected.is_empty() {
-            if !opts.ignore_untrusted_key_info {
-                return Err(VerifyError::UntrustedKeyInfo);
+            let parsed: Vec<Certificate> = key_ders
+                .iter()
+                .filter_map(|d| Certificate::from_der(d).ok())
+                .collect();
+            if !parsed.is_empty() {
+                selected = candidates
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        parsed
+                            .iter()
+                            .any(|c| c.public_key() == trusted[i].public_key())
+                    })
+                    .collect();
+                if selected.is_empty() && !opts.ignore_untrusted_key_info {
+                    return Err(VerifyError::UntrustedKeyInfo);
+                }
             }
-        } else {
+        }
+        if !selected.is_empty() {
             candidates = selected;
         }
     }
@@ -1187,7 +1205,7 @@ pub fn verify_signature<'a>(
             &objects,
             xr,
             trusted[key_index].certificate(),
-            &key_certs,
+            &key_ders,
             &trusted[key_index],
             opts,
             &mut buf,
@@ -1213,7 +1231,7 @@ fn verify_xades(
     objects: &[Element<'_>],
     xr: &RefInfo<'_>,
     trusted_cert: Option<&Certificate>,
-    key_certs: &[Certificate],
+    key_ders: &[Vec<u8>],
     key: &TrustedKey,
     opts: &VerifyOptions,
     buf: &mut Vec<u8>,
@@ -1271,15 +1289,16 @@ fn verify_xades(
         .or_else(|| ssp.child(XADES_NS, "SigningCertificate"))
         .ok_or_else(|| x("missing SigningCertificateV2"))?;
     // The signing certificate: the trusted one, or the KeyInfo one carrying the trusted key.
-    let cert = trusted_cert
-        .or_else(|| {
-            key_certs
-                .iter()
-                .find(|c| c.public_key() == key.public_key())
-        })
-        .ok_or_else(|| {
-            x("cannot check SigningCertificateV2: no certificate for the signing key")
-        })?;
+    let from_key_info = match trusted_cert {
+        Some(_) => None,
+        None => key_ders
+            .iter()
+            .filter_map(|d| Certificate::from_der(d).ok())
+            .find(|c| c.public_key() == key.public_key()),
+    };
+    let cert = trusted_cert.or(from_key_info.as_ref()).ok_or_else(|| {
+        x("cannot check SigningCertificateV2: no certificate for the signing key")
+    })?;
     let mut matched = None;
     for c in sc.children_named(XADES_NS, "Cert") {
         let cd = c
