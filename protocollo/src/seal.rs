@@ -238,6 +238,26 @@ pub struct SealVerifyOptions {
     pub parse: ParseOptions,
     /// Accept inclusive C14N 1.0 (the seal we write uses exclusive C14N).
     pub allow_inclusive_c14n: bool,
+    /// When the seal certificate (and its chain) must be valid. Default: now. The XAdES
+    /// `SigningTime` of a Baseline-B seal is asserted by the signer, not attested, so it is not
+    /// used for this check.
+    pub validation_time: Option<DateTime<Utc>>,
+}
+
+impl SealVerifyOptions {
+    /// Checks certificates at `time` instead of now.
+    #[must_use]
+    pub fn at(mut self, time: DateTime<Utc>) -> Self {
+        self.validation_time = Some(time);
+        self
+    }
+
+    /// Reads the segnatura with `parse` options.
+    #[must_use]
+    pub fn parse_options(mut self, parse: ParseOptions) -> Self {
+        self.parse = parse;
+        self
+    }
 }
 
 fn elements<'a>(
@@ -372,7 +392,7 @@ fn convert(e: xmldsig::Element<'_>, skip: NodeId) -> xml::Element {
 ///
 /// `trust` holds the certificates accepted for seals: the sender's seal certificate itself, or
 /// the CAs that issue seal certificates (the certificate in `KeyInfo` must then chain to one of
-/// them, valid at the XAdES signing time). Keys come from `trust`, never from the message alone.
+/// them). Certificates must be valid at [`SealVerifyOptions::validation_time`] (default now). Keys come from `trust`, never from the message alone.
 ///
 /// # Errors
 /// An [`Anomalia`]: `000_Irricevibile` when the document is not a segnatura,
@@ -536,6 +556,7 @@ pub fn verify_segnatura(
     let signing_time = DateTime::parse_from_rfc3339(st.trim())
         .map_err(|_| Anomalia::firma(format!("SigningTime `{st}` is not a dateTime")))?
         .with_timezone(&Utc);
+    let validation_time = opts.validation_time.unwrap_or_else(Utc::now);
     let candidates: Vec<Vec<u8>> = match &cert_der {
         Some(der) => vec![der.clone()],
         None => trust
@@ -552,7 +573,7 @@ pub fn verify_segnatura(
                 continue;
             }
         };
-        if let Err(e) = crate::p7m::build_chain(&x509, &[], trust, signing_time) {
+        if let Err(e) = crate::p7m::build_chain(&x509, &[], trust, validation_time) {
             last_err = Anomalia::firma(format!("seal certificate: {e}"));
             continue;
         }

@@ -316,3 +316,15 @@ fn we_verify_an_xmlsec1_seal() {
     let v = verify_segnatura(&signed, &anchors("seal.pem"), &SealVerifyOptions::default()).unwrap();
     assert_eq!(v.segnatura, minimal_segnatura());
 }
+
+#[test]
+fn seal_certificate_must_be_valid_at_validation_time() {
+    if files().is_none() {
+        return;
+    }
+    let xml = sealed(&minimal_segnatura());
+    let opts = SealVerifyOptions::default().at(chrono::Utc::now() + chrono::Duration::days(3650));
+    let err = verify_segnatura(xml.as_bytes(), &anchors("seal.pem"), &opts).unwrap_err();
+    assert_eq!(err.codice, CodiceAnomalia::ValidazioneFirma);
+    assert!(err.dettaglio.contains("not valid"), "{err}");
+}
