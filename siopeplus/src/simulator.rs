@@ -34,7 +34,9 @@ use crate::messages::{
 };
 use crate::model::Ordinativo;
 use crate::reader::FlowReader;
+use crate::sign::{FlowSigner, sign_document, verify_flow};
 use crate::validate::{FlowValidator, validate_testata};
+use xmldsig::TrustedKey;
 
 /// A test certification authority with a server certificate for `127.0.0.1` / `localhost`.
 pub struct TestPki {
@@ -98,6 +100,12 @@ impl TestPki {
         &self.ca_pem
     }
 
+    /// The server's certificate (PEM): the simulator signs its messages with its key.
+    #[must_use]
+    pub fn server_cert_pem(&self) -> &str {
+        &self.server_cert_pem
+    }
+
     /// Issues a client certificate (PEM certificate, PEM PKCS#8 key) with common name `cn`,
     /// valid from `valid_from_days` to `valid_to_days` days from today (negative = past).
     ///
@@ -143,6 +151,12 @@ pub struct SimOptions {
     pub page_size: usize,
     /// The treasurer's `codice_ABI_BT` in the messages.
     pub codice_abi_bt: String,
+    /// Verify each flow's signature with the certificate the client presented on TLS, and
+    /// answer KO when it does not verify. Default false (tests may send placeholder signatures).
+    pub verify_signatures: bool,
+    /// Sign the ricezione and esito applicativo messages with the server's key (verify them
+    /// with [`TestPki::server_cert_pem`]). Default true.
+    pub sign_messages: bool,
 }
 
 impl Default for SimOptions {
@@ -150,6 +164,8 @@ impl Default for SimOptions {
         SimOptions {
             page_size: 50,
             codice_abi_bt: "03069".into(),
+            verify_signatures: false,
+            sign_messages: true,
         }
     }
 }
@@ -202,10 +218,14 @@ struct App {
     state: Arc<Mutex<SimState>>,
     opts: SimOptions,
     base: String,
+    signer: Option<Arc<FlowSigner>>,
 }
 
 #[derive(Clone)]
-struct Peer(Option<String>);
+struct Peer {
+    a2a: Option<String>,
+    cert: Option<Vec<u8>>,
+}
 
 /// A running simulator; stops when dropped.
 pub struct Simulator {
@@ -271,7 +291,20 @@ impl Simulator {
             next_prog: 1,
             ..SimState::default()
         }));
+        let signer = if opts.sign_messages {
+            let id = ClientIdentity::from_pem_parts(
+                pki.server_cert_pem.as_bytes(),
+                pki.server_key_pem.as_bytes(),
+            )
+            .map_err(|e| io(e.to_string()))?;
+            Some(Arc::new(
+                FlowSigner::from_identity(&id).map_err(|e| io(e.to_string()))?,
+            ))
+        } else {
+            None
+        };
         let app = App {
+            signer,
             state: state.clone(),
             opts,
             base: format!("https://127.0.0.1:{}/v1", addr.port()),
@@ -287,14 +320,17 @@ impl Simulator {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
-                    let peer = tls
+                    let cert = tls
                         .get_ref()
                         .1
                         .peer_certificates()
                         .and_then(|c| c.first())
+                        .map(|c| c.as_ref().to_vec());
+                    let a2a = cert
+                        .as_deref()
                         .and_then(|c| CertInfo::from_der(c).ok())
                         .and_then(|i| i.a2a_code.map(|a| a.to_string()));
-                    let router = router(app).layer(axum::Extension(Peer(peer)));
+                    let router = router(app).layer(axum::Extension(Peer { a2a, cert }));
                     let svc = hyper_util::service::TowerToHyperService::new(router);
                     let _ = hyper_util::server::conn::auto::Builder::new(
                         hyper_util::rt::TokioExecutor::new(),
@@ -369,7 +405,7 @@ fn status_fault(app: &App) -> Option<Response> {
 
 async fn upload(
     State(app): State<App>,
-    axum::Extension(Peer(peer)): axum::Extension<Peer>,
+    axum::Extension(Peer { a2a: peer, cert }): axum::Extension<Peer>,
     Path((a2a, _ente)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
@@ -406,14 +442,39 @@ async fn upload(
         take_fault(&app);
     }
     let now = Local::now().naive_local();
-    let (ack, orders, id) = check_flow(&xml, &app.opts, now);
+    let (mut ack, orders, id) = check_flow(&xml, &app.opts, now);
+    if app.opts.verify_signatures && ack.stato_flusso == StatoFlusso::Ok {
+        let trusted: Vec<TrustedKey> = cert
+            .as_deref()
+            .and_then(|c| xmldsig::Certificate::from_der(c).ok())
+            .map(TrustedKey::from_certificate)
+            .into_iter()
+            .collect();
+        if let Err(e) = verify_flow(&xml, &trusted) {
+            ack.stato_flusso = StatoFlusso::Ko;
+            ack.errori.push(ErroreAck {
+                codice: 5,
+                descrizione: format!("firma non valida: {e}"),
+                elemento: Some("/flusso_ordinativi/Signature".into()),
+            });
+        }
+    }
+    let sign = |xml: String, root: &str, id: String| -> String {
+        let Some(signer) = &app.signer else {
+            return xml;
+        };
+        let with_id = xml.replacen(&format!("<{root}>"), &format!("<{root} Id=\"{id}\">"), 1);
+        sign_document(with_id.as_bytes(), signer)
+            .ok()
+            .and_then(|v| String::from_utf8(v).ok())
+            .unwrap_or(xml)
+    };
     let mut st = lock(&app.state);
     let duplicate = !id.is_empty()
         && st
             .flows
             .iter()
             .any(|f| f.identificativo_flusso == id && f.accepted);
-    let mut ack = ack;
     if duplicate {
         ack.stato_flusso = StatoFlusso::Ko;
         ack.errori.push(ErroreAck {
@@ -445,7 +506,11 @@ async fn upload(
         st.produced.push(Produced {
             kind: "esitoflusso",
             prog,
-            xml: ricezione_xml(t, &id, prog, ack.esercizio.unwrap_or(0)),
+            xml: sign(
+                ricezione_xml(t, &id, prog, ack.esercizio.unwrap_or(0)),
+                "messaggio_ricezione_flusso",
+                format!("RF{prog}"),
+            ),
             data: now,
             downloaded: false,
         });
@@ -472,7 +537,11 @@ async fn upload(
         st.produced.push(Produced {
             kind: "esitoapplicativo",
             prog,
-            xml: esito.to_xml(),
+            xml: sign(
+                esito.to_xml(),
+                "messaggi_esito_applicativo",
+                format!("EA{prog}"),
+            ),
             data: now,
             downloaded: false,
         });

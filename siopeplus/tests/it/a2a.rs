@@ -339,3 +339,45 @@ fn zip_bomb_and_multi_file_zips_are_refused() {
     let two = w.finish().unwrap().into_inner();
     assert!(unzip_one(&two).unwrap_err().contains("2 files"));
 }
+
+#[tokio::test]
+async fn simulator_checks_the_flow_signature_against_the_tls_certificate() {
+    let pki = TestPki::generate("Test CA").unwrap();
+    let opts = SimOptions {
+        verify_signatures: true,
+        ..SimOptions::default()
+    };
+    let sim = Simulator::start(&pki, opts).await.unwrap();
+    let (c, k) = pki.issue_client(A2A, -1, 1000).unwrap();
+    let identity = ClientIdentity::from_pem_parts(c.as_bytes(), k.as_bytes()).unwrap();
+    let signer = FlowSigner::from_identity(&identity).unwrap();
+    let client = A2aClient::new(config(&sim, &pki, identity)).unwrap();
+    let unsigned = write_flow(&flow("FL-S1", 1), Vec::new(), false).unwrap();
+    client
+        .upload_flow("FL-S1", &sign_flow(&unsigned, &signer).unwrap())
+        .await
+        .unwrap();
+    client
+        .upload_flow("FL-S2", &signed_flow_xml("FL-S2", 1))
+        .await
+        .unwrap();
+    let other = FlowSigner::from_identity(&pki.client_identity("Altro", 100).unwrap()).unwrap();
+    let unsigned3 = write_flow(&flow("FL-S3", 1), Vec::new(), false).unwrap();
+    client
+        .upload_flow("FL-S3", &sign_flow(&unsigned3, &other).unwrap())
+        .await
+        .unwrap();
+    let accepted: Vec<(String, bool)> = sim
+        .received()
+        .into_iter()
+        .map(|f| (f.identificativo_flusso, f.accepted))
+        .collect();
+    assert_eq!(
+        accepted,
+        [
+            ("FL-S1".to_owned(), true),
+            ("FL-S2".to_owned(), false),
+            ("FL-S3".to_owned(), false)
+        ]
+    );
+}
