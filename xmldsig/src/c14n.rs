@@ -489,13 +489,23 @@ fn write_attr(out: &mut Vec<u8>, doc: &Document, a: &AttrData) {
     out.push(b'"');
 }
 
+const fn table(special: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+static TEXT_SPECIAL: [bool; 256] = table(b"&<>\r");
+static ATTR_SPECIAL: [bool; 256] = table(b"&<\"\t\n\r");
+
 #[inline]
 fn escape_text(out: &mut Vec<u8>, s: &[u8]) {
     let mut rest = s;
-    while let Some(p) = rest
-        .iter()
-        .position(|&b| matches!(b, b'&' | b'<' | b'>' | b'\r'))
-    {
+    while let Some(p) = rest.iter().position(|&b| TEXT_SPECIAL[b as usize]) {
         out.extend_from_slice(&rest[..p]);
         out.extend_from_slice(match rest[p] {
             b'&' => b"&amp;",
@@ -511,10 +521,7 @@ fn escape_text(out: &mut Vec<u8>, s: &[u8]) {
 #[inline]
 fn escape_attr(out: &mut Vec<u8>, s: &[u8]) {
     let mut rest = s;
-    while let Some(p) = rest
-        .iter()
-        .position(|&b| matches!(b, b'&' | b'<' | b'"' | b'\t' | b'\n' | b'\r'))
-    {
+    while let Some(p) = rest.iter().position(|&b| ATTR_SPECIAL[b as usize]) {
         out.extend_from_slice(&rest[..p]);
         out.extend_from_slice(match rest[p] {
             b'&' => b"&amp;",
