@@ -106,6 +106,7 @@ async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     expect_contains("home", &text(c, "h1").await?, "Accedi ai servizi online")?;
+    expect_contains("home", &text(c, "#entra-cns").await?, "Entra con CNS")?;
     click(c, "#entra-spid").await?;
 
     // 2. The in-process SPID test IdP received a signed AuthnRequest.
@@ -189,6 +190,7 @@ async fn citizen_path_in_chromium() {
     let data = tempfile::tempdir().unwrap();
     let app = sportello::start(Config {
         port: 0,
+        cns_port: 0,
         data_dir: data.path().to_owned(),
         io: None,
     })

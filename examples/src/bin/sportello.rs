@@ -18,6 +18,9 @@ struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8000)]
     port: u16,
+    /// Port on 127.0.0.1 of the smart-card (CNS) login listener (TLS, 0 picks a free one).
+    #[arg(long, default_value_t = 8443)]
+    cns_port: u16,
     /// Directory of the SQLite state files.
     #[arg(long, default_value = "sportello-data")]
     data_dir: PathBuf,
@@ -45,6 +48,7 @@ async fn main() -> ExitCode {
         None => Config::default(),
     };
     config.port = args.port;
+    config.cns_port = args.cns_port;
     config.data_dir = args.data_dir;
     match sportello::start(config).await {
         Ok(running) => {
@@ -52,6 +56,11 @@ async fn main() -> ExitCode {
             println!(
                 "Apri il browser su {}/ e clicca \"Entra con SPID\".",
                 running.base_url
+            );
+            println!(
+                "Accesso con CNS su {}/login/cns (carta di prova: {}).",
+                running.cns_base_url,
+                running.demo_card.certificate.display()
             );
             match running.wait().await {
                 Ok(()) => ExitCode::SUCCESS,

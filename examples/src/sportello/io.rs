@@ -37,7 +37,7 @@ pub(crate) async fn send_notice(
         notice.as_str()
     ))
     .map_err(|e| format!("App IO, testo: {e}"))?;
-    let payment = PaymentData::new(notice.clone(), amount, creditor.clone())
+    let payment = PaymentData::new(*notice, amount, creditor.clone())
         .map_err(|e| format!("App IO, dati di pagamento: {e}"))?;
     let message = NewMessage::builder(citizen.clone(), subject, markdown)
         .payment_data(payment)

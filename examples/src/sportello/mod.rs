@@ -10,6 +10,7 @@
 //! Everything runs on embedded defaults: [`Config::default`] needs no setup. Each external
 //! platform can be pointed at a real endpoint by configuration instead.
 
+mod cns;
 mod db;
 mod html;
 mod io;
@@ -26,6 +27,7 @@ use pa_types::{Amount, CodiceIpa, Iban, OrganizationFiscalCode};
 use pagopa::SegregationCode;
 use serde::Deserialize;
 
+pub use cns::DemoCard;
 pub use db::{Db, Request};
 
 /// The public body running the portal.
@@ -87,6 +89,9 @@ pub struct IoEndpoint {
 pub struct Config {
     /// Port on 127.0.0.1 (0 picks a free one).
     pub port: u16,
+    /// Port on 127.0.0.1 of the smart-card (CNS) login listener, TLS with client certificates
+    /// (0 picks a free one).
+    pub cns_port: u16,
     /// Where the SQLite files live.
     pub data_dir: PathBuf,
     /// IO Services endpoint; `None` runs the embedded mock.
@@ -97,6 +102,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             port: 8000,
+            cns_port: 8443,
             data_dir: PathBuf::from("sportello-data"),
             io: None,
         }
@@ -144,6 +150,10 @@ pub struct Running {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
+    /// `https://127.0.0.1:CNS_PORT`, the smart-card login listener.
+    pub cns_base_url: String,
+    /// The demo card and its issuer CA, written to the data directory.
+    pub demo_card: DemoCard,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -187,6 +197,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         message: e.to_string(),
     })?;
     let state = pages::AppState::build(&config, &base_url).await?;
+    let (cns_addr, demo_card) = cns::start(
+        config.cns_port,
+        &config.data_dir,
+        state.db(),
+        format!("{base_url}/area"),
+    )
+    .await?;
+    let cns_base_url = format!("https://{cns_addr}");
+    state.set_cns_url(format!("{cns_base_url}/login/cns"));
     let app = pages::router(state);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -194,6 +213,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     Ok(Running {
         addr,
         base_url,
+        cns_base_url,
+        demo_card,
         task,
     })
 }

@@ -41,6 +41,7 @@ pub(crate) struct AppState {
     io: appio::IoClient,
     io_mock: Option<appio::mock::MockServer>,
     treasury: Treasury,
+    cns_url: std::sync::OnceLock<String>,
 }
 
 fn state_err(path: &std::path::Path) -> impl Fn(String) -> StartError + '_ {
@@ -130,7 +131,16 @@ impl AppState {
             io,
             io_mock,
             treasury,
+            cns_url: std::sync::OnceLock::new(),
         }))
+    }
+
+    pub(crate) fn db(&self) -> Arc<Db> {
+        Arc::clone(&self.db)
+    }
+
+    pub(crate) fn set_cns_url(&self, url: String) {
+        let _ = self.cns_url.set(url);
     }
 
     fn citizen(&self, headers: &HeaderMap) -> Option<(String, Citizen)> {
@@ -219,9 +229,14 @@ async fn home(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
             r#"<p>Per presentare un'istanza al {} accedi con la tua identità digitale.</p>
 <div class="azioni">
 <a class="bottone" id="entra-spid" href="/login/spid">Entra con SPID</a>
+<a class="bottone" id="entra-cns" href="{}">Entra con CNS</a>
 </div>
+<p>Con la CNS (o la TS-CNS) il browser presenta il certificato della carta. Per provarlo senza
+lettore, importa nel browser la carta di prova salvata nella cartella dei dati
+(<code>carta-cns-demo.crt</code> e <code>.key</code>).</p>
 <p><a href="/operatore">Area operatore</a></p>"#,
-            esc(&st.ente.name)
+            esc(&st.ente.name),
+            esc(st.cns_url.get().map_or("/", String::as_str)),
         ),
     ))
     .into_response()

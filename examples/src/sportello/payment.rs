@@ -33,7 +33,7 @@ pub(crate) fn mint(allocator: &dyn IuvAllocator, ente: &Ente) -> Result<Minted, 
 
 /// The QR code of a notice as an SVG image.
 pub(crate) fn qr_svg(ente: &Ente, notice: &NoticeNumber, amount: Amount) -> Result<String, String> {
-    let payload = QrPayload::new(notice.clone(), ente.fiscal_code.clone(), amount)
+    let payload = QrPayload::new(*notice, ente.fiscal_code.clone(), amount)
         .map_err(|e| format!("QR code: {e}"))?;
     let symbol = payload.to_symbol().map_err(|e| format!("QR code: {e}"))?;
     Ok(symbol.to_svg())

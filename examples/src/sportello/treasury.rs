@@ -189,7 +189,7 @@ impl Treasury {
             indent: false,
         };
         let year = now.format("%Y").to_string().parse::<u16>().unwrap_or(2026);
-        let mut w = FlowWriter::new(Vec::new(), &testata, year.into(), opts)
+        let mut w = FlowWriter::new(Vec::new(), &testata, year, opts)
             .map_err(|e| format!("flusso OPI: {e}"))?;
         w.write_reversale(&reversale)
             .map_err(|e| format!("flusso OPI: {e}"))?;
