@@ -7,4 +7,5 @@ mod common;
 mod flow;
 mod messages;
 mod outbox;
+mod props;
 mod sign;
