@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod ber;
 mod builder;
 mod error;
 mod impronta;

@@ -226,7 +226,7 @@ impl P7mVerifier {
     }
 
     fn verify_layer(&self, der: &[u8]) -> Result<(Vec<u8>, Vec<P7mSigner>), P7mError> {
-        let ci = ContentInfo::from_der(der).map_err(|e| P7mError::Encoding(e.to_string()))?;
+        let ci = content_info(der)?;
         if ci.content_type != OID_SIGNED_DATA {
             return Err(P7mError::NotSignedData(ci.content_type.to_string()));
         }
@@ -449,7 +449,18 @@ pub(crate) fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
 }
 
 fn is_signed_data(der: &[u8]) -> bool {
-    ContentInfo::from_der(der).is_ok_and(|ci| ci.content_type == OID_SIGNED_DATA)
+    content_info(der).is_ok_and(|ci| ci.content_type == OID_SIGNED_DATA)
+}
+
+/// Reads a ContentInfo from DER, or from BER after normalization.
+fn content_info(bytes: &[u8]) -> Result<ContentInfo, P7mError> {
+    match ContentInfo::from_der(bytes) {
+        Ok(ci) => Ok(ci),
+        Err(e) => {
+            let der = crate::ber::to_der(bytes).map_err(|_| P7mError::Encoding(e.to_string()))?;
+            ContentInfo::from_der(&der).map_err(|e| P7mError::Encoding(e.to_string()))
+        }
+    }
 }
 
 fn decode_input(input: &[u8]) -> Result<Vec<u8>, P7mError> {

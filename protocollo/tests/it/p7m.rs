@@ -50,6 +50,26 @@ fn valid_ecdsa_and_pem_forms() {
 }
 
 #[test]
+fn streamed_ber_p7m() {
+    if files().is_none() {
+        return;
+    }
+    let ber = read("ber.p7m");
+    assert_eq!(
+        &ber[..2],
+        &[0x30, 0x80],
+        "openssl -stream makes indefinite lengths"
+    );
+    let v = trusted().verify(&ber).unwrap();
+    assert_eq!(v.content, CONTENT);
+    // Tampering is still detected after normalization.
+    let mut bad = ber.clone();
+    let at = bad.windows(9).position(|w| w == b"Documento").unwrap();
+    bad[at] = b'X';
+    assert!(trusted().verify(&bad).is_err());
+}
+
+#[test]
 fn nested_and_parallel() {
     if files().is_none() {
         return;
