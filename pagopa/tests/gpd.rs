@@ -503,3 +503,58 @@ async fn unknown_status_and_transport_errors() {
         GpdError::Api(ApiError::Transport(_))
     ));
 }
+
+#[tokio::test]
+async fn receipts_list_and_detail() {
+    let s = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/payments/80016350821/receipts"))
+        .and(query_param("debtor", "RSSMRA80A01H501U"))
+        .and(header("Ocp-Apim-Subscription-Key", "super-secret-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "receipts_list": [{"organizationFiscalCode": ORG, "iuv": "01000000000000144",
+                               "debtor": "RSSMRA80A01H501U", "paymentDateTime": "2026-11-23T10:15:00",
+                               "status": "PAID"}],
+            "page_info": {"page": 0, "limit": 50, "items_found": 1, "total_pages": 1}
+        })))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/payments/80016350821/receipts/01000000000000144"))
+        .and(header("Accept", "application/xml"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/payments/80016350821/receipts/01000000000000144"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<receipt>ok</receipt>"))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/payments/80016350821/receipts/none"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"title": "Not found", "detail": "No receipt found"})),
+        )
+        .mount(&s)
+        .await;
+    let c = GpdReceiptsClient::new(s.uri(), SubscriptionKey::new("super-secret-key"))
+        .with_retry(fast());
+    let q = ReceiptsQuery {
+        debtor: Some("RSSMRA80A01H501U".into()),
+        ..ReceiptsQuery::default()
+    };
+    let page = c.list(ORG, &q).await.unwrap();
+    assert_eq!(page.receipts_list[0].iuv, "01000000000000144");
+    assert_eq!(page.page_info.unwrap().total_pages, 1);
+    assert_eq!(
+        c.get_xml(ORG, "01000000000000144").await.unwrap(),
+        "<receipt>ok</receipt>"
+    );
+    assert!(matches!(
+        c.get_xml(ORG, "none").await.unwrap_err(),
+        ApiError::NotFound(_)
+    ));
+}
