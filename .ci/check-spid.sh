@@ -5,8 +5,9 @@
 # certificate validator (spid-compliant-certificates, pulled in by spid-sp-test) and the
 # metadata with xmllint against saml-schema-metadata-sp-spid-av29.xsd.
 #
-# Needs: xmlsec1 and xmllint (Debian xmlsec1, libxml2-utils), a python venv at $PA_PY (one is
-# created under target/ when PA_PY is unset); installs spid-sp-test into that venv.
+# Needs: xmlsec1, xmllint and openssl (Debian xmlsec1, libxml2-utils, openssl; spid-sp-test
+# calls xmlsec1 and openssl), a python venv at $PA_PY (one is created under target/ when PA_PY
+# is unset); installs spid-sp-test (PyPI) into that venv.
 set -euo pipefail
 export PYTHONWARNINGS=ignore
 cd "$(dirname "$0")/.."
@@ -22,6 +23,7 @@ BIN_DIR="$(dirname "$PY")"
 SPID_SP_TEST="$BIN_DIR/spid_sp_test"
 command -v xmlsec1 >/dev/null || { echo "check-spid: xmlsec1 is required" >&2; exit 1; }
 command -v xmllint >/dev/null || { echo "check-spid: xmllint is required" >&2; exit 1; }
+command -v openssl >/dev/null || { echo "check-spid: openssl is required" >&2; exit 1; }
 
 cargo build -q -p examples --bin spid-sp
 SP_BIN="$ROOT/target/debug/spid-sp"
@@ -55,7 +57,8 @@ for run in public:redirect private:redirect public:post; do
   "$SP_BIN" --port "$port" --sector "$sector" --binding "$binding" --idp-metadata "$WORK/idp.xml" >"$WORK/sp-$sector-$binding.log" 2>&1 &
   SP_PID=$!
   for _ in $(seq 1 120); do
-    if curl -fsS -o "$WORK/metadata-$sector-$binding.xml" "$base/spid/metadata" 2>/dev/null; then break; fi
+    if "$PY" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' \
+        "$base/spid/metadata" "$WORK/metadata-$sector-$binding.xml" 2>/dev/null; then break; fi
     if ! kill -0 "$SP_PID" 2>/dev/null; then cat "$WORK/sp-$sector-$binding.log" >&2; exit 1; fi
     sleep 1
   done

@@ -50,8 +50,9 @@ fn pem_body(pem: &str, labels: &[&str]) -> Result<(String, Vec<u8>), KeyError> {
     }
     let body_start = end_label + 5;
     let end_marker = format!("-----END {label}-----");
-    let body_end = rest
+    let body_end = rest[body_start..]
         .find(&end_marker)
+        .map(|p| p + body_start)
         .ok_or_else(|| dec("no END line".into()))?;
     let body: String = rest[body_start..body_end]
         .chars()

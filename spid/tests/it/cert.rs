@@ -119,3 +119,16 @@ fn bad_pem_is_a_typed_error() {
     assert!(e.to_string().contains("label"), "{e}");
     assert!(format!("{:?}", sp_creds()).contains("[redacted]"));
 }
+
+#[test]
+fn degenerate_pem_does_not_panic() {
+    for pem in [
+        "-----BEGIN CERTIFICATE-----END CERTIFICATE-----",
+        "-----BEGIN CERTIFICATE-----",
+        "-----BEGIN ",
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----",
+        "",
+    ] {
+        assert!(SpCredentials::from_pem(pem, pem).is_err(), "{pem:?}");
+    }
+}
