@@ -514,6 +514,14 @@ async fn upload(
             data: now,
             downloaded: false,
         });
+        let giornale = giornale_xml(t, &id, &orders, prog, now, ack.esercizio.unwrap_or(0));
+        st.produced.push(Produced {
+            kind: "giornale",
+            prog,
+            xml: sign(giornale, "flusso_giornale_di_cassa", format!("GDC{prog}")),
+            data: now,
+            downloaded: false,
+        });
         let esito = EsitoApplicativo {
             testata: t.clone(),
             identificativo_flusso_bt: format!("EA-{prog:08}"),
@@ -558,6 +566,86 @@ async fn upload(
 }
 
 type OrderOutcome = (TipoOrdinativo, u32, pa_types::Amount, chrono::NaiveDate);
+
+/// One page of cash book with a movement per order of the flow, executed the day of upload.
+fn giornale_xml(
+    t: &TestataMessaggio,
+    id: &str,
+    orders: &[OrderOutcome],
+    prog: i64,
+    now: NaiveDateTime,
+    esercizio: u16,
+) -> String {
+    use std::fmt::Write as _;
+    let ack = AckSiope {
+        testata: t.clone(),
+        identificativo_flusso: None,
+        identificativo_flusso_bt: None,
+        esercizio: None,
+        stato_flusso: StatoFlusso::Ok,
+        errori: vec![],
+        warning: vec![],
+    }
+    .to_xml();
+    let start = ack.find("<testata_messaggio>").unwrap_or(0);
+    let end = ack
+        .find("</testata_messaggio>")
+        .map_or(ack.len(), |i| i + "</testata_messaggio>".len());
+    let day = now.date().format("%Y-%m-%d").to_string();
+    let mut s = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><flusso_giornale_di_cassa>{}\
+<identificativo_flusso_BT>GDC-{}{}{:010}#001#001</identificativo_flusso_BT>\
+<pagina>1</pagina><pagine_totali>1</pagine_totali><esercizio>{esercizio}</esercizio>\
+<data_riferimento_GdC>{day}</data_riferimento_GdC><informazioni_conto_evidenza>\
+<conto_evidenza>0000001</conto_evidenza>",
+        &ack[start..end],
+        now.date().format("%Y%m%d"),
+        t.codice_ente,
+        prog
+    );
+    let (mut entrate, mut uscite) = (0u64, 0u64);
+    for (i, (tipo, numero, importo, _)) in orders.iter().enumerate() {
+        let (mov, doc) = match tipo {
+            TipoOrdinativo::Mandato => {
+                uscite += importo.cents();
+                ("USCITA", "MANDATO")
+            }
+            TipoOrdinativo::Reversale => {
+                entrate += importo.cents();
+                ("ENTRATA", "REVERSALE")
+            }
+        };
+        let _ = write!(
+            s,
+            "<movimento_conto_evidenza><identificativo_flusso>{}</identificativo_flusso>\
+<numero_movimento>{}</numero_movimento><tipo_movimento>{mov}</tipo_movimento>\
+<tipo_documento>{doc}</tipo_documento><tipo_operazione>ESEGUITO</tipo_operazione>\
+<numero_documento>{numero}</numero_documento><progressivo_documento>1</progressivo_documento>\
+<importo>{}</importo><data_movimento>{day}</data_movimento><data_movimento_siope>{day}</data_movimento_siope>\
+<tipo_esecuzione>CASSA</tipo_esecuzione><assoggettamento_bollo>ESENTE BOLLO</assoggettamento_bollo>\
+<cliente><anagrafica_cliente>{} {numero}</anagrafica_cliente></cliente>\
+<causale>Esecuzione simulata</causale></movimento_conto_evidenza>",
+            quick_xml::escape::escape(id),
+            prog * 100_000 + i as i64 + 1,
+            importo.to_decimal_string(),
+            if *tipo == TipoOrdinativo::Mandato {
+                "Beneficiario mandato"
+            } else {
+                "Versante reversale"
+            },
+        );
+    }
+    let eur = |c: u64| pa_types::Amount::from_cents(c).to_decimal_string();
+    let _ = write!(
+        s,
+        "<totale_entrate_conto_evidenza>{}</totale_entrate_conto_evidenza>\
+<totale_uscite_conto_evidenza>{}</totale_uscite_conto_evidenza></informazioni_conto_evidenza>\
+</flusso_giornale_di_cassa>",
+        eur(entrate),
+        eur(uscite)
+    );
+    s
+}
 
 fn check_flow(
     xml: &[u8],

@@ -78,22 +78,42 @@ async fn upload_list_download_ack_and_esiti() {
         .list_all(ListKind::EsitoFlusso, &ListQuery::default())
         .await
         .unwrap();
-    let ric =
-        RicezioneFlusso::from_xml(&client.download(&ricezioni[0].location).await.unwrap()).unwrap();
+    let ric_xml = client.download(&ricezioni[0].location).await.unwrap();
+    assert_schema_valid(&ric_xml, "OPI_MSG_RICEZIONE_FLUSSO_V_1_6_1.xsd");
+    let ric = RicezioneFlusso::from_xml(&ric_xml).unwrap();
     assert_eq!(ric.identificativo_flusso, "FL-1");
 
     let esiti = client
         .list_all(ListKind::EsitoApplicativo, &ListQuery::default())
         .await
         .unwrap();
-    let e =
-        EsitoApplicativo::from_xml(&client.download(&esiti[0].location).await.unwrap()).unwrap();
+    let xml = client.download(&esiti[0].location).await.unwrap();
+    // The simulator signs its messages: schema-valid, and verified with the treasurer's key.
+    assert_schema_valid(&xml, "OPI_MSG_ESITO_APPLICATIVO_V_1_6_1.xsd");
+    let treasurer = trusted_keys_from_pem(pki.server_cert_pem().as_bytes()).unwrap();
+    let Messaggio::EsitoApplicativo(e) = verify_message(&xml, &treasurer).unwrap() else {
+        panic!()
+    };
+    assert!(e.signed);
     assert_eq!(e.esiti.len(), 3);
     assert!(
         e.esiti
             .iter()
             .all(|x| x.esito_operazione == EsitoOperazione::Acquisito)
     );
+
+    let giornali = client
+        .list_all(ListKind::Giornale, &ListQuery::default())
+        .await
+        .unwrap();
+    let xml = client.download(&giornali[0].location).await.unwrap();
+    assert_schema_valid(&xml, "OPI_GIORNALE_DI_CASSA_V_1_7_1.xsd");
+    let Messaggio::GiornaleDiCassa(g) = verify_message(&xml, &treasurer).unwrap() else {
+        panic!()
+    };
+    assert_eq!(g.conti[0].movimenti.len(), 3);
+    assert_eq!(g.conti[0].totale_uscite.unwrap().cents(), 2 * 125_550);
+    assert_eq!(g.conti[0].totale_entrate.unwrap().cents(), 10_000);
 
     // A second upload of the same identificativo_flusso is refused by the simulator's ACK.
     client
