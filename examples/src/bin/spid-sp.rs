@@ -4,6 +4,9 @@
 //! cargo run -p examples --bin spid-sp -- --port 8000 --idp-metadata idp.xml [--idp-metadata ...]
 //! ```
 //!
+//! With `--cie` the same routes run "Entra con CIE" (the `cie` crate): CIE metadata, CIE
+//! request and response rules.
+//!
 //! Routes: `GET /spid/metadata` (signed SP metadata), `GET /spid/login?idp=ENTITYID` (signed
 //! AuthnRequest, HTTP-Redirect by default, `--binding post` for the POST form; sets a session
 //! cookie), `POST /spid/acs` (200 with the identity as JSON; 4xx with the reason otherwise).
@@ -62,10 +65,16 @@ struct Args {
     /// SP certificate (PEM); generated when absent.
     #[arg(long, requires = "key")]
     cert: Option<PathBuf>,
+    /// "Entra con CIE" mode: CIE metadata at /spid/metadata, CIE rules at /spid/login and
+    /// /spid/acs (the `cie` crate on the same engine).
+    #[arg(long)]
+    cie: bool,
 }
 
 struct AppState {
     sp: ServiceProvider,
+    /// Set in `--cie` mode: then it serves every route instead of `sp`.
+    cie: Option<cie::CieServiceProvider>,
     binding: Binding,
     secure_cookie: bool,
 }
@@ -125,6 +134,18 @@ async fn main() -> std::process::ExitCode {
             }
         }
     };
+    let mut cie_sp = if args.cie {
+        let cie_config = match args.sector {
+            Sector::Public => cie::CieSpConfig::example_public(&base),
+            Sector::Private => cie::CieSpConfig::example_private(&base),
+        };
+        match cie::CieServiceProvider::new(cie_config, creds.clone()) {
+            Ok(c) => Some(c),
+            Err(e) => return fail(e.to_string()),
+        }
+    } else {
+        None
+    };
     let mut sp = match ServiceProvider::new(config, creds) {
         Ok(sp) => sp,
         Err(e) => return fail(e.to_string()),
@@ -140,6 +161,11 @@ async fn main() -> std::process::ExitCode {
         };
         for idp in idps {
             eprintln!("spid-sp: trusting IdP {}", idp.entity_id);
+            if let Some(c) = cie_sp.as_mut() {
+                if let Err(e) = c.add_idp(idp.clone()) {
+                    return fail(e.to_string());
+                }
+            }
             if let Err(e) = sp.add_idp(idp) {
                 return fail(e.to_string());
             }
@@ -147,6 +173,7 @@ async fn main() -> std::process::ExitCode {
     }
     let state = Arc::new(AppState {
         sp,
+        cie: cie_sp,
         binding: match args.binding {
             BindingArg::Redirect => Binding::HttpRedirect,
             BindingArg::Post => Binding::HttpPost,
@@ -171,13 +198,17 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn metadata(State(st): State<Arc<AppState>>) -> Response {
-    match st.sp.metadata() {
+    let xml = match &st.cie {
+        Some(c) => c.metadata().map_err(|e| e.to_string()),
+        None => st.sp.metadata().map_err(|e| e.to_string()),
+    };
+    match xml {
         Ok(xml) => (
             [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
             xml,
         )
             .into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
     }
 }
 
@@ -208,9 +239,13 @@ async fn login(
     let session = session_of(&headers).unwrap_or_else(new_session);
     let mut opts = AuthnOptions::new(idp.clone(), session.clone());
     opts.binding = st.binding;
-    let msg = match st.sp.authn_request(opts).await {
+    let msg = match &st.cie {
+        Some(c) => c.authn_request(opts).await.map_err(|e| e.to_string()),
+        None => st.sp.authn_request(opts).await.map_err(|e| e.to_string()),
+    };
+    let msg = match msg {
         Ok(m) => m,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
     // The IdP posts the response cross-site: over HTTPS the cookie must be SameSite=None;
     // Secure. Over plain HTTP (local demos) no SameSite attribute is set, since browsers drop
@@ -257,6 +292,9 @@ async fn acs(
         )
             .into_response();
     };
+    if let Some(c) = &st.cie {
+        return cie_acs(c, saml, &session).await;
+    }
     match st.sp.process_response(saml, &session).await {
         Ok(auth) => {
             let body = serde_json::json!({
@@ -267,21 +305,46 @@ async fn acs(
             });
             (StatusCode::OK, axum::Json(body)).into_response()
         }
-        Err(Error::Response(e)) => {
-            let status = match &e {
-                ResponseError::Status { .. } => StatusCode::FORBIDDEN,
-                ResponseError::Signature(_) | ResponseError::AssertionNotSigned => {
-                    StatusCode::FORBIDDEN
-                }
-                ResponseError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let text = match e.spid_error_code() {
-                Some(code) => format!("{}\n\n({e})", code.user_message()),
-                None => format!("Accesso non riuscito: {e}"),
-            };
-            (status, text).into_response()
+        Err(Error::Response(e)) => response_error(&e),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// The error page of a refused response: 403 for IdP anomalies and signature failures, 400 for
+/// malformed responses, with AgID's message for the anomaly codes.
+fn response_error(e: &ResponseError) -> Response {
+    let status = match e {
+        ResponseError::Status { .. } => StatusCode::FORBIDDEN,
+        ResponseError::Signature(_) | ResponseError::AssertionNotSigned => StatusCode::FORBIDDEN,
+        ResponseError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let text = match e.spid_error_code() {
+        Some(code) => format!("{}\n\n({e})", code.user_message()),
+        None => format!("Accesso non riuscito: {e}"),
+    };
+    (status, text).into_response()
+}
+
+/// The ACS in `--cie` mode: the CIE identity as JSON, or the same error pages as SPID.
+async fn cie_acs(c: &cie::CieServiceProvider, saml: &str, session: &str) -> Response {
+    match c.process_response(saml, session).await {
+        Ok(auth) => {
+            let body = serde_json::json!({
+                "idp": auth.idp_entity_id,
+                "level": auth.level.to_string(),
+                "session_index": auth.session_index,
+                "identity": auth.identity,
+                "citizen": cie::CitizenIdentity::from(&auth),
+            });
+            (StatusCode::OK, axum::Json(body)).into_response()
         }
+        Err(cie::CieError::Engine(Error::Response(e))) => response_error(&e),
+        Err(e @ cie::CieError::MissingAttribute(_)) => (
+            StatusCode::BAD_REQUEST,
+            format!("Accesso non riuscito: {e}"),
+        )
+            .into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
