@@ -14,7 +14,7 @@ use der::{Any, Decode, Encode, Sequence};
 use ring::signature::{self, UnparsedPublicKey};
 use thiserror::Error;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -38,6 +38,7 @@ const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const OID_SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const OID_SKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 
 /// Deepest `.p7m.p7m...` nesting accepted.
 pub const MAX_P7M_NESTING: usize = 8;
@@ -116,6 +117,14 @@ pub enum P7mError {
     Untrusted {
         /// Subject of the last certificate reached.
         subject: String,
+    },
+    /// The certificate's key usage does not allow this use.
+    #[error("certificate `{subject}` is not for {purpose} (key usage)")]
+    KeyUsage {
+        /// Subject of the certificate.
+        subject: String,
+        /// What it was used for.
+        purpose: &'static str,
     },
     /// Reading trust anchors failed.
     #[error("cannot load trust anchors: {0}")]
@@ -383,6 +392,7 @@ impl P7mVerifier {
             P7mError::BadSignature { .. } => P7mError::BadSignature { signer: i },
             e => e,
         })?;
+        check_signing_usage(cert)?;
         // certificate validity and chain at signing time
         let at = signing_time.or(self.now).unwrap_or_else(Utc::now);
         if self.check_chain {
@@ -583,6 +593,26 @@ fn check_validity(cert: &Certificate, at: DateTime<Utc>) -> Result<(), P7mError>
     Ok(())
 }
 
+/// The key usage extension, when present (None = absent: any use).
+fn key_usage(cert: &Certificate) -> Option<KeyUsage> {
+    cert.tbs_certificate
+        .extensions
+        .as_ref()
+        .and_then(|exts| exts.iter().find(|e| e.extn_id == OID_KEY_USAGE))
+        .and_then(|e| KeyUsage::from_der(e.extn_value.as_bytes()).ok())
+}
+
+/// A signer certificate must allow signatures (digitalSignature or nonRepudiation).
+pub(crate) fn check_signing_usage(cert: &Certificate) -> Result<(), P7mError> {
+    match key_usage(cert) {
+        Some(ku) if !ku.digital_signature() && !ku.non_repudiation() => Err(P7mError::KeyUsage {
+            subject: cert.tbs_certificate.subject.to_string(),
+            purpose: "signing",
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn is_ca(cert: &Certificate) -> bool {
     cert.tbs_certificate
         .extensions
@@ -590,6 +620,7 @@ fn is_ca(cert: &Certificate) -> bool {
         .and_then(|exts| exts.iter().find(|e| e.extn_id == OID_BASIC_CONSTRAINTS))
         .and_then(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
         .is_some_and(|bc| bc.ca)
+        && key_usage(cert).is_none_or(|ku| ku.key_cert_sign())
 }
 
 fn signed_by(cert: &Certificate, issuer: &Certificate) -> bool {

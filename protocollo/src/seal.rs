@@ -573,7 +573,9 @@ pub fn verify_segnatura(
                 continue;
             }
         };
-        if let Err(e) = crate::p7m::build_chain(&x509, &[], trust, validation_time) {
+        if let Err(e) = crate::p7m::check_signing_usage(&x509)
+            .and_then(|()| crate::p7m::build_chain(&x509, &[], trust, validation_time))
+        {
             last_err = Anomalia::firma(format!("seal certificate: {e}"));
             continue;
         }

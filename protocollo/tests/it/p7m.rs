@@ -154,6 +154,17 @@ fn untrusted_chain_is_refused() {
 }
 
 #[test]
+fn encryption_only_certificate_is_refused() {
+    if files().is_none() {
+        return;
+    }
+    assert!(matches!(
+        trusted().verify(&read("wrongku.p7m")),
+        Err(P7mError::KeyUsage { .. })
+    ));
+}
+
+#[test]
 fn missing_signing_certificate_v2_is_refused() {
     if files().is_none() {
         return;
