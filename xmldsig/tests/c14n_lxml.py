@@ -1,4 +1,4 @@
-"""Reference canonicalization with lxml for the differential test (tests/c14n_lxml.rs).
+"""Reference canonicalization with lxml for the differential test (tests/it/c14n_lxml.rs).
 
 Usage: python c14n_lxml.py FILE...   -> prints one JSON object {file: {key: base64(c14n)}}.
 Keys: "doc/<mode>" for the whole document, "el<i>/<mode>" for the i-th element (document

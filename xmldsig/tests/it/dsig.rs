@@ -1,8 +1,6 @@
 //! Signing, verification and the attacks the verifier must refuse.
 
-mod common;
-
-use common::read_fixture;
+use crate::common::read_fixture;
 use xmldsig::{
     C14nAlgorithm, Certificate, DSIG_NS, DigestAlgorithm, Document, Error, KeyError, KeyType,
     ParseErrorKind, Placement, PublicKey, SignError, SignOptions, SignatureAlgorithm, SigningKey,

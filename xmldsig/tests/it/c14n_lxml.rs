@@ -1,8 +1,6 @@
 //! Differential test: our canonicalization against lxml's on the corpus in
 //! `tests/fixtures/c14n/`.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 
@@ -22,10 +20,10 @@ fn mode_opts(mode: &str) -> C14nOptions {
 
 #[test]
 fn c14n_matches_lxml_on_corpus() {
-    let Some(py) = common::python_with_lxml() else {
+    let Some(py) = crate::common::python_with_lxml() else {
         return;
     };
-    let dir = common::fixture("c14n");
+    let dir = crate::common::fixture("c14n");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("corpus dir")
         .filter_map(|e| e.ok())

@@ -2,8 +2,6 @@
 //! parse, C14N and verify never panic; whatever verifies has exactly the signed content; C14N
 //! output re-parses and is a fixed point.
 
-mod common;
-
 use proptest::prelude::*;
 use xmldsig::{
     C14nAlgorithm, C14nOptions, Certificate, Document, NodeId, Placement, SignOptions, SigningKey,
@@ -59,12 +57,15 @@ struct Signed {
 fn signed() -> &'static Signed {
     static S: std::sync::OnceLock<Signed> = std::sync::OnceLock::new();
     S.get_or_init(|| {
-        let key = SigningKey::from_pem(&common::read_fixture("keys/rsa.key.pem")).expect("key");
-        let cert = Certificate::from_pem(&common::read_fixture("keys/rsa.crt.pem")).expect("cert");
+        let key =
+            SigningKey::from_pem(&crate::common::read_fixture("keys/rsa.key.pem")).expect("key");
+        let cert =
+            Certificate::from_pem(&crate::common::read_fixture("keys/rsa.crt.pem")).expect("cert");
         let opts = SignOptions::new("_assert1", &key)
             .certificate(&cert)
             .placement(Placement::after_saml_issuer());
-        let xml = sign_enveloped(&common::read_fixture("c14n/06-saml.xml"), &opts).expect("sign");
+        let xml =
+            sign_enveloped(&crate::common::read_fixture("c14n/06-saml.xml"), &opts).expect("sign");
         let doc = Document::parse(&xml).expect("parse");
         let a = doc.element_by_id("_assert1").expect("a");
         let sig = a.child(xmldsig::DSIG_NS, "Signature").expect("sig");
