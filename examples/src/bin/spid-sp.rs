@@ -161,10 +161,10 @@ async fn main() -> std::process::ExitCode {
         };
         for idp in idps {
             eprintln!("spid-sp: trusting IdP {}", idp.entity_id);
-            if let Some(c) = cie_sp.as_mut() {
-                if let Err(e) = c.add_idp(idp.clone()) {
-                    return fail(e.to_string());
-                }
+            if let Some(c) = cie_sp.as_mut()
+                && let Err(e) = c.add_idp(idp.clone())
+            {
+                return fail(e.to_string());
             }
             if let Err(e) = sp.add_idp(idp) {
                 return fail(e.to_string());
