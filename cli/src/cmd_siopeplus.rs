@@ -42,7 +42,8 @@ pub(crate) enum Siopeplus {
     },
     /// Put a signed flow in the durable outbox and send it over A2A (mutual TLS); then follow
     /// the outbox as far as the channel allows and print each entry's state. Run it again to
-    /// advance pending entries (ACK, esiti). Exit 0 unless the flow was refused or sending failed.
+    /// advance pending entries (ACK, esiti). Exit 0 once SIOPE+ has the flow; 1 when it was
+    /// refused (ACK KO, rifiuto) or the upload failed or has an unknown outcome.
     Send {
         /// Base URL, e.g. `https://certa2a.siopeplus.it/v1`.
         #[arg(long)]
@@ -317,7 +318,7 @@ fn send(a: SendArgs) -> Result<u8, String> {
             };
             match state {
                 Some(OutboxState::AckKo | OutboxState::Rifiutato) => code = 1,
-                Some(OutboxState::Pending) => code = 1,
+                Some(OutboxState::Pending | OutboxState::Uploading) => code = 1,
                 _ => {}
             }
         }
