@@ -11,7 +11,7 @@
 # our SP answers 200 there; the script requires exactly that outcome for test 71 of
 # cie-sp-private and treats every other failure as a failure.
 #
-# Needs: xmlsec1 and xmllint (Debian xmlsec1, libxml2-utils), curl, a python venv at $PA_PY (one
+# Needs: xmlsec1 and xmllint (Debian xmlsec1, libxml2-utils), a python venv at $PA_PY (one
 # is created under target/ when PA_PY is unset); installs spid-sp-test into that venv.
 set -euo pipefail
 export PYTHONWARNINGS=ignore
@@ -63,7 +63,8 @@ for run in public:redirect private:redirect public:post; do
       --idp-metadata "$WORK/idp.xml" >"$WORK/sp-$tag.log" 2>&1 &
   SP_PID=$!
   for _ in $(seq 1 120); do
-    if curl -fsS -o "$WORK/metadata-$tag.xml" "$base/spid/metadata" 2>/dev/null; then break; fi
+    if "$PY" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' \
+        "$base/spid/metadata" "$WORK/metadata-$tag.xml" 2>/dev/null; then break; fi
     if ! kill -0 "$SP_PID" 2>/dev/null; then cat "$WORK/sp-$tag.log" >&2; exit 1; fi
     sleep 1
   done

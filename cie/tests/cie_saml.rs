@@ -535,6 +535,30 @@ fn cieid_metadata_loads_for_its_environment_only() {
     ));
 }
 
+#[test]
+fn signed_cieid_metadata_is_verified_against_the_given_signer() {
+    let env = CieIdpEnvironment::Production;
+    let xml = CieTestIdp::posing_as(env, creds("idp"))
+        .metadata_xml()
+        .unwrap();
+    let signer = creds("idp");
+    let idp = env
+        .parse_metadata_verified(xml.as_bytes(), signer.certificate_der())
+        .unwrap();
+    assert_eq!(idp.entity_id, env.entity_id());
+    // Another signer: refused.
+    assert!(matches!(
+        env.parse_metadata_verified(xml.as_bytes(), creds("other").certificate_der()),
+        Err(CieError::Engine(spid::Error::Metadata(_)))
+    ));
+    // Tampered after signing: refused.
+    let tampered = xml.replace("SAML2/Redirect/SSO", "SAML2/Redirect/SSO2");
+    assert!(
+        env.parse_metadata_verified(tampered.as_bytes(), signer.certificate_der())
+            .is_err()
+    );
+}
+
 #[tokio::test]
 async fn login_against_the_published_cieid_identifiers() {
     // A test IdP posing as pre-production CieID (test key), loaded through the CIE loader.

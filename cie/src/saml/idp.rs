@@ -80,6 +80,29 @@ impl CieIdpEnvironment {
     /// when it is not this environment's CieID metadata.
     pub fn parse_metadata(self, xml: &[u8]) -> Result<IdpMetadata, CieError> {
         let all = IdpMetadata::parse_all(xml).map_err(|e| CieError::Engine(e.into()))?;
+        self.select(all)
+    }
+}
+
+impl CieIdpEnvironment {
+    /// Like [`parse_metadata`](CieIdpEnvironment::parse_metadata), for a metadata document
+    /// that must carry a valid enveloped signature by `signer_der` (DER certificate, obtained
+    /// out of band); only the element the signature covers is read.
+    ///
+    /// # Errors
+    /// [`CieError::Engine`] with a signature error when the document is not signed by
+    /// `signer_der`; otherwise as [`parse_metadata`](CieIdpEnvironment::parse_metadata).
+    pub fn parse_metadata_verified(
+        self,
+        xml: &[u8],
+        signer_der: &[u8],
+    ) -> Result<IdpMetadata, CieError> {
+        let all = IdpMetadata::parse_all_verified(xml, signer_der)
+            .map_err(|e| CieError::Engine(e.into()))?;
+        self.select(all)
+    }
+
+    fn select(self, all: Vec<IdpMetadata>) -> Result<IdpMetadata, CieError> {
         let idp = all
             .into_iter()
             .find(|i| i.entity_id == self.entity_id())
