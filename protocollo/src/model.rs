@@ -172,32 +172,9 @@ string_newtype!(
     }
 );
 
-string_newtype!(
-    /// A personal fiscal code as the schema's `CodiceFiscaleType` pattern describes it
-    /// (16 characters, omocodia letters allowed).
-    CodiceFiscale,
-    "CodiceFiscale",
-    |s| {
-        let b = s.as_bytes();
-        let omo = |c: u8| c.is_ascii_digit() || b"LMNPQRSTUV".contains(&c);
-        let ok = b.len() == 16
-            && b[..6].iter().all(u8::is_ascii_uppercase)
-            && b[6..8].iter().all(|&c| omo(c))
-            && b"ABCDEHLMPRST".contains(&b[8])
-            && b[9..11].iter().all(|&c| omo(c))
-            && b[11].is_ascii_uppercase()
-            && b[12..15].iter().all(|&c| omo(c))
-            && b[15].is_ascii_uppercase();
-        if ok {
-            Ok(())
-        } else {
-            Err(ValueError::Pattern {
-                field: "CodiceFiscale",
-                expected: "a 16-character codice fiscale",
-            })
-        }
-    }
-);
+/// A personal fiscal code: the shared, validated type (check character included), so that the
+/// citizen's code from SPID/CIE goes into the segnatura unchanged.
+pub use pa_types::CodiceFiscale;
 
 /// Protocol number (`NumeroRegistrazione`): at least 7 digits, zero-padded.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -526,7 +526,12 @@ fn persona(ctx: &Ctx, el: &Element, path: String) -> Result<PersonaFisica, Parse
     let cognome = text_leaf(&mut s, "Cognome")?;
     let titolo = opt_text(&mut s, "Titolo");
     let codice_fiscale = match s.opt("CodiceFiscale") {
-        Some(e) => Some(value(&s.child_path("CodiceFiscale"), &e.text())?),
+        Some(e) => Some(
+            e.text()
+                .trim()
+                .parse::<crate::model::CodiceFiscale>()
+                .map_err(|err| invalid(&s.child_path("CodiceFiscale"), err.to_string()))?,
+        ),
         None => None,
     };
     let contatti = opt_contatti(ctx, &mut s, "Contatti")?;

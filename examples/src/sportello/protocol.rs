@@ -52,7 +52,7 @@ pub(crate) fn register(
         nome: nome.to_owned(),
         cognome: cognome.to_owned(),
         titolo: None,
-        codice_fiscale: cf.and_then(|cf| cf.as_str().parse().ok()),
+        codice_fiscale: cf,
         contatti: None,
     });
     let destinatario = Destinatario::new(Soggetto::Amministrazione(Amministrazione::new(

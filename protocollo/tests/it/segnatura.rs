@@ -174,3 +174,16 @@ fn codice_uni_aoo_form() {
     assert!(!CodiceIpa::new("AOO_ANCONA").is_codice_uni_aoo());
     assert!(!CodiceIpa::new("B1B2C3D").is_codice_uni_aoo());
 }
+
+#[test]
+fn a_fiscal_code_with_a_wrong_check_character_is_refused() {
+    // The segnatura carries the shared `pa_types::CodiceFiscale`: a code that only matches the
+    // schema's pattern but fails the check character is not a fiscal code.
+    let xml = full_segnatura().to_xml().unwrap();
+    assert!(xml.contains("RSSMRA85T10A562S"));
+    let forged = xml.replace("RSSMRA85T10A562S", "RSSMRA85T10A562T");
+    let err = SegnaturaInformatica::parse_with(&forged, ParseOptions::strict()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("CodiceFiscale"), "{msg}");
+    assert!(msg.contains("expected 'S' found 'T'"), "{msg}");
+}
