@@ -84,6 +84,8 @@ pub use saml::config::{
     CieTechnicalContact,
 };
 pub use saml::error::{CieConfigError, CieError};
+#[cfg(feature = "idp-fetch")]
+pub use saml::fetch::CieMetadataFetcher;
 pub use saml::identity::{CieAuthenticated, CieIdentity};
 pub use saml::idp::CieIdpEnvironment;
 pub use saml::level::{CieLevel, comparison_allowed};

@@ -2,6 +2,8 @@
 
 pub(crate) mod config;
 pub(crate) mod error;
+#[cfg(feature = "idp-fetch")]
+pub(crate) mod fetch;
 pub(crate) mod identity;
 pub(crate) mod idp;
 pub(crate) mod level;
