@@ -1127,7 +1127,10 @@ impl<'i> Parser<'i> {
                     let at = reader.error_position() as usize;
                     let msg = e.to_string();
                     if msg.contains("DOCTYPE")
-                        || self.input[pos.min(self.input.len())..]
+                        || self
+                            .input
+                            .get(pos..)
+                            .unwrap_or_default()
                             .trim_start()
                             .starts_with("<!DOCTYPE")
                     {

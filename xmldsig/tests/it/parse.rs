@@ -210,3 +210,13 @@ fn exclude_subtree() {
         "<a ID=\"i\"><x></x><z></z></a>"
     );
 }
+
+#[test]
+fn fuzz_regressions() {
+    // Found by the libFuzzer targets: a BOM followed by malformed markup.
+    for input in [&b"\xef\xbb\xbf <e:apos\"<a "[..], b"\xef\xbb\xbf <?ml"] {
+        assert!(Document::parse(input).is_err());
+    }
+    let ok = Document::parse(b"\xef\xbb\xbf<a/>").expect("BOM is fine");
+    assert_eq!(ok.root().local_name(), "a");
+}
