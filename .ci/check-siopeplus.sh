@@ -7,9 +7,8 @@ cd "$(dirname "$0")/.."
 command -v xmllint >/dev/null || { echo "xmllint missing (apt-get install libxml2-utils)"; exit 1; }
 command -v xmlsec1 >/dev/null || { echo "xmlsec1 missing (apt-get install xmlsec1)"; exit 1; }
 
-SCHEMAS="${PA_SCHEMAS:-$(cd .. && pwd)/shared/schemas}"
-export PA_SCHEMAS="$SCHEMAS"
-S="$SCHEMAS/siopeplus"
+S="${PA_SCHEMAS:+$PA_SCHEMAS/siopeplus}"
+S="${S:-siopeplus/tests/fixtures/xsd}"
 
 # Hand-written fixtures of the treasurer's messages validate against their schemas.
 F=siopeplus/tests/fixtures/messages

@@ -12,7 +12,9 @@ pub(crate) fn schemas_dir() -> PathBuf {
     if let Ok(d) = std::env::var("PA_SCHEMAS") {
         return PathBuf::from(d).join("siopeplus");
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas/siopeplus")
+    // Copies of the official OPI schemas (see tests/fixtures/README.md), so that the tests do not
+    // depend on where the shared folder is.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xsd")
 }
 
 pub(crate) fn fixtures() -> PathBuf {
