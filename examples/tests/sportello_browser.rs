@@ -164,6 +164,25 @@ async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
     let outcome = text(c, "#esito-flusso").await?;
     expect_contains("OPI flow", &outcome, "SPORTELLO-")?;
     expect_contains("OPI flow", &outcome, "completed")?;
+
+    // 7. Log out, then in again with CIE: same citizen (same fiscal code), same requests.
+    c.goto(&format!("{base}/area"))
+        .await
+        .map_err(|e| e.to_string())?;
+    click(c, "#esci").await?;
+    click(c, "#entra-cie").await?;
+    expect_contains("CIE IdP page", &text(c, "h1").await?, "IdP CIE di prova")?;
+    expect_contains("CIE IdP page", &text(c, "main").await?, "/cie/metadata")?;
+    click(c, "#idp-accedi").await?;
+    let identity = text(c, "#identita").await?;
+    expect_contains("CIE identity", &identity, "CIE")?;
+    expect_contains("CIE identity", &identity, "/test-idp/cie")?;
+    expect_contains("CIE identity", &identity, "RSSMRA85T10A562S")?;
+    expect_contains(
+        "CIE requests",
+        &text(c, "#istanze").await?,
+        "REGISTRO UFFICIALE(E).0000001",
+    )?;
     Ok(())
 }
 

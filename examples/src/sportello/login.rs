@@ -16,6 +16,34 @@ use super::{Ente, StartError, component};
 
 const SP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/sp.pk8");
 const SPID_IDP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/spid-idp.pk8");
+const CIE_IDP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/cie-idp.pk8");
+
+/// Which identity system a login goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// SPID.
+    Spid,
+    /// "Entra con CIE" (CieID).
+    Cie,
+}
+
+impl Scheme {
+    /// The path segment (`spid`, `cie`).
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Scheme::Spid => "spid",
+            Scheme::Cie => "cie",
+        }
+    }
+
+    /// The name shown to people.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Scheme::Spid => "SPID",
+            Scheme::Cie => "CIE",
+        }
+    }
+}
 
 /// The logged-in citizen as the portal keeps it in its session: what every later step uses.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -34,12 +62,14 @@ pub(crate) struct Citizen {
     pub(crate) date_of_birth: Option<String>,
 }
 
-/// The SP and its test IdP.
+/// The SPID and CIE Service Providers and their test IdPs.
 pub(crate) struct Login {
     pub(crate) sp: ServiceProvider,
     pub(crate) idp: TestIdp,
-    /// Requests the test IdP received and has not answered yet, by a one-time token.
-    received: Mutex<HashMap<String, ReceivedRequest>>,
+    pub(crate) cie_sp: cie::CieServiceProvider,
+    pub(crate) cie_idp: cie::CieTestIdp,
+    /// Requests the test IdPs received and have not answered yet, by a one-time token.
+    received: Mutex<HashMap<String, (Scheme, ReceivedRequest)>>,
 }
 
 fn credentials(
@@ -82,31 +112,77 @@ impl Login {
             .map_err(|e| component("IdP di prova")(e.to_string()))?;
         sp.add_idp(metadata)
             .map_err(|e| component("SPID")(e.to_string()))?;
+
+        // CIE: its own entityID and ACS on the same portal, the CIE metadata extensions.
+        let mut cie_config = cie::CieSpConfig::example_public(base_url);
+        cie_config.entity_id = format!("{base_url}/cie/metadata");
+        for acs in &mut cie_config.assertion_consumer_services {
+            acs.location = format!("{base_url}/cie/acs");
+        }
+        for slo in &mut cie_config.single_logout_services {
+            slo.location = format!("{base_url}/cie/slo");
+        }
+        let cie_creds = credentials(ente, SP_KEY, "Sportello telematico", &cie_config.entity_id)?;
+        let cie_idp_entity = format!("{base_url}/test-idp/cie");
+        let cie_idp = cie::CieTestIdp::new(
+            cie_idp_entity.clone(),
+            format!("{base_url}/test-idp/cie/sso"),
+            credentials(ente, CIE_IDP_KEY, "IdP CIE di prova", &cie_idp_entity)?,
+        );
+        let mut cie_sp = cie::CieServiceProvider::new(cie_config, cie_creds)
+            .map_err(|e| component("CIE")(e.to_string()))?;
+        cie_sp
+            .add_idp(
+                cie_idp
+                    .metadata()
+                    .map_err(|e| component("IdP CIE di prova")(e.to_string()))?,
+            )
+            .map_err(|e| component("CIE")(e.to_string()))?;
         Ok(Login {
             sp,
             idp,
+            cie_sp,
+            cie_idp,
             received: Mutex::new(HashMap::new()),
         })
     }
 
     /// Starts a login for `session`: the URL to send the browser to.
-    pub(crate) async fn start(&self, session: &str) -> Result<String, String> {
-        let opts = AuthnOptions::new(self.idp.entity_id(), session);
-        match self.sp.authn_request(opts).await {
-            Ok(AuthnRequestMessage::Redirect { url, .. }) => Ok(url),
-            Ok(_) => Err("binding inattesa".into()),
-            Err(e) => Err(e.to_string()),
+    pub(crate) async fn start(&self, scheme: Scheme, session: &str) -> Result<String, String> {
+        let message = match scheme {
+            Scheme::Spid => self
+                .sp
+                .authn_request(AuthnOptions::new(self.idp.entity_id(), session))
+                .await
+                .map_err(|e| e.to_string())?,
+            Scheme::Cie => self
+                .cie_sp
+                .authn_request(AuthnOptions::new(self.cie_idp.entity_id(), session))
+                .await
+                .map_err(|e| e.to_string())?,
+        };
+        match message {
+            AuthnRequestMessage::Redirect { url, .. } => Ok(url),
+            _ => Err("binding inattesa".into()),
         }
     }
 
-    /// The test IdP receives a Redirect-binding AuthnRequest; returns a one-time token.
-    pub(crate) fn idp_receive(&self, query: &str) -> Result<(String, ReceivedRequest), String> {
-        let req = self.idp.read_redirect(query).map_err(|e| e.0)?;
+    /// A test IdP receives a Redirect-binding AuthnRequest; returns a one-time token.
+    pub(crate) fn idp_receive(
+        &self,
+        scheme: Scheme,
+        query: &str,
+    ) -> Result<(String, ReceivedRequest), String> {
+        let req = match scheme {
+            Scheme::Spid => self.idp.read_redirect(query),
+            Scheme::Cie => self.cie_idp.read_redirect(query),
+        }
+        .map_err(|e| e.0)?;
         let token = uuid::Uuid::new_v4().simple().to_string();
         self.received
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(token.clone(), req.clone());
+            .insert(token.clone(), (scheme, req.clone()));
         Ok((token, req))
     }
 
@@ -114,17 +190,40 @@ impl Login {
     /// (ACS URL, SAMLResponse, RelayState).
     pub(crate) fn idp_answer(
         &self,
+        scheme: Scheme,
         token: &str,
         name: &str,
         family_name: &str,
         fiscal_code: &pa_types::CodiceFiscale,
     ) -> Result<(String, String, Option<String>), String> {
-        let req = self
+        let (issued_by, req) = self
             .received
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(token)
             .ok_or("richiesta sconosciuta o già usata")?;
+        if issued_by != scheme {
+            return Err("la richiesta appartiene a un altro IdP".into());
+        }
+        if scheme == Scheme::Cie {
+            let acs = self
+                .cie_sp
+                .config()
+                .assertion_consumer_services
+                .first()
+                .map(|a| a.location.clone())
+                .ok_or("nessun AssertionConsumerService")?;
+            let mut user = cie::CieTestUser::example();
+            user.name = name.to_owned();
+            user.family_name = family_name.to_owned();
+            user.fiscal_number = format!("TINIT-{fiscal_code}");
+            let template = self.cie_idp.template(&req, &acs, &user, Utc::now());
+            let response = self
+                .cie_idp
+                .saml_response(&template)
+                .map_err(|e| e.to_string())?;
+            return Ok((acs, response, req.relay_state));
+        }
         let acs = self
             .sp
             .config()
@@ -145,7 +244,31 @@ impl Login {
         Ok((acs, response, req.relay_state))
     }
 
-    /// Validates the SAML Response posted to the ACS by `session`.
+    /// Validates the SAML Response posted to the CIE ACS by `session`.
+    pub(crate) async fn finish_cie(
+        &self,
+        saml_response: &str,
+        session: &str,
+    ) -> Result<Citizen, String> {
+        let auth = self
+            .cie_sp
+            .process_response(saml_response, session)
+            .await
+            .map_err(|e| e.to_string())?;
+        let id = auth.identity;
+        Ok(Citizen {
+            method: "CIE".into(),
+            idp: auth.idp_entity_id,
+            level: format!("{:?}", auth.level),
+            name: id.name.unwrap_or_default(),
+            family_name: id.family_name.unwrap_or_default(),
+            fiscal_code: id.fiscal_code,
+            email: None,
+            date_of_birth: id.date_of_birth.map(|d| d.to_string()),
+        })
+    }
+
+    /// Validates the SAML Response posted to the SPID ACS by `session`.
     pub(crate) async fn finish(
         &self,
         saml_response: &str,

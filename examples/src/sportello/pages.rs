@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use super::db::{Db, Request};
 use super::html::{error_box, esc, fields, page};
-use super::login::{Citizen, Login};
+use super::login::{Citizen, Login, Scheme};
 use super::payment::{Station, mint, qr_svg};
 use super::treasury::Treasury;
 use super::{Config, Ente, StartError, component, io, protocol};
@@ -155,12 +155,36 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     let node = pagopa::node::router(Arc::clone(&state.node));
     Router::new()
         .route("/", get(home))
-        .route("/login/spid", get(login_spid))
-        .route("/test-idp/spid/sso", get(idp_sso))
-        .route("/test-idp/spid/login", post(idp_login))
-        .route("/test-idp/spid/metadata", get(idp_metadata))
-        .route("/spid/metadata", get(sp_metadata))
-        .route("/spid/acs", post(acs))
+        .route("/login/spid", get(|st| login(st, Scheme::Spid)))
+        .route("/login/cie", get(|st| login(st, Scheme::Cie)))
+        .route(
+            "/test-idp/spid/sso",
+            get(|st, q| idp_sso(st, q, Scheme::Spid)),
+        )
+        .route(
+            "/test-idp/cie/sso",
+            get(|st, q| idp_sso(st, q, Scheme::Cie)),
+        )
+        .route(
+            "/test-idp/spid/login",
+            post(|st, f| idp_login(st, f, Scheme::Spid)),
+        )
+        .route(
+            "/test-idp/cie/login",
+            post(|st, f| idp_login(st, f, Scheme::Cie)),
+        )
+        .route(
+            "/test-idp/spid/metadata",
+            get(|st| idp_metadata(st, Scheme::Spid)),
+        )
+        .route(
+            "/test-idp/cie/metadata",
+            get(|st| idp_metadata(st, Scheme::Cie)),
+        )
+        .route("/spid/metadata", get(|st| sp_metadata(st, Scheme::Spid)))
+        .route("/cie/metadata", get(|st| sp_metadata(st, Scheme::Cie)))
+        .route("/spid/acs", post(|st, h, f| acs(st, h, f, Scheme::Spid)))
+        .route("/cie/acs", post(|st, h, f| acs(st, h, f, Scheme::Cie)))
         .route("/area", get(area))
         .route("/logout", post(logout))
         .route("/richieste", post(new_request))
@@ -229,6 +253,7 @@ async fn home(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
             r#"<p>Per presentare un'istanza al {} accedi con la tua identità digitale.</p>
 <div class="azioni">
 <a class="bottone" id="entra-spid" href="/login/spid">Entra con SPID</a>
+<a class="bottone" id="entra-cie" href="/login/cie">Entra con CIE</a>
 <a class="bottone" id="entra-cns" href="{}">Entra con CNS</a>
 </div>
 <p>Con la CNS (o la TS-CNS) il browser presenta il certificato della carta. Per provarlo senza
@@ -242,9 +267,9 @@ lettore, importa nel browser la carta di prova salvata nella cartella dei dati
     .into_response()
 }
 
-async fn login_spid(State(st): State<Arc<AppState>>) -> Response {
+async fn login(State(st): State<Arc<AppState>>, scheme: Scheme) -> Response {
     let sid = new_token();
-    match st.login.start(&sid).await {
+    match st.login.start(scheme, &sid).await {
         Ok(url) => {
             let mut r = redirect(&url);
             r.headers_mut().insert(SET_COOKIE, set_cookie(&sid));
@@ -258,8 +283,12 @@ async fn login_spid(State(st): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn idp_metadata(State(st): State<Arc<AppState>>) -> Response {
-    match st.login.idp.metadata_xml() {
+async fn idp_metadata(State(st): State<Arc<AppState>>, scheme: Scheme) -> Response {
+    let xml = match scheme {
+        Scheme::Spid => st.login.idp.metadata_xml(),
+        Scheme::Cie => st.login.cie_idp.metadata_xml(),
+    };
+    match xml {
         Ok(xml) => ([(CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response(),
         Err(e) => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -269,27 +298,31 @@ async fn idp_metadata(State(st): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn sp_metadata(State(st): State<Arc<AppState>>) -> Response {
-    match st.login.sp.metadata() {
+async fn sp_metadata(State(st): State<Arc<AppState>>, scheme: Scheme) -> Response {
+    let xml = match scheme {
+        Scheme::Spid => st.login.sp.metadata().map_err(|e| e.to_string()),
+        Scheme::Cie => st.login.cie_sp.metadata().map_err(|e| e.to_string()),
+    };
+    match xml {
         Ok(xml) => ([(CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response(),
-        Err(e) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Metadata",
-            &e.to_string(),
-        ),
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "Metadata", &e),
     }
 }
 
-async fn idp_sso(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+async fn idp_sso(
+    State(st): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    scheme: Scheme,
+) -> Response {
     let query = query.unwrap_or_default();
-    let (token, req) = match st.login.idp_receive(&query) {
+    let (token, req) = match st.login.idp_receive(scheme, &query) {
         Ok(v) => v,
         Err(e) => return problem(StatusCode::BAD_REQUEST, "Richiesta SAML non valida", &e),
     };
     let body = format!(
-        r#"<p>Questo è l'<strong>Identity Provider SPID di prova</strong> incluso nella demo: scegli l'identità con cui entrare.</p>
+        r#"<p>Questo è l'<strong>Identity Provider {label} di prova</strong> incluso nella demo: scegli l'identità con cui entrare.</p>
 <div class="scheda">{}</div>
-<form method="post" action="/test-idp/spid/login">
+<form method="post" action="/test-idp/{path}/login">
 <input type="hidden" name="token" value="{}">
 <label for="nome">Nome</label><input id="nome" name="name" value="Mario" required>
 <label for="cognome">Cognome</label><input id="cognome" name="family_name" value="Rossi" required>
@@ -301,9 +334,11 @@ async fn idp_sso(State(st): State<Arc<AppState>>, RawQuery(query): RawQuery) -> 
             ("Livello richiesto", format!("{:?}", req.level)),
             ("ID richiesta", req.id.clone()),
         ]),
-        esc(&token)
+        esc(&token),
+        label = scheme.label(),
+        path = scheme.path(),
     );
-    Html(page("IdP SPID di prova", &body)).into_response()
+    Html(page(&format!("IdP {} di prova", scheme.label()), &body)).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,7 +349,11 @@ struct IdpLoginForm {
     fiscal_code: String,
 }
 
-async fn idp_login(State(st): State<Arc<AppState>>, Form(f): Form<IdpLoginForm>) -> Response {
+async fn idp_login(
+    State(st): State<Arc<AppState>>,
+    Form(f): Form<IdpLoginForm>,
+    scheme: Scheme,
+) -> Response {
     let cf: CodiceFiscale = match f.fiscal_code.parse() {
         Ok(cf) => cf,
         Err(e) => {
@@ -325,7 +364,10 @@ async fn idp_login(State(st): State<Arc<AppState>>, Form(f): Form<IdpLoginForm>)
             );
         }
     };
-    match st.login.idp_answer(&f.token, &f.name, &f.family_name, &cf) {
+    match st
+        .login
+        .idp_answer(scheme, &f.token, &f.name, &f.family_name, &cf)
+    {
         Ok((acs, response, relay)) => {
             let relay = relay
                 .map(|r| {
@@ -360,15 +402,20 @@ async fn acs(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(f): Form<AcsForm>,
+    scheme: Scheme,
 ) -> Response {
     let Some(pre) = session_id(&headers) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "Accesso non riuscito",
-            "sessione assente: riparti da \"Entra con SPID\"",
+            "sessione assente: riparti da \"Entra con SPID\" o \"Entra con CIE\"",
         );
     };
-    match st.login.finish(&f.saml_response, &pre).await {
+    let result = match scheme {
+        Scheme::Spid => st.login.finish(&f.saml_response, &pre).await,
+        Scheme::Cie => st.login.finish_cie(&f.saml_response, &pre).await,
+    };
+    match result {
         Ok(citizen) => {
             // A new session id after login (no session fixation).
             let sid = new_token();
@@ -446,7 +493,7 @@ async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
 <div class="azioni"><button type="submit" id="invia-istanza">Invia istanza</button></div>
 </form>
 <h2>Le tue istanze</h2><ul id="istanze">{list}</ul>
-<form method="post" action="/logout"><button type="submit">Esci</button></form>"#,
+<form method="post" action="/logout"><button type="submit" id="esci">Esci</button></form>"#,
         name = esc(&c.name),
         family = esc(&c.family_name),
         identity = fields(&[
