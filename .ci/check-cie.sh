@@ -29,7 +29,7 @@ SPID_SP_TEST="$BIN_DIR/spid_sp_test"
 command -v xmlsec1 >/dev/null || { echo "check-cie: xmlsec1 is required" >&2; exit 1; }
 command -v xmllint >/dev/null || { echo "check-cie: xmllint is required" >&2; exit 1; }
 
-cargo build -q -p examples --bin spid-sp
+cargo build -q --workspace --all-features --bin spid-sp
 SP_BIN="$ROOT/target/debug/spid-sp"
 KEYS="$ROOT/cie/tests/fixtures/cie/keys"
 SCHEMAS="$ROOT/cie/tests/fixtures/cie/schemas"

@@ -25,7 +25,7 @@ command -v xmlsec1 >/dev/null || { echo "check-spid: xmlsec1 is required" >&2; e
 command -v xmllint >/dev/null || { echo "check-spid: xmllint is required" >&2; exit 1; }
 command -v openssl >/dev/null || { echo "check-spid: openssl is required" >&2; exit 1; }
 
-cargo build -q -p examples --bin spid-sp
+cargo build -q --workspace --all-features --bin spid-sp
 SP_BIN="$ROOT/target/debug/spid-sp"
 
 WORK="$(mktemp -d)"
