@@ -128,6 +128,53 @@ fn foreign_qualifying_properties_target_is_001() {
 }
 
 #[test]
+fn signature_without_id_is_001() {
+    if files().is_none() {
+        return;
+    }
+    // The Id of ds:Signature is outside SignedInfo and removed by the enveloped transform, so
+    // dropping it leaves the signature value valid; without it QualifyingProperties/@Target
+    // points to nothing.
+    let xml = sealed(&minimal_segnatura()).replace(" Id=\"segnatura-sigillo\"", "");
+    assert!(!xml.contains(" Id=\"segnatura-sigillo\""));
+    let err = verify_segnatura(
+        xml.as_bytes(),
+        &anchors("seal.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.codice, CodiceAnomalia::ValidazioneFirma);
+    assert!(err.dettaglio.contains("no Id"), "{err}");
+}
+
+#[test]
+fn signature_not_last_child_is_001() {
+    if files().is_none() {
+        return;
+    }
+    // The enveloped transform removes the signature wherever it is in the root, so moving it
+    // keeps the signature value valid; the placement rule is protocollo's.
+    let xml = sealed(&minimal_segnatura());
+    let start = xml.find("<ds:Signature").unwrap();
+    let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let sig = &xml[start..end];
+    let moved = format!("{}{}", &xml[..start], &xml[end..]).replacen(
+        "<prot:Intestazione>",
+        &format!("{sig}<prot:Intestazione>"),
+        1,
+    );
+    assert_ne!(moved, xml);
+    let err = verify_segnatura(
+        moved.as_bytes(),
+        &anchors("seal.pem"),
+        &SealVerifyOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.codice, CodiceAnomalia::ValidazioneFirma);
+    assert!(err.dettaglio.contains("last child"), "{err}");
+}
+
+#[test]
 fn untrusted_seal_is_001_even_with_certificate_in_key_info() {
     if files().is_none() {
         return;
