@@ -128,7 +128,7 @@ pub struct AttributeValueError {
 ///
 /// Attributes that were not released are `None`. Names outside the SPID set end up in
 /// [`other`](SpidIdentity::other) as strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SpidIdentity {
     /// `spidCode`.

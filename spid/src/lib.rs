@@ -12,7 +12,10 @@ mod idp;
 mod level;
 mod metadata;
 mod profile;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod response;
+mod session;
 mod sp;
 mod store;
 #[cfg(feature = "test-idp")]
@@ -38,7 +41,10 @@ pub use error_code::SpidErrorCode;
 pub use idp::{Endpoint, IdpMetadata};
 pub use level::{Comparison, SpidLevel};
 pub use profile::Profile;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;
 pub use response::Authenticated;
+pub use session::{MemorySessionStore, SessionStore, SpSession};
 pub use sp::{AuthnOptions, AuthnRequestMessage, ServiceProvider};
 pub use store::{
     AssertionStore, MemoryAssertionStore, MemoryPendingStore, PendingRequest, PendingRequestStore,
