@@ -3,9 +3,10 @@
 //! A flow is signed with an enveloped XML-DSig signature as the last child of the root
 //! (`Reference URI="#Id"` on the root's `Id`, exclusive C14N, SHA-256), carrying the ente's
 //! certificate in `KeyInfo`. Verification accepts exclusive or inclusive C14N (Java peers
-//! sign with inclusive C14N), refuses SHA-1, and requires the signature to cover the whole
-//! document: the signed element must be the root, so parsing the same bytes afterwards reads
-//! exactly what was signed.
+//! sign with inclusive C14N) and `Reference URI="#Id"` on the root or `URI=""` (the whole
+//! document, as Java's XMLENVELOPED signers write), refuses SHA-1, and requires the signature to
+//! cover the whole document: the signed element must be the root, so parsing the same bytes
+//! afterwards reads exactly what was signed.
 
 use std::path::Path;
 
@@ -114,7 +115,11 @@ pub fn trusted_keys_from_pem(pem: &[u8]) -> Result<Vec<TrustedKey>, Error> {
 
 fn verify_root(xml: &[u8], trusted: &[TrustedKey]) -> Result<(), Error> {
     let doc = Document::parse_with(xml, &parse_options()).map_err(xd)?;
-    let opts = VerifyOptions::default().allow_inclusive_c14n();
+    // `URI=""` is accepted for a signature that is a child of the root; either way the check
+    // below requires the signed element to be the root.
+    let opts = VerifyOptions::default()
+        .allow_inclusive_c14n()
+        .allow_whole_document_reference();
     let v = xmldsig::verify(&doc, trusted, &opts).map_err(|e| match e {
         xmldsig::VerifyError::NoSignature(_) => SignatureError::Missing,
         e => xd(e),
@@ -139,7 +144,8 @@ pub fn verify_flow(xml: &[u8], trusted: &[TrustedKey]) -> Result<(), Error> {
 }
 
 /// Verifies a signed message from the treasurer, then parses it. The signature must cover
-/// the root, so every value returned was signed.
+/// the root (`Reference URI="#Id"` on the root, or `URI=""`), so every value returned was
+/// signed.
 ///
 /// # Errors
 /// [`Error::Signature`] as [`verify_flow`], then [`Error::Parse`].

@@ -252,3 +252,128 @@ fn signer_from_pkcs12() {
     .unwrap();
     assert!(FlowSigner::load(&path, Some("sbagliata")).is_err());
 }
+
+/// The esito applicativo fixture without its placeholder signature (and without a root `Id`).
+fn unsigned_esito() -> String {
+    let fixture =
+        std::fs::read_to_string(fixtures().join("messages/esito_applicativo.xml")).unwrap();
+    let start = fixture.find("<ds:Signature").unwrap();
+    let end = fixture.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    format!("{}{}", &fixture[..start], &fixture[end..])
+}
+
+fn assert_esito_verified(signed: &[u8], trusted: &[xmldsig::TrustedKey]) {
+    let Messaggio::EsitoApplicativo(m) = verify_message(signed, trusted).unwrap() else {
+        panic!("not an esito applicativo")
+    };
+    assert!(m.signed);
+    assert_eq!(m.esiti.len(), 3);
+    verify_flow(signed, trusted).unwrap();
+}
+
+fn assert_tampered_refused(signed: &[u8], trusted: &[xmldsig::TrustedKey]) {
+    let text = String::from_utf8(signed.to_vec()).unwrap();
+    let tampered = text.replacen("<importo>1255.50<", "<importo>9255.50<", 1);
+    assert_ne!(tampered, text);
+    let err = verify_message(tampered.as_bytes(), trusted).unwrap_err();
+    assert!(matches!(err, Error::Signature(_)), "{err}");
+    assert!(err.to_string().contains("digest mismatch"), "{err}");
+}
+
+#[test]
+fn treasurer_message_signed_over_the_whole_document_verifies() {
+    let pki = TestPki::generate("Test CA").unwrap();
+    let tesoriere = ente(&pki, "Tesoriere");
+    let key = xmldsig::SigningKey::from_pem(tesoriere.key_pem.as_bytes()).unwrap();
+    let cert = xmldsig::Certificate::from_pem(tesoriere.cert_pem.as_bytes()).unwrap();
+    // An empty id signs the whole document: Reference URI="".
+    let opts = xmldsig::SignOptions::new("", &key).certificate(&cert);
+    let signed = xmldsig::sign_enveloped(unsigned_esito().as_bytes(), &opts).unwrap();
+    assert!(String::from_utf8_lossy(&signed).contains("<ds:Reference URI=\"\">"));
+    assert_schema_valid(&signed, "OPI_MSG_ESITO_APPLICATIVO_V_1_6_1.xsd");
+    let trusted = trusted_keys_from_pem(tesoriere.cert_pem.as_bytes()).unwrap();
+    assert_esito_verified(&signed, &trusted);
+    assert_tampered_refused(&signed, &trusted);
+    // Still only with a configured key.
+    let comune = ente(&pki, "Comune");
+    let wrong = trusted_keys_from_pem(comune.cert_pem.as_bytes()).unwrap();
+    assert!(verify_message(&signed, &wrong).is_err());
+}
+
+#[test]
+fn we_verify_xmlsec1_whole_document_signatures() {
+    if !xmlsec1_present() {
+        return;
+    }
+    let pki = TestPki::generate("Test CA").unwrap();
+    let e = ente(&pki, "Tesoriere");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), &e.cert_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &e.key_pem).unwrap();
+    let trusted = trusted_keys_from_pem(e.cert_pem.as_bytes()).unwrap();
+    let key_arg = format!(
+        "{},{}",
+        dir.path().join("key.pem").display(),
+        dir.path().join("cert.pem").display()
+    );
+    // Exclusive C14N, and inclusive C14N with only the enveloped transform (the Java default).
+    for (c14n, extra) in [
+        (
+            "http://www.w3.org/2001/10/xml-exc-c14n#",
+            r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
+        ),
+        ("http://www.w3.org/TR/2001/REC-xml-c14n-20010315", ""),
+    ] {
+        let template = unsigned_esito().replace(
+            "</messaggi_esito_applicativo>",
+            &format!(
+                r#"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{c14n}"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/><ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>{extra}</ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature></messaggi_esito_applicativo>"#
+            ),
+        );
+        std::fs::write(dir.path().join("tmpl.xml"), template).unwrap();
+        let out = Command::new("xmlsec1")
+            .args(["--sign", "--privkey-pem", &key_arg, "--output"])
+            .arg(dir.path().join("out.xml"))
+            .arg(dir.path().join("tmpl.xml"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "xmlsec1 sign: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let signed = std::fs::read(dir.path().join("out.xml")).unwrap();
+        assert_esito_verified(&signed, &trusted);
+        assert_tampered_refused(&signed, &trusted);
+    }
+}
+
+#[test]
+fn whole_document_signature_outside_the_root_children_is_refused() {
+    let pki = TestPki::generate("Test CA").unwrap();
+    let e = ente(&pki, "Tesoriere");
+    let key = xmldsig::SigningKey::from_pem(e.key_pem.as_bytes()).unwrap();
+    let cert = xmldsig::Certificate::from_pem(e.cert_pem.as_bytes()).unwrap();
+    let signed = String::from_utf8(
+        xmldsig::sign_enveloped(
+            unsigned_esito().as_bytes(),
+            &xmldsig::SignOptions::new("", &key).certificate(&cert),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // Move the URI="" signature into an inner element: the enveloped transform still removes
+    // it, but it no longer sits in the root it claims to cover.
+    let start = signed.find("<ds:Signature").unwrap();
+    let end = signed.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let sig = &signed[start..end];
+    let moved = format!("{}{}", &signed[..start], &signed[end..]).replacen(
+        "</testata_messaggio>",
+        &format!("{sig}</testata_messaggio>"),
+        1,
+    );
+    let trusted = trusted_keys_from_pem(e.cert_pem.as_bytes()).unwrap();
+    let err = verify_message(moved.as_bytes(), &trusted).unwrap_err();
+    assert!(matches!(err, Error::Signature(_)), "{err}");
+    assert!(err.to_string().contains("not enveloped"), "{err}");
+}
