@@ -1270,9 +1270,12 @@ fn verify_xades(
         .parent()
         .filter(|p| p.is(XADES_NS, "QualifyingProperties"))
         .ok_or_else(|| x("SignedProperties is not inside QualifyingProperties"))?;
-    if let Some(sid) = signature.attr("Id")
-        && qp.attr("Target") != Some(format!("#{sid}").as_str())
-    {
+    // ETSI EN 319 132-1: Target refers to the Id of the signature. Without an Id (which sits
+    // outside SignedInfo and can be stripped) the binding cannot be checked: refuse.
+    let sid = signature
+        .attr("Id")
+        .ok_or_else(|| x("ds:Signature has no Id for QualifyingProperties/@Target to point to"))?;
+    if qp.attr("Target") != Some(format!("#{sid}").as_str()) {
         return Err(x(
             "QualifyingProperties/@Target does not point to this signature",
         ));

@@ -720,6 +720,20 @@ fn xades_baseline_b() {
         matches!(&e, VerifyError::Xades(m) if m.contains("SigningCertificateV2")),
         "{e}"
     );
+    // The signature's Id (outside SignedInfo) stripped: Target can no longer be bound to it.
+    let sig_id = signed
+        .split("<ds:Signature")
+        .nth(1)
+        .and_then(|r| r.split(" Id=\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .expect("signature Id");
+    let stripped = signed.replacen(&format!(" Id=\"{sig_id}\""), "", 1);
+    assert_ne!(stripped, signed);
+    let e = verify_str(&stripped, &trusted("rsa"), &strict).expect_err("no Id");
+    assert!(
+        matches!(&e, VerifyError::Xades(m) if m.contains("no Id")),
+        "{e}"
+    );
     // A bare trusted public key: the KeyInfo certificate with that key is used for the check.
     let bare = [TrustedKey::from_public_key(k.public_key())];
     assert!(verify_str(&signed, &bare, &strict).is_ok());
