@@ -68,16 +68,6 @@ async fn connect(port: u16) -> Client {
     panic!("chromedriver did not answer on {url}");
 }
 
-async fn text(c: &Client, css: &str) -> Result<String, String> {
-    let el = c
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .map_err(|e| format!("element {css}: {e}"))?;
-    el.text().await.map_err(|e| format!("text of {css}: {e}"))
-}
-
 async fn click(c: &Client, css: &str) -> Result<(), String> {
     c.wait()
         .at_most(Duration::from_secs(10))
@@ -87,6 +77,28 @@ async fn click(c: &Client, css: &str) -> Result<(), String> {
         .click()
         .await
         .map_err(|e| format!("click {css}: {e}"))
+}
+
+/// Polls until the element's text contains `needle` (pages change under the driver after a click:
+/// an element found on the old page goes stale, so every read is retried until the deadline).
+async fn wait_contains(c: &Client, what: &str, css: &str, needle: &str) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut last = String::new();
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            match el.text().await {
+                Ok(t) if t.contains(needle) => return Ok(()),
+                Ok(t) => last = t,
+                Err(e) => last = format!("(unreadable: {e})"),
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "{what}: expected {css} to contain {needle:?}, found {last:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn expect_contains(what: &str, haystack: &str, needle: &str) -> Result<(), String> {
@@ -105,65 +117,52 @@ async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
     c.goto(&format!("{base}/"))
         .await
         .map_err(|e| e.to_string())?;
-    expect_contains("home", &text(c, "h1").await?, "Accedi ai servizi online")?;
-    expect_contains("home", &text(c, "#entra-cns").await?, "Entra con CNS")?;
+    wait_contains(c, "home", "h1", "Accedi ai servizi online").await?;
+    wait_contains(c, "home", "#entra-cns", "Entra con CNS").await?;
     click(c, "#entra-spid").await?;
 
     // 2. The in-process SPID test IdP received a signed AuthnRequest.
-    expect_contains("IdP page", &text(c, "h1").await?, "IdP SPID di prova")?;
-    expect_contains("IdP page", &text(c, "main").await?, "/spid/metadata")?;
+    wait_contains(c, "IdP page", "h1", "IdP SPID di prova").await?;
+    wait_contains(c, "IdP page", "main", "/spid/metadata").await?;
     click(c, "#idp-accedi").await?;
 
     // 3. Back from the ACS with a validated identity.
-    let welcome = text(c, "#benvenuto").await?;
-    expect_contains("area", &welcome, "Mario Rossi")?;
-    let identity = text(c, "#identita").await?;
-    expect_contains("identity", &identity, "RSSMRA85T10A562S")?;
-    expect_contains("identity", &identity, "SPID")?;
-    expect_contains("identity", &identity, "/test-idp/spid")?;
+    wait_contains(c, "area", "#benvenuto", "Mario Rossi").await?;
+    wait_contains(c, "identity", "#identita", "RSSMRA85T10A562S").await?;
+    wait_contains(c, "identity", "#identita", "SPID").await?;
+    wait_contains(c, "identity", "#identita", "/test-idp/spid").await?;
 
     // 4. File a request: it is protocolled and gets a pagoPA notice.
     click(c, "#invia-istanza").await?;
-    let main = text(c, "main").await?;
-    expect_contains("request", &main, "Istanza protocollata")?;
-    expect_contains("request", &main, "REGISTRO UFFICIALE(E).0000001")?;
-    expect_contains("request", &main, "3010 0000 0000 0001 44")?;
-    expect_contains("request", &main, "25.00 euro")?;
+    wait_contains(c, "request", "main", "Istanza protocollata").await?;
+    wait_contains(c, "request", "main", "REGISTRO UFFICIALE(E).0000001").await?;
+    wait_contains(c, "request", "main", "3010 0000 0000 0001 44").await?;
+    wait_contains(c, "request", "main", "25.00 euro").await?;
     let qr = c
         .find(Locator::Css(".qr svg"))
         .await
         .map_err(|e| format!("QR code: {e}"))?;
     let qr_html = qr.html(false).await.map_err(|e| e.to_string())?;
     expect_contains("QR", &qr_html, "<path")?;
-    expect_contains("IO", &text(c, "#messaggi-io").await?, "Avviso di pagamento")?;
+    wait_contains(c, "IO", "#messaggi-io", "Avviso di pagamento").await?;
 
     // 5. Pay through the node simulator: verify, activate, receipt.
     click(c, "#paga").await?;
-    let receipt = text(c, "#ricevuta").await?;
-    expect_contains("receipt", &receipt, "25.00 euro")?;
-    expect_contains("receipt", &receipt, "301000000000000144")?;
-    expect_contains("receipt", &receipt, "Ok")?;
-    expect_contains("IO", &text(c, "#messaggi-io").await?, "Pagamento ricevuto")?;
+    wait_contains(c, "receipt", "#ricevuta", "25.00 euro").await?;
+    wait_contains(c, "receipt", "#ricevuta", "301000000000000144").await?;
+    wait_contains(c, "receipt", "#ricevuta", "Ok").await?;
+    wait_contains(c, "IO", "#messaggi-io", "Pagamento ricevuto").await?;
 
     // 6. The operator: requests, receipts, the OPI flow to the treasurer, the certificate.
     c.goto(&format!("{base}/operatore"))
         .await
         .map_err(|e| e.to_string())?;
-    expect_contains("operator", &text(c, "#tabella-istanze").await?, "pagata")?;
-    expect_contains(
-        "operator",
-        &text(c, "#tabella-ricevute").await?,
-        "301000000000000144",
-    )?;
-    expect_contains(
-        "operator",
-        &text(c, "#certificato").await?,
-        "Giorni rimanenti",
-    )?;
+    wait_contains(c, "operator", "#tabella-istanze", "pagata").await?;
+    wait_contains(c, "operator", "#tabella-ricevute", "301000000000000144").await?;
+    wait_contains(c, "operator", "#certificato", "Giorni rimanenti").await?;
     click(c, "#invia-flusso").await?;
-    let outcome = text(c, "#esito-flusso").await?;
-    expect_contains("OPI flow", &outcome, "SPORTELLO-")?;
-    expect_contains("OPI flow", &outcome, "completed")?;
+    wait_contains(c, "OPI flow", "#esito-flusso", "SPORTELLO-").await?;
+    wait_contains(c, "OPI flow", "#esito-flusso", "completed").await?;
 
     // 7. Log out, then in again with CIE: same citizen (same fiscal code), same requests.
     c.goto(&format!("{base}/area"))
@@ -171,18 +170,19 @@ async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     click(c, "#esci").await?;
     click(c, "#entra-cie").await?;
-    expect_contains("CIE IdP page", &text(c, "h1").await?, "IdP CIE di prova")?;
-    expect_contains("CIE IdP page", &text(c, "main").await?, "/cie/metadata")?;
+    wait_contains(c, "CIE IdP page", "h1", "IdP CIE di prova").await?;
+    wait_contains(c, "CIE IdP page", "main", "/cie/metadata").await?;
     click(c, "#idp-accedi").await?;
-    let identity = text(c, "#identita").await?;
-    expect_contains("CIE identity", &identity, "CIE")?;
-    expect_contains("CIE identity", &identity, "/test-idp/cie")?;
-    expect_contains("CIE identity", &identity, "RSSMRA85T10A562S")?;
-    expect_contains(
+    wait_contains(c, "CIE identity", "#identita", "CIE").await?;
+    wait_contains(c, "CIE identity", "#identita", "/test-idp/cie").await?;
+    wait_contains(c, "CIE identity", "#identita", "RSSMRA85T10A562S").await?;
+    wait_contains(
+        c,
         "CIE requests",
-        &text(c, "#istanze").await?,
+        "#istanze",
         "REGISTRO UFFICIALE(E).0000001",
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
