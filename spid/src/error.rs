@@ -26,6 +26,9 @@ pub enum Error {
     /// A store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A Single Logout message could not be built or was rejected.
+    #[error("Single Logout: {0}")]
+    Logout(#[from] crate::slo::LogoutError),
 }
 
 /// A configuration field breaks a rule.

@@ -16,6 +16,7 @@ mod profile;
 mod redis_store;
 mod response;
 mod session;
+mod slo;
 mod sp;
 mod store;
 #[cfg(feature = "test-idp")]
@@ -45,6 +46,7 @@ pub use profile::Profile;
 pub use redis_store::RedisStore;
 pub use response::Authenticated;
 pub use session::{MemorySessionStore, SessionStore, SpSession};
+pub use slo::{IdpLogoutRequest, IncomingMessage, LogoutCompleted, LogoutError, LogoutMessage};
 pub use sp::{AuthnOptions, AuthnRequestMessage, ServiceProvider};
 pub use store::{
     AssertionStore, MemoryAssertionStore, MemoryPendingStore, PendingRequest, PendingRequestStore,

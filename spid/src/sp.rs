@@ -163,6 +163,24 @@ impl ServiceProvider {
         Ok(())
     }
 
+    /// A trusted IdP and its metadata keys.
+    pub(crate) fn trusted_idp(
+        &self,
+        entity_id: &str,
+    ) -> Option<(&IdpMetadata, &[xmldsig::TrustedKey])> {
+        self.idps.get(entity_id).map(|(m, k)| (m, k.as_slice()))
+    }
+
+    /// The pending request store (also keeps SP-initiated LogoutRequests).
+    pub(crate) fn pending_store(&self) -> &dyn PendingRequestStore {
+        self.pending.as_ref()
+    }
+
+    /// The consumed-ID store (also keeps processed IdP LogoutRequest IDs).
+    pub(crate) fn assertion_store(&self) -> &dyn AssertionStore {
+        self.assertions.as_ref()
+    }
+
     /// The trusted IdPs.
     pub fn idps(&self) -> impl Iterator<Item = &IdpMetadata> {
         self.idps.values().map(|(m, _)| m)
