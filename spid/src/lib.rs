@@ -41,6 +41,7 @@ pub use error::{
 pub use error_code::SpidErrorCode;
 pub use idp::{Endpoint, IdpMetadata};
 pub use level::{Comparison, SpidLevel};
+pub use metadata::{RequestedAttributes, write_sp_descriptor};
 pub use profile::Profile;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;

@@ -3,7 +3,10 @@
 use std::fmt::Write as _;
 
 use crate::cert::SpCredentials;
-use crate::config::{BillingContact, Binding, Localized, Sector, SpConfig};
+use crate::config::{
+    AssertionConsumerService, BillingContact, Binding, Localized, Organization, Sector,
+    SingleLogoutService, SpConfig,
+};
 use crate::xml::{ATTRNAME_BASIC, NAMEID_TRANSIENT, NS_DS, NS_FPA, NS_MD, NS_SPID, esc};
 
 fn localized(out: &mut String, element: &str, items: &[Localized]) {
@@ -58,6 +61,84 @@ fn billing_extensions(out: &mut String, b: &BillingContact) {
     );
 }
 
+/// One `md:AttributeConsumingService` of SP metadata: its index, service names and the names of
+/// the requested attributes.
+#[derive(Debug, Clone)]
+pub struct RequestedAttributes<'a> {
+    /// `index`.
+    pub index: u16,
+    /// `ServiceName`s.
+    pub service_names: &'a [Localized],
+    /// `RequestedAttribute/@Name`s.
+    pub attributes: Vec<&'a str>,
+}
+
+/// Writes the parts of SP metadata that SPID and the CIE profile share: the signed-requests
+/// `md:SPSSODescriptor` (signing `KeyDescriptor`, `SingleLogoutService`s, transient
+/// `NameIDFormat`, `AssertionConsumerService`s with index 0 as default, attribute consuming
+/// services) and `md:Organization`. The caller writes the `EntityDescriptor` around it and its
+/// own `ContactPerson` extensions.
+pub fn write_sp_descriptor(
+    o: &mut String,
+    creds: &SpCredentials,
+    slo: &[SingleLogoutService],
+    acs: &[AssertionConsumerService],
+    services: &[RequestedAttributes<'_>],
+    org: &Organization,
+) {
+    o.push_str(
+        "<md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\">",
+    );
+    let _ = write!(
+        o,
+        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+        creds.certificate_base64()
+    );
+    for slo in slo {
+        let _ = write!(
+            o,
+            "<md:SingleLogoutService Binding=\"{}\" Location=\"{}\"/>",
+            slo.binding.uri(),
+            esc(&slo.location)
+        );
+    }
+    let _ = write!(o, "<md:NameIDFormat>{NAMEID_TRANSIENT}</md:NameIDFormat>");
+    let mut sorted: Vec<_> = acs.iter().collect();
+    sorted.sort_by_key(|a| a.index);
+    for a in sorted {
+        let _ = write!(
+            o,
+            "<md:AssertionConsumerService index=\"{}\"{} Binding=\"{}\" Location=\"{}\"/>",
+            a.index,
+            if a.index == 0 {
+                " isDefault=\"true\""
+            } else {
+                ""
+            },
+            Binding::HttpPost.uri(),
+            esc(&a.location)
+        );
+    }
+    for s in services {
+        let _ = write!(o, "<md:AttributeConsumingService index=\"{}\">", s.index);
+        localized(o, "ServiceName", s.service_names);
+        for a in &s.attributes {
+            let _ = write!(
+                o,
+                "<md:RequestedAttribute Name=\"{}\" NameFormat=\"{ATTRNAME_BASIC}\"/>",
+                a
+            );
+        }
+        o.push_str("</md:AttributeConsumingService>");
+    }
+    o.push_str("</md:SPSSODescriptor><md:Organization>");
+    localized(o, "OrganizationName", &org.names);
+    localized(o, "OrganizationDisplayName", &org.display_names);
+    localized(o, "OrganizationURL", &org.urls);
+    o.push_str("</md:Organization>");
+}
+
 /// Builds the SP's unsigned `md:EntityDescriptor` with the given `ID` (the signature references
 /// it). No XML declaration, no newlines: the document starts with `<`.
 pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &str) -> String {
@@ -73,61 +154,23 @@ pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &s
         esc(&config.entity_id),
         esc(id)
     );
-    o.push_str(
-        "<md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
-         AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\">",
-    );
-    let _ = write!(
-        o,
-        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
-        creds.certificate_base64()
-    );
-    for slo in &config.single_logout_services {
-        let _ = write!(
-            o,
-            "<md:SingleLogoutService Binding=\"{}\" Location=\"{}\"/>",
-            slo.binding.uri(),
-            esc(&slo.location)
-        );
-    }
-    let _ = write!(o, "<md:NameIDFormat>{NAMEID_TRANSIENT}</md:NameIDFormat>");
-    let mut acs: Vec<_> = config.assertion_consumer_services.iter().collect();
-    acs.sort_by_key(|a| a.index);
-    for a in acs {
-        let _ = write!(
-            o,
-            "<md:AssertionConsumerService index=\"{}\"{} Binding=\"{}\" Location=\"{}\"/>",
-            a.index,
-            if a.index == 0 {
-                " isDefault=\"true\""
-            } else {
-                ""
-            },
-            Binding::HttpPost.uri(),
-            esc(&a.location)
-        );
-    }
-    for s in &config.attribute_consuming_services {
-        let _ = write!(o, "<md:AttributeConsumingService index=\"{}\">", s.index);
-        localized(&mut o, "ServiceName", &s.service_names);
-        for a in &s.attributes {
-            let _ = write!(
-                o,
-                "<md:RequestedAttribute Name=\"{}\" NameFormat=\"{ATTRNAME_BASIC}\"/>",
-                a.name()
-            );
-        }
-        o.push_str("</md:AttributeConsumingService>");
-    }
-    o.push_str("</md:SPSSODescriptor><md:Organization>");
-    localized(&mut o, "OrganizationName", &config.organization.names);
-    localized(
+    let services: Vec<RequestedAttributes<'_>> = config
+        .attribute_consuming_services
+        .iter()
+        .map(|s| RequestedAttributes {
+            index: s.index,
+            service_names: &s.service_names,
+            attributes: s.attributes.iter().map(|a| a.name()).collect(),
+        })
+        .collect();
+    write_sp_descriptor(
         &mut o,
-        "OrganizationDisplayName",
-        &config.organization.display_names,
+        creds,
+        &config.single_logout_services,
+        &config.assertion_consumer_services,
+        &services,
+        &config.organization,
     );
-    localized(&mut o, "OrganizationURL", &config.organization.urls);
-    o.push_str("</md:Organization>");
 
     let company = config
         .organization

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use spid::{Binding, Localized, SpCredentials};
+use spid::{RequestedAttributes, SpCredentials, write_sp_descriptor};
 
 use super::config::{CieLocation, CieSector, CieSpConfig};
 use super::error::CieError;
@@ -11,8 +11,6 @@ pub(crate) const NS_MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 pub(crate) const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// The namespace of the CIE metadata extensions.
 pub const NS_CIE: &str = "https://www.cartaidentita.interno.gov.it/saml-extensions";
-const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
-const ATTRNAME_BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
 
 /// Escapes text content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -31,17 +29,6 @@ pub(crate) fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-fn localized(out: &mut String, element: &str, items: &[Localized]) {
-    for l in items {
-        let _ = write!(
-            out,
-            "<md:{element} xml:lang=\"{}\">{}</md:{element}>",
-            esc(&l.lang),
-            esc(&l.value)
-        );
-    }
 }
 
 fn location(out: &mut String, l: &CieLocation) {
@@ -79,61 +66,23 @@ pub(crate) fn unsigned_metadata(config: &CieSpConfig, creds: &SpCredentials, id:
         esc(&config.entity_id),
         esc(id)
     );
-    o.push_str(
-        "<md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
-         AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\">",
-    );
-    let _ = write!(
-        o,
-        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
-        creds.certificate_base64()
-    );
-    for slo in &config.single_logout_services {
-        let _ = write!(
-            o,
-            "<md:SingleLogoutService Binding=\"{}\" Location=\"{}\"/>",
-            slo.binding.uri(),
-            esc(&slo.location)
-        );
-    }
-    let _ = write!(o, "<md:NameIDFormat>{NAMEID_TRANSIENT}</md:NameIDFormat>");
-    let mut acs: Vec<_> = config.assertion_consumer_services.iter().collect();
-    acs.sort_by_key(|a| a.index);
-    for a in acs {
-        let _ = write!(
-            o,
-            "<md:AssertionConsumerService index=\"{}\"{} Binding=\"{}\" Location=\"{}\"/>",
-            a.index,
-            if a.index == 0 {
-                " isDefault=\"true\""
-            } else {
-                ""
-            },
-            Binding::HttpPost.uri(),
-            esc(&a.location)
-        );
-    }
-    for s in &config.attribute_consuming_services {
-        let _ = write!(o, "<md:AttributeConsumingService index=\"{}\">", s.index);
-        localized(&mut o, "ServiceName", &s.service_names);
-        for a in &s.attributes {
-            let _ = write!(
-                o,
-                "<md:RequestedAttribute Name=\"{}\" NameFormat=\"{ATTRNAME_BASIC}\"/>",
-                a.name()
-            );
-        }
-        o.push_str("</md:AttributeConsumingService>");
-    }
-    o.push_str("</md:SPSSODescriptor><md:Organization>");
-    localized(&mut o, "OrganizationName", &config.organization.names);
-    localized(
+    let services: Vec<RequestedAttributes<'_>> = config
+        .attribute_consuming_services
+        .iter()
+        .map(|s| RequestedAttributes {
+            index: s.index,
+            service_names: &s.service_names,
+            attributes: s.attributes.iter().map(|a| a.name()).collect(),
+        })
+        .collect();
+    write_sp_descriptor(
         &mut o,
-        "OrganizationDisplayName",
-        &config.organization.display_names,
+        creds,
+        &config.single_logout_services,
+        &config.assertion_consumer_services,
+        &services,
+        &config.organization,
     );
-    localized(&mut o, "OrganizationURL", &config.organization.urls);
-    o.push_str("</md:Organization>");
 
     // The SP itself: contactType administrative.
     o.push_str("<md:ContactPerson contactType=\"administrative\"><md:Extensions>");
