@@ -14,6 +14,7 @@ mod metadata;
 mod profile;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod registry;
 mod response;
 mod session;
 mod slo;
@@ -45,6 +46,12 @@ pub use metadata::{RequestedAttributes, write_sp_descriptor};
 pub use profile::Profile;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
+#[cfg(feature = "http")]
+pub use registry::HttpFetcher;
+pub use registry::{
+    FetchError, FileFetcher, IdpRegistry, KnownIdp, MetadataFetcher, RegistryError, SPID_IDPS,
+    SPID_REGISTRY_METADATA_URL, known_idp,
+};
 pub use response::Authenticated;
 pub use session::{MemorySessionStore, SessionStore, SpSession};
 pub use slo::{IdpLogoutRequest, IncomingMessage, LogoutCompleted, LogoutError, LogoutMessage};
