@@ -22,6 +22,8 @@ mod sp;
 mod store;
 #[cfg(feature = "test-idp")]
 mod test_idp;
+#[cfg(feature = "axum")]
+mod web;
 mod xml;
 
 pub use attributes::{AttributeValueError, Gender, SpidAttribute, SpidIdentity, UnknownAttribute};
@@ -63,3 +65,5 @@ pub use store::{
 pub use test_idp::{
     AssertionTemplate, ReceivedRequest, ResponseTemplate, TestIdp, TestIdpError, TestUser,
 };
+#[cfg(feature = "axum")]
+pub use web::{SpidUser, SpidWeb, WebOptions, safe_next};

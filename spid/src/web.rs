@@ -1,0 +1,549 @@
+//! axum integration (feature `axum`): a router with the SP metadata, login (IdP chooser with
+//! the "Entra con SPID" button and the IdP list), ACS, logout and Single Logout endpoints, and
+//! a [`SpidUser`] extractor giving handlers the logged-in identity.
+//!
+//! Cookies are `HttpOnly` and `Secure` (switch off only for plain-HTTP development with
+//! [`WebOptions::insecure_http_cookies`]). The short-lived login cookie that binds the IdP's
+//! answer to the browser is `SameSite=None`, because the IdP posts the response cross-site; the
+//! session cookie is `SameSite=Lax` and is a fresh random value after each login. The page
+//! to return to after login (`next`) must be a same-site path: anything else becomes the
+//! default page (no open redirect).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, FromRequestParts, Query, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Duration, Utc};
+
+use crate::config::Binding;
+use crate::error::{Error, ResponseError};
+use crate::registry::known_idp;
+use crate::session::{SessionStore, SpSession};
+use crate::slo::{IncomingMessage, LogoutMessage};
+use crate::sp::{AuthnOptions, AuthnRequestMessage, ServiceProvider};
+use crate::xml::{esc, new_id};
+
+/// Options of the web integration.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    /// Where the router is nested (e.g. `/spid`); the SP configuration's ACS and SLO URLs
+    /// must point to `{base}/acs` and `{base}/slo`.
+    pub base_path: String,
+    /// Name of the session cookie.
+    pub session_cookie: String,
+    /// Name of the login cookie (binds a pending AuthnRequest to the browser).
+    pub login_cookie: String,
+    /// Session lifetime.
+    pub session_ttl: Duration,
+    /// Where to go after login/logout when no (valid) `next` was given.
+    pub default_next: String,
+    /// Binding used to send AuthnRequests and LogoutRequests.
+    pub binding: Binding,
+    secure: bool,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        WebOptions {
+            base_path: "/spid".into(),
+            session_cookie: "spid_session".into(),
+            login_cookie: "spid_login".into(),
+            session_ttl: Duration::hours(1),
+            default_next: "/".into(),
+            binding: Binding::HttpRedirect,
+            secure: true,
+        }
+    }
+}
+
+impl WebOptions {
+    /// Drops the `Secure` cookie flag, for local development over plain HTTP only.
+    #[must_use]
+    pub fn insecure_http_cookies(mut self) -> Self {
+        self.secure = false;
+        self
+    }
+}
+
+/// The state of the SPID routes: the SP, the session store and the options.
+#[derive(Clone)]
+pub struct SpidWeb {
+    sp: Arc<ServiceProvider>,
+    sessions: Arc<dyn SessionStore>,
+    opts: Arc<WebOptions>,
+}
+
+impl std::fmt::Debug for SpidWeb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpidWeb")
+            .field("sp", &self.sp)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpidWeb {
+    /// The SPID web state.
+    pub fn new(
+        sp: Arc<ServiceProvider>,
+        sessions: Arc<dyn SessionStore>,
+        opts: WebOptions,
+    ) -> Self {
+        SpidWeb {
+            sp,
+            sessions,
+            opts: Arc::new(opts),
+        }
+    }
+
+    /// The routes `/metadata`, `/login`, `/acs`, `/logout` and `/slo`, to nest at
+    /// [`WebOptions::base_path`].
+    pub fn router<S>(&self) -> Router<S> {
+        Router::new()
+            .route("/metadata", get(metadata))
+            .route("/login", get(login))
+            .route("/acs", axum::routing::post(acs))
+            .route("/logout", get(logout))
+            .route("/slo", get(slo_get).post(slo_post))
+            .with_state(self.clone())
+    }
+
+    fn cookie(&self, name: &str, value: &str, same_site: &str, max_age: i64) -> HeaderValue {
+        let mut c =
+            format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}");
+        if self.opts.secure {
+            c.push_str("; Secure");
+        }
+        // Names are ours and values are hex/underscore tokens or empty.
+        HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    fn path(&self, tail: &str) -> String {
+        format!("{}{tail}", self.opts.base_path.trim_end_matches('/'))
+    }
+}
+
+/// A same-site path to go to after login, or `None` (absolute URLs, scheme-relative `//host`,
+/// backslashes and control characters are refused).
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 512
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then_some(next)
+}
+
+fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\"><title>{}</title></head><body><main><h1>{}</h1>{body}</main></body></html>",
+        esc(title),
+        esc(title)
+    );
+    (status, Html(html)).into_response()
+}
+
+fn see_other(location: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn internal(_e: &Error) -> Response {
+    // Details stay out of the page: they may name internals.
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Errore",
+        "<p>Si è verificato un errore. Riprova più tardi.</p>",
+    )
+}
+
+/// The login error page: AgID's message for the SPID error code when the IdP sent one.
+fn login_error(e: &Error) -> Response {
+    let message = match e {
+        Error::Response(r) => r
+            .spid_error_code()
+            .map(|c| c.user_message())
+            .unwrap_or(match r {
+                ResponseError::Replay(_) | ResponseError::UnknownRequest(_) => {
+                    "La richiesta di accesso è scaduta o è già stata usata. Riprova l'accesso."
+                }
+                _ => "Autenticazione non riuscita.",
+            }),
+        Error::Store(_) => return internal(e),
+        _ => "Autenticazione non riuscita.",
+    };
+    page(
+        StatusCode::FORBIDDEN,
+        "Accesso con SPID non riuscito",
+        &format!("<p>{}</p>", esc(message)),
+    )
+}
+
+fn send(msg_redirect: Option<String>, html: Option<String>) -> Response {
+    match (msg_redirect, html) {
+        (Some(url), _) => {
+            let mut r = StatusCode::FOUND.into_response();
+            if let Ok(v) = HeaderValue::from_str(&url) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        (None, Some(html)) => Html(html).into_response(),
+        (None, None) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+fn send_logout(m: LogoutMessage) -> Response {
+    match m {
+        LogoutMessage::Redirect { url, .. } => send(Some(url), None),
+        LogoutMessage::Post { html, .. } => send(None, Some(html)),
+    }
+}
+
+async fn metadata(State(w): State<SpidWeb>) -> Response {
+    match w.sp.metadata() {
+        Ok(xml) => (
+            [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+            xml,
+        )
+            .into_response(),
+        Err(e) => internal(&e),
+    }
+}
+
+/// The IdP chooser with the "Entra con SPID" button layout.
+fn chooser(w: &SpidWeb, next: Option<&str>) -> String {
+    let mut o = String::from(
+        "<!DOCTYPE html><html lang=\"it\"><head><meta charset=\"utf-8\"><title>Entra con SPID</title></head><body><main>\
+         <div class=\"spid-button\">\
+         <button type=\"button\" class=\"italia-it-button italia-it-button-size-m button-spid\" aria-haspopup=\"true\" aria-expanded=\"true\" aria-controls=\"spid-idp-list\">\
+         <span class=\"italia-it-button-icon\" aria-hidden=\"true\">SPID</span>\
+         <span class=\"italia-it-button-text\">Entra con SPID</span></button>\
+         <ul id=\"spid-idp-list\" class=\"spid-idp-button-menu\" role=\"menu\" aria-label=\"Scegli il tuo gestore di identità SPID\">",
+    );
+    let login = w.path("/login");
+    for idp in w.sp.idps() {
+        let (name, button) = known_idp(&idp.entity_id)
+            .map(|k| (k.display_name.to_owned(), k.button_id))
+            .unwrap_or_else(|| (idp.entity_id.clone(), ""));
+        let mut href = format!("{login}?idp={}", crate::authn::quote_plus(&idp.entity_id));
+        if let Some(n) = next {
+            let _ = write!(href, "&next={}", crate::authn::quote_plus(n));
+        }
+        let _ = write!(
+            o,
+            "<li class=\"spid-idp-button-link\" role=\"menuitem\" data-idp=\"{}\"><a href=\"{}\"><span class=\"spid-sr-only\">{}</span>{}</a></li>",
+            esc(button),
+            esc(&href),
+            esc(&name),
+            esc(&name)
+        );
+    }
+    o.push_str(
+        "<li class=\"spid-idp-support-link\"><a href=\"https://www.spid.gov.it\">Maggiori informazioni</a></li>\
+         <li class=\"spid-idp-support-link\"><a href=\"https://www.spid.gov.it/cos-e-spid/come-attivare-spid/\">Non hai SPID?</a></li>\
+         <li class=\"spid-idp-support-link\"><a href=\"https://www.spid.gov.it/serve-aiuto\">Serve aiuto?</a></li>\
+         </ul></div></main></body></html>",
+    );
+    o
+}
+
+async fn login(State(w): State<SpidWeb>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let next = q.get("next").and_then(|n| safe_next(n));
+    let Some(idp) = q.get("idp") else {
+        return Html(chooser(&w, next)).into_response();
+    };
+    let login_id = new_id();
+    let mut opts = AuthnOptions::new(idp.clone(), login_id.clone());
+    opts.binding = w.opts.binding;
+    let msg = match w.sp.authn_request(opts).await {
+        Ok(m) => m,
+        Err(Error::Request(_)) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Gestore di identità sconosciuto",
+                "<p>Scegli un gestore di identità dall'elenco.</p>",
+            );
+        }
+        Err(e) => return internal(&e),
+    };
+    let mut resp = match msg {
+        AuthnRequestMessage::Redirect { url, .. } => send(Some(url), None),
+        AuthnRequestMessage::Post { html, .. } => send(None, Some(html)),
+    };
+    let ttl = w.sp.config().request_ttl_secs as i64;
+    let value = match next {
+        // The next path travels hex-encoded inside the login cookie, never to the IdP.
+        Some(n) => format!("{login_id}.{}", hex(n.as_bytes())),
+        None => login_id,
+    };
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        w.cookie(&w.opts.login_cookie, &value, "None", ttl),
+    );
+    resp
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter()
+        .fold(String::with_capacity(b.len() * 2), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
+}
+
+fn unhex(s: &str) -> Option<String> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+async fn acs(
+    State(w): State<SpidWeb>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let Some(cookie) = cookie_value(&headers, &w.opts.login_cookie) else {
+        return login_error(&Error::Response(ResponseError::UnknownRequest(
+            "(no login cookie)".into(),
+        )));
+    };
+    let (login_id, next) = match cookie.split_once('.') {
+        Some((id, n)) => (id, unhex(n)),
+        None => (cookie, None),
+    };
+    let Some(saml) = form.get("SAMLResponse") else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Richiesta non valida",
+            "<p>Manca SAMLResponse.</p>",
+        );
+    };
+    let auth = match w.sp.process_response(saml, login_id).await {
+        Ok(a) => a,
+        Err(e) => return login_error(&e),
+    };
+    let session = SpSession::new(new_id(), &auth, Utc::now(), w.opts.session_ttl);
+    let sid = session.id.clone();
+    if let Err(e) = w.sessions.put_session(session).await {
+        return internal(&Error::Store(e));
+    }
+    let target = next
+        .as_deref()
+        .and_then(safe_next)
+        .unwrap_or(&w.opts.default_next)
+        .to_owned();
+    let mut resp = see_other(&target);
+    let h = resp.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        w.cookie(
+            &w.opts.session_cookie,
+            &sid,
+            "Lax",
+            w.opts.session_ttl.num_seconds(),
+        ),
+    );
+    h.append(
+        header::SET_COOKIE,
+        w.cookie(&w.opts.login_cookie, "", "None", 0),
+    );
+    resp
+}
+
+async fn logout(State(w): State<SpidWeb>, headers: HeaderMap) -> Response {
+    let Some(sid) = cookie_value(&headers, &w.opts.session_cookie) else {
+        return see_other(&w.opts.default_next);
+    };
+    let session = match w.sessions.remove_session(sid).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other(&w.opts.default_next),
+        Err(e) => return internal(&Error::Store(e)),
+    };
+    // The local session ends now; the cookie stays until the IdP answers (it binds the answer).
+    match w.sp.logout_request(&session, w.opts.binding, None).await {
+        Ok(m) => send_logout(m),
+        Err(e) => internal(&e),
+    }
+}
+
+async fn slo_get(State(w): State<SpidWeb>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let q = q.unwrap_or_default();
+    let is_response = q.split('&').any(|p| p.starts_with("SAMLResponse="));
+    slo(
+        w,
+        headers,
+        IncomingMessage::Redirect { query: &q },
+        is_response,
+    )
+    .await
+}
+
+async fn slo_post(
+    State(w): State<SpidWeb>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let relay = form.get("RelayState").map(String::as_str);
+    match (form.get("SAMLResponse"), form.get("SAMLRequest")) {
+        (Some(m), _) => {
+            let msg = IncomingMessage::Post {
+                message: m,
+                relay_state: relay,
+            };
+            slo(w, headers, msg, true).await
+        }
+        (None, Some(m)) => {
+            let msg = IncomingMessage::Post {
+                message: m,
+                relay_state: relay,
+            };
+            slo(w, headers, msg, false).await
+        }
+        (None, None) => page(
+            StatusCode::BAD_REQUEST,
+            "Richiesta non valida",
+            "<p>Manca il messaggio SAML.</p>",
+        ),
+    }
+}
+
+async fn slo(w: SpidWeb, headers: HeaderMap, msg: IncomingMessage<'_>, response: bool) -> Response {
+    let binding = match msg {
+        IncomingMessage::Redirect { .. } => Binding::HttpRedirect,
+        IncomingMessage::Post { .. } => Binding::HttpPost,
+    };
+    if response {
+        let sid = cookie_value(&headers, &w.opts.session_cookie).unwrap_or("");
+        let mut resp = match w.sp.process_logout_response(msg, sid).await {
+            Ok(_) => see_other(&w.opts.default_next),
+            Err(Error::Store(e)) => return internal(&Error::Store(e)),
+            Err(_) => page(
+                StatusCode::BAD_REQUEST,
+                "Uscita da SPID non confermata",
+                "<p>La sessione locale è chiusa, ma il gestore di identità non ha confermato l'uscita.</p>",
+            ),
+        };
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            w.cookie(&w.opts.session_cookie, "", "Lax", 0),
+        );
+        return resp;
+    }
+    let req = match w.sp.process_idp_logout_request(msg).await {
+        Ok(r) => r,
+        Err(Error::Store(e)) => return internal(&Error::Store(e)),
+        Err(_) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                "Richiesta di uscita non valida",
+                "<p>La richiesta di uscita non è stata accettata.</p>",
+            );
+        }
+    };
+    if let Err(e) = w
+        .sessions
+        .remove_subject(&req.idp_entity_id, &req.name_id)
+        .await
+    {
+        return internal(&Error::Store(e));
+    }
+    match w.sp.logout_response(&req, binding) {
+        Ok(m) => send_logout(m),
+        Err(e) => internal(&e),
+    }
+}
+
+/// The logged-in user, for handlers: `async fn page(SpidUser(session): SpidUser)`. Without a
+/// valid session the request is redirected to the login page.
+#[derive(Debug, Clone)]
+pub struct SpidUser(pub SpSession);
+
+impl<S> FromRequestParts<S> for SpidUser
+where
+    S: Send + Sync,
+    SpidWeb: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let w = SpidWeb::from_ref(state);
+        let login = {
+            let mut l = w.path("/login");
+            let target = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            if let Some(n) = safe_next(target) {
+                let _ = write!(l, "?next={}", crate::authn::quote_plus(n));
+            }
+            l
+        };
+        let Some(sid) = cookie_value(&parts.headers, &w.opts.session_cookie) else {
+            return Err(see_other(&login));
+        };
+        match w.sessions.get_session(sid, Utc::now()).await {
+            Ok(Some(s)) => Ok(SpidUser(s)),
+            Ok(None) => Err(see_other(&login)),
+            Err(e) => Err(internal(&Error::Store(e))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_a_same_site_path() {
+        assert_eq!(safe_next("/servizi?x=1"), Some("/servizi?x=1"));
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/a\nb",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(
+            unhex(&hex("/pàth?q".as_bytes())).as_deref(),
+            Some("/pàth?q")
+        );
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}
