@@ -199,18 +199,8 @@ mod redis_backend {
     use super::*;
     use spid::RedisStore;
 
-    /// The Redis URL, or `None` to skip (only outside CI).
     fn redis_url() -> Option<String> {
-        match std::env::var("REDIS_URL") {
-            Ok(u) if !u.is_empty() => Some(u),
-            _ if std::env::var_os("CI").is_some() => {
-                panic!("CI is set but REDIS_URL is not: the Redis tests must run in CI")
-            }
-            _ => {
-                eprintln!("REDIS_URL not set: skipping Redis tests");
-                None
-            }
-        }
+        super::redis_backend_url()
     }
 
     async fn store(url: &str) -> RedisStore {
@@ -294,5 +284,122 @@ mod redis_backend {
         let r = RedisStore::connect("redis://127.0.0.1:1/", "x:").await;
         assert!(r.is_err());
         assert!(RedisStore::connect("not a url", "x:").await.is_err());
+    }
+}
+
+/// Two SP engines (two instances behind a load balancer) sharing one Redis.
+#[cfg(feature = "redis")]
+mod two_engines {
+    use super::*;
+    use spid::{
+        AuthnOptions, AuthnRequestMessage, Error, ResponseError, ServiceProvider, SpConfig,
+        SpCredentials, TestIdp, TestUser,
+    };
+
+    const BASE: &str = "http://127.0.0.1:8000";
+    const ACS: &str = "http://127.0.0.1:8000/spid/acs";
+    const IDP: &str = "https://idp.test.example";
+
+    fn creds(name: &str) -> SpCredentials {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys");
+        let key = std::fs::read_to_string(dir.join(format!("{name}.key"))).unwrap();
+        let cert = std::fs::read_to_string(dir.join(format!("{name}.crt"))).unwrap();
+        SpCredentials::from_pem(&key, &cert).unwrap()
+    }
+
+    fn idp() -> TestIdp {
+        TestIdp::new(IDP, "https://idp.test.example/sso", creds("idp"))
+    }
+
+    async fn engine(url: &str, prefix: &str) -> ServiceProvider {
+        let store = Arc::new(RedisStore::connect(url, prefix).await.unwrap());
+        let mut sp = ServiceProvider::with_stores(
+            SpConfig::example_public(BASE),
+            creds("sp"),
+            store.clone(),
+            store,
+        )
+        .unwrap();
+        sp.add_idp(idp().metadata().unwrap()).unwrap();
+        sp
+    }
+
+    use spid::RedisStore;
+
+    /// Starts a login on `sp` and returns the IdP's signed response.
+    async fn response_for(sp: &ServiceProvider, session: &str) -> String {
+        let AuthnRequestMessage::Redirect { url, .. } = sp
+            .authn_request(AuthnOptions::new(IDP, session))
+            .await
+            .unwrap()
+        else {
+            panic!("redirect expected")
+        };
+        let req = idp().read_redirect(url.split_once('?').unwrap().1).unwrap();
+        let t = idp().template(&req, ACS, &TestUser::example(), Utc::now());
+        idp().saml_response(&t).unwrap()
+    }
+
+    fn redis_url() -> Option<String> {
+        super::redis_backend_url()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn login_started_on_one_instance_completes_on_the_other_once() {
+        let Some(url) = redis_url() else { return };
+        let prefix = format!("spid-test-engines:{}:", unique("p"));
+        let a = engine(&url, &prefix).await;
+        let b = engine(&url, &prefix).await;
+        let resp = response_for(&a, "cookie-1").await;
+        let auth = b.process_response(&resp, "cookie-1").await.unwrap();
+        assert_eq!(auth.identity.name.as_deref(), Some("Mario"));
+        // Replayed to the other instance: refused (the pending request is gone).
+        assert!(a.process_response(&resp, "cookie-1").await.is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_response_given_to_both_instances_concurrently_is_accepted_once() {
+        let Some(url) = redis_url() else { return };
+        let prefix = format!("spid-test-engines:{}:", unique("p"));
+        let a = Arc::new(engine(&url, &prefix).await);
+        let b = Arc::new(engine(&url, &prefix).await);
+        for round in 0..5 {
+            let session = format!("cookie-{round}");
+            let resp = response_for(&a, &session).await;
+            let mut tasks = Vec::new();
+            for i in 0..8 {
+                let sp = if i % 2 == 0 { a.clone() } else { b.clone() };
+                let (resp, session) = (resp.clone(), session.clone());
+                tasks.push(tokio::spawn(async move {
+                    sp.process_response(&resp, &session).await
+                }));
+            }
+            let mut ok = 0;
+            for t in tasks {
+                match t.await.unwrap() {
+                    Ok(_) => ok += 1,
+                    Err(Error::Response(
+                        ResponseError::UnknownRequest(_) | ResponseError::Replay(_),
+                    )) => {}
+                    Err(e) => panic!("unexpected error {e}"),
+                }
+            }
+            assert_eq!(ok, 1);
+        }
+    }
+}
+
+/// `REDIS_URL`, or `None` to skip outside CI (shared by the modules above).
+#[cfg(feature = "redis")]
+fn redis_backend_url() -> Option<String> {
+    match std::env::var("REDIS_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but REDIS_URL is not: the Redis tests must run in CI")
+        }
+        _ => {
+            eprintln!("REDIS_URL not set: skipping Redis tests");
+            None
+        }
     }
 }
