@@ -320,10 +320,22 @@ impl IdpRegistry {
     ///
     /// # Errors
     /// As [`refresh`](Self::refresh).
+    #[tracing::instrument(name = "spid.registry.refresh", skip_all)]
     pub async fn refresh_at(&self, now: DateTime<Utc>) -> Result<usize, RegistryError> {
-        let bytes = self.fetcher.fetch().await?;
-        let snapshot = self.accept(&bytes, now)?;
+        let result = match self.fetcher.fetch().await {
+            Ok(bytes) => self.accept(&bytes, now).map_err(RegistryError::from),
+            Err(e) => Err(e.into()),
+        };
+        let snapshot = match result {
+            Ok(s) => s,
+            Err(e) => {
+                let kept = self.current.read().map(|c| c.is_some()).unwrap_or(false);
+                tracing::warn!(error = %e, last_good_copy_kept = kept, "IdP metadata refresh failed");
+                return Err(e);
+            }
+        };
         let n = snapshot.idps.len();
+        tracing::info!(idps = n, valid_until = ?snapshot.valid_until, "IdP metadata refreshed");
         if let Ok(mut cur) = self.current.write() {
             *cur = Some(snapshot);
         }

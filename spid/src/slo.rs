@@ -414,6 +414,7 @@ impl ServiceProvider {
     ///
     /// # Errors
     /// As [`logout_request`](ServiceProvider::logout_request).
+    #[tracing::instrument(name = "spid.slo.logout_request", skip_all)]
     pub async fn logout_request_at(
         &self,
         session: &SpSession,
@@ -563,6 +564,7 @@ impl ServiceProvider {
     ///
     /// # Errors
     /// As [`process_logout_response`](ServiceProvider::process_logout_response).
+    #[tracing::instrument(name = "spid.slo.process_logout_response", skip_all)]
     pub async fn process_logout_response_at(
         &self,
         msg: IncomingMessage<'_>,
@@ -641,6 +643,7 @@ impl ServiceProvider {
     ///
     /// # Errors
     /// As [`process_idp_logout_request`](ServiceProvider::process_idp_logout_request).
+    #[tracing::instrument(name = "spid.slo.process_idp_logout_request", skip_all)]
     pub async fn process_idp_logout_request_at(
         &self,
         msg: IncomingMessage<'_>,
@@ -726,6 +729,7 @@ impl ServiceProvider {
     ///
     /// # Errors
     /// As [`logout_response`](ServiceProvider::logout_response).
+    #[tracing::instrument(name = "spid.slo.logout_response", skip_all)]
     pub fn logout_response_at(
         &self,
         request: &IdpLogoutRequest,

@@ -169,8 +169,10 @@ fn see_other(location: &str) -> Response {
     r
 }
 
-fn internal(_e: &Error) -> Response {
-    // Details stay out of the page: they may name internals.
+fn internal(e: &Error) -> Response {
+    // Details stay out of the page (they may name internals) and out of info-level logs.
+    tracing::error!(kind = error_kind(e), "SPID request failed");
+    tracing::debug!(error = %e, "SPID request failure detail");
     page(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Errore",
@@ -178,8 +180,31 @@ fn internal(_e: &Error) -> Response {
     )
 }
 
+/// A short name of the error kind, safe to log (no message contents, no personal data).
+fn error_kind(e: &Error) -> &'static str {
+    match e {
+        Error::Config(_) => "config",
+        Error::Key(_) => "key",
+        Error::Metadata(_) => "metadata",
+        Error::Request(_) => "request",
+        Error::Response(_) => "response",
+        Error::Store(_) => "store",
+        Error::Logout(_) => "logout",
+        // Kept for variants added later to the crate's error enum.
+        #[allow(unreachable_patterns)]
+        _ => "other",
+    }
+}
+
 /// The login error page: AgID's message for the SPID error code when the IdP sent one.
 fn login_error(e: &Error) -> Response {
+    let code = match e {
+        Error::Response(r) => r.spid_error_code().map(|c| c.code().to_owned()),
+        _ => None,
+    };
+    tracing::warn!(kind = error_kind(e), spid_error_code = ?code, "SPID login refused");
+    // The detail may quote attribute values: debug level only.
+    tracing::debug!(error = %e, "SPID login refusal detail");
     let message = match e {
         Error::Response(r) => r
             .spid_error_code()
@@ -221,6 +246,7 @@ fn send_logout(m: LogoutMessage) -> Response {
     }
 }
 
+#[tracing::instrument(name = "spid.web.metadata", skip_all)]
 async fn metadata(State(w): State<SpidWeb>) -> Response {
     match w.sp.metadata() {
         Ok(xml) => (
@@ -269,11 +295,14 @@ fn chooser(w: &SpidWeb, next: Option<&str>) -> String {
     o
 }
 
+#[tracing::instrument(name = "spid.web.login", skip_all)]
 async fn login(State(w): State<SpidWeb>, Query(q): Query<HashMap<String, String>>) -> Response {
     let next = q.get("next").and_then(|n| safe_next(n));
     let Some(idp) = q.get("idp") else {
+        tracing::debug!("IdP chooser shown");
         return Html(chooser(&w, next)).into_response();
     };
+    tracing::info!(idp = %idp, "SPID login started");
     let login_id = new_id();
     let mut opts = AuthnOptions::new(idp.clone(), login_id.clone());
     opts.binding = w.opts.binding;
@@ -324,6 +353,7 @@ fn unhex(s: &str) -> Option<String> {
     String::from_utf8(bytes?).ok()
 }
 
+#[tracing::instrument(name = "spid.web.acs", skip_all)]
 async fn acs(
     State(w): State<SpidWeb>,
     headers: HeaderMap,
@@ -349,6 +379,7 @@ async fn acs(
         Ok(a) => a,
         Err(e) => return login_error(&e),
     };
+    tracing::info!(idp = %auth.idp_entity_id, level = ?auth.level, "SPID login succeeded");
     let session = SpSession::new(new_id(), &auth, Utc::now(), w.opts.session_ttl);
     let sid = session.id.clone();
     if let Err(e) = w.sessions.put_session(session).await {
@@ -377,6 +408,7 @@ async fn acs(
     resp
 }
 
+#[tracing::instrument(name = "spid.web.logout", skip_all)]
 async fn logout(State(w): State<SpidWeb>, headers: HeaderMap) -> Response {
     let Some(sid) = cookie_value(&headers, &w.opts.session_cookie) else {
         return see_other(&w.opts.default_next);
@@ -386,6 +418,7 @@ async fn logout(State(w): State<SpidWeb>, headers: HeaderMap) -> Response {
         Ok(None) => return see_other(&w.opts.default_next),
         Err(e) => return internal(&Error::Store(e)),
     };
+    tracing::info!(idp = %session.idp_entity_id, "SPID logout started");
     // The local session ends now; the cookie stays until the IdP answers (it binds the answer).
     match w.sp.logout_request(&session, w.opts.binding, None).await {
         Ok(m) => send_logout(m),
@@ -393,6 +426,7 @@ async fn logout(State(w): State<SpidWeb>, headers: HeaderMap) -> Response {
     }
 }
 
+#[tracing::instrument(name = "spid.web.slo_get", skip_all)]
 async fn slo_get(State(w): State<SpidWeb>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let q = q.unwrap_or_default();
     let is_response = q.split('&').any(|p| p.starts_with("SAMLResponse="));
@@ -405,6 +439,7 @@ async fn slo_get(State(w): State<SpidWeb>, headers: HeaderMap, RawQuery(q): RawQ
     .await
 }
 
+#[tracing::instrument(name = "spid.web.slo_post", skip_all)]
 async fn slo_post(
     State(w): State<SpidWeb>,
     headers: HeaderMap,
@@ -442,13 +477,20 @@ async fn slo(w: SpidWeb, headers: HeaderMap, msg: IncomingMessage<'_>, response:
     if response {
         let sid = cookie_value(&headers, &w.opts.session_cookie).unwrap_or("");
         let mut resp = match w.sp.process_logout_response(msg, sid).await {
-            Ok(_) => see_other(&w.opts.default_next),
+            Ok(done) => {
+                tracing::info!(idp = %done.idp_entity_id, "SPID logout confirmed by the IdP");
+                see_other(&w.opts.default_next)
+            }
             Err(Error::Store(e)) => return internal(&Error::Store(e)),
-            Err(_) => page(
-                StatusCode::BAD_REQUEST,
-                "Uscita da SPID non confermata",
-                "<p>La sessione locale è chiusa, ma il gestore di identità non ha confermato l'uscita.</p>",
-            ),
+            Err(e) => {
+                tracing::warn!(kind = error_kind(&e), "SPID LogoutResponse refused");
+                tracing::debug!(error = %e, "LogoutResponse refusal detail");
+                page(
+                    StatusCode::BAD_REQUEST,
+                    "Uscita da SPID non confermata",
+                    "<p>La sessione locale è chiusa, ma il gestore di identità non ha confermato l'uscita.</p>",
+                )
+            }
         };
         resp.headers_mut().append(
             header::SET_COOKIE,
@@ -459,7 +501,9 @@ async fn slo(w: SpidWeb, headers: HeaderMap, msg: IncomingMessage<'_>, response:
     let req = match w.sp.process_idp_logout_request(msg).await {
         Ok(r) => r,
         Err(Error::Store(e)) => return internal(&Error::Store(e)),
-        Err(_) => {
+        Err(e) => {
+            tracing::warn!(kind = error_kind(&e), "IdP LogoutRequest refused");
+            tracing::debug!(error = %e, "IdP LogoutRequest refusal detail");
             return page(
                 StatusCode::BAD_REQUEST,
                 "Richiesta di uscita non valida",
@@ -467,12 +511,13 @@ async fn slo(w: SpidWeb, headers: HeaderMap, msg: IncomingMessage<'_>, response:
             );
         }
     };
-    if let Err(e) = w
+    match w
         .sessions
         .remove_subject(&req.idp_entity_id, &req.name_id)
         .await
     {
-        return internal(&Error::Store(e));
+        Ok(n) => tracing::info!(idp = %req.idp_entity_id, sessions = n, "IdP-initiated logout"),
+        Err(e) => return internal(&Error::Store(e)),
     }
     match w.sp.logout_response(&req, binding) {
         Ok(m) => send_logout(m),

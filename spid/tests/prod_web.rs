@@ -49,12 +49,54 @@ async fn private(SpidUser(s): SpidUser) -> String {
     )
 }
 
+/// Everything logged at info level or above by any test of this binary.
+static LOGS: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+struct Capture;
+
+struct Fields<'a>(&'a mut String);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+        *m.level() <= tracing::Level::INFO
+    }
+    fn new_span(&self, a: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut s = LOGS.lock().unwrap();
+        s.push_str(&format!("\nspan {}", a.metadata().name()));
+        a.record(&mut Fields(&mut s));
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, v: &tracing::span::Record<'_>) {
+        v.record(&mut Fields(&mut LOGS.lock().unwrap()));
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, e: &tracing::Event<'_>) {
+        let mut s = LOGS.lock().unwrap();
+        s.push_str(&format!("\n{}", e.metadata().level()));
+        e.record(&mut Fields(&mut s));
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| tracing::subscriber::set_global_default(Capture).unwrap());
+}
+
 struct App {
     base: String,
     http: reqwest::Client,
 }
 
 async fn start() -> App {
+    capture_logs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
@@ -237,6 +279,28 @@ async fn login_identity_logout() {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert!(cookie_named(&set_cookies(&r), "spid_session").contains("Max-Age=0"));
+
+    // Each step was logged at info level, and no personal data or assertion content was.
+    let logs = LOGS.lock().unwrap().clone();
+    for step in [
+        "SPID login started",
+        "SPID login succeeded",
+        "SPID logout started",
+        "SPID logout confirmed",
+    ] {
+        assert!(logs.contains(step), "{step} missing in {logs}");
+    }
+    for secret in [
+        "Mario",
+        "Rossi",
+        "RSSMRA85T10A562S",
+        "mario.rossi",
+        NAME_ID,
+        "SAMLResponse",
+        "Assertion",
+    ] {
+        assert!(!logs.contains(secret), "{secret} logged: {logs}");
+    }
 }
 
 #[tokio::test]
