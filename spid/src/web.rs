@@ -45,6 +45,11 @@ pub struct WebOptions {
     pub default_next: String,
     /// Binding used to send AuthnRequests and LogoutRequests.
     pub binding: Binding,
+    /// `Path` of the cookies (default `/`). With several entities served from one host under
+    /// different path prefixes, give each its prefix (or distinct cookie names) so that their
+    /// cookies do not overwrite each other, and each its own session store (e.g. a
+    /// [`RedisStore`](crate::RedisStore) key prefix per entity).
+    pub cookie_path: String,
     secure: bool,
 }
 
@@ -57,6 +62,7 @@ impl Default for WebOptions {
             session_ttl: Duration::hours(1),
             default_next: "/".into(),
             binding: Binding::HttpRedirect,
+            cookie_path: "/".into(),
             secure: true,
         }
     }
@@ -115,8 +121,12 @@ impl SpidWeb {
     }
 
     fn cookie(&self, name: &str, value: &str, same_site: &str, max_age: i64) -> HeaderValue {
-        let mut c =
-            format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}");
+        let path = Some(self.opts.cookie_path.as_str())
+            .filter(|p| p.starts_with('/') && !p.contains(';') && p.is_ascii())
+            .unwrap_or("/");
+        let mut c = format!(
+            "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age}"
+        );
         if self.opts.secure {
             c.push_str("; Secure");
         }
@@ -541,11 +551,12 @@ where
         let w = SpidWeb::from_ref(state);
         let login = {
             let mut l = w.path("/login");
-            let target = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
+            // Inside nested routers the URI lacks the prefix; the original one has it.
+            let uri = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or(&parts.uri, |o| &o.0);
+            let target = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             if let Some(n) = safe_next(target) {
                 let _ = write!(l, "?next={}", crate::authn::quote_plus(n));
             }

@@ -449,3 +449,96 @@ fn logout_request_id(url: &str) -> String {
     let doc = xmldsig::Document::parse(xml.as_bytes()).unwrap();
     doc.root().attr("ID").unwrap().to_owned()
 }
+
+/// Two entities (municipalities) served by one deployment under path prefixes, each with its
+/// own SP identity, session store and cookie path.
+#[tokio::test]
+async fn two_tenants_by_path_keep_sessions_apart() {
+    capture_logs();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = format!("http://{}", listener.local_addr().unwrap());
+    let mut app: Router = Router::new();
+    for tenant in ["comune-a", "comune-b"] {
+        let base = format!("{host}/{tenant}");
+        let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
+        sp.add_idp(idp().metadata().unwrap()).unwrap();
+        let mut opts = WebOptions::default();
+        opts.base_path = format!("/{tenant}/spid");
+        opts.cookie_path = format!("/{tenant}");
+        let web = SpidWeb::new(Arc::new(sp), Arc::new(MemorySessionStore::new()), opts);
+        let sub: Router = Router::new()
+            .route("/private", get(private))
+            .nest("/spid", web.router())
+            .with_state(web);
+        app = app.nest(&format!("/{tenant}"), sub);
+    }
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Each tenant publishes its own metadata.
+    for tenant in ["comune-a", "comune-b"] {
+        let md = http
+            .get(format!("{host}/{tenant}/spid/metadata"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            md.contains(&format!("entityID=\"{host}/{tenant}/spid/metadata\"")),
+            "{md}"
+        );
+    }
+
+    // Log in at tenant A.
+    let r = http
+        .get(format!(
+            "{host}/comune-a/spid/login?idp={}&next=/comune-a/private",
+            quote_plus(IDP)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = cookie_named(&set_cookies(&r), "spid_login").to_owned();
+    assert!(login_cookie.contains("Path=/comune-a;"), "{login_cookie}");
+    let req = idp()
+        .read_redirect(location(&r).split_once('?').unwrap().1)
+        .unwrap();
+    let acs = format!("{host}/comune-a/spid/acs");
+    let t = idp().template(&req, &acs, &TestUser::example(), Utc::now());
+    let saml = idp().saml_response(&t).unwrap();
+    let r = http
+        .post(&acs)
+        .header("cookie", pair(&login_cookie))
+        .form(&[("SAMLResponse", saml.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/comune-a/private");
+    let session = pair(cookie_named(&set_cookies(&r), "spid_session"));
+
+    let ok = http
+        .get(format!("{host}/comune-a/private"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    // The same cookie presented to tenant B is not a session there.
+    let other = http
+        .get(format!("{host}/comune-b/private"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 303);
+    assert_eq!(
+        location(&other),
+        "/comune-b/spid/login?next=%2Fcomune-b%2Fprivate"
+    );
+}
