@@ -66,4 +66,4 @@ pub use test_idp::{
     AssertionTemplate, ReceivedRequest, ResponseTemplate, TestIdp, TestIdpError, TestUser,
 };
 #[cfg(feature = "axum")]
-pub use web::{SpidUser, SpidWeb, WebOptions, safe_next};
+pub use web::{HostRouter, SpidUser, SpidWeb, WebOptions, safe_next};

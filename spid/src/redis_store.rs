@@ -5,6 +5,9 @@
 //! consuming an assertion is `SET key 1 NX PX ttl` (only one of any number of concurrent
 //! callers gets `OK`), taking a pending request is a script that reads, checks the session and
 //! deletes in one step. Keys expire in Redis itself, so nothing has to be swept.
+//!
+//! The subject-logout script touches session keys it finds in the subject index, so it needs
+//! a single Redis server (or a primary with replicas), not Redis Cluster.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

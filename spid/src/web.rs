@@ -139,6 +139,62 @@ impl SpidWeb {
     }
 }
 
+/// Dispatches each request to the router of the entity named by its `Host` header: one
+/// deployment serving many entities, each with its own [`SpidWeb`] (SP identity, sessions).
+/// Hosts are compared lowercase, port included when the client sends one. Unknown hosts get
+/// 404.
+#[derive(Clone, Default)]
+pub struct HostRouter {
+    routes: std::collections::BTreeMap<String, Router>,
+}
+
+impl std::fmt::Debug for HostRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostRouter")
+            .field("hosts", &self.routes.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl HostRouter {
+    /// No hosts yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `host` (e.g. `servizi.comune-a.it`) with `router`.
+    #[must_use]
+    pub fn host(mut self, host: &str, router: Router) -> Self {
+        self.routes.insert(host.to_ascii_lowercase(), router);
+        self
+    }
+
+    /// The dispatching router.
+    pub fn into_router(self) -> Router {
+        let routes = Arc::new(self.routes);
+        Router::new().fallback(move |req: axum::extract::Request| {
+            let routes = routes.clone();
+            async move {
+                let host = req
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_ascii_lowercase);
+                match host.and_then(|h| routes.get(&h).cloned()) {
+                    Some(r) => {
+                        use tower::ServiceExt as _;
+                        match r.oneshot(req).await {
+                            Ok(resp) => resp,
+                            Err(never) => match never {},
+                        }
+                    }
+                    None => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        })
+    }
+}
+
 /// A same-site path to go to after login, or `None` (absolute URLs, scheme-relative `//host`,
 /// backslashes and control characters are refused).
 pub fn safe_next(next: &str) -> Option<&str> {

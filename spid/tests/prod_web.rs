@@ -542,3 +542,52 @@ async fn two_tenants_by_path_keep_sessions_apart() {
         "/comune-b/spid/login?next=%2Fcomune-b%2Fprivate"
     );
 }
+
+/// Two entities served by host name from one listener.
+#[tokio::test]
+async fn two_tenants_by_host() {
+    capture_logs();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut hosts = spid::HostRouter::new();
+    for tenant in ["comune-a.example", "comune-b.example"] {
+        let base = format!("http://{tenant}");
+        let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
+        sp.add_idp(idp().metadata().unwrap()).unwrap();
+        let web = SpidWeb::new(
+            Arc::new(sp),
+            Arc::new(MemorySessionStore::new()),
+            WebOptions::default(),
+        );
+        let r: Router = Router::new()
+            .route("/private", get(private))
+            .nest("/spid", web.router())
+            .with_state(web);
+        hosts = hosts.host(tenant, r);
+    }
+    let app = hosts.into_router();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    for tenant in ["comune-a.example", "Comune-B.example"] {
+        let md = http
+            .get(format!("http://{addr}/spid/metadata"))
+            .header("host", tenant)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(md.status(), 200);
+        let md = md.text().await.unwrap();
+        let entity = format!(
+            "entityID=\"http://{}/spid/metadata\"",
+            tenant.to_ascii_lowercase()
+        );
+        assert!(md.contains(&entity), "{md}");
+    }
+    let unknown = http
+        .get(format!("http://{addr}/spid/metadata"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
