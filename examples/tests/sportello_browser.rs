@@ -212,6 +212,7 @@ async fn citizen_path_in_chromium() {
         cns_port: 0,
         data_dir: data.path().to_owned(),
         io: None,
+        siope: None,
     })
     .await
     .unwrap();

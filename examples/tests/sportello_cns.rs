@@ -12,6 +12,7 @@ async fn start() -> (tempfile::TempDir, Running) {
         cns_port: 0,
         data_dir: data.path().to_owned(),
         io: None,
+        siope: None,
     })
     .await
     .unwrap();

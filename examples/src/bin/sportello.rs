@@ -24,8 +24,8 @@ struct Args {
     /// Directory of the SQLite state files.
     #[arg(long, default_value = "sportello-data")]
     data_dir: PathBuf,
-    /// A JSON configuration file (same fields as the flags; `io` points at a real IO Services
-    /// endpoint: `{"io": {"base_url": "...", "subscription_key": "..."}}`).
+    /// A JSON configuration file (same fields as the flags; `io` and `siope` point at real IO
+    /// Services and SIOPE+ A2A endpoints, see the README).
     #[arg(long)]
     config: Option<PathBuf>,
 }

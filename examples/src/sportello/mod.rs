@@ -83,6 +83,23 @@ pub struct IoEndpoint {
     pub subscription_key: String,
 }
 
+/// A real SIOPE+ A2A endpoint instead of the embedded simulator.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiopeEndpoint {
+    /// Base URL of the A2A channel, e.g. `https://certa2a.siopeplus.it/v1`.
+    pub base_url: String,
+    /// The ente's A2A code (`A2A-…`), also the certificate's CN.
+    pub codice_a2a: String,
+    /// The ente's code in SIOPE+ (6 characters).
+    pub codice_ente: String,
+    /// PEM file with the client certificate (chain) of the ente.
+    pub certificate_pem: PathBuf,
+    /// PEM file with the client certificate's private key (also used to sign flows).
+    pub key_pem: PathBuf,
+    /// PEM file with the roots that the A2A server certificate must chain to.
+    pub trust_roots_pem: PathBuf,
+}
+
 /// The demo's configuration. Every field has an embedded default.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -96,6 +113,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// IO Services endpoint; `None` runs the embedded mock.
     pub io: Option<IoEndpoint>,
+    /// SIOPE+ A2A endpoint; `None` runs the embedded simulator.
+    pub siope: Option<SiopeEndpoint>,
 }
 
 impl Default for Config {
@@ -105,6 +124,7 @@ impl Default for Config {
             cns_port: 8443,
             data_dir: PathBuf::from("sportello-data"),
             io: None,
+            siope: None,
         }
     }
 }

@@ -118,7 +118,7 @@ impl AppState {
                 (client, Some(mock))
             }
         };
-        let treasury = Treasury::start(&ente, dir).await?;
+        let treasury = Treasury::start(config.siope.as_ref(), dir).await?;
         let login = Login::build(&ente, base_url)?;
         Ok(Arc::new(AppState {
             ente,

@@ -19,7 +19,7 @@ use siopeplus::{
 use tokio::sync::Mutex;
 
 use super::html::{esc, fields};
-use super::{Ente, StartError, component};
+use super::{Ente, SiopeEndpoint, StartError, component};
 
 const CODICE_A2A: &str = "A2A-12345678";
 const CODICE_ENTE: &str = "UF0001";
@@ -35,7 +35,9 @@ struct Sent {
 
 /// The ente's SIOPE+ channel (simulated by default).
 pub(crate) struct Treasury {
-    _simulator: Simulator,
+    _simulator: Option<Simulator>,
+    codice_a2a: String,
+    codice_ente: String,
     signer: FlowSigner,
     cert: CertInfo,
     outbox: Outbox<SqliteOutbox>,
@@ -43,24 +45,67 @@ pub(crate) struct Treasury {
 }
 
 impl Treasury {
-    pub(crate) async fn start(_ente: &Ente, dir: &Path) -> Result<Treasury, StartError> {
+    pub(crate) async fn start(
+        endpoint: Option<&SiopeEndpoint>,
+        dir: &Path,
+    ) -> Result<Treasury, StartError> {
         let err = component("SIOPE+");
-        let pki = TestPki::generate("SIOPE+ simulato").map_err(|e| err(e.to_string()))?;
-        let simulator = Simulator::start(&pki, SimOptions::default())
-            .await
-            .map_err(|e| err(e.to_string()))?;
-        // A three-year client certificate, as SIOPE+ issues them.
-        let identity: ClientIdentity = pki
-            .client_identity(CODICE_A2A, 3 * 365)
-            .map_err(|e| err(e.to_string()))?;
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| StartError::State {
+                path: p.to_owned(),
+                message: e.to_string(),
+            })
+        };
+        let (simulator, base_url, codice_a2a, codice_ente, identity, roots) = match endpoint {
+            Some(real) => {
+                let identity = ClientIdentity::from_pem_parts(
+                    &read(&real.certificate_pem)?,
+                    &read(&real.key_pem)?,
+                )
+                .map_err(|e| err(e.to_string()))?;
+                let roots = trust_roots_from_pem(&read(&real.trust_roots_pem)?)
+                    .map_err(|e| err(e.to_string()))?;
+                let url = real
+                    .base_url
+                    .parse()
+                    .map_err(|e| err(format!("base_url: {e}")))?;
+                (
+                    None,
+                    url,
+                    real.codice_a2a.clone(),
+                    real.codice_ente.clone(),
+                    identity,
+                    roots,
+                )
+            }
+            None => {
+                let pki = TestPki::generate("SIOPE+ simulato").map_err(|e| err(e.to_string()))?;
+                let simulator = Simulator::start(&pki, SimOptions::default())
+                    .await
+                    .map_err(|e| err(e.to_string()))?;
+                // A three-year client certificate, as SIOPE+ issues them.
+                let identity: ClientIdentity = pki
+                    .client_identity(CODICE_A2A, 3 * 365)
+                    .map_err(|e| err(e.to_string()))?;
+                let roots = trust_roots_from_pem(pki.ca_pem().as_bytes())
+                    .map_err(|e| err(e.to_string()))?;
+                let url = simulator.base_url();
+                (
+                    Some(simulator),
+                    url,
+                    CODICE_A2A.to_owned(),
+                    CODICE_ENTE.to_owned(),
+                    identity,
+                    roots,
+                )
+            }
+        };
         let cert = identity.info().map_err(|e| err(e.to_string()))?;
         let signer = FlowSigner::from_identity(&identity).map_err(|e| err(e.to_string()))?;
-        let roots =
-            trust_roots_from_pem(pki.ca_pem().as_bytes()).map_err(|e| err(e.to_string()))?;
         let config = A2aConfig::new(
-            simulator.base_url(),
-            CODICE_A2A.parse().map_err(|e| err(format!("{e}")))?,
-            CODICE_ENTE,
+            base_url,
+            codice_a2a.parse().map_err(|e| err(format!("{e}")))?,
+            codice_ente.clone(),
             identity,
             roots,
         );
@@ -73,6 +118,8 @@ impl Treasury {
         let outbox = Outbox::new(Arc::new(store), client, Duration::from_secs(60));
         Ok(Treasury {
             _simulator: simulator,
+            codice_a2a,
+            codice_ente,
             signer,
             cert,
             outbox,
@@ -146,11 +193,11 @@ impl Treasury {
             codice_abi_bt: "03069".parse().map_err(e("codice ABI"))?,
             identificativo_flusso: flow_id.parse().map_err(e("identificativo flusso"))?,
             data_ora_creazione_flusso: now.naive_local(),
-            codice_ente: CODICE_ENTE.parse().map_err(e("codice ente"))?,
+            codice_ente: self.codice_ente.parse().map_err(e("codice ente"))?,
             descrizione_ente: ente.name.clone(),
             codice_istat_ente: "058091000".parse().map_err(e("codice ISTAT"))?,
             codice_fiscale_ente: ente.fiscal_code.to_string(),
-            codice_tramite_ente: CODICE_A2A.parse().map_err(e("codice tramite ente"))?,
+            codice_tramite_ente: self.codice_a2a.parse().map_err(e("codice tramite ente"))?,
             codice_tramite_bt: "A2A-87654321".parse().map_err(e("codice tramite BT"))?,
             codice_ente_bt: "0001234".into(),
             riferimento_ente: None,
