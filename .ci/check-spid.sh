@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPID conformance: runs AgID's `spid-sp-test` (PyPI) against the example SP (`spid-sp`) for the
-# spid-sp-public and spid-sp-private profiles, metadata + AuthnRequest + all response tests
-# (`--extra -tr`), and fails on any failed check. Also checks the SP certificate with AgID's
+# spid-sp-public and spid-sp-private profiles and, with the SP in aggregator mode, the
+# spid-sp-ag-public-full and spid-sp-ag-public-lite profiles: metadata + AuthnRequest + all
+# response tests (`--extra -tr`), and fails on any failed check. Also checks the SP certificate with AgID's
 # certificate validator (spid-compliant-certificates, pulled in by spid-sp-test) and the
-# metadata with xmllint against saml-schema-metadata-sp-spid-av29.xsd.
+# metadata with xmllint against saml-schema-metadata-sp-spid-av29.xsd (and, for aggregators,
+# saml-schema-metadata-aggregated-spid.xsd).
 #
 # Needs: xmlsec1, xmllint and openssl (Debian xmlsec1, libxml2-utils, openssl; spid-sp-test
 # calls xmlsec1 and openssl), a python venv at $PA_PY (one is created under target/ when PA_PY
@@ -47,27 +49,34 @@ free_port() {
 }
 
 status=0
-# sector:binding of the AuthnRequest (Redirect is the default; POST checked once as well).
-for run in public:redirect private:redirect public:post; do
-  sector="${run%%:*}"
-  binding="${run##*:}"
-  profile="spid-sp-$sector"
+# profile:binding:sector:aggregator kind ("-" for none); Redirect is the default binding, POST is
+# checked once as well.
+for run in spid-sp-public:redirect:public:- spid-sp-private:redirect:private:- spid-sp-public:post:public:- \
+           spid-sp-ag-public-full:redirect:public:pub-ag-full spid-sp-ag-public-lite:redirect:public:pub-ag-lite; do
+  IFS=: read -r profile binding sector aggregator <<<"$run"
+  sp_args=(--sector "$sector" --binding "$binding")
+  if [ "$aggregator" != "-" ]; then sp_args+=(--aggregator "$aggregator"); fi
   port="$(free_port)"
   base="http://127.0.0.1:$port"
-  "$SP_BIN" --port "$port" --sector "$sector" --binding "$binding" --idp-metadata "$WORK/idp.xml" >"$WORK/sp-$sector-$binding.log" 2>&1 &
+  tag="$profile-$binding"
+  "$SP_BIN" --port "$port" "${sp_args[@]}" --idp-metadata "$WORK/idp.xml" >"$WORK/sp-$tag.log" 2>&1 &
   SP_PID=$!
   for _ in $(seq 1 120); do
     if "$PY" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' \
-        "$base/spid/metadata" "$WORK/metadata-$sector-$binding.xml" 2>/dev/null; then break; fi
-    if ! kill -0 "$SP_PID" 2>/dev/null; then cat "$WORK/sp-$sector-$binding.log" >&2; exit 1; fi
+        "$base/spid/metadata" "$WORK/metadata-$tag.xml" 2>/dev/null; then break; fi
+    if ! kill -0 "$SP_PID" 2>/dev/null; then cat "$WORK/sp-$tag.log" >&2; exit 1; fi
     sleep 1
   done
 
   echo "check-spid: xmllint $profile metadata against saml-schema-metadata-sp-spid-av29.xsd"
-  (cd "$SCHEMAS" && xmllint --noout --schema saml-schema-metadata-sp-spid-av29.xsd "$WORK/metadata-$sector-$binding.xml")
+  (cd "$SCHEMAS" && xmllint --noout --schema saml-schema-metadata-sp-spid-av29.xsd "$WORK/metadata-$tag.xml")
+  if [ "$aggregator" != "-" ]; then
+    echo "check-spid: xmllint $profile metadata against saml-schema-metadata-aggregated-spid.xsd"
+    (cd "$SCHEMAS" && xmllint --noout --schema saml-schema-metadata-aggregated-spid.xsd "$WORK/metadata-$tag.xml")
+  fi
 
   echo "check-spid: AgID certificate validator ($sector)"
-  "$PY" - "$WORK/metadata-$sector-$binding.xml" "$sector" <<'EOF'
+  "$PY" - "$WORK/metadata-$tag.xml" "$sector" <<'EOF'
 import re, sys, tempfile
 from lxml import etree
 from spid_sp_test.compliant_certificates import check_certificate
@@ -92,9 +101,9 @@ EOF
   (cd "$WORK" && "$SPID_SP_TEST" \
       --metadata-url "$base/spid/metadata" \
       --authn-url "$base/spid/login?idp=https://localhost:8443" \
-      --extra -tr -pr "$profile" -rf json -o "$WORK/report-$sector-$binding.json" -d CRITICAL --exit-zero \
-      >"$WORK/spid-sp-test-$sector-$binding.log" 2>&1) || true
-  if ! "$PY" - "$WORK/report-$sector-$binding.json" "$profile" <<'EOF'
+      --extra -tr -pr "$profile" -rf json -o "$WORK/report-$tag.json" -d CRITICAL --exit-zero \
+      >"$WORK/spid-sp-test-$tag.log" 2>&1) || true
+  if ! "$PY" - "$WORK/report-$tag.json" "$profile" <<'EOF'
 import json, sys
 report = json.load(open(sys.argv[1]))
 counts, failures = {}, []
@@ -117,14 +126,32 @@ responses = counts.get("response", {})
 total_responses = sum(responses.values())
 if total_responses != 111:
     failures.append(("response", "", f"expected 111 response tests, found {total_responses}", ""))
+# An aggregator profile must really have run its aggregator checks (a profile name spid-sp-test
+# did not know would fall back to the plain SP checks).
+if "-ag-" in sys.argv[2]:
+    texts = []
+    def collect(node):
+        if isinstance(node, dict):
+            if "result" in node and node.get("result") == "success":
+                texts.append(str(node.get("test", "")))
+            for v in node.values():
+                collect(v)
+        elif isinstance(node, list):
+            for v in node:
+                collect(v)
+    collect(report)
+    kind = "PublicServicesFullAggregator" if sys.argv[2].endswith("-full") else "PublicServicesLightAggregator"
+    for needle in ["spid:aggregator", "spid:aggregated", kind, "entityID MUST contain"]:
+        if not any(needle in t for t in texts):
+            failures.append(("metadata", "", f"no passed check mentions {needle!r}", ""))
 for f in failures:
     print("  FAILED:", *f)
 sys.exit(1 if failures else 0)
 EOF
   then
     status=1
-    echo "--- spid-sp-test log ($profile)"; tail -50 "$WORK/spid-sp-test-$sector-$binding.log"
-    echo "--- SP log ($profile)"; tail -20 "$WORK/sp-$sector-$binding.log"
+    echo "--- spid-sp-test log ($profile)"; tail -50 "$WORK/spid-sp-test-$tag.log"
+    echo "--- SP log ($profile)"; tail -20 "$WORK/sp-$tag.log"
   fi
   kill "$SP_PID" 2>/dev/null || true
   wait "$SP_PID" 2>/dev/null || true
@@ -135,4 +162,4 @@ if [ "$status" -ne 0 ]; then
   echo "check-spid: FAILED" >&2
   exit 1
 fi
-echo "check-spid: spid-sp-test green for spid-sp-public and spid-sp-private (Redirect and POST AuthnRequests)"
+echo "check-spid: spid-sp-test green for spid-sp-public, spid-sp-private (Redirect and POST AuthnRequests), spid-sp-ag-public-full and spid-sp-ag-public-lite"

@@ -181,6 +181,134 @@ pub struct BillingContact {
     pub nation: String,
 }
 
+/// The kind of aggregator (Avviso SPID n. 19 v4): who hosts the services of the aggregated entity
+/// and whether it is public or private. Each kind has its activity code, which the aggregator's
+/// entityIDs carry as a path segment (`https://aggregator.example/pub-ag-full/c_h501`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AggregatorKind {
+    /// Public services, full: the aggregator hosts the aggregated administration's services
+    /// (`spid:PublicServicesFullAggregator`, activity code `pub-ag-full`).
+    #[serde(rename = "pub-ag-full", alias = "PublicServicesFullAggregator")]
+    PublicServicesFull,
+    /// Public services, light: the aggregator provides the SPID access only, the services stay
+    /// with the administration (`spid:PublicServicesLightAggregator`, `pub-ag-lite`).
+    #[serde(rename = "pub-ag-lite", alias = "PublicServicesLightAggregator")]
+    PublicServicesLight,
+    /// Private services, full (`spid:PrivateServicesFullAggregator`, `pri-ag-full`).
+    #[serde(rename = "pri-ag-full", alias = "PrivateServicesFullAggregator")]
+    PrivateServicesFull,
+    /// Private services, light (`spid:PrivateServicesLightAggregator`, `pri-ag-lite`).
+    #[serde(rename = "pri-ag-lite", alias = "PrivateServicesLightAggregator")]
+    PrivateServicesLight,
+}
+
+impl AggregatorKind {
+    /// Every kind, in the order of the schema.
+    pub const ALL: [AggregatorKind; 4] = [
+        AggregatorKind::PublicServicesFull,
+        AggregatorKind::PublicServicesLight,
+        AggregatorKind::PrivateServicesFull,
+        AggregatorKind::PrivateServicesLight,
+    ];
+
+    /// The activity code that the entityID carries (`pub-ag-full`, ...).
+    pub fn activity_code(self) -> &'static str {
+        match self {
+            AggregatorKind::PublicServicesFull => "pub-ag-full",
+            AggregatorKind::PublicServicesLight => "pub-ag-lite",
+            AggregatorKind::PrivateServicesFull => "pri-ag-full",
+            AggregatorKind::PrivateServicesLight => "pri-ag-lite",
+        }
+    }
+
+    /// The local name of the empty `spid:` element in the aggregator's contact extensions.
+    pub fn element(self) -> &'static str {
+        match self {
+            AggregatorKind::PublicServicesFull => "PublicServicesFullAggregator",
+            AggregatorKind::PublicServicesLight => "PublicServicesLightAggregator",
+            AggregatorKind::PrivateServicesFull => "PrivateServicesFullAggregator",
+            AggregatorKind::PrivateServicesLight => "PrivateServicesLightAggregator",
+        }
+    }
+
+    /// Parses an activity code (`pub-ag-full`, ...).
+    pub fn from_activity_code(code: &str) -> Option<AggregatorKind> {
+        AggregatorKind::ALL
+            .into_iter()
+            .find(|k| k.activity_code() == code)
+    }
+
+    /// `true` for the kinds that aggregate public administrations (`spid:Public` aggregated).
+    pub fn is_public(self) -> bool {
+        matches!(
+            self,
+            AggregatorKind::PublicServicesFull | AggregatorKind::PublicServicesLight
+        )
+    }
+
+    /// `true` for the light kinds, whose aggregator contact carries a `spid:KeyDescriptor`
+    /// with `use="spid:validation"`.
+    pub fn is_light(self) -> bool {
+        matches!(
+            self,
+            AggregatorKind::PublicServicesLight | AggregatorKind::PrivateServicesLight
+        )
+    }
+}
+
+impl std::fmt::Display for AggregatorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.activity_code())
+    }
+}
+
+/// The aggregator (the technology partner) that publishes the metadata of an aggregated entity.
+///
+/// With it, the SP metadata describes the aggregated entity (its `Organization`, its
+/// [`Sector`] identifiers, its [`ContactPerson`]) as the `spid:aggregated` contact, and the
+/// aggregator as the `spid:aggregator` contact, per Avviso SPID n. 19 v4 and
+/// `saml-schema-metadata-aggregated-spid.xsd`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aggregator {
+    /// Public/private, full/light.
+    pub kind: AggregatorKind,
+    /// The aggregator's company name (`md:Company` of its contact).
+    pub company: String,
+    /// The aggregator's VAT number (rendered `IT<digits>`).
+    #[serde(default)]
+    pub vat_number: Option<PartitaIva>,
+    /// The aggregator's fiscal code.
+    #[serde(default)]
+    pub fiscal_code: Option<String>,
+    /// The aggregator's IPA code, when the aggregator is itself a public administration.
+    #[serde(default)]
+    pub ipa_code: Option<CodiceIpa>,
+    /// The aggregator's contact e-mail address.
+    pub email: String,
+    /// The aggregator's telephone number (`+39...`).
+    #[serde(default)]
+    pub telephone: Option<String>,
+    /// Light kinds: the aggregator's certificate for `spid:KeyDescriptor use="spid:validation"`,
+    /// as PEM or base64 DER.
+    #[serde(default)]
+    pub validation_certificate: Option<String>,
+}
+
+impl Aggregator {
+    /// The `validation_certificate` as base64 DER on one line (PEM armour and whitespace
+    /// removed), if any.
+    pub fn validation_certificate_base64(&self) -> Option<String> {
+        self.validation_certificate.as_ref().map(|c| {
+            c.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .flat_map(|l| l.chars())
+                .filter(|ch| !ch.is_whitespace())
+                .collect()
+        })
+    }
+}
+
 fn default_skew() -> u64 {
     60
 }
@@ -206,8 +334,12 @@ pub struct SpConfig {
     /// Sector and identifiers.
     #[serde(flatten)]
     pub sector: Sector,
-    /// The `other` contact person.
+    /// The `other` contact person (of the aggregated entity, when `aggregator` is set).
     pub contact: ContactPerson,
+    /// Set when this SP identity is published by an aggregator on behalf of the entity that
+    /// `organization`, `sector` and `contact` describe (Avviso SPID n. 19 v4).
+    #[serde(default)]
+    pub aggregator: Option<Aggregator>,
     /// Level requested when the caller does not choose one.
     pub default_level: SpidLevel,
     /// Comparison sent in `RequestedAuthnContext`.
@@ -350,6 +482,100 @@ impl SpConfig {
                 }
             }
         }
+        if let Some(ag) = &self.aggregator {
+            self.validate_aggregator(ag)?;
+        }
+        Ok(())
+    }
+
+    fn validate_aggregator(&self, ag: &Aggregator) -> Result<(), ConfigError> {
+        let bad = |field: &str, reason: String| {
+            Err(ConfigError {
+                field: field.to_owned(),
+                reason,
+            })
+        };
+        if ag.kind.is_public() != self.sector.is_public() {
+            return bad(
+                "aggregator.kind",
+                format!(
+                    "{} aggregates {} entities, but the sector is {}",
+                    ag.kind,
+                    if ag.kind.is_public() {
+                        "public"
+                    } else {
+                        "private"
+                    },
+                    if self.sector.is_public() {
+                        "public"
+                    } else {
+                        "private"
+                    }
+                ),
+            );
+        }
+        if self.entity_id.contains('?') {
+            return bad(
+                "entity_id",
+                "an aggregator's entityID must not have a query string".to_owned(),
+            );
+        }
+        let code = ag.kind.activity_code();
+        let path = self
+            .entity_id
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(&self.entity_id);
+        if !path.split('/').skip(1).any(|segment| segment == code) {
+            return bad(
+                "entity_id",
+                format!(
+                    "an aggregator's entityID must carry the activity code as a path segment (https://aggregator.example/{code}/<aggregated>)"
+                ),
+            );
+        }
+        if ag.company.trim().is_empty() {
+            return bad("aggregator.company", "must not be empty".to_owned());
+        }
+        if ag.vat_number.is_none() && ag.fiscal_code.is_none() {
+            return bad(
+                "aggregator.vat_number",
+                "an aggregator needs a VAT number or a fiscal code".to_owned(),
+            );
+        }
+        check_email("aggregator.email", &ag.email)?;
+        if let Some(t) = &ag.telephone {
+            check_phone("aggregator.telephone", t)?;
+        }
+        match ag.validation_certificate_base64() {
+            Some(b64) => {
+                use base64::Engine as _;
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_bytes())
+                    .map_err(|e| e.to_string())
+                    .and_then(|der| {
+                        xmldsig::Certificate::from_der(&der)
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    });
+                if let Err(e) = der {
+                    return bad(
+                        "aggregator.validation_certificate",
+                        format!("not a PEM or base64 DER X.509 certificate: {e}"),
+                    );
+                }
+            }
+            None if ag.kind.is_light() => {
+                return bad(
+                    "aggregator.validation_certificate",
+                    format!(
+                        "{} requires the aggregator's validation certificate",
+                        ag.kind
+                    ),
+                );
+            }
+            None => {}
+        }
         Ok(())
     }
 
@@ -400,6 +626,7 @@ impl SpConfig {
                 email: "protocollo@comune.esempio.it".into(),
                 telephone: Some("+390612345678".into()),
             },
+            aggregator: None,
             default_level: SpidLevel::L2,
             comparison: Comparison::Minimum,
             clock_skew_secs: default_skew(),
@@ -434,6 +661,41 @@ impl SpConfig {
                 nation: "IT".into(),
             }),
         };
+        c
+    }
+}
+
+impl SpConfig {
+    /// An example SP identity published by an aggregator of the given kind: the aggregated
+    /// entity is [`example_public`](SpConfig::example_public)'s administration (public kinds)
+    /// or [`example_private`](SpConfig::example_private)'s company (private kinds); the entityID
+    /// is `<base_url>/<activity code>/<IPA code or VAT number>`, the endpoints stay under
+    /// `<base_url>/spid/`. Light kinds also need
+    /// [`Aggregator::validation_certificate`] before the configuration validates.
+    pub fn example_aggregated(base_url: &str, kind: AggregatorKind) -> SpConfig {
+        let mut c = if kind.is_public() {
+            SpConfig::example_public(base_url)
+        } else {
+            SpConfig::example_private(base_url)
+        };
+        let aggregated = match &c.sector {
+            Sector::Public { ipa_code, .. } => ipa_code.as_str().to_owned(),
+            Sector::Private { vat_number, .. } => vat_number
+                .as_ref()
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default(),
+        };
+        c.entity_id = format!("{base_url}/{}/{aggregated}", kind.activity_code());
+        c.aggregator = Some(Aggregator {
+            kind,
+            company: "Partner Tecnologico S.p.A.".into(),
+            vat_number: "01234567897".parse().ok(),
+            fiscal_code: None,
+            ipa_code: None,
+            email: "spid@partner-tecnologico.example".into(),
+            telephone: Some("+390298765432".into()),
+            validation_certificate: None,
+        });
         c
     }
 }

@@ -35,8 +35,9 @@ pub use cert::{
 };
 pub use citizen::NoFiscalNumber;
 pub use config::{
-    AssertionConsumerService, AttributeConsumingService, BillingContact, Binding, ContactPerson,
-    Localized, Organization, Sector, SingleLogoutService, SpConfig,
+    Aggregator, AggregatorKind, AssertionConsumerService, AttributeConsumingService,
+    BillingContact, Binding, ContactPerson, Localized, Organization, Sector, SingleLogoutService,
+    SpConfig,
 };
 pub use error::{
     ConfigError, Error, KeyError, MetadataError, RequestError, ResponseError, StoreError,

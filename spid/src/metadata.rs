@@ -7,6 +7,8 @@ use crate::config::{
     AssertionConsumerService, BillingContact, Binding, Localized, Organization, Sector,
     SingleLogoutService, SpConfig,
 };
+use pa_types::{CodiceIpa, PartitaIva};
+
 use crate::xml::{ATTRNAME_BASIC, NAMEID_TRANSIENT, NS_DS, NS_FPA, NS_MD, NS_SPID, esc};
 
 fn localized(out: &mut String, element: &str, items: &[Localized]) {
@@ -59,6 +61,42 @@ fn billing_extensions(out: &mut String, b: &BillingContact) {
         "<fpa:Nazione>{}</fpa:Nazione></fpa:Sede></fpa:CessionarioCommittente>",
         esc(&b.nation)
     );
+}
+
+/// `spid:IPACode`, `spid:VATNumber` (`IT` + digits), `spid:FiscalCode`, in the schema's order.
+fn identifiers(
+    out: &mut String,
+    ipa: Option<&CodiceIpa>,
+    vat: Option<&PartitaIva>,
+    fiscal_code: Option<&str>,
+) {
+    if let Some(ipa) = ipa {
+        let _ = write!(out, "<spid:IPACode>{}</spid:IPACode>", esc(ipa.as_str()));
+    }
+    if let Some(v) = vat {
+        let _ = write!(
+            out,
+            "<spid:VATNumber>IT{}</spid:VATNumber>",
+            esc(v.as_str())
+        );
+    }
+    if let Some(cf) = fiscal_code {
+        let _ = write!(out, "<spid:FiscalCode>{}</spid:FiscalCode>", esc(cf));
+    }
+}
+
+/// Closes a contact's `md:Extensions` and writes `Company`, `EmailAddress`, `TelephoneNumber`.
+fn contact_tail(out: &mut String, company: &str, email: &str, telephone: Option<&str>) {
+    let _ = write!(
+        out,
+        "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
+        esc(company),
+        esc(email)
+    );
+    if let Some(t) = telephone {
+        let _ = write!(out, "<md:TelephoneNumber>{}</md:TelephoneNumber>", esc(t));
+    }
+    out.push_str("</md:ContactPerson>");
 }
 
 /// One `md:AttributeConsumingService` of SP metadata: its index, service names and the names of
@@ -180,59 +218,82 @@ pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &s
         .or_else(|| config.organization.names.first())
         .map(|l| l.value.clone())
         .unwrap_or_default();
-    o.push_str("<md:ContactPerson contactType=\"other\"><md:Extensions>");
-    match &config.sector {
+    // The entity's own identifiers: the `other` contact of an SP, the `spid:aggregated` contact
+    // when an aggregator publishes the metadata.
+    let (ipa, vat, fc, sector_element) = match &config.sector {
         Sector::Public {
             ipa_code,
             vat_number,
             fiscal_code,
-        } => {
-            let _ = write!(o, "<spid:IPACode>{}</spid:IPACode>", esc(ipa_code.as_str()));
-            if let Some(v) = vat_number {
-                let _ = write!(o, "<spid:VATNumber>IT{}</spid:VATNumber>", esc(v.as_str()));
-            }
-            if let Some(cf) = fiscal_code {
-                let _ = write!(o, "<spid:FiscalCode>{}</spid:FiscalCode>", esc(cf));
-            }
-            o.push_str("<spid:Public/>");
-        }
+        } => (
+            Some(ipa_code),
+            vat_number.as_ref(),
+            fiscal_code.as_deref(),
+            "Public",
+        ),
         Sector::Private {
             vat_number,
             fiscal_code,
             ..
-        } => {
-            if let Some(v) = vat_number {
-                let _ = write!(o, "<spid:VATNumber>IT{}</spid:VATNumber>", esc(v.as_str()));
-            }
-            if let Some(cf) = fiscal_code {
-                let _ = write!(o, "<spid:FiscalCode>{}</spid:FiscalCode>", esc(cf));
-            }
-            o.push_str("<spid:Private/>");
+        } => (None, vat_number.as_ref(), fiscal_code.as_deref(), "Private"),
+    };
+    let entity_type = |t: &str| {
+        if config.aggregator.is_some() {
+            format!(" spid:entityType=\"spid:{t}\"")
+        } else {
+            String::new()
         }
+    };
+    if let Some(ag) = &config.aggregator {
+        let _ = write!(
+            o,
+            "<md:ContactPerson contactType=\"other\"{}><md:Extensions>",
+            entity_type("aggregator")
+        );
+        identifiers(
+            &mut o,
+            ag.ipa_code.as_ref(),
+            ag.vat_number.as_ref(),
+            ag.fiscal_code.as_deref(),
+        );
+        let _ = write!(o, "<spid:{}/>", ag.kind.element());
+        if let Some(cert) = ag.validation_certificate_base64() {
+            let _ = write!(
+                o,
+                "<spid:KeyDescriptor use=\"spid:validation\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></spid:KeyDescriptor>",
+                esc(&cert)
+            );
+        }
+        contact_tail(&mut o, &ag.company, &ag.email, ag.telephone.as_deref());
     }
     let _ = write!(
         o,
-        "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
-        esc(&company),
-        esc(&config.contact.email)
+        "<md:ContactPerson contactType=\"other\"{}><md:Extensions>",
+        entity_type("aggregated")
     );
-    if let Some(t) = &config.contact.telephone {
-        let _ = write!(o, "<md:TelephoneNumber>{}</md:TelephoneNumber>", esc(t));
-    }
-    o.push_str("</md:ContactPerson>");
+    identifiers(&mut o, ipa, vat, fc);
+    let _ = write!(o, "<spid:{sector_element}/>");
+    contact_tail(
+        &mut o,
+        &company,
+        &config.contact.email,
+        config.contact.telephone.as_deref(),
+    );
     if let Sector::Private { billing, .. } = &config.sector {
-        o.push_str("<md:ContactPerson contactType=\"billing\"><md:Extensions>");
-        billing_extensions(&mut o, billing);
+        // The aggregated-metadata schema wants a spid:entityType on every contact: the billing
+        // contact of a private aggregator is the aggregator's.
         let _ = write!(
             o,
-            "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
-            esc(&billing.company),
-            esc(&billing.email)
+            "<md:ContactPerson contactType=\"billing\"{}><md:Extensions>",
+            entity_type("aggregator")
         );
-        if let Some(t) = &billing.telephone {
-            let _ = write!(o, "<md:TelephoneNumber>{}</md:TelephoneNumber>", esc(t));
-        }
-        o.push_str("</md:ContactPerson>");
+        billing_extensions(&mut o, billing);
+        contact_tail(
+            &mut o,
+            &billing.company,
+            &billing.email,
+            billing.telephone.as_deref(),
+        );
     }
     o.push_str("</md:EntityDescriptor>");
     o

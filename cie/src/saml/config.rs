@@ -428,6 +428,7 @@ impl CieSpConfig {
                 email: self.administrative.email.clone(),
                 telephone: self.administrative.telephone.clone(),
             },
+            aggregator: None,
             default_level: self.default_level.to_spid(),
             comparison: self.comparison,
             clock_skew_secs: self.clock_skew_secs,

@@ -4,6 +4,12 @@
 //! cargo run -p examples --bin spid-sp -- --port 8000 --idp-metadata idp.xml [--idp-metadata ...]
 //! ```
 //!
+//! With `--aggregator pub-ag-full|pub-ag-lite|pri-ag-full|pri-ag-lite` the SP identity is an
+//! aggregated entity's, published by a technology partner (Avviso SPID n. 19 v4): entityID
+//! `BASE/<activity code>/<IPA code or VAT number>`, `spid:aggregator` and `spid:aggregated`
+//! contacts; the aggregator kind sets the sector (`pub-*` public, `pri-*` private). Light kinds
+//! publish the SP certificate as the aggregator's validation certificate.
+//!
 //! With `--cie` the same routes run "Entra con CIE" (the `cie` crate): CIE metadata, CIE
 //! request and response rules.
 //!
@@ -65,6 +71,10 @@ struct Args {
     /// SP certificate (PEM); generated when absent.
     #[arg(long, requires = "key")]
     cert: Option<PathBuf>,
+    /// Aggregator mode: the activity code of the aggregator kind (`pub-ag-full`, `pub-ag-lite`,
+    /// `pri-ag-full`, `pri-ag-lite`); overrides `--sector`.
+    #[arg(long, value_parser = parse_aggregator, conflicts_with = "cie")]
+    aggregator: Option<spid::AggregatorKind>,
     /// "Entra con CIE" mode: CIE metadata at /spid/metadata, CIE rules at /spid/login and
     /// /spid/acs (the `cie` crate on the same engine).
     #[arg(long)]
@@ -77,6 +87,19 @@ struct AppState {
     cie: Option<cie::CieServiceProvider>,
     binding: Binding,
     secure_cookie: bool,
+}
+
+fn parse_aggregator(code: &str) -> Result<spid::AggregatorKind, String> {
+    spid::AggregatorKind::from_activity_code(code).ok_or_else(|| {
+        let codes: Vec<_> = spid::AggregatorKind::ALL
+            .iter()
+            .map(|k| k.activity_code())
+            .collect();
+        format!(
+            "unknown aggregator kind {code:?}; one of {}",
+            codes.join(", ")
+        )
+    })
 }
 
 fn fail(msg: String) -> std::process::ExitCode {
@@ -92,9 +115,10 @@ async fn main() -> std::process::ExitCode {
         .clone()
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", args.port));
     let base = base.trim_end_matches('/').to_owned();
-    let config = match args.sector {
-        Sector::Public => SpConfig::example_public(&base),
-        Sector::Private => SpConfig::example_private(&base),
+    let mut config = match (args.aggregator, args.sector) {
+        (Some(kind), _) => SpConfig::example_aggregated(&base, kind),
+        (None, Sector::Public) => SpConfig::example_public(&base),
+        (None, Sector::Private) => SpConfig::example_private(&base),
     };
     let creds = match (&args.key, &args.cert) {
         (Some(k), Some(c)) => {
@@ -134,6 +158,11 @@ async fn main() -> std::process::ExitCode {
             }
         }
     };
+    if let Some(ag) = config.aggregator.as_mut()
+        && ag.kind.is_light()
+    {
+        ag.validation_certificate = Some(creds.certificate_pem());
+    }
     let mut cie_sp = if args.cie {
         let cie_config = match args.sector {
             Sector::Public => cie::CieSpConfig::example_public(&base),
@@ -180,6 +209,7 @@ async fn main() -> std::process::ExitCode {
         },
         secure_cookie: base.starts_with("https://"),
     });
+    let entity_id = state.sp.config().entity_id.clone();
     let app = Router::new()
         .route("/spid/metadata", get(metadata))
         .route("/spid/login", get(login))
@@ -190,7 +220,7 @@ async fn main() -> std::process::ExitCode {
         Ok(l) => l,
         Err(e) => return fail(format!("bind {addr}: {e}")),
     };
-    eprintln!("spid-sp: listening on {base} (entityID {base}/spid/metadata)");
+    eprintln!("spid-sp: listening on {base} (entityID {entity_id})");
     if let Err(e) = axum::serve(listener, app).await {
         return fail(e.to_string());
     }

@@ -1,6 +1,7 @@
 //! Public-API tests of the `spid` crate.
 #![allow(clippy::unwrap_used)]
 
+mod aggregator;
 mod authn;
 mod cert;
 mod config;
