@@ -35,6 +35,12 @@ pub struct SpSession {
     pub created_at: DateTime<Utc>,
     /// When the session ends.
     pub expires_at: DateTime<Utc>,
+    /// The entityID of the SP identity the user logged in to; empty when not bound (sessions
+    /// made with [`SpSession::new`] alone). The axum integration binds every session it
+    /// creates and honours a session only at the SP identity it belongs to, so that entities
+    /// sharing a session store never accept each other's logins.
+    #[serde(default)]
+    pub sp_entity_id: String,
 }
 
 impl SpSession {
@@ -55,7 +61,21 @@ impl SpSession {
             session_index: login.session_index.clone(),
             created_at: now,
             expires_at: now + ttl,
+            sp_entity_id: String::new(),
         }
+    }
+
+    /// Binds the session to the SP identity `sp_entity_id` (see [`SpSession::sp_entity_id`]).
+    #[must_use]
+    pub fn for_sp(mut self, sp_entity_id: impl Into<String>) -> Self {
+        self.sp_entity_id = sp_entity_id.into();
+        self
+    }
+
+    /// `true` if the session may be honoured by the SP identity `sp_entity_id`: it is bound to
+    /// that identity, or not bound at all.
+    pub fn belongs_to(&self, sp_entity_id: &str) -> bool {
+        self.sp_entity_id.is_empty() || self.sp_entity_id == sp_entity_id
     }
 }
 

@@ -115,7 +115,7 @@ impl SpidWeb {
             .route("/metadata", get(metadata))
             .route("/login", get(login))
             .route("/acs", axum::routing::post(acs))
-            .route("/logout", get(logout))
+            .route("/logout", get(logout).post(logout))
             .route("/slo", get(slo_get).post(slo_post))
             .with_state(self.clone())
     }
@@ -446,7 +446,8 @@ async fn acs(
         Err(e) => return login_error(&e),
     };
     tracing::info!(idp = %auth.idp_entity_id, level = ?auth.level, "SPID login succeeded");
-    let session = SpSession::new(new_id(), &auth, Utc::now(), w.opts.session_ttl);
+    let session = SpSession::new(new_id(), &auth, Utc::now(), w.opts.session_ttl)
+        .for_sp(w.sp.config().entity_id.clone());
     let sid = session.id.clone();
     if let Err(e) = w.sessions.put_session(session).await {
         return internal(&Error::Store(e));
@@ -474,11 +475,41 @@ async fn acs(
     resp
 }
 
+/// `true` when the browser says the request comes from another site (`Sec-Fetch-Site:
+/// cross-site`, sent by current browsers on every request).
+fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+}
+
 #[tracing::instrument(name = "spid.web.logout", skip_all)]
 async fn logout(State(w): State<SpidWeb>, headers: HeaderMap) -> Response {
+    // Another site must not log the user out (logout CSRF): a link or form elsewhere leads here
+    // only to a page with the button.
+    if cross_site(&headers) {
+        tracing::warn!("SPID logout refused: cross-site request");
+        let action = esc(&w.path("/logout"));
+        return page(
+            StatusCode::FORBIDDEN,
+            "Uscita non eseguita",
+            &format!(
+                "<p>La richiesta di uscita proviene da un altro sito.</p>\
+                 <form method=\"post\" action=\"{action}\"><button type=\"submit\">Esci</button></form>"
+            ),
+        );
+    }
     let Some(sid) = cookie_value(&headers, &w.opts.session_cookie) else {
         return see_other(&w.opts.default_next);
     };
+    let entity_id = &w.sp.config().entity_id;
+    // Only a session of this SP identity is ended here.
+    match w.sessions.get_session(sid, Utc::now()).await {
+        Ok(Some(s)) if s.belongs_to(entity_id) => {}
+        Ok(_) => return see_other(&w.opts.default_next),
+        Err(e) => return internal(&Error::Store(e)),
+    }
     let session = match w.sessions.remove_session(sid).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other(&w.opts.default_next),
@@ -622,8 +653,8 @@ where
             return Err(see_other(&login));
         };
         match w.sessions.get_session(sid, Utc::now()).await {
-            Ok(Some(s)) => Ok(SpidUser(s)),
-            Ok(None) => Err(see_other(&login)),
+            Ok(Some(s)) if s.belongs_to(&w.sp.config().entity_id) => Ok(SpidUser(s)),
+            Ok(_) => Err(see_other(&login)),
             Err(e) => Err(internal(&Error::Store(e))),
         }
     }

@@ -43,6 +43,20 @@ fn session(id: &str, name_id: &str, ttl: Duration) -> SpSession {
     serde_json::from_value(json).unwrap()
 }
 
+#[test]
+fn sessions_saved_before_entity_binding_still_load_and_bound_ones_belong_to_one_entity() {
+    // `session` deserializes JSON without `sp_entity_id`, as stored by earlier versions.
+    let old = session("s", "n", Duration::minutes(5));
+    assert_eq!(old.sp_entity_id, "");
+    assert!(old.belongs_to("https://a.example/spid/metadata"));
+    let bound = old.for_sp("https://a.example/spid/metadata");
+    assert!(bound.belongs_to("https://a.example/spid/metadata"));
+    assert!(!bound.belongs_to("https://b.example/spid/metadata"));
+    let json = serde_json::to_string(&bound).unwrap();
+    let back: SpSession = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, bound);
+}
+
 fn unique(tag: &str) -> String {
     format!("{tag}-{}-{}", std::process::id(), rand_suffix())
 }

@@ -591,3 +591,116 @@ async fn two_tenants_by_host() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+/// Two entities under path prefixes of one host, sharing one session store and the default
+/// cookie names and path: the worst case for mixing sessions up.
+async fn tenants_sharing_a_store() -> (App, App) {
+    capture_logs();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = format!("http://{}", listener.local_addr().unwrap());
+    let store = Arc::new(MemorySessionStore::new());
+    let mut app: Router = Router::new();
+    for tenant in ["comune-a", "comune-b"] {
+        let base = format!("{host}/{tenant}");
+        let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
+        sp.add_idp(idp().metadata().unwrap()).unwrap();
+        let mut opts = WebOptions::default();
+        opts.base_path = format!("/{tenant}/spid");
+        let web = SpidWeb::new(Arc::new(sp), store.clone(), opts);
+        let sub: Router = Router::new()
+            .route("/private", get(private))
+            .nest("/spid", web.router())
+            .with_state(web);
+        app = app.nest(&format!("/{tenant}"), sub);
+    }
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (
+        App {
+            base: format!("{host}/comune-a"),
+            http: http.clone(),
+        },
+        App {
+            base: format!("{host}/comune-b"),
+            http,
+        },
+    )
+}
+
+async fn get_with(app: &App, path: &str, cookie: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}{path}", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_is_honoured_only_by_the_entity_it_was_made_for() {
+    let (a, b) = tenants_sharing_a_store().await;
+    let r = login(&a, "/comune-a/private").await;
+    assert_eq!(r.status(), 303);
+    let session = pair(cookie_named(&set_cookies(&r), "spid_session"));
+    assert_eq!(get_with(&a, "/private", &session).await.status(), 200);
+
+    // Entity B finds the session in the shared store, but it is A's: B asks for a login.
+    let r = get_with(&b, "/private", &session).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(&r),
+        "/comune-b/spid/login?next=%2Fcomune-b%2Fprivate"
+    );
+
+    // B's logout does not end A's session.
+    let r = get_with(&b, "/spid/logout", &session).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/");
+    assert_eq!(get_with(&a, "/private", &session).await.status(), 200);
+
+    // A's does.
+    let r = get_with(&a, "/spid/logout", &session).await;
+    assert_eq!(r.status(), 302);
+    assert!(location(&r).starts_with(IDP_SSO));
+    assert_eq!(get_with(&a, "/private", &session).await.status(), 303);
+}
+
+#[tokio::test]
+async fn another_site_cannot_log_the_user_out() {
+    let app = start().await;
+    let r = login(&app, "/private").await;
+    let session = pair(cookie_named(&set_cookies(&r), "spid_session"));
+
+    // A link or an auto-submitted form on another site: refused, the session goes on.
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let r = app
+            .http
+            .request(method.clone(), format!("{}/spid/logout", app.base))
+            .header("cookie", &session)
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{method}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("action=\"/spid/logout\""), "{html}");
+        let r = get_with(&app, "/private", &session).await;
+        assert_eq!(r.status(), 200, "{method}: the session survived");
+    }
+
+    // The same request from the site itself (the page's "Esci" button) logs out.
+    let r = app
+        .http
+        .post(format!("{}/spid/logout", app.base))
+        .header("cookie", &session)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(location(&r).starts_with(IDP_SSO));
+    assert_eq!(get_with(&app, "/private", &session).await.status(), 303);
+}
