@@ -85,8 +85,10 @@ fn identifiers(
     }
 }
 
-/// Closes a contact's `md:Extensions` and writes `Company`, `EmailAddress`, `TelephoneNumber`.
-fn contact_tail(out: &mut String, company: &str, email: &str, telephone: Option<&str>) {
+/// Closes a contact's `md:Extensions` and writes its `md:Company`, `md:EmailAddress` and
+/// `md:TelephoneNumber` (when given) and the `md:ContactPerson` end tag; shared by the SPID and
+/// CIE metadata writers.
+pub fn write_contact_end(out: &mut String, company: &str, email: &str, telephone: Option<&str>) {
     let _ = write!(
         out,
         "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
@@ -264,7 +266,7 @@ pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &s
                 esc(&cert)
             );
         }
-        contact_tail(&mut o, &ag.company, &ag.email, ag.telephone.as_deref());
+        write_contact_end(&mut o, &ag.company, &ag.email, ag.telephone.as_deref());
     }
     let _ = write!(
         o,
@@ -273,7 +275,7 @@ pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &s
     );
     identifiers(&mut o, ipa, vat, fc);
     let _ = write!(o, "<spid:{sector_element}/>");
-    contact_tail(
+    write_contact_end(
         &mut o,
         &company,
         &config.contact.email,
@@ -288,7 +290,7 @@ pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &s
             entity_type("aggregator")
         );
         billing_extensions(&mut o, billing);
-        contact_tail(
+        write_contact_end(
             &mut o,
             &billing.company,
             &billing.email,

@@ -17,8 +17,9 @@ pub(crate) const CM_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 pub(crate) const STATUS_SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 pub(crate) const ATTRNAME_BASIC: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic";
 
-/// Escapes text content and attribute values (quotes included, so it fits both).
-pub(crate) fn esc(s: &str) -> String {
+/// Escapes XML text content and attribute values (quotes included, so it fits both; CR, LF and
+/// TAB as character references, so attribute values keep them).
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -450,13 +450,15 @@ fn logout_request_id(url: &str) -> String {
     doc.root().attr("ID").unwrap().to_owned()
 }
 
-/// Two entities (municipalities) served by one deployment under path prefixes, each with its
-/// own SP identity, session store and cookie path.
-#[tokio::test]
-async fn two_tenants_by_path_keep_sessions_apart() {
+/// Two entities (municipalities) served by one deployment under the path prefixes `/comune-a`
+/// and `/comune-b`, each with its own SP identity. With `shared_store` they share one session
+/// store and the default cookie path (the worst case for mixing sessions up); otherwise each
+/// has its own store and cookie path.
+async fn tenants_by_path(shared_store: bool) -> (App, App) {
     capture_logs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = format!("http://{}", listener.local_addr().unwrap());
+    let store = Arc::new(MemorySessionStore::new());
     let mut app: Router = Router::new();
     for tenant in ["comune-a", "comune-b"] {
         let base = format!("{host}/{tenant}");
@@ -464,8 +466,13 @@ async fn two_tenants_by_path_keep_sessions_apart() {
         sp.add_idp(idp().metadata().unwrap()).unwrap();
         let mut opts = WebOptions::default();
         opts.base_path = format!("/{tenant}/spid");
-        opts.cookie_path = format!("/{tenant}");
-        let web = SpidWeb::new(Arc::new(sp), Arc::new(MemorySessionStore::new()), opts);
+        let sessions = if shared_store {
+            store.clone()
+        } else {
+            opts.cookie_path = format!("/{tenant}");
+            Arc::new(MemorySessionStore::new())
+        };
+        let web = SpidWeb::new(Arc::new(sp), sessions, opts);
         let sub: Router = Router::new()
             .route("/private", get(private))
             .nest("/spid", web.router())
@@ -477,7 +484,25 @@ async fn two_tenants_by_path_keep_sessions_apart() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    (
+        App {
+            base: format!("{host}/comune-a"),
+            http: http.clone(),
+        },
+        App {
+            base: format!("{host}/comune-b"),
+            http,
+        },
+    )
+}
 
+/// Two entities under path prefixes, each with its own SP identity, session store and cookie
+/// path.
+#[tokio::test]
+async fn two_tenants_by_path_keep_sessions_apart() {
+    let (a, _) = tenants_by_path(false).await;
+    let host = a.base.trim_end_matches("/comune-a").to_owned();
+    let http = a.http.clone();
     // Each tenant publishes its own metadata.
     for tenant in ["comune-a", "comune-b"] {
         let md = http
@@ -592,44 +617,6 @@ async fn two_tenants_by_host() {
     assert_eq!(unknown.status(), 404);
 }
 
-/// Two entities under path prefixes of one host, sharing one session store and the default
-/// cookie names and path: the worst case for mixing sessions up.
-async fn tenants_sharing_a_store() -> (App, App) {
-    capture_logs();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let host = format!("http://{}", listener.local_addr().unwrap());
-    let store = Arc::new(MemorySessionStore::new());
-    let mut app: Router = Router::new();
-    for tenant in ["comune-a", "comune-b"] {
-        let base = format!("{host}/{tenant}");
-        let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
-        sp.add_idp(idp().metadata().unwrap()).unwrap();
-        let mut opts = WebOptions::default();
-        opts.base_path = format!("/{tenant}/spid");
-        let web = SpidWeb::new(Arc::new(sp), store.clone(), opts);
-        let sub: Router = Router::new()
-            .route("/private", get(private))
-            .nest("/spid", web.router())
-            .with_state(web);
-        app = app.nest(&format!("/{tenant}"), sub);
-    }
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    (
-        App {
-            base: format!("{host}/comune-a"),
-            http: http.clone(),
-        },
-        App {
-            base: format!("{host}/comune-b"),
-            http,
-        },
-    )
-}
-
 async fn get_with(app: &App, path: &str, cookie: &str) -> reqwest::Response {
     app.http
         .get(format!("{}{path}", app.base))
@@ -641,7 +628,7 @@ async fn get_with(app: &App, path: &str, cookie: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_session_is_honoured_only_by_the_entity_it_was_made_for() {
-    let (a, b) = tenants_sharing_a_store().await;
+    let (a, b) = tenants_by_path(true).await;
     let r = login(&a, "/comune-a/private").await;
     assert_eq!(r.status(), 303);
     let session = pair(cookie_named(&set_cookies(&r), "spid_session"));

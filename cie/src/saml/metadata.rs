@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use spid::{RequestedAttributes, SpCredentials, write_sp_descriptor};
+use spid::xml_escape as esc;
+use spid::{RequestedAttributes, SpCredentials, write_contact_end, write_sp_descriptor};
 
 use super::config::{CieLocation, CieSector, CieSpConfig};
 use super::error::CieError;
@@ -11,25 +12,6 @@ pub(crate) const NS_MD: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 pub(crate) const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// The namespace of the CIE metadata extensions.
 pub const NS_CIE: &str = "https://www.cartaidentita.interno.gov.it/saml-extensions";
-
-/// Escapes text content and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' => out.push_str("&#9;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn location(out: &mut String, l: &CieLocation) {
     let _ = write!(
@@ -42,19 +24,6 @@ fn location(out: &mut String, l: &CieLocation) {
     }
     let country = l.country.as_deref().unwrap_or("IT");
     let _ = write!(out, "<cie:Country>{}</cie:Country>", esc(country));
-}
-
-fn contact_tail(out: &mut String, company: &str, email: &str, telephone: Option<&str>) {
-    let _ = write!(
-        out,
-        "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
-        esc(company),
-        esc(email)
-    );
-    if let Some(t) = telephone {
-        let _ = write!(out, "<md:TelephoneNumber>{}</md:TelephoneNumber>", esc(t));
-    }
-    out.push_str("</md:ContactPerson>");
 }
 
 /// The unsigned `md:EntityDescriptor` of a CIE SP with the given `ID`.
@@ -121,7 +90,7 @@ pub(crate) fn unsigned_metadata(config: &CieSpConfig, creds: &SpCredentials, id:
         }
     }
     location(&mut o, &config.administrative.location);
-    contact_tail(
+    write_contact_end(
         &mut o,
         &config.company(),
         &config.administrative.email,
@@ -139,7 +108,7 @@ pub(crate) fn unsigned_metadata(config: &CieSpConfig, creds: &SpCredentials, id:
             esc(&t.nace2_code)
         );
         location(&mut o, &t.location);
-        contact_tail(&mut o, &t.company, &t.email, t.telephone.as_deref());
+        write_contact_end(&mut o, &t.company, &t.email, t.telephone.as_deref());
     }
     o.push_str("</md:EntityDescriptor>");
     o
