@@ -14,40 +14,12 @@
 # Needs: xmlsec1 and xmllint (Debian xmlsec1, libxml2-utils), a python venv at $PA_PY (one
 # is created under target/ when PA_PY is unset); installs spid-sp-test into that venv.
 set -euo pipefail
-export PYTHONWARNINGS=ignore
 cd "$(dirname "$0")/.."
-ROOT="$PWD"
-
-PY="${PA_PY:-}"
-if [ -z "$PY" ]; then
-  python3 -m venv target/venv-cie
-  PY="$ROOT/target/venv-cie/bin/python"
-fi
-"$PY" -m pip install -q --disable-pip-version-check spid-sp-test
-BIN_DIR="$(dirname "$PY")"
-SPID_SP_TEST="$BIN_DIR/spid_sp_test"
-command -v xmlsec1 >/dev/null || { echo "check-cie: xmlsec1 is required" >&2; exit 1; }
-command -v xmllint >/dev/null || { echo "check-cie: xmllint is required" >&2; exit 1; }
-
-cargo build -q --workspace --all-features --bin spid-sp
-SP_BIN="$ROOT/target/debug/spid-sp"
+CHECK=check-cie
+# shellcheck source=lib/spid-sp-test.sh
+source .ci/lib/spid-sp-test.sh
 KEYS="$ROOT/cie/tests/fixtures/cie/keys"
 SCHEMAS="$ROOT/cie/tests/fixtures/cie/schemas"
-
-WORK="$(mktemp -d)"
-SP_PID=""
-cleanup() {
-  if [ -n "$SP_PID" ]; then kill "$SP_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-(cd "$WORK" && "$SPID_SP_TEST" --idp-metadata 2>/dev/null) > "$WORK/idp.xml"
-grep -q 'entityID="https://localhost:8443"' "$WORK/idp.xml"
-
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 status=0
 # sector:binding of the AuthnRequest (Redirect is the default; POST checked once as well).
@@ -58,16 +30,8 @@ for run in public:redirect private:redirect public:post; do
   tag="$sector-$binding"
   port="$(free_port)"
   base="http://127.0.0.1:$port"
-  "$SP_BIN" --cie --port "$port" --sector "$sector" --binding "$binding" \
-      --key "$KEYS/sp.key" --cert "$KEYS/sp.crt" \
-      --idp-metadata "$WORK/idp.xml" >"$WORK/sp-$tag.log" 2>&1 &
-  SP_PID=$!
-  for _ in $(seq 1 120); do
-    if "$PY" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' \
-        "$base/spid/metadata" "$WORK/metadata-$tag.xml" 2>/dev/null; then break; fi
-    if ! kill -0 "$SP_PID" 2>/dev/null; then cat "$WORK/sp-$tag.log" >&2; exit 1; fi
-    sleep 1
-  done
+  start_sp "$tag" "$port" --cie --sector "$sector" --binding "$binding" \
+      --key "$KEYS/sp.key" --cert "$KEYS/sp.crt"
 
   echo "check-cie: xmllint $profile metadata against saml-schema-metadata-sp-cie.xsd"
   (cd "$SCHEMAS" && xmllint --noout --schema saml-schema-metadata-sp-cie.xsd "$WORK/metadata-$tag.xml")
@@ -126,9 +90,7 @@ PYEOF
     echo "--- spid-sp-test log ($profile, $binding)"; tail -50 "$WORK/spid-sp-test-$tag.log"
     echo "--- SP log ($profile, $binding)"; tail -20 "$WORK/sp-$tag.log"
   fi
-  kill "$SP_PID" 2>/dev/null || true
-  wait "$SP_PID" 2>/dev/null || true
-  SP_PID=""
+  stop_sp
 done
 
 if [ "$status" -ne 0 ]; then

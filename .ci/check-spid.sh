@@ -11,42 +11,12 @@
 # calls xmlsec1 and openssl), a python venv at $PA_PY (one is created under target/ when PA_PY
 # is unset); installs spid-sp-test (PyPI) into that venv.
 set -euo pipefail
-export PYTHONWARNINGS=ignore
 cd "$(dirname "$0")/.."
-ROOT="$PWD"
-
-PY="${PA_PY:-}"
-if [ -z "$PY" ]; then
-  python3 -m venv target/venv-spid
-  PY="$ROOT/target/venv-spid/bin/python"
-fi
-"$PY" -m pip install -q --disable-pip-version-check spid-sp-test
-BIN_DIR="$(dirname "$PY")"
-SPID_SP_TEST="$BIN_DIR/spid_sp_test"
-command -v xmlsec1 >/dev/null || { echo "check-spid: xmlsec1 is required" >&2; exit 1; }
-command -v xmllint >/dev/null || { echo "check-spid: xmllint is required" >&2; exit 1; }
-command -v openssl >/dev/null || { echo "check-spid: openssl is required" >&2; exit 1; }
-
-cargo build -q --workspace --all-features --bin spid-sp
-SP_BIN="$ROOT/target/debug/spid-sp"
-
-WORK="$(mktemp -d)"
-SP_PID=""
-cleanup() {
-  if [ -n "$SP_PID" ]; then kill "$SP_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
+CHECK=check-spid
+# shellcheck source=lib/spid-sp-test.sh
+source .ci/lib/spid-sp-test.sh
 # Official SAML/SPID schemas (xml.xsd import pointed at the local copy: no network).
 SCHEMAS="$ROOT/spid/tests/fixtures/schemas"
-
-(cd "$WORK" && "$SPID_SP_TEST" --idp-metadata 2>/dev/null) > "$WORK/idp.xml"
-grep -q 'entityID="https://localhost:8443"' "$WORK/idp.xml"
-
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 status=0
 # profile:binding:sector:aggregator kind ("-" for none); Redirect is the default binding, POST is
@@ -60,14 +30,7 @@ for run in spid-sp-public:redirect:public:- spid-sp-private:redirect:private:- s
   port="$(free_port)"
   base="http://127.0.0.1:$port"
   tag="$profile-$binding"
-  "$SP_BIN" --port "$port" "${sp_args[@]}" --idp-metadata "$WORK/idp.xml" >"$WORK/sp-$tag.log" 2>&1 &
-  SP_PID=$!
-  for _ in $(seq 1 120); do
-    if "$PY" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' \
-        "$base/spid/metadata" "$WORK/metadata-$tag.xml" 2>/dev/null; then break; fi
-    if ! kill -0 "$SP_PID" 2>/dev/null; then cat "$WORK/sp-$tag.log" >&2; exit 1; fi
-    sleep 1
-  done
+  start_sp "$tag" "$port" "${sp_args[@]}"
 
   # av29 allows two ContactPerson elements; a private aggregator's metadata has three (aggregator,
   # aggregated, billing), which the aggregated-metadata schema allows.
@@ -159,9 +122,7 @@ EOF
     echo "--- spid-sp-test log ($profile)"; tail -50 "$WORK/spid-sp-test-$tag.log"
     echo "--- SP log ($profile)"; tail -20 "$WORK/sp-$tag.log"
   fi
-  kill "$SP_PID" 2>/dev/null || true
-  wait "$SP_PID" 2>/dev/null || true
-  SP_PID=""
+  stop_sp
 done
 
 if [ "$status" -ne 0 ]; then
