@@ -780,8 +780,15 @@ struct Parser<'i> {
     /// For each open element: (node id, scope length before it).
     open: Vec<(u32, usize)>,
     elements: usize,
-    raw_attrs: Vec<(usize, usize, &'i str, &'i str)>,
+    /// Unprefixed attributes of the current start tag: (value, prefix, local name).
+    raw_attrs: Vec<(Span, &'i str, &'i str)>,
     id_first: HashMap<String, u32>,
+    /// The whole input has only allowed characters: no per-node character checks needed.
+    chars_ok: bool,
+    /// The input contains no `]]>` at all: no per-text-node search needed.
+    no_cdata_end: bool,
+    /// Span of [`XML_NS`] in the buffer, once pushed.
+    xml_ns: Option<Span>,
 }
 
 fn err(input: &[u8], offset: usize, kind: ParseErrorKind) -> ParseError {
@@ -960,6 +967,77 @@ fn check_name(q: &str) -> Result<(), ParseErrorKind> {
     }
 }
 
+const fn name_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.';
+        i += 1;
+    }
+    t
+}
+
+/// ASCII name characters other than `:`.
+static NAME_CHAR: [bool; 256] = name_table();
+
+/// [`check_name`] and [`split_qname`] in one pass for the common all-ASCII names; any name
+/// the fast path does not accept goes through both for the exact verdict and message.
+#[inline]
+fn qname_parts(q: &str) -> Result<(&str, &str), ParseErrorKind> {
+    let b = q.as_bytes();
+    if let Some((&first, rest)) = b.split_first()
+        && (first.is_ascii_alphabetic() || first == b'_')
+    {
+        let mut colon = 0usize;
+        let mut ok = true;
+        for (i, &c) in rest.iter().enumerate() {
+            if c == b':' {
+                if colon != 0 {
+                    ok = false;
+                    break;
+                }
+                colon = i + 1;
+            } else if !NAME_CHAR[c as usize] {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            if colon == 0 {
+                return Ok(("", q));
+            }
+            if colon + 1 < b.len() {
+                return Ok((&q[..colon], &q[colon + 1..]));
+            }
+        }
+    }
+    check_name(q)?;
+    split_qname(q)
+}
+
+/// True when `input` has none of the characters XML forbids (C0 controls other than tab, LF
+/// and CR; U+FFFE; U+FFFF), so per-node [`check_chars`] calls can be skipped.
+fn all_chars_allowed(input: &str) -> bool {
+    let b = input.as_bytes();
+    let bad_control = b.chunks(64).any(|c| {
+        c.iter().fold(0u8, |acc, &x| {
+            acc | u8::from(x < 0x20 && x != b'\t' && x != b'\n' && x != b'\r')
+        }) != 0
+    });
+    if bad_control {
+        return false;
+    }
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    !memchr::memchr_iter(0xEF, b)
+        .any(|i| b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
+}
+
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 impl<'i> Parser<'i> {
     fn run(input_bytes: &'i [u8], opts: &'i ParseOptions) -> Result<Document, ParseError> {
         let limit = opts.max_size.min(u32::MAX as usize - 1);
@@ -977,8 +1055,12 @@ impl<'i> Parser<'i> {
             Ok(s) => s,
             Err(e) => return Err(err(input_bytes, e.valid_up_to(), ParseErrorKind::NotUtf8)),
         };
+        // The buffer starts as a copy of the input, so that names, and values and text that
+        // need no normalization, are spans of it; anything rewritten is appended after it.
+        let mut buf = String::with_capacity(input.len() + input.len() / 8 + 64);
+        buf.push_str(input);
         let mut doc = Document {
-            buf: String::with_capacity(input.len()),
+            buf,
             nodes: Vec::with_capacity(input.len() / 24 + 4),
             attrs: Vec::new(),
             ns_decls: Vec::new(),
@@ -996,6 +1078,9 @@ impl<'i> Parser<'i> {
             elements: 0,
             raw_attrs: Vec::new(),
             id_first: HashMap::new(),
+            chars_ok: all_chars_allowed(input),
+            no_cdata_end: memchr::memmem::find(input.as_bytes(), b"]]>").is_none(),
+            xml_ns: None,
         };
         p.parse()?;
         Ok(p.doc)
@@ -1018,6 +1103,60 @@ impl<'i> Parser<'i> {
             kind,
             line: p.line,
             column: p.column,
+        }
+    }
+
+    /// Span of `s`, a slice of the input (whose copy starts the buffer).
+    #[inline]
+    fn span_of(&self, s: &str) -> Span {
+        if s.is_empty() {
+            return Span::default();
+        }
+        Span {
+            start: self.off(s.as_bytes()) as u32,
+            len: s.len() as u32,
+        }
+    }
+
+    fn xml_ns_span(&mut self) -> Span {
+        match self.xml_ns {
+            Some(s) => s,
+            None => {
+                let s = self.push_str(XML_NS);
+                self.xml_ns = Some(s);
+                s
+            }
+        }
+    }
+
+    /// Span of a normalized attribute value: the source itself when nothing changes.
+    #[inline]
+    fn attr_value(&mut self, raw: &'i str) -> Result<Span, ParseErrorKind> {
+        if !raw
+            .bytes()
+            .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
+        {
+            return Ok(self.span_of(raw));
+        }
+        let start = self.doc.buf.len();
+        push_attr_value(&mut self.doc.buf, raw)?;
+        Ok(Span {
+            start: start as u32,
+            len: (self.doc.buf.len() - start) as u32,
+        })
+    }
+
+    /// Span of `raw` (text, comment or PI data) with line endings normalized.
+    #[inline]
+    fn eol_span(&mut self, raw: &'i str) -> Span {
+        if memchr::memchr(b'\r', raw.as_bytes()).is_none() {
+            return self.span_of(raw);
+        }
+        let start = self.doc.buf.len() as u32;
+        push_eol(&mut self.doc.buf, raw);
+        Span {
+            start,
+            len: self.doc.buf.len() as u32 - start,
         }
     }
 
@@ -1049,44 +1188,89 @@ impl<'i> Parser<'i> {
         self.open.last().map_or(0, |o| o.0)
     }
 
-    /// Appends text to the current parent, merging with a preceding text node.
+    /// When the last child of `parent` is a text node, moves its content to the end of the
+    /// buffer if it is not already there (so that more text can be appended to it) and returns
+    /// its index.
+    fn text_tail(&mut self, parent: u32) -> Option<usize> {
+        let last = self.doc.nodes[parent as usize].last_child;
+        if last == NONE {
+            return None;
+        }
+        let ln = &self.doc.nodes[last as usize];
+        if ln.kind != Kind::Text {
+            return None;
+        }
+        let (st, len) = (ln.a.start as usize, ln.a.len as usize);
+        if st + len != self.doc.buf.len() {
+            let new_start = self.doc.buf.len() as u32;
+            self.doc.buf.extend_from_within(st..st + len);
+            self.doc.nodes[last as usize].a.start = new_start;
+        }
+        Some(last as usize)
+    }
+
+    fn outside_root_text(&self, offset: usize, text: &str) -> Result<(), ParseError> {
+        // Outside the root: only whitespace is allowed, and it is not kept.
+        if text.bytes().all(is_ws) {
+            return Ok(());
+        }
+        let snippet: String = text.chars().take(20).collect();
+        Err(self.e(
+            offset,
+            ParseErrorKind::OutsideRoot(format!("text {snippet:?}")),
+        ))
+    }
+
+    /// Appends text that is a span of the input (needing no rewriting) to the current parent,
+    /// merging with a preceding text node.
+    fn add_text_span(&mut self, offset: usize, span: Span) -> Result<(), ParseError> {
+        let parent = self.current_parent();
+        if parent == 0 {
+            return self.outside_root_text(offset, self.doc.s(span));
+        }
+        if span.len == 0 {
+            return Ok(());
+        }
+        if let Some(last) = self.text_tail(parent) {
+            let st = span.start as usize;
+            self.doc.buf.extend_from_within(st..st + span.len as usize);
+            self.doc.nodes[last].a.len += span.len;
+            return Ok(());
+        }
+        let mut n = NodeData::new(Kind::Text, parent, offset as u32);
+        n.a = span;
+        self.append_child(n);
+        Ok(())
+    }
+
+    /// Appends text written by `f` to the current parent, merging with a preceding text node.
     fn add_text(
         &mut self,
         offset: usize,
         f: impl FnOnce(&mut String) -> Result<(), ParseErrorKind>,
     ) -> Result<(), ParseError> {
         let parent = self.current_parent();
+        let tail = if parent == 0 {
+            None
+        } else {
+            self.text_tail(parent)
+        };
         let start = self.doc.buf.len();
         if let Err(k) = f(&mut self.doc.buf) {
             return Err(self.e(offset, k));
         }
         let added = self.doc.buf.len() - start;
         if parent == 0 {
-            // Outside the root: only whitespace is allowed, and it is not kept.
-            let text = &self.doc.buf[start..];
-            let ws = text
-                .bytes()
-                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-            let snippet: String = text.chars().take(20).collect();
+            let r = self.outside_root_text(offset, &self.doc.buf[start..]);
             self.doc.buf.truncate(start);
-            if !ws {
-                return Err(self.e(
-                    offset,
-                    ParseErrorKind::OutsideRoot(format!("text {snippet:?}")),
-                ));
-            }
-            return Ok(());
+            return r;
         }
         if added == 0 {
             return Ok(());
         }
-        let last = self.doc.nodes[parent as usize].last_child;
-        if last != NONE {
-            let ln = &mut self.doc.nodes[last as usize];
-            if ln.kind == Kind::Text && (ln.a.start + ln.a.len) as usize == start {
-                ln.a.len += added as u32;
-                return Ok(());
-            }
+        if let Some(last) = tail {
+            self.doc.nodes[last].a.len += added as u32;
+            return Ok(());
         }
         let mut n = NodeData::new(Kind::Text, parent, offset as u32);
         n.a = Span {
@@ -1099,7 +1283,7 @@ impl<'i> Parser<'i> {
 
     fn lookup(&self, prefix: &str) -> Option<Span> {
         for d in self.scope.iter().rev() {
-            if self.doc.s(d.prefix) == prefix {
+            if self.doc.b(d.prefix) == prefix.as_bytes() {
                 return Some(d.uri);
             }
         }
@@ -1196,16 +1380,24 @@ impl<'i> Parser<'i> {
                 }
                 Event::Text(t) => {
                     let raw = self.sub(&t);
-                    if let Err(k) = check_chars(raw) {
+                    if !self.chars_ok
+                        && let Err(k) = check_chars(raw)
+                    {
                         return Err(self.e(pos, k));
                     }
-                    if memchr::memmem::find(raw.as_bytes(), b"]]>").is_some() {
+                    if !self.no_cdata_end && memchr::memmem::find(raw.as_bytes(), b"]]>").is_some()
+                    {
                         return Err(self.e(pos, ParseErrorKind::Syntax("']]>' in text".into())));
                     }
-                    self.add_text(pos, |b| {
-                        push_eol(b, raw);
-                        Ok(())
-                    })?;
+                    if memchr::memchr(b'\r', raw.as_bytes()).is_none() {
+                        let span = self.span_of(raw);
+                        self.add_text_span(pos, span)?;
+                    } else {
+                        self.add_text(pos, |b| {
+                            push_eol(b, raw);
+                            Ok(())
+                        })?;
+                    }
                 }
                 Event::GeneralRef(r) => {
                     let name = self.sub(&r);
@@ -1216,7 +1408,9 @@ impl<'i> Parser<'i> {
                 }
                 Event::CData(t) => {
                     let raw = self.sub(&t);
-                    if let Err(k) = check_chars(raw) {
+                    if !self.chars_ok
+                        && let Err(k) = check_chars(raw)
+                    {
                         return Err(self.e(pos, k));
                     }
                     if self.open.is_empty() {
@@ -1231,7 +1425,9 @@ impl<'i> Parser<'i> {
                 }
                 Event::Comment(t) => {
                     let raw = self.sub(&t);
-                    if let Err(k) = check_chars(raw) {
+                    if !self.chars_ok
+                        && let Err(k) = check_chars(raw)
+                    {
                         return Err(self.e(pos, k));
                     }
                     if raw.ends_with('-') {
@@ -1239,11 +1435,9 @@ impl<'i> Parser<'i> {
                             self.e(pos, ParseErrorKind::Syntax("comment ends with '-'".into()))
                         );
                     }
-                    let start = self.doc.buf.len() as u32;
-                    push_eol(&mut self.doc.buf, raw);
-                    let len = self.doc.buf.len() as u32 - start;
+                    let a = self.eol_span(raw);
                     let mut n = NodeData::new(Kind::Comment, self.current_parent(), pos as u32);
-                    n.a = Span { start, len };
+                    n.a = a;
                     self.append_child(n);
                 }
                 Event::PI(pi) => {
@@ -1262,13 +1456,11 @@ impl<'i> Parser<'i> {
                     if let Err(k) = check_chars(data) {
                         return Err(self.e(pos, k));
                     }
-                    let a = self.push_str(target);
-                    let start = self.doc.buf.len() as u32;
-                    push_eol(&mut self.doc.buf, data);
-                    let len = self.doc.buf.len() as u32 - start;
+                    let a = self.span_of(target);
+                    let b = self.eol_span(data);
                     let mut n = NodeData::new(Kind::Pi, self.current_parent(), pos as u32);
                     n.a = a;
-                    n.b = Span { start, len };
+                    n.b = b;
                     self.append_child(n);
                 }
                 Event::Eof => break,
@@ -1309,16 +1501,68 @@ impl<'i> Parser<'i> {
             ));
         }
         let qname = self.sub(s.name().as_ref());
-        check_name(qname).map_err(|k| self.e(pos, k))?;
-        let (prefix, local) = split_qname(qname).map_err(|k| self.e(pos, k))?;
+        let (prefix, local) = qname_parts(qname).map_err(|k| self.e(pos, k))?;
         let scope_len = self.scope.len();
 
-        // Collect raw attributes.
+        // Attributes: `(S Name S? '=' S? ('"' [^"]* '"' | "'" [^']* "'"))*` after the name.
         self.raw_attrs.clear();
         let ns_start = self.doc.ns_decls.len() as u32;
         let mut count = 0usize;
-        for a in s.attributes().with_checks(false) {
-            let a = a.map_err(|e| self.e(pos, ParseErrorKind::Syntax(e.to_string())))?;
+        let raw_attrs = self.sub(s.attributes_raw());
+        let bytes = raw_attrs.as_bytes();
+        let mut i = 0usize;
+        loop {
+            let ws_start = i;
+            while i < bytes.len() && is_ws(bytes[i]) {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break;
+            }
+            if i == ws_start {
+                return Err(self.e(
+                    pos,
+                    ParseErrorKind::Syntax("missing whitespace before attribute".into()),
+                ));
+            }
+            let ks = i;
+            while i < bytes.len() && bytes[i] != b'=' && !is_ws(bytes[i]) {
+                i += 1;
+            }
+            let key = &raw_attrs[ks..i];
+            while i < bytes.len() && is_ws(bytes[i]) {
+                i += 1;
+            }
+            if bytes.get(i) != Some(&b'=') {
+                return Err(self.e(
+                    pos,
+                    ParseErrorKind::Syntax(format!("expected '=' after attribute name {key:?}")),
+                ));
+            }
+            i += 1;
+            while i < bytes.len() && is_ws(bytes[i]) {
+                i += 1;
+            }
+            let quote = match bytes.get(i) {
+                Some(&q @ (b'"' | b'\'')) => q,
+                _ => {
+                    return Err(self.e(
+                        pos,
+                        ParseErrorKind::Syntax(format!("unquoted value of attribute {key:?}")),
+                    ));
+                }
+            };
+            i += 1;
+            let vs = i;
+            let Some(vlen) = memchr::memchr(quote, &bytes[vs..]) else {
+                return Err(self.e(
+                    pos,
+                    ParseErrorKind::Syntax(format!("unterminated value of attribute {key:?}")),
+                ));
+            };
+            let raw = &raw_attrs[vs..vs + vlen];
+            i = vs + vlen + 1;
+
             count += 1;
             if count > self.opts.max_attributes {
                 return Err(self.e(
@@ -1328,27 +1572,17 @@ impl<'i> Parser<'i> {
                     },
                 ));
             }
-            let key = self.sub(a.key.as_ref());
-            let raw = match &a.value {
-                std::borrow::Cow::Borrowed(v) => self.sub(v),
-                std::borrow::Cow::Owned(_) => {
-                    return Err(self.e(
-                        pos,
-                        ParseErrorKind::Syntax("unexpected attribute encoding".into()),
-                    ));
-                }
-            };
-            check_name(key).map_err(|k| self.e(pos, k))?;
-            check_chars(raw).map_err(|k| self.e(pos, k))?;
-            let (ap, al) = split_qname(key).map_err(|k| self.e(pos, k))?;
+            let (ap, al) = qname_parts(key).map_err(|k| self.e(pos, k))?;
+            if !self.chars_ok {
+                check_chars(raw).map_err(|k| self.e(pos, k))?;
+            }
             if ap.is_empty() && al == "xmlns" || ap == "xmlns" {
-                let pspan = self.push_str(if ap.is_empty() { "" } else { al });
-                let ustart = self.doc.buf.len() as u32;
-                push_attr_value(&mut self.doc.buf, raw).map_err(|k| self.e(pos, k))?;
-                let uspan = Span {
-                    start: ustart,
-                    len: self.doc.buf.len() as u32 - ustart,
+                let pspan = if ap.is_empty() {
+                    Span::default()
+                } else {
+                    self.span_of(al)
                 };
+                let uspan = self.attr_value(raw).map_err(|k| self.e(pos, k))?;
                 let p = self.doc.s(pspan);
                 let u = self.doc.s(uspan);
                 if p == "xmlns" {
@@ -1393,10 +1627,8 @@ impl<'i> Parser<'i> {
                     self.scope.push(d);
                 }
             } else {
-                let start = self.doc.buf.len();
-                push_attr_value(&mut self.doc.buf, raw).map_err(|k| self.e(pos, k))?;
-                self.raw_attrs
-                    .push((start, self.doc.buf.len() - start, ap, al));
+                let v = self.attr_value(raw).map_err(|k| self.e(pos, k))?;
+                self.raw_attrs.push((v, ap, al));
             }
         }
         let ns_end = self.doc.ns_decls.len() as u32;
@@ -1405,7 +1637,7 @@ impl<'i> Parser<'i> {
         let ns = if prefix.is_empty() {
             self.lookup("").unwrap_or_default()
         } else if prefix == "xml" {
-            self.push_str(XML_NS)
+            self.xml_ns_span()
         } else if prefix == "xmlns" {
             return Err(self.e(
                 pos,
@@ -1417,18 +1649,18 @@ impl<'i> Parser<'i> {
                 None => return Err(self.e(pos, ParseErrorKind::UnboundPrefix(prefix.to_owned()))),
             }
         };
-        let pspan = self.push_str(prefix);
-        let lspan = self.push_str(local);
+        let pspan = self.span_of(prefix);
+        let lspan = self.span_of(local);
 
         let parent = self.current_parent();
         let id = self.doc.nodes.len() as u32;
         let attr_start = self.doc.attrs.len() as u32;
         for i in 0..self.raw_attrs.len() {
-            let (vs, vl, ap, al) = self.raw_attrs[i];
+            let (value, ap, al) = self.raw_attrs[i];
             let ans = if ap.is_empty() {
                 Span::default()
             } else if ap == "xml" {
-                self.push_str(XML_NS)
+                self.xml_ns_span()
             } else {
                 match self.lookup(ap) {
                     Some(u) => u,
@@ -1436,13 +1668,10 @@ impl<'i> Parser<'i> {
                 }
             };
             let a = AttrData {
-                prefix: self.push_str(ap),
-                local: self.push_str(al),
+                prefix: self.span_of(ap),
+                local: self.span_of(al),
                 ns: ans,
-                value: Span {
-                    start: vs as u32,
-                    len: vl as u32,
-                },
+                value,
             };
             // Duplicate expanded names.
             for prev in &self.doc.attrs[attr_start as usize..] {
@@ -1461,7 +1690,7 @@ impl<'i> Parser<'i> {
             let is_id = (ap.is_empty() && self.opts.id_attributes.iter().any(|n| n == al))
                 || (ap == "xml" && al == "id");
             if is_id {
-                let v = self.doc.buf[vs..vs + vl].to_owned();
+                let v = self.doc.s(value).to_owned();
                 let line = position_in(&self.doc.line_starts, pos as u32).line;
                 match self.id_first.get(&v) {
                     Some(&first_line) => {
