@@ -174,7 +174,7 @@ struct Canon<'d, 'o> {
 fn lookup(doc: &Document, v: &[NsDecl], prefix: &[u8]) -> Option<Span> {
     v.iter()
         .rev()
-        .find(|d| doc.b(d.prefix) == prefix)
+        .find(|d| eq(doc.b(d.prefix), prefix))
         .map(|d| d.uri)
 }
 
@@ -349,7 +349,7 @@ impl<'d, 'o> Canon<'d, 'o> {
 
     fn add_candidate(&mut self, prefix: &[u8]) {
         let doc = self.doc;
-        if prefix == b"xml" || self.ns_scratch.iter().any(|d| doc.b(d.prefix) == prefix) {
+        if prefix == b"xml" || self.ns_scratch.iter().any(|d| eq(doc.b(d.prefix), prefix)) {
             return;
         }
         let uri = lookup(doc, &self.inscope, prefix);
@@ -370,7 +370,7 @@ impl<'d, 'o> Canon<'d, 'o> {
                 self.inscope
                     .iter()
                     .rev()
-                    .find(|d| doc.b(d.prefix) == prefix)
+                    .find(|d| eq(doc.b(d.prefix), prefix))
                     .map_or(Span::default(), |d| d.prefix)
             };
             self.ns_scratch.push(NsDecl {
@@ -502,8 +502,24 @@ const fn table(special: &[u8]) -> [bool; 256] {
 static TEXT_SPECIAL: [bool; 256] = table(b"&<>\r");
 static ATTR_SPECIAL: [bool; 256] = table(b"&<\"\t\n\r");
 
+/// Byte-slice equality without a `memcmp` call: the slices compared here (prefixes, names) are
+/// short.
+#[inline]
+fn eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 #[inline]
 fn escape_text(out: &mut Vec<u8>, s: &[u8]) {
+    // Long text: a branch-free scan first (vectorizes), most text has nothing to escape.
+    if s.len() >= 32
+        && !s.iter().fold(false, |acc, &b| {
+            acc | (b == b'&') | (b == b'<') | (b == b'>') | (b == b'\r')
+        })
+    {
+        out.extend_from_slice(s);
+        return;
+    }
     let mut rest = s;
     while let Some(p) = rest.iter().position(|&b| TEXT_SPECIAL[b as usize]) {
         out.extend_from_slice(&rest[..p]);
@@ -520,6 +536,15 @@ fn escape_text(out: &mut Vec<u8>, s: &[u8]) {
 
 #[inline]
 fn escape_attr(out: &mut Vec<u8>, s: &[u8]) {
+    // Branch-free scan first (vectorizes); `< 0x20` covers tab, LF and CR (the parser lets no
+    // other control character through).
+    let special = s.iter().fold(false, |acc, &b| {
+        acc | (b < 0x20) | (b == b'&') | (b == b'<') | (b == b'"')
+    });
+    if !special {
+        out.extend_from_slice(s);
+        return;
+    }
     let mut rest = s;
     while let Some(p) = rest.iter().position(|&b| ATTR_SPECIAL[b as usize]) {
         out.extend_from_slice(&rest[..p]);

@@ -1132,10 +1132,12 @@ impl<'i> Parser<'i> {
     /// Span of a normalized attribute value: the source itself when nothing changes.
     #[inline]
     fn attr_value(&mut self, raw: &'i str) -> Result<Span, ParseErrorKind> {
-        if !raw
+        // Branch-free scan; `< 0x20` covers tab, LF and CR (any other control character was
+        // refused before).
+        let special = raw
             .bytes()
-            .any(|b| matches!(b, b'&' | b'<' | b'\t' | b'\n' | b'\r'))
-        {
+            .fold(false, |acc, b| acc | (b < 0x20) | (b == b'&') | (b == b'<'));
+        if !special {
             return Ok(self.span_of(raw));
         }
         let start = self.doc.buf.len();
