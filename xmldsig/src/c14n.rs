@@ -380,6 +380,37 @@ impl<'d, 'o> Canon<'d, 'o> {
         }
     }
 
+    /// [`Canon::add_candidate`] for the prefix of an element or attribute, whose binding the
+    /// parser already resolved (`uri`, the same declaration the in-scope stack holds).
+    fn add_resolved(&mut self, pspan: Span, uri: Span) {
+        let doc = self.doc;
+        let prefix = doc.b(pspan);
+        if prefix == b"xml" || self.ns_scratch.iter().any(|d| eq(doc.b(d.prefix), prefix)) {
+            return;
+        }
+        let uri_b = doc.b(uri);
+        let rend = lookup(doc, &self.rendered, prefix);
+        let same = |r: Span| r == uri || doc.b(r) == uri_b;
+        let emit = if prefix.is_empty() {
+            match rend {
+                Some(r) => !same(r),
+                None => !uri_b.is_empty(),
+            }
+        } else {
+            !uri_b.is_empty() && rend.is_none_or(|r| !same(r))
+        };
+        if emit {
+            self.ns_scratch.push(NsDecl {
+                prefix: if prefix.is_empty() {
+                    Span::default()
+                } else {
+                    pspan
+                },
+                uri,
+            });
+        }
+    }
+
     fn open(&mut self, id: u32, is_apex: bool) {
         let doc = self.doc;
         let n = doc.n(id);
@@ -394,10 +425,10 @@ impl<'d, 'o> Canon<'d, 'o> {
         let (as_, ae) = n.attrs;
         let attrs = &doc.attrs[as_ as usize..ae as usize];
         if self.exclusive {
-            self.add_candidate(doc.b(n.a));
+            self.add_resolved(n.a, n.ns);
             for a in attrs {
                 if a.prefix.len > 0 {
-                    self.add_candidate(doc.b(a.prefix));
+                    self.add_resolved(a.prefix, a.ns);
                 }
             }
             for i in 0..self.prefixes.len() {
@@ -414,8 +445,10 @@ impl<'d, 'o> Canon<'d, 'o> {
                 self.add_candidate(doc.b(d.prefix));
             }
         }
-        self.ns_scratch
-            .sort_unstable_by(|x, y| doc.b(x.prefix).cmp(doc.b(y.prefix)));
+        if self.ns_scratch.len() > 1 {
+            self.ns_scratch
+                .sort_unstable_by(|x, y| doc.b(x.prefix).cmp(doc.b(y.prefix)));
+        }
 
         let out = &mut *self.out;
         out.push(b'<');
@@ -448,9 +481,23 @@ impl<'d, 'o> Canon<'d, 'o> {
                     }
                 }
             }
-            self.attr_scratch.sort_unstable_by(|x, y| {
-                (doc.b(x.ns), doc.b(x.local)).cmp(&(doc.b(y.ns), doc.b(y.local)))
-            });
+            // By namespace URI, then local name (unprefixed attributes, with no namespace, first).
+            // Insertion sort: lists are short and often nearly sorted.
+            let less = |x: &AttrData, y: &AttrData| {
+                if x.ns.len == 0 && y.ns.len == 0 {
+                    doc.b(x.local) < doc.b(y.local)
+                } else {
+                    (doc.b(x.ns), doc.b(x.local)) < (doc.b(y.ns), doc.b(y.local))
+                }
+            };
+            let v = &mut self.attr_scratch;
+            for i in 1..v.len() {
+                let mut j = i;
+                while j > 0 && less(&v[j], &v[j - 1]) {
+                    v.swap(j, j - 1);
+                    j -= 1;
+                }
+            }
             for a in &self.attr_scratch {
                 write_attr(out, doc, a);
             }
@@ -485,7 +532,11 @@ fn write_attr(out: &mut Vec<u8>, doc: &Document, a: &AttrData) {
     out.push(b' ');
     write_qname(out, doc.b(a.prefix), doc.b(a.local));
     out.extend_from_slice(b"=\"");
-    escape_attr(out, doc.b(a.value));
+    if a.plain {
+        out.extend_from_slice(doc.b(a.value));
+    } else {
+        escape_attr(out, doc.b(a.value));
+    }
     out.push(b'"');
 }
 

@@ -164,6 +164,9 @@ pub(crate) struct AttrData {
     pub(crate) local: Span,
     pub(crate) ns: Span,
     pub(crate) value: Span,
+    /// The value has none of the characters C14N escapes in attributes (`&`, `<`, `"`, tab,
+    /// LF, CR), so it can be written as it is.
+    pub(crate) plain: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -780,8 +783,8 @@ struct Parser<'i> {
     /// For each open element: (node id, scope length before it).
     open: Vec<(u32, usize)>,
     elements: usize,
-    /// Unprefixed attributes of the current start tag: (value, prefix, local name).
-    raw_attrs: Vec<(Span, &'i str, &'i str)>,
+    /// Attributes of the current start tag: (value, plain, prefix, local name).
+    raw_attrs: Vec<(Span, bool, &'i str, &'i str)>,
     id_first: HashMap<String, u32>,
     /// The whole input has only allowed characters: no per-node character checks needed.
     chars_ok: bool,
@@ -1129,23 +1132,27 @@ impl<'i> Parser<'i> {
         }
     }
 
-    /// Span of a normalized attribute value: the source itself when nothing changes.
+    /// Span of a normalized attribute value: the source itself when nothing changes (then the
+    /// flag is true).
     #[inline]
-    fn attr_value(&mut self, raw: &'i str) -> Result<Span, ParseErrorKind> {
+    fn attr_value(&mut self, raw: &'i str) -> Result<(Span, bool), ParseErrorKind> {
         // Branch-free scan; `< 0x20` covers tab, LF and CR (any other control character was
         // refused before).
         let special = raw
             .bytes()
             .fold(false, |acc, b| acc | (b < 0x20) | (b == b'&') | (b == b'<'));
         if !special {
-            return Ok(self.span_of(raw));
+            return Ok((self.span_of(raw), true));
         }
         let start = self.doc.buf.len();
         push_attr_value(&mut self.doc.buf, raw)?;
-        Ok(Span {
-            start: start as u32,
-            len: (self.doc.buf.len() - start) as u32,
-        })
+        Ok((
+            Span {
+                start: start as u32,
+                len: (self.doc.buf.len() - start) as u32,
+            },
+            false,
+        ))
     }
 
     /// Span of `raw` (text, comment or PI data) with line endings normalized.
@@ -1584,7 +1591,7 @@ impl<'i> Parser<'i> {
                 } else {
                     self.span_of(al)
                 };
-                let uspan = self.attr_value(raw).map_err(|k| self.e(pos, k))?;
+                let (uspan, _) = self.attr_value(raw).map_err(|k| self.e(pos, k))?;
                 let p = self.doc.s(pspan);
                 let u = self.doc.s(uspan);
                 if p == "xmlns" {
@@ -1629,8 +1636,12 @@ impl<'i> Parser<'i> {
                     self.scope.push(d);
                 }
             } else {
-                let v = self.attr_value(raw).map_err(|k| self.e(pos, k))?;
-                self.raw_attrs.push((v, ap, al));
+                let (v, borrowed) = self.attr_value(raw).map_err(|k| self.e(pos, k))?;
+                // A value from the source has no `&`, `<`, tab, LF or CR; only one in single
+                // quotes can have a `"`.
+                let plain =
+                    borrowed && (quote == b'"' || memchr::memchr(b'"', raw.as_bytes()).is_none());
+                self.raw_attrs.push((v, plain, ap, al));
             }
         }
         let ns_end = self.doc.ns_decls.len() as u32;
@@ -1658,7 +1669,7 @@ impl<'i> Parser<'i> {
         let id = self.doc.nodes.len() as u32;
         let attr_start = self.doc.attrs.len() as u32;
         for i in 0..self.raw_attrs.len() {
-            let (value, ap, al) = self.raw_attrs[i];
+            let (value, plain, ap, al) = self.raw_attrs[i];
             let ans = if ap.is_empty() {
                 Span::default()
             } else if ap == "xml" {
@@ -1674,6 +1685,7 @@ impl<'i> Parser<'i> {
                 local: self.span_of(al),
                 ns: ans,
                 value,
+                plain,
             };
             // Duplicate expanded names.
             for prev in &self.doc.attrs[attr_start as usize..] {
