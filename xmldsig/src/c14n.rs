@@ -452,7 +452,7 @@ impl<'d, 'o> Canon<'d, 'o> {
 
         let out = &mut *self.out;
         out.push(b'<');
-        write_qname(out, doc.b(n.a), doc.b(n.b));
+        write_qname_spans(out, doc, n.a, n.b);
         for d in &self.ns_scratch {
             if d.prefix.len == 0 {
                 out.extend_from_slice(b" xmlns=\"");
@@ -509,7 +509,7 @@ impl<'d, 'o> Canon<'d, 'o> {
         let doc = self.doc;
         let n = doc.n(id);
         self.out.extend_from_slice(b"</");
-        write_qname(self.out, doc.b(n.a), doc.b(n.b));
+        write_qname_spans(self.out, doc, n.a, n.b);
         self.out.push(b'>');
         if let Some((i, r)) = self.levels.pop() {
             self.inscope.truncate(i);
@@ -527,10 +527,31 @@ fn write_qname(out: &mut Vec<u8>, prefix: &[u8], local: &[u8]) {
     out.extend_from_slice(local);
 }
 
+/// [`write_qname`] for spans of the document: a name as written in the source (`prefix`, `:`
+/// and `local` adjacent, as the parser records them) is copied in one piece.
+#[inline]
+fn write_qname_spans(out: &mut Vec<u8>, doc: &Document, prefix: Span, local: Span) {
+    if prefix.len == 0 {
+        out.extend_from_slice(doc.b(local));
+    } else if prefix.start + prefix.len + 1 == local.start
+        && doc.b(Span {
+            start: prefix.start + prefix.len,
+            len: 1,
+        }) == b":"
+    {
+        out.extend_from_slice(doc.b(Span {
+            start: prefix.start,
+            len: prefix.len + 1 + local.len,
+        }));
+    } else {
+        write_qname(out, doc.b(prefix), doc.b(local));
+    }
+}
+
 #[inline]
 fn write_attr(out: &mut Vec<u8>, doc: &Document, a: &AttrData) {
     out.push(b' ');
-    write_qname(out, doc.b(a.prefix), doc.b(a.local));
+    write_qname_spans(out, doc, a.prefix, a.local);
     out.extend_from_slice(b"=\"");
     if a.plain {
         out.extend_from_slice(doc.b(a.value));

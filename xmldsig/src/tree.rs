@@ -790,6 +790,8 @@ struct Parser<'i> {
     chars_ok: bool,
     /// The input contains no `]]>` at all: no per-text-node search needed.
     no_cdata_end: bool,
+    /// The input contains no CR at all: no line-ending normalization needed anywhere.
+    no_cr: bool,
     /// Span of [`XML_NS`] in the buffer, once pushed.
     xml_ns: Option<Span>,
 }
@@ -1065,8 +1067,8 @@ impl<'i> Parser<'i> {
         let mut doc = Document {
             buf,
             nodes: Vec::with_capacity(input.len() / 24 + 4),
-            attrs: Vec::new(),
-            ns_decls: Vec::new(),
+            attrs: Vec::with_capacity(input.len() / 64 + 4),
+            ns_decls: Vec::with_capacity(8),
             ids: HashMap::new(),
             line_starts: line_starts(input.as_bytes()),
             root: NONE,
@@ -1083,6 +1085,7 @@ impl<'i> Parser<'i> {
             id_first: HashMap::new(),
             chars_ok: all_chars_allowed(input),
             no_cdata_end: memchr::memmem::find(input.as_bytes(), b"]]>").is_none(),
+            no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
             xml_ns: None,
         };
         p.parse()?;
@@ -1158,7 +1161,7 @@ impl<'i> Parser<'i> {
     /// Span of `raw` (text, comment or PI data) with line endings normalized.
     #[inline]
     fn eol_span(&mut self, raw: &'i str) -> Span {
-        if memchr::memchr(b'\r', raw.as_bytes()).is_none() {
+        if self.no_cr || memchr::memchr(b'\r', raw.as_bytes()).is_none() {
             return self.span_of(raw);
         }
         let start = self.doc.buf.len() as u32;
@@ -1398,7 +1401,7 @@ impl<'i> Parser<'i> {
                     {
                         return Err(self.e(pos, ParseErrorKind::Syntax("']]>' in text".into())));
                     }
-                    if memchr::memchr(b'\r', raw.as_bytes()).is_none() {
+                    if self.no_cr || memchr::memchr(b'\r', raw.as_bytes()).is_none() {
                         let span = self.span_of(raw);
                         self.add_text_span(pos, span)?;
                     } else {
