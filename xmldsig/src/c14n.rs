@@ -531,21 +531,20 @@ fn write_qname(out: &mut Vec<u8>, prefix: &[u8], local: &[u8]) {
 /// and `local` adjacent, as the parser records them) is copied in one piece.
 #[inline]
 fn write_qname_spans(out: &mut Vec<u8>, doc: &Document, prefix: Span, local: Span) {
-    if prefix.len == 0 {
-        out.extend_from_slice(doc.b(local));
-    } else if prefix.start + prefix.len + 1 == local.start
-        && doc.b(Span {
-            start: prefix.start + prefix.len,
-            len: 1,
-        }) == b":"
-    {
-        out.extend_from_slice(doc.b(Span {
+    let whole = if prefix.len == 0 {
+        local
+    } else {
+        let colon = (prefix.start + prefix.len) as usize;
+        if colon + 1 != local.start as usize || doc.buf.as_bytes().get(colon) != Some(&b':') {
+            write_qname(out, doc.b(prefix), doc.b(local));
+            return;
+        }
+        Span {
             start: prefix.start,
             len: prefix.len + 1 + local.len,
-        }));
-    } else {
-        write_qname(out, doc.b(prefix), doc.b(local));
-    }
+        }
+    };
+    out.extend_from_slice(doc.b(whole));
 }
 
 #[inline]

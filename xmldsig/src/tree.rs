@@ -1537,11 +1537,35 @@ impl<'i> Parser<'i> {
                     ParseErrorKind::Syntax("missing whitespace before attribute".into()),
                 ));
             }
+            // The name runs to `=` or whitespace; scanning it also checks it as [`qname_parts`]'
+            // fast path does (ASCII name characters, at most one `:`, not first or last).
             let ks = i;
-            while i < bytes.len() && bytes[i] != b'=' && !is_ws(bytes[i]) {
+            let mut simple = bytes[i].is_ascii_alphabetic() || bytes[i] == b'_';
+            if simple {
+                i += 1;
+            }
+            let mut colon = 0usize;
+            while i < bytes.len() {
+                let c = bytes[i];
+                if c == b'=' || is_ws(c) {
+                    break;
+                }
+                if c == b':' {
+                    simple &= colon == 0;
+                    colon = i;
+                } else {
+                    simple &= NAME_CHAR[c as usize];
+                }
                 i += 1;
             }
             let key = &raw_attrs[ks..i];
+            let key_parts = if simple && colon == 0 {
+                Some(("", key))
+            } else if simple && colon + 1 < i {
+                Some((&raw_attrs[ks..colon], &raw_attrs[colon + 1..i]))
+            } else {
+                None
+            };
             while i < bytes.len() && is_ws(bytes[i]) {
                 i += 1;
             }
@@ -1584,7 +1608,10 @@ impl<'i> Parser<'i> {
                     },
                 ));
             }
-            let (ap, al) = qname_parts(key).map_err(|k| self.e(pos, k))?;
+            let (ap, al) = match key_parts {
+                Some(parts) => parts,
+                None => qname_parts(key).map_err(|k| self.e(pos, k))?,
+            };
             if !self.chars_ok {
                 check_chars(raw).map_err(|k| self.e(pos, k))?;
             }
@@ -1757,5 +1784,65 @@ impl<'i> Parser<'i> {
 impl Document {
     fn root_name_of(&self, id: u32) -> String {
         Element { doc: self, id }.qname()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::c14n::{C14nAlgorithm, canonicalize_document};
+
+    fn c14n(xml: &str) -> String {
+        let doc = Document::parse(xml.as_bytes()).expect("parse");
+        String::from_utf8(canonicalize_document(&doc, C14nAlgorithm::Exclusive)).expect("utf8")
+    }
+
+    #[test]
+    fn attributes_need_whitespace_between_them() {
+        let e = Document::parse(br#"<a x="1"y="2"/>"#).expect_err("no whitespace");
+        assert!(matches!(e.kind, ParseErrorKind::Syntax(_)), "{e:?}");
+        assert!(Document::parse(b"<a x=\"1\"\n\ty = '2'/>").is_ok());
+    }
+
+    #[test]
+    fn text_pieces_merge_into_one_node() {
+        let doc = Document::parse(b"<a>x &amp; y<![CDATA[<z>]]>w&#x41;</a>").expect("parse");
+        let kids: Vec<_> = doc.root().children().collect();
+        assert_eq!(kids.len(), 1);
+        assert_eq!(kids[0].as_text(), Some("x & y<z>wA"));
+        // A comment splits the text; each part keeps its own content.
+        let doc = Document::parse(b"<a>p&lt;q<!--c-->r<b/>s</a>").expect("parse");
+        let texts: Vec<_> = doc.root().children().filter_map(|n| n.as_text()).collect();
+        assert_eq!(texts, ["p<q", "r", "s"]);
+    }
+
+    #[test]
+    fn line_endings_and_attribute_values() {
+        assert_eq!(
+            c14n("<a b='say \"hi\"' c=\"x&#9;y\r\nz\">1\r\n2\r3</a>"),
+            "<a b=\"say &quot;hi&quot;\" c=\"x&#x9;y z\">1\n2\n3</a>"
+        );
+        assert_eq!(
+            c14n("<p:a xmlns:p=\"u\" p:b=\"v\">&gt;</p:a>"),
+            "<p:a xmlns:p=\"u\" p:b=\"v\">&gt;</p:a>"
+        );
+    }
+
+    #[test]
+    fn forbidden_characters_are_refused_wherever_they_are() {
+        for xml in [
+            "<a>\u{1}</a>",
+            "<a b=\"\u{1}\"/>",
+            "<a><!--\u{1}--></a>",
+            "<a>\u{FFFE}</a>",
+            "<a b=\"\u{FFFF}\"/>",
+        ] {
+            let e = Document::parse(xml.as_bytes()).expect_err(xml);
+            assert!(
+                matches!(e.kind, ParseErrorKind::InvalidChar(_)),
+                "{xml:?}: {e:?}"
+            );
+        }
+        assert!(Document::parse(b"<a>]]></a>").is_err());
     }
 }
