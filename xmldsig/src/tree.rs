@@ -1089,6 +1089,17 @@ impl<'i> Parser<'i> {
             xml_ns: None,
         };
         p.parse()?;
+        // Spans are 32-bit: the buffer (the input and the text rewritten after it) must fit.
+        if p.doc.buf.len() > u32::MAX as usize {
+            return Err(ParseError {
+                kind: ParseErrorKind::TooLarge {
+                    size: input_bytes.len(),
+                    limit,
+                },
+                line: 1,
+                column: 1,
+            });
+        }
         Ok(p.doc)
     }
 
