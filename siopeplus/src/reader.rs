@@ -256,33 +256,38 @@ impl<R: BufRead> FlowReader<R> {
             self.index += 1;
             let path = format!("{ROOT}/*[{}]", self.index + 2);
             let node = self.x.read_node(&s, &path)?;
-            match node.name.as_str() {
+            let out = match node.name.as_str() {
                 "Signature" => {
                     self.signatures += 1;
                     self.trailing_signature = true;
                     self.index -= 1;
+                    None
                 }
                 "mandato" if !self.trailing_signature => {
                     let path = format!("{ROOT}/mandato[{}]", self.index);
                     let mut c = Cursor::new(&node, path);
-                    let m = read_mandato(&mut c)?;
-                    c.end()?;
-                    return Ok(Some(Ordinativo::Mandato(Box::new(m))));
+                    Some(
+                        read_mandato(&mut c)
+                            .and_then(|m| c.end().map(|()| Ordinativo::Mandato(Box::new(m)))),
+                    )
                 }
                 "reversale" if !self.trailing_signature => {
                     let path = format!("{ROOT}/reversale[{}]", self.index);
                     let mut c = Cursor::new(&node, path);
-                    let r = read_reversale(&mut c)?;
-                    c.end()?;
-                    return Ok(Some(Ordinativo::Reversale(Box::new(r))));
+                    Some(
+                        read_reversale(&mut c)
+                            .and_then(|r| c.end().map(|()| Ordinativo::Reversale(Box::new(r)))),
+                    )
                 }
-                other => {
-                    return Err(ParseError {
-                        path: format!("{ROOT}/{other}"),
-                        position: node.pos,
-                        kind: ParseErrorKind::Unexpected(other.into()),
-                    });
-                }
+                other => Some(Err(ParseError {
+                    path: format!("{ROOT}/{other}"),
+                    position: node.pos,
+                    kind: ParseErrorKind::Unexpected(other.into()),
+                })),
+            };
+            self.x.recycle(node);
+            if let Some(o) = out {
+                return o.map(Some);
             }
         }
     }

@@ -53,6 +53,28 @@ pub(crate) struct XmlIn<R: BufRead> {
     pub(crate) reader: Reader<R>,
     buf: Vec<u8>,
     pub(crate) limits: XmlLimits,
+    /// Spare nodes (cleared on reuse) with their allocations.
+    pool: Vec<Node>,
+    /// The open elements while reading a node (kept for its allocation).
+    stack: Vec<Node>,
+}
+
+/// Most nodes kept in the pool (enough for an order of a few hundred beneficiaries).
+const MAX_POOLED_NODES: usize = 16 * 1024;
+/// Text buffers larger than this are not kept in the pool.
+const MAX_POOLED_TEXT: usize = 4096;
+/// Child lists longer than this are not kept in the pool.
+const MAX_POOLED_CHILDREN: usize = 1024;
+
+/// A cleared node from the pool (or a new one) with the given name and position.
+fn fresh_from(pool: &mut Vec<Node>, name: &str, pos: u64) -> Node {
+    let mut n = pool.pop().unwrap_or_default();
+    n.name.clear();
+    n.name.push_str(name);
+    n.text.clear();
+    n.children.clear();
+    n.pos = pos;
+    n
 }
 
 impl<R: BufRead> XmlIn<R> {
@@ -66,6 +88,8 @@ impl<R: BufRead> XmlIn<R> {
             reader,
             buf: Vec::with_capacity(4096),
             limits,
+            pool: Vec::new(),
+            stack: Vec::new(),
         }
     }
 
@@ -140,24 +164,44 @@ impl<R: BufRead> XmlIn<R> {
     }
 
     /// Reads the element whose start tag was just read, with all its content, into a [`Node`].
+    ///
+    /// Nodes come from a pool that [`XmlIn::recycle`] refills, so a reader that hands each unit
+    /// back does not allocate a name, a text and a child list per element once warm.
     pub(crate) fn read_node(
         &mut self,
         start: &BytesStart<'_>,
         path: &str,
     ) -> Result<Node, ParseError> {
         let begin = self.pos();
-        let name = String::from_utf8_lossy(local_name(start.name().as_ref())).into_owned();
-        let mut stack: Vec<Node> = vec![Node {
-            name,
-            pos: begin,
-            ..Node::default()
-        }];
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        let r = self.read_node_into(&mut stack, start, begin, path);
+        // Whatever is left (an error midway) goes back to the pool.
+        for n in stack.drain(..) {
+            self.recycle(n);
+        }
+        self.stack = stack;
+        r
+    }
+
+    fn read_node_into(
+        &mut self,
+        stack: &mut Vec<Node>,
+        start: &BytesStart<'_>,
+        begin: u64,
+        path: &str,
+    ) -> Result<Node, ParseError> {
+        let qname = start.name();
+        let root_name = String::from_utf8_lossy(local_name(qname.as_ref()));
+        let root = self.fresh(&root_name, begin);
+        let mut top_raw = is_raw(&root.name);
+        stack.push(root);
         loop {
             if self.pos().saturating_sub(begin) > self.limits.max_unit_bytes {
                 return Err(self.err(path, ParseErrorKind::TooLarge(self.limits.max_unit_bytes)));
             }
-            let top_raw = stack.last().is_some_and(|n| is_raw(&n.name));
             if top_raw {
+                top_raw = false;
                 let raw = self.read_raw(path)?;
                 let mut node = stack.pop().unwrap_or_default();
                 node.text = raw;
@@ -171,6 +215,8 @@ impl<R: BufRead> XmlIn<R> {
                 reader,
                 buf,
                 limits,
+                pool,
+                ..
             } = self;
             buf.clear();
             let ev = reader.read_event_into(buf).map_err(|e| ParseError {
@@ -189,15 +235,13 @@ impl<R: BufRead> XmlIn<R> {
                         return Err(at(ParseErrorKind::TooDeep(limits.max_depth)));
                     }
                     let pos = reader.buffer_position();
-                    let name = match std::str::from_utf8(local_name(s.name().as_ref())) {
-                        Ok(n) => n.to_owned(),
+                    let qname = s.name();
+                    let name = match std::str::from_utf8(local_name(qname.as_ref())) {
+                        Ok(n) => n,
                         Err(e) => return Err(at(ParseErrorKind::Xml(e.to_string()))),
                     };
-                    stack.push(Node {
-                        name,
-                        pos,
-                        ..Node::default()
-                    });
+                    top_raw = is_raw(name);
+                    stack.push(fresh_from(pool, name, pos));
                 }
                 Event::End(_) => {
                     let node = stack.pop().unwrap_or_default();
@@ -244,6 +288,31 @@ impl<R: BufRead> XmlIn<R> {
                 }
             }
         }
+    }
+
+    fn fresh(&mut self, name: &str, pos: u64) -> Node {
+        fresh_from(&mut self.pool, name, pos)
+    }
+
+    /// Hands a tree that is no longer needed back to the node pool.
+    pub(crate) fn recycle(&mut self, node: Node) {
+        let pool = &mut self.pool;
+        let mut i = pool.len();
+        pool.push(node);
+        while i < pool.len() {
+            let mut children = std::mem::take(&mut pool[i].children);
+            pool.append(&mut children);
+            let n = &mut pool[i];
+            n.children = children;
+            if n.text.capacity() > MAX_POOLED_TEXT {
+                n.text = String::new();
+            }
+            if n.children.capacity() > MAX_POOLED_CHILDREN {
+                n.children = Vec::new();
+            }
+            i += 1;
+        }
+        pool.truncate(MAX_POOLED_NODES);
     }
 
     /// Copies the content of the current element verbatim (re-serialised) up to its end tag.
@@ -510,5 +579,65 @@ impl<'a> Cursor<'a> {
                 kind: ParseErrorKind::Unexpected(n.name.clone()),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(x: &mut XmlIn<&[u8]>) -> Node {
+        loop {
+            match x.next("t").unwrap() {
+                Ev::Start(s) => return x.read_node(&s, "t").unwrap(),
+                Ev::Text(_) => {}
+                Ev::End | Ev::Eof => panic!("no unit"),
+            }
+        }
+    }
+
+    #[test]
+    fn recycled_nodes_keep_nothing_of_the_previous_unit() {
+        let xml = b"<r><u><a>one &amp; two</a><b><c>x</c><c>y</c></b></u>\
+                    <u><b/><a></a></u><u><a>3</a></u></r>";
+        let mut x = XmlIn::new(&xml[..], XmlLimits::default());
+        let Ev::Start(_) = x.next("t").unwrap() else {
+            panic!("root")
+        };
+        let first = unit(&mut x);
+        assert_eq!(first.children[0].text, "one & two");
+        assert_eq!(first.children[1].children.len(), 2);
+        x.recycle(first);
+        let second = unit(&mut x);
+        assert_eq!(second.name, "u");
+        let names: Vec<_> = second.children.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["b", "a"]);
+        assert!(second.children.iter().all(|n| n.text.is_empty()));
+        assert!(second.children.iter().all(|n| n.children.is_empty()));
+        x.recycle(second);
+        let third = unit(&mut x);
+        assert_eq!(third.children.len(), 1);
+        assert_eq!(third.children[0].text, "3");
+        assert!(third.text.is_empty());
+    }
+
+    #[test]
+    fn an_error_midway_leaves_the_pool_usable() {
+        let mut x = XmlIn::new(
+            &b"<r><u><a>1</a><b>&bogus;</b></u>"[..],
+            XmlLimits::default(),
+        );
+        let Ev::Start(_) = x.next("t").unwrap() else {
+            panic!("root")
+        };
+        let Ev::Start(s) = x.next("t").unwrap() else {
+            panic!("unit")
+        };
+        assert!(x.read_node(&s, "t").is_err());
+        let mut y = XmlIn::new(&b"<u><a>2</a></u>"[..], XmlLimits::default());
+        y.pool = std::mem::take(&mut x.pool);
+        let n = unit(&mut y);
+        assert_eq!(n.children.len(), 1);
+        assert_eq!(n.children[0].text, "2");
     }
 }
