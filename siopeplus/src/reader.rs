@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::types::{InvalidValue, parse_amount};
 use crate::writer::{BENEFICIARIO, CREDITORE, SoggettoNames, VERSANTE};
-use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits, local_name};
+use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits, local_name, push_index};
 
 /// An OPI amount read from XML.
 #[derive(Debug, Clone, Copy)]
@@ -254,7 +254,10 @@ impl<R: BufRead> FlowReader<R> {
                 }
             };
             self.index += 1;
-            let path = format!("{ROOT}/*[{}]", self.index + 2);
+            let mut path = String::with_capacity(64);
+            path.push_str(ROOT);
+            path.push_str("/*");
+            push_index(&mut path, self.index + 2);
             let node = self.x.read_node(&s, &path)?;
             let out = match node.name.as_str() {
                 "Signature" => {
@@ -264,7 +267,9 @@ impl<R: BufRead> FlowReader<R> {
                     None
                 }
                 "mandato" if !self.trailing_signature => {
-                    let path = format!("{ROOT}/mandato[{}]", self.index);
+                    path.truncate(ROOT.len() + 1);
+                    path.push_str("mandato");
+                    push_index(&mut path, self.index);
                     let mut c = Cursor::new(&node, path);
                     Some(
                         read_mandato(&mut c)
@@ -272,7 +277,9 @@ impl<R: BufRead> FlowReader<R> {
                     )
                 }
                 "reversale" if !self.trailing_signature => {
-                    let path = format!("{ROOT}/reversale[{}]", self.index);
+                    path.truncate(ROOT.len() + 1);
+                    path.push_str("reversale");
+                    push_index(&mut path, self.index);
                     let mut c = Cursor::new(&node, path);
                     Some(
                         read_reversale(&mut c)

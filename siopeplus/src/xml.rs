@@ -49,6 +49,27 @@ pub(crate) fn local_name(qname: &[u8]) -> &[u8] {
     }
 }
 
+/// Appends `[i]` (an XPath position) to `path` without going through `fmt`.
+pub(crate) fn push_index(path: &mut String, i: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = i;
+    loop {
+        at -= 1;
+        // `n % 10` is below 10, so the cast cannot truncate.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    path.push('[');
+    for &d in &digits[at..] {
+        path.push(char::from(d));
+    }
+    path.push(']');
+}
+
 pub(crate) struct XmlIn<R: BufRead> {
     pub(crate) reader: Reader<R>,
     buf: Vec<u8>,
@@ -552,13 +573,14 @@ impl<'a> Cursor<'a> {
         name: &str,
         mut f: impl FnMut(&mut Cursor<'a>) -> Result<T, ParseError>,
     ) -> Result<Vec<T>, ParseError> {
-        use std::fmt::Write as _;
         let mut v = Vec::new();
         let mut i = 1;
         let len = self.path.len();
         while self.peek() == Some(name) {
             let n = self.req(name)?;
-            let _ = write!(self.path, "/{name}[{i}]");
+            self.path.push('/');
+            self.path.push_str(name);
+            push_index(&mut self.path, i);
             let mut c = Cursor::new(n, std::mem::take(&mut self.path));
             let r = f(&mut c).and_then(|x| c.end().map(|()| x));
             self.path = c.path;
@@ -594,6 +616,18 @@ mod tests {
                 Ev::End | Ev::Eof => panic!("no unit"),
             }
         }
+    }
+
+    #[test]
+    fn positions_in_paths() {
+        for i in [0, 1, 9, 10, 99, 100, 12345, usize::MAX] {
+            let mut p = String::from("a");
+            push_index(&mut p, i);
+            assert_eq!(p, format!("a[{i}]"));
+        }
+        assert_eq!(local_name(b"ds:Signature"), b"Signature");
+        assert_eq!(local_name(b"mandato"), b"mandato");
+        assert_eq!(local_name(b"a:b:c"), b"b:c");
     }
 
     #[test]
