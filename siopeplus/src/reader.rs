@@ -38,10 +38,35 @@ impl std::str::FromStr for XsDate {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
         let d = s.get(..10).unwrap_or(s);
+        // Fast path for the canonical form `YYYY-MM-DD` (what chrono would accept too); any
+        // other text goes through chrono as before.
+        if let Some((y, m, dd)) = canonical_ymd(d.as_bytes()) {
+            return NaiveDate::from_ymd_opt(y, m, dd)
+                .map(XsDate)
+                .ok_or_else(|| InvalidValue::new("date", "YYYY-MM-DD", s));
+        }
         NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(XsDate)
             .map_err(|_| InvalidValue::new("date", "YYYY-MM-DD", s))
     }
+}
+
+/// Year, month and day of exactly `DDDD-DD-DD` (ASCII digits), without checking the calendar.
+fn canonical_ymd(b: &[u8]) -> Option<(i32, u32, u32)> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *b else {
+        return None;
+    };
+    let mut v = [0u32; 8];
+    for (o, c) in v.iter_mut().zip([y0, y1, y2, y3, m0, m1, d0, d1]) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        *o = u32::from(c - b'0');
+    }
+    let year = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
+    // Four digits fit an i32.
+    let year = i32::try_from(year).ok()?;
+    Some((year, v[4] * 10 + v[5], v[6] * 10 + v[7]))
 }
 
 /// An `xs:dateTime`, kept as local time (an offset, when present, is dropped).
@@ -818,4 +843,36 @@ fn versante(c: &mut Cursor<'_>) -> Result<InformazioniVersante, ParseError> {
             .opt("dati_a_disposizione_ente_versante")
             .map(|n| RawXml::from_trusted(n.text.clone())),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_fast_path_agrees_with_chrono() {
+        for s in [
+            "2026-03-02",
+            "2026-03-02Z",
+            "2026-03-02+01:00",
+            "2024-02-29",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-32",
+            "0000-01-01",
+            "9999-12-31",
+            "2026-3-2",
+            "2026/03/02",
+            "20260302",
+            "2026-03-0x",
+            "",
+            "+2026-03-02",
+        ] {
+            let fast = s.parse::<XsDate>().map(|d| d.0).ok();
+            let d = s.get(..10).unwrap_or(s);
+            let slow = NaiveDate::parse_from_str(d, "%Y-%m-%d").ok();
+            assert_eq!(fast, slow, "{s}");
+        }
+    }
 }
