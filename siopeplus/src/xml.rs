@@ -43,8 +43,22 @@ fn is_raw(name: &str) -> bool {
 }
 
 pub(crate) fn local_name(qname: &[u8]) -> &[u8] {
-    match qname.iter().position(|&b| b == b':') {
-        Some(i) => &qname[i + 1..],
+    // Eight bytes at a time: most names have no prefix and are 10 to 40 bytes long.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const COLONS: u64 = ONES * b':' as u64;
+    let mut from = 0;
+    for chunk in qname.chunks_exact(8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w) ^ COLONS;
+        if x.wrapping_sub(ONES) & !x & HIGH != 0 {
+            break;
+        }
+        from += 8;
+    }
+    match qname[from..].iter().position(|&b| b == b':') {
+        Some(i) => &qname[from + i + 1..],
         None => qname,
     }
 }
@@ -628,6 +642,20 @@ mod tests {
         assert_eq!(local_name(b"ds:Signature"), b"Signature");
         assert_eq!(local_name(b"mandato"), b"mandato");
         assert_eq!(local_name(b"a:b:c"), b"b:c");
+        let long = b"dati_a_disposizione_ente_reversale_MIUR";
+        for i in 0..=long.len() {
+            let mut q = long.to_vec();
+            q.insert(i, b':');
+            assert_eq!(local_name(&q), &long[i..], "colon at {i}");
+        }
+        assert_eq!(local_name(long), long);
+        assert_eq!(local_name(b""), b"");
+        // Bytes that differ from ':' only in the high bit, or next to it, are not colons.
+        assert_eq!(local_name(b"abcdefgh\xbaijklmnop"), b"abcdefgh\xbaijklmnop");
+        assert_eq!(
+            local_name(b"\xba;9;9;9;9;9;9;9;9;"),
+            b"\xba;9;9;9;9;9;9;9;9;"
+        );
     }
 
     #[test]
