@@ -5,6 +5,7 @@ mod dsig;
 mod error;
 mod keys;
 mod tree;
+mod wf;
 
 pub use c14n::{C14nAlgorithm, C14nOptions, canonicalize, canonicalize_document};
 pub use dsig::{

@@ -934,7 +934,8 @@ fn split_qname(q: &str) -> Result<(&str, &str), ParseErrorKind> {
         }
         Some(p) => {
             let (pre, loc) = (&q[..p], &q[p + 1..]);
-            if pre.is_empty() || loc.is_empty() || loc.contains(':') {
+            let starts_like_a_name = loc.chars().next().is_some_and(is_name_start_char);
+            if pre.is_empty() || !starts_like_a_name || loc.contains(':') {
                 Err(ParseErrorKind::Syntax(format!(
                     "invalid qualified name {q:?}"
                 )))
@@ -943,6 +944,22 @@ fn split_qname(q: &str) -> Result<(&str, &str), ParseErrorKind> {
             }
         }
     }
+}
+
+/// `NameStartChar` of XML 1.0 (fifth edition) §2.3, without `:` (namespaces give it its own
+/// role).
+fn is_name_start_char(c: char) -> bool {
+    matches!(c as u32,
+        0x41..=0x5A | 0x5F | 0x61..=0x7A | 0xC0..=0xD6 | 0xD8..=0xF6 | 0xF8..=0x2FF
+        | 0x370..=0x37D | 0x37F..=0x1FFF | 0x200C..=0x200D | 0x2070..=0x218F
+        | 0x2C00..=0x2FEF | 0x3001..=0xD7FF | 0xF900..=0xFDCF | 0xFDF0..=0xFFFD
+        | 0x10000..=0xEFFFF)
+}
+
+/// `NameChar` of XML 1.0 (fifth edition) §2.3, without `:`.
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c as u32, 0x2D | 0x2E | 0x30..=0x39 | 0xB7 | 0x300..=0x36F | 0x203F..=0x2040)
 }
 
 fn check_name(q: &str) -> Result<(), ParseErrorKind> {
@@ -956,14 +973,12 @@ fn check_name(q: &str) -> Result<(), ParseErrorKind> {
         return Ok(());
     }
     let ok = q.chars().enumerate().all(|(i, c)| {
-        if c.is_ascii() {
-            c.is_ascii_alphabetic()
-                || c == '_'
-                || c == ':'
-                || (i > 0 && (c.is_ascii_digit() || c == '-' || c == '.'))
-        } else {
-            c as u32 >= 0xB7 && is_xml_char(c)
-        }
+        c == ':'
+            || if i == 0 {
+                is_name_start_char(c)
+            } else {
+                is_name_char(c)
+            }
     });
     if ok && !q.is_empty() {
         Ok(())
@@ -1012,7 +1027,8 @@ fn qname_parts(q: &str) -> Result<(&str, &str), ParseErrorKind> {
             if colon == 0 {
                 return Ok(("", q));
             }
-            if colon + 1 < b.len() {
+            // The local part must start like a name too (not with a digit, '-' or '.').
+            if colon + 1 < b.len() && (b[colon + 1].is_ascii_alphabetic() || b[colon + 1] == b'_') {
                 return Ok((&q[..colon], &q[colon + 1..]));
             }
         }
@@ -1356,10 +1372,11 @@ impl<'i> Parser<'i> {
                             ParseErrorKind::Syntax("XML declaration not at the start".into()),
                         ));
                     }
-                    if let Some(enc) = d.encoding() {
-                        let enc =
-                            enc.map_err(|e| self.e(pos, ParseErrorKind::Syntax(e.to_string())))?;
-                        let enc = String::from_utf8_lossy(&enc).into_owned();
+                    // The raw declaration starts with its target, "xml".
+                    let declared = crate::wf::xml_decl(d.get(3..).unwrap_or_default())
+                        .map_err(|m| self.e(pos, ParseErrorKind::Syntax(m)))?;
+                    if let Some(enc) = declared {
+                        let enc = String::from_utf8_lossy(enc).into_owned();
                         if !enc.eq_ignore_ascii_case("utf-8") && !enc.eq_ignore_ascii_case("utf8") {
                             return Err(self.e(pos, ParseErrorKind::UnsupportedEncoding(enc)));
                         }
@@ -1572,7 +1589,11 @@ impl<'i> Parser<'i> {
             let key = &raw_attrs[ks..i];
             let key_parts = if simple && colon == 0 {
                 Some(("", key))
-            } else if simple && colon + 1 < i {
+            } else if simple
+                && colon + 1 < i
+                && (bytes[colon + 1].is_ascii_alphabetic() || bytes[colon + 1] == b'_')
+            {
+                // The local part starts like a name as well.
                 Some((&raw_attrs[ks..colon], &raw_attrs[colon + 1..i]))
             } else {
                 None
@@ -1659,6 +1680,8 @@ impl<'i> Parser<'i> {
                         ),
                     ));
                 }
+                crate::wf::namespace_name(u)
+                    .map_err(|m| self.e(pos, ParseErrorKind::InvalidNamespace(m)))?;
                 if !p.is_empty() && u.is_empty() {
                     return Err(self.e(
                         pos,

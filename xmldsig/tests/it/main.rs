@@ -5,4 +5,5 @@ mod common;
 mod dsig;
 mod parse;
 mod robustness;
+mod wellformed_lxml;
 mod xmlsec1;
