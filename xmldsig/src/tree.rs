@@ -1062,15 +1062,16 @@ fn is_ws(b: u8) -> bool {
 impl<'i> Parser<'i> {
     fn run(input_bytes: &'i [u8], opts: &'i ParseOptions) -> Result<Document, ParseError> {
         let limit = opts.max_size.min(u32::MAX as usize - 1);
+        let too_large = || ParseError {
+            kind: ParseErrorKind::TooLarge {
+                size: input_bytes.len(),
+                limit,
+            },
+            line: 1,
+            column: 1,
+        };
         if input_bytes.len() > limit {
-            return Err(ParseError {
-                kind: ParseErrorKind::TooLarge {
-                    size: input_bytes.len(),
-                    limit,
-                },
-                line: 1,
-                column: 1,
-            });
+            return Err(too_large());
         }
         let input = match std::str::from_utf8(input_bytes) {
             Ok(s) => s,
@@ -1107,14 +1108,7 @@ impl<'i> Parser<'i> {
         p.parse()?;
         // Spans are 32-bit: the buffer (the input and the text rewritten after it) must fit.
         if p.doc.buf.len() > u32::MAX as usize {
-            return Err(ParseError {
-                kind: ParseErrorKind::TooLarge {
-                    size: input_bytes.len(),
-                    limit,
-                },
-                line: 1,
-                column: 1,
-            });
+            return Err(too_large());
         }
         Ok(p.doc)
     }

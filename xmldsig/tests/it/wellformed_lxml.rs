@@ -116,6 +116,46 @@ fn has_duplicate_id(text: &str) -> bool {
     false
 }
 
+/// libxml2's verdict on each document: `true` when it is well-formed and namespace-well-formed.
+fn libxml2_verdicts(py: &str, tag: &str, cases: &[Vec<u8>]) -> Vec<bool> {
+    let dir = std::env::temp_dir().join(format!("xmldsig-wf-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut list = String::new();
+    for (i, c) in cases.iter().enumerate() {
+        let path = dir.join(format!("{i}.xml"));
+        std::fs::write(&path, c).expect("write case");
+        list.push_str(&path.to_string_lossy());
+        list.push('\n');
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wellformed_lxml.py");
+    let mut child = Command::new(py)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(list.as_bytes())
+        .expect("write list");
+    let out = child.wait_with_output().expect("python output");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "lxml script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<bool> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l == "1")
+        .collect();
+    assert_eq!(verdicts.len(), cases.len());
+    verdicts
+}
+
 #[test]
 fn accepts_and_refuses_what_libxml2_does_on_corpus_mutants() {
     let Some(py) = crate::common::python_with_lxml() else {
@@ -142,41 +182,7 @@ fn accepts_and_refuses_what_libxml2_does_on_corpus_mutants() {
         }
     }
 
-    let dir = std::env::temp_dir().join(format!("xmldsig-wf-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut list = String::new();
-    for (i, c) in cases.iter().enumerate() {
-        let path = dir.join(format!("{i}.xml"));
-        std::fs::write(&path, c).expect("write case");
-        list.push_str(&path.to_string_lossy());
-        list.push('\n');
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wellformed_lxml.py");
-    let mut child = Command::new(&py)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(list.as_bytes())
-        .expect("write list");
-    let out = child.wait_with_output().expect("python output");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "lxml script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let verdicts: Vec<bool> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l == "1")
-        .collect();
-    assert_eq!(verdicts.len(), cases.len());
+    let verdicts = libxml2_verdicts(&py, "mutants", &cases);
 
     let (mut accepted, mut by_design) = (0, 0);
     let mut mismatches = Vec::new();
@@ -284,35 +290,8 @@ fn edge_cases_agree_with_libxml2() {
         "<d><?xml v?></d>",
         "<d><?pi?></d>",
     ];
-    let dir = std::env::temp_dir().join(format!("xmldsig-wf-edge-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut list = String::new();
-    for (i, c) in cases.iter().enumerate() {
-        let path = dir.join(format!("{i}.xml"));
-        std::fs::write(&path, c).expect("write case");
-        list.push_str(&path.to_string_lossy());
-        list.push('\n');
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wellformed_lxml.py");
-    let mut child = Command::new(&py)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run python");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(list.as_bytes())
-        .expect("write list");
-    let out = child.wait_with_output().expect("python output");
-    let _ = std::fs::remove_dir_all(&dir);
-    let verdicts: Vec<bool> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l == "1")
-        .collect();
-    assert_eq!(verdicts.len(), cases.len());
+    let bytes: Vec<Vec<u8>> = cases.iter().map(|c| c.as_bytes().to_vec()).collect();
+    let verdicts = libxml2_verdicts(&py, "edge", &bytes);
     let mismatches: Vec<String> = cases
         .iter()
         .zip(&verdicts)
