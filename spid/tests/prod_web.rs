@@ -95,21 +95,27 @@ struct App {
     http: reqwest::Client,
 }
 
+/// One entity's app: the example public SP at `base` trusting the test IdP, its SPID routes
+/// under `/spid` and a `/private` page behind [`SpidUser`].
+fn entity_app(base: &str, sessions: Arc<MemorySessionStore>, opts: WebOptions) -> Router {
+    let mut sp = ServiceProvider::new(SpConfig::example_public(base), creds("sp")).unwrap();
+    sp.add_idp(idp().metadata().unwrap()).unwrap();
+    let web = SpidWeb::new(Arc::new(sp), sessions, opts);
+    Router::new()
+        .route("/private", get(private))
+        .nest("/spid", web.router())
+        .with_state(web)
+}
+
 async fn start() -> App {
     capture_logs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
-    sp.add_idp(idp().metadata().unwrap()).unwrap();
-    let web = SpidWeb::new(
-        Arc::new(sp),
+    let app = entity_app(
+        &base,
         Arc::new(MemorySessionStore::new()),
         WebOptions::default(),
     );
-    let app: Router = Router::new()
-        .route("/private", get(private))
-        .nest("/spid", web.router())
-        .with_state(web);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -462,8 +468,6 @@ async fn tenants_by_path(shared_store: bool) -> (App, App) {
     let mut app: Router = Router::new();
     for tenant in ["comune-a", "comune-b"] {
         let base = format!("{host}/{tenant}");
-        let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
-        sp.add_idp(idp().metadata().unwrap()).unwrap();
         let mut opts = WebOptions::default();
         opts.base_path = format!("/{tenant}/spid");
         let sessions = if shared_store {
@@ -472,12 +476,7 @@ async fn tenants_by_path(shared_store: bool) -> (App, App) {
             opts.cookie_path = format!("/{tenant}");
             Arc::new(MemorySessionStore::new())
         };
-        let web = SpidWeb::new(Arc::new(sp), sessions, opts);
-        let sub: Router = Router::new()
-            .route("/private", get(private))
-            .nest("/spid", web.router())
-            .with_state(web);
-        app = app.nest(&format!("/{tenant}"), sub);
+        app = app.nest(&format!("/{tenant}"), entity_app(&base, sessions, opts));
     }
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let http = reqwest::Client::builder()
@@ -577,17 +576,11 @@ async fn two_tenants_by_host() {
     let mut hosts = spid::HostRouter::new();
     for tenant in ["comune-a.example", "comune-b.example"] {
         let base = format!("http://{tenant}");
-        let mut sp = ServiceProvider::new(SpConfig::example_public(&base), creds("sp")).unwrap();
-        sp.add_idp(idp().metadata().unwrap()).unwrap();
-        let web = SpidWeb::new(
-            Arc::new(sp),
+        let r = entity_app(
+            &base,
             Arc::new(MemorySessionStore::new()),
             WebOptions::default(),
         );
-        let r: Router = Router::new()
-            .route("/private", get(private))
-            .nest("/spid", web.router())
-            .with_state(web);
         hosts = hosts.host(tenant, r);
     }
     let app = hosts.into_router();
