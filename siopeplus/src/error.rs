@@ -225,6 +225,9 @@ pub enum OutboxError {
     /// A failure injected by a test at the named step.
     #[error("injected failure at {0}")]
     Injected(&'static str),
+    /// This instance's lease on the entry expired and another instance holds it now.
+    #[error("outbox entry {0} is held by another instance")]
+    LeaseLost(i64),
 }
 
 /// Signing or verifying failed.

@@ -26,10 +26,17 @@ pub use error::{
 };
 pub use messages::*;
 pub use model::*;
+#[cfg(feature = "postgres")]
+pub use outbox::PgOutbox;
 pub use outbox::{
-    FailOnce, FailPoints, Outbox, OutboxEntry, OutboxState, OutboxStore, SqliteOutbox, Step,
-    StoredMessage,
+    DEFAULT_LEASE, FailOnce, FailPoints, Outbox, OutboxEntry, OutboxState, OutboxStore,
+    SqliteOutbox, Step, StoredMessage,
 };
+
+/// The PostgreSQL schema of [`PgOutbox`] (component `siopeplus`), for `pa db migrate` or
+/// [`pa_postgres::Database::migrate`] at start.
+#[cfg(feature = "postgres")]
+pub const PG_MIGRATIONS: pa_postgres::Migrations = outbox::postgres::MIGRATIONS;
 pub use reader::{FlowHeader, FlowReader, parse_flow};
 pub use sign::{
     FlowSigner, MAX_SIGNED_DOCUMENT, sign_document, sign_flow, trusted_keys_from_pem, verify_flow,

@@ -211,6 +211,7 @@ struct SimState {
     produced: Vec<Produced>,
     faults: VecDeque<Fault>,
     next_prog: i64,
+    upload_delay: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -359,6 +360,12 @@ impl Simulator {
         lock(&self.state).faults.extend(faults.iter().copied());
     }
 
+    /// Makes every later upload wait `delay` after the flow is recorded and before the answer
+    /// is sent (a slow server: a client killed meanwhile has uploaded without knowing it).
+    pub fn set_upload_delay(&self, delay: std::time::Duration) {
+        lock(&self.state).upload_delay = delay;
+    }
+
     /// The flows received so far.
     #[must_use]
     pub fn received(&self) -> Vec<ReceivedFlow> {
@@ -469,92 +476,97 @@ async fn upload(
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or(xml)
     };
-    let mut st = lock(&app.state);
-    let duplicate = !id.is_empty()
-        && st
-            .flows
-            .iter()
-            .any(|f| f.identificativo_flusso == id && f.accepted);
-    if duplicate {
-        ack.stato_flusso = StatoFlusso::Ko;
-        ack.errori.push(ErroreAck {
-            codice: 3,
-            descrizione: "identificativo_flusso gia' trasmesso".into(),
-            elemento: Some("/flusso_ordinativi/testata_flusso/identificativo_flusso".into()),
+    let (prog, delay) = {
+        let mut st = lock(&app.state);
+        let duplicate = !id.is_empty()
+            && st
+                .flows
+                .iter()
+                .any(|f| f.identificativo_flusso == id && f.accepted);
+        if duplicate {
+            ack.stato_flusso = StatoFlusso::Ko;
+            ack.errori.push(ErroreAck {
+                codice: 3,
+                descrizione: "identificativo_flusso gia' trasmesso".into(),
+                elemento: Some("/flusso_ordinativi/testata_flusso/identificativo_flusso".into()),
+            });
+        }
+        let prog = st.next_prog;
+        st.next_prog += 1;
+        let accepted = ack.stato_flusso == StatoFlusso::Ok;
+        st.flows.push(ReceivedFlow {
+            prog,
+            identificativo_flusso: id.clone(),
+            sender: peer,
+            xml,
+            accepted,
+            data_upload: now,
         });
+        st.produced.push(Produced {
+            kind: "ack",
+            prog,
+            xml: ack.to_xml(),
+            data: now,
+            downloaded: false,
+        });
+        if accepted {
+            let t = &ack.testata;
+            st.produced.push(Produced {
+                kind: "esitoflusso",
+                prog,
+                xml: sign(
+                    ricezione_xml(t, &id, prog, ack.esercizio.unwrap_or(0)),
+                    "messaggio_ricezione_flusso",
+                    format!("RF{prog}"),
+                ),
+                data: now,
+                downloaded: false,
+            });
+            let giornale = giornale_xml(t, &id, &orders, prog, now, ack.esercizio.unwrap_or(0));
+            st.produced.push(Produced {
+                kind: "giornale",
+                prog,
+                xml: sign(giornale, "flusso_giornale_di_cassa", format!("GDC{prog}")),
+                data: now,
+                downloaded: false,
+            });
+            let esito = EsitoApplicativo {
+                testata: t.clone(),
+                identificativo_flusso_bt: format!("EA-{prog:08}"),
+                esiti: orders
+                    .into_iter()
+                    .map(|(tipo, numero, importo, data)| EsitoOrdinativo {
+                        tipo,
+                        identificativo_flusso: id.clone(),
+                        esercizio: ack.esercizio.unwrap_or(0),
+                        numero: u64::from(numero),
+                        progressivo: None,
+                        data: Some(data),
+                        importo: Some(importo),
+                        esito_operazione: EsitoOperazione::Acquisito,
+                        data_ora_esito_operazione: now,
+                        errori: vec![],
+                    })
+                    .collect(),
+                signed: false,
+            };
+            st.produced.push(Produced {
+                kind: "esitoapplicativo",
+                prog,
+                xml: sign(
+                    esito.to_xml(),
+                    "messaggi_esito_applicativo",
+                    format!("EA{prog}"),
+                ),
+                data: now,
+                downloaded: false,
+            });
+        }
+        (prog, st.upload_delay)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
-    let prog = st.next_prog;
-    st.next_prog += 1;
-    let accepted = ack.stato_flusso == StatoFlusso::Ok;
-    st.flows.push(ReceivedFlow {
-        prog,
-        identificativo_flusso: id.clone(),
-        sender: peer,
-        xml,
-        accepted,
-        data_upload: now,
-    });
-    st.produced.push(Produced {
-        kind: "ack",
-        prog,
-        xml: ack.to_xml(),
-        data: now,
-        downloaded: false,
-    });
-    if accepted {
-        let t = &ack.testata;
-        st.produced.push(Produced {
-            kind: "esitoflusso",
-            prog,
-            xml: sign(
-                ricezione_xml(t, &id, prog, ack.esercizio.unwrap_or(0)),
-                "messaggio_ricezione_flusso",
-                format!("RF{prog}"),
-            ),
-            data: now,
-            downloaded: false,
-        });
-        let giornale = giornale_xml(t, &id, &orders, prog, now, ack.esercizio.unwrap_or(0));
-        st.produced.push(Produced {
-            kind: "giornale",
-            prog,
-            xml: sign(giornale, "flusso_giornale_di_cassa", format!("GDC{prog}")),
-            data: now,
-            downloaded: false,
-        });
-        let esito = EsitoApplicativo {
-            testata: t.clone(),
-            identificativo_flusso_bt: format!("EA-{prog:08}"),
-            esiti: orders
-                .into_iter()
-                .map(|(tipo, numero, importo, data)| EsitoOrdinativo {
-                    tipo,
-                    identificativo_flusso: id.clone(),
-                    esercizio: ack.esercizio.unwrap_or(0),
-                    numero: u64::from(numero),
-                    progressivo: None,
-                    data: Some(data),
-                    importo: Some(importo),
-                    esito_operazione: EsitoOperazione::Acquisito,
-                    data_ora_esito_operazione: now,
-                    errori: vec![],
-                })
-                .collect(),
-            signed: false,
-        };
-        st.produced.push(Produced {
-            kind: "esitoapplicativo",
-            prog,
-            xml: sign(
-                esito.to_xml(),
-                "messaggi_esito_applicativo",
-                format!("EA{prog}"),
-            ),
-            data: now,
-            downloaded: false,
-        });
-    }
-    drop(st);
     if lose {
         return (StatusCode::INTERNAL_SERVER_ERROR, "simulated lost answer").into_response();
     }

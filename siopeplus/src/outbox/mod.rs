@@ -8,15 +8,28 @@
 //!   the answer is recorded, the outcome is unknown; the next [`Outbox::process`] first looks for
 //!   the flow's ACK on the channel and uploads again only when none is found and the grace
 //!   period has passed. So a flow that may have been accepted is never re-sent blindly.
-//! * Every transition is one SQLite transaction (WAL, `synchronous=FULL`).
+//! * Every instance may run the sender on a shared store: [`Outbox::process`] claims entries
+//!   with row leases ([`OutboxStore::claim`]), renews the lease right before an upload (and
+//!   while it runs), and skips an entry whose lease another instance took. The entries of an
+//!   instance that died are claimed again once its leases expire; an entry it left
+//!   `Uploading` is then first looked up in the ACK list, as after a restart.
+//! * Every transition is committed before the store returns ([`SqliteOutbox`]: one SQLite
+//!   transaction, WAL, `synchronous=FULL`; `PgOutbox`: one PostgreSQL statement).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{Local, NaiveDateTime};
-use rusqlite::{Connection, OptionalExtension, params};
+
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PgOutbox;
+pub use sqlite::SqliteOutbox;
 
 use crate::client::{A2aClient, ListKind, ListQuery};
 use crate::error::{Error, OutboxError, TransportError};
@@ -59,7 +72,7 @@ impl OutboxState {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, OutboxError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, OutboxError> {
         Ok(match s {
             "pending" => OutboxState::Pending,
             "uploading" => OutboxState::Uploading,
@@ -162,238 +175,79 @@ pub trait OutboxStore: Send + Sync {
     /// # Errors
     /// [`OutboxError::Db`].
     async fn messages(&self, id: i64) -> Result<Vec<StoredMessage>, OutboxError>;
-}
 
-/// The embedded default store: one SQLite file.
-pub struct SqliteOutbox {
-    conn: Mutex<Connection>,
-}
-
-impl std::fmt::Debug for SqliteOutbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteOutbox").finish_non_exhaustive()
-    }
-}
-
-fn db(e: rusqlite::Error) -> OutboxError {
-    OutboxError::Db(e.to_string())
-}
-
-const TS: &str = "%Y-%m-%dT%H:%M:%S%.3f";
-
-impl SqliteOutbox {
-    /// Opens (creating if needed) the outbox in the SQLite file at `path`.
+    /// Claims for `owner`, until `lease` from now, up to `limit` open entries with an id
+    /// greater than `after_id`, oldest first: those nobody holds, those whose lease expired
+    /// (the holder died or stalled) and those `owner` already holds. An entry claimed by
+    /// someone else and not expired is never returned.
+    ///
+    /// The default (for a store used by one process only) takes no lease and returns the
+    /// open entries.
     ///
     /// # Errors
     /// [`OutboxError::Db`].
-    pub fn open(path: &Path) -> Result<Self, OutboxError> {
-        Self::init(Connection::open(path).map_err(db)?)
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let _ = (owner, lease);
+        Ok(self
+            .open_entries()
+            .await?
+            .into_iter()
+            .filter(|e| e.id > after_id)
+            .take(limit)
+            .collect())
     }
 
-    /// An in-memory outbox (for tests and demos: not durable).
+    /// Extends `owner`'s lease on an entry to `lease` from now. `false` when `owner` no
+    /// longer holds it (another instance claimed it after the lease expired, or it was
+    /// released): then `owner` must leave the entry alone.
+    ///
+    /// The default (one process) always answers `true`.
     ///
     /// # Errors
     /// [`OutboxError::Db`].
-    pub fn in_memory() -> Result<Self, OutboxError> {
-        Self::init(Connection::open_in_memory().map_err(db)?)
+    async fn renew(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, OutboxError> {
+        let _ = (id, owner, lease);
+        Ok(true)
     }
 
-    fn init(conn: Connection) -> Result<Self, OutboxError> {
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=FULL;
-             PRAGMA busy_timeout=5000;
-             CREATE TABLE IF NOT EXISTS siopeplus_outbox (
-                 id INTEGER PRIMARY KEY AUTOINCREMENT,
-                 identificativo_flusso TEXT NOT NULL UNIQUE,
-                 xml BLOB NOT NULL,
-                 state TEXT NOT NULL,
-                 prog_flusso INTEGER,
-                 attempted_at TEXT,
-                 attempts INTEGER NOT NULL DEFAULT 0,
-                 detail TEXT,
-                 created_at TEXT NOT NULL,
-                 updated_at TEXT NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS siopeplus_outbox_messages (
-                 entry_id INTEGER NOT NULL REFERENCES siopeplus_outbox(id),
-                 kind TEXT NOT NULL,
-                 location TEXT NOT NULL,
-                 xml BLOB NOT NULL,
-                 PRIMARY KEY (entry_id, kind, location)
-             );",
-        )
-        .map_err(db)?;
-        Ok(SqliteOutbox {
-            conn: Mutex::new(conn),
-        })
-    }
-
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Gives up `owner`'s lease on an entry (nothing when `owner` does not hold it).
+    ///
+    /// # Errors
+    /// [`OutboxError::Db`].
+    async fn release(&self, id: i64, owner: &str) -> Result<(), OutboxError> {
+        let _ = (id, owner);
+        Ok(())
     }
 }
 
-fn now() -> NaiveDateTime {
+pub(crate) fn now() -> NaiveDateTime {
     Local::now().naive_local()
 }
 
-type EntryRow = (
-    i64,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    u32,
-    Option<String>,
-);
+/// Default lease on claimed entries.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
-fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
+/// Entries claimed at once by [`Outbox::process`].
+const DEFAULT_BATCH: usize = 16;
 
-fn to_entry(t: EntryRow) -> Result<OutboxEntry, OutboxError> {
-    Ok(OutboxEntry {
-        id: t.0,
-        identificativo_flusso: t.1,
-        state: OutboxState::parse(&t.2)?,
-        prog_flusso: t.3,
-        attempted_at: t.4.and_then(|s| NaiveDateTime::parse_from_str(&s, TS).ok()),
-        attempts: t.5,
-        detail: t.6,
-    })
-}
-
-const COLS: &str = "id, identificativo_flusso, state, prog_flusso, attempted_at, attempts, detail";
-
-#[async_trait::async_trait]
-impl OutboxStore for SqliteOutbox {
-    async fn insert(&self, identificativo_flusso: &str, xml: &[u8]) -> Result<i64, OutboxError> {
-        let c = self.conn();
-        let ts = now().format(TS).to_string();
-        match c.execute(
-            "INSERT INTO siopeplus_outbox (identificativo_flusso, xml, state, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)",
-            params![identificativo_flusso, xml, ts],
-        ) {
-            Ok(_) => Ok(c.last_insert_rowid()),
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                Err(OutboxError::Duplicate(identificativo_flusso.to_owned()))
-            }
-            Err(e) => Err(db(e)),
-        }
-    }
-
-    async fn get(&self, id: i64) -> Result<OutboxEntry, OutboxError> {
-        let c = self.conn();
-        let t = c
-            .query_row(
-                &format!("SELECT {COLS} FROM siopeplus_outbox WHERE id = ?1"),
-                [id],
-                row_entry,
-            )
-            .optional()
-            .map_err(db)?
-            .ok_or(OutboxError::NotFound(id))?;
-        to_entry(t)
-    }
-
-    async fn xml(&self, id: i64) -> Result<Vec<u8>, OutboxError> {
-        self.conn()
-            .query_row(
-                "SELECT xml FROM siopeplus_outbox WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?
-            .ok_or(OutboxError::NotFound(id))
-    }
-
-    async fn open_entries(&self) -> Result<Vec<OutboxEntry>, OutboxError> {
-        let c = self.conn();
-        let mut st = c
-            .prepare(&format!(
-                "SELECT {COLS} FROM siopeplus_outbox WHERE state NOT IN ('ack_ko', 'rifiutato', 'completed') ORDER BY id"
-            ))
-            .map_err(db)?;
-        let rows = st.query_map([], row_entry).map_err(db)?;
-        let mut v = Vec::new();
-        for r in rows {
-            v.push(to_entry(r.map_err(db)?)?);
-        }
-        Ok(v)
-    }
-
-    async fn begin_upload(&self, id: i64, at: NaiveDateTime) -> Result<(), OutboxError> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE siopeplus_outbox SET state = 'uploading', attempted_at = ?2, attempts = attempts + 1, updated_at = ?3 WHERE id = ?1",
-                params![id, at.format(TS).to_string(), now().format(TS).to_string()],
-            )
-            .map_err(db)?;
-        if n == 0 {
-            return Err(OutboxError::NotFound(id));
-        }
-        Ok(())
-    }
-
-    async fn transition(
-        &self,
-        id: i64,
-        state: OutboxState,
-        prog_flusso: Option<i64>,
-        detail: Option<&str>,
-    ) -> Result<(), OutboxError> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE siopeplus_outbox SET state = ?2, prog_flusso = COALESCE(?3, prog_flusso), detail = ?4, updated_at = ?5 WHERE id = ?1",
-                params![id, state.as_str(), prog_flusso, detail, now().format(TS).to_string()],
-            )
-            .map_err(db)?;
-        if n == 0 {
-            return Err(OutboxError::NotFound(id));
-        }
-        Ok(())
-    }
-
-    async fn save_message(&self, id: i64, msg: &StoredMessage) -> Result<(), OutboxError> {
-        self.conn()
-            .execute(
-                "INSERT OR IGNORE INTO siopeplus_outbox_messages (entry_id, kind, location, xml) VALUES (?1, ?2, ?3, ?4)",
-                params![id, msg.kind, msg.location, msg.xml],
-            )
-            .map_err(db)?;
-        Ok(())
-    }
-
-    async fn messages(&self, id: i64) -> Result<Vec<StoredMessage>, OutboxError> {
-        let c = self.conn();
-        let mut st = c
-            .prepare("SELECT kind, location, xml FROM siopeplus_outbox_messages WHERE entry_id = ?1 ORDER BY rowid")
-            .map_err(db)?;
-        let rows = st
-            .query_map([id], |r| {
-                Ok(StoredMessage {
-                    kind: r.get(0)?,
-                    location: r.get(1)?,
-                    xml: r.get(2)?,
-                })
-            })
-            .map_err(db)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db)
-    }
+fn fresh_owner() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{host}:{}:{nanos:x}:{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Steps at which a test can inject a crash.
@@ -467,12 +321,17 @@ pub struct Outbox<S: OutboxStore> {
     client: A2aClient,
     grace: Duration,
     faults: Option<Arc<dyn FailPoints>>,
+    owner: String,
+    lease: Duration,
+    batch: usize,
 }
 
 impl<S: OutboxStore> std::fmt::Debug for Outbox<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Outbox")
             .field("grace", &self.grace)
+            .field("owner", &self.owner)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -495,7 +354,12 @@ fn certainly_not_processed(e: &Error) -> bool {
 
 impl<S: OutboxStore> Outbox<S> {
     /// An outbox over `store` sending with `client`. `grace` is how long after an upload with
-    /// unknown outcome the outbox waits for an ACK before uploading again.
+    /// unknown outcome the outbox waits for an ACK before uploading again; with several
+    /// instances keep it at least the lease ([`DEFAULT_LEASE`]), so that an instance that
+    /// stalled (rather than died) is not overtaken mid-upload.
+    ///
+    /// Each `Outbox` value is its own lease owner (a fresh name from host, process id and
+    /// time); [`Outbox::with_owner`] sets another.
     #[must_use]
     pub fn new(store: Arc<S>, client: A2aClient, grace: Duration) -> Self {
         Outbox {
@@ -503,7 +367,39 @@ impl<S: OutboxStore> Outbox<S> {
             client,
             grace,
             faults: None,
+            owner: fresh_owner(),
+            lease: DEFAULT_LEASE,
+            batch: DEFAULT_BATCH,
         }
+    }
+
+    /// How long a claim on an entry lasts without renewal (default [`DEFAULT_LEASE`]); the
+    /// lease is renewed every third of it while an upload runs. Another instance takes the
+    /// entry over once it expires.
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The lease owner name written in the store (must be unique per running outbox).
+    #[must_use]
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// How many entries [`Outbox::process`] claims at a time (default 16; at least 1).
+    #[must_use]
+    pub fn with_claim_batch(mut self, n: usize) -> Self {
+        self.batch = n.max(1);
+        self
+    }
+
+    /// This outbox's lease owner name.
+    #[must_use]
+    pub fn owner(&self) -> &str {
+        &self.owner
     }
 
     /// Injects failures (tests).
@@ -536,32 +432,68 @@ impl<S: OutboxStore> Outbox<S> {
         Ok(id)
     }
 
-    /// Advances every open entry as far as the channel allows. Transport failures of one
-    /// entry are recorded in its `detail` and do not stop the others.
+    /// Advances every open entry this instance can claim as far as the channel allows, and
+    /// returns them. Entries held by another live instance are left to it (and not
+    /// returned). Transport failures of one entry are recorded in its `detail` and do not
+    /// stop the others.
     ///
     /// # Errors
     /// Store failures, and injected failures (tests).
     pub async fn process(&self) -> Result<Vec<OutboxEntry>, Error> {
         let mut cache: HashMap<(ListKind, String), (Messaggio, Vec<u8>)> = HashMap::new();
         let mut out = Vec::new();
-        for e in self.store.open_entries().await? {
-            if let Err(err) = self.advance(&e, &mut cache).await {
-                if injected(&err) || matches!(err, Error::Outbox(_)) {
-                    return Err(err);
-                }
-                tracing::warn!(flusso = %e.identificativo_flusso, error = %err, "outbox step failed");
-                self.store
-                    .transition(
-                        e.id,
-                        self.store.get(e.id).await?.state,
-                        None,
-                        Some(&err.to_string()),
-                    )
-                    .await?;
+        let mut after = 0;
+        loop {
+            let batch = self
+                .store
+                .claim(&self.owner, self.lease, after, self.batch)
+                .await?;
+            if batch.is_empty() {
+                break;
             }
-            out.push(self.store.get(e.id).await?);
+            for e in batch {
+                after = after.max(e.id);
+                let r = self.process_claimed(e.id, &mut cache).await;
+                self.store.release(e.id, &self.owner).await?;
+                if let Some(e) = r? {
+                    out.push(e);
+                }
+            }
         }
         Ok(out)
+    }
+
+    /// One claimed entry: `None` when the lease was lost to another instance.
+    async fn process_claimed(
+        &self,
+        id: i64,
+        cache: &mut HashMap<(ListKind, String), (Messaggio, Vec<u8>)>,
+    ) -> Result<Option<OutboxEntry>, Error> {
+        // The batch was claimed at once; make sure this entry is still ours, then read it
+        // fresh.
+        if !self.store.renew(id, &self.owner, self.lease).await? {
+            return Ok(None);
+        }
+        let e = self.store.get(id).await?;
+        if let Err(err) = self.advance(&e, cache).await {
+            if matches!(err, Error::Outbox(OutboxError::LeaseLost(_))) {
+                tracing::info!(flusso = %e.identificativo_flusso, "outbox entry taken over by another instance");
+                return Ok(None);
+            }
+            if injected(&err) || matches!(err, Error::Outbox(_)) {
+                return Err(err);
+            }
+            tracing::warn!(flusso = %e.identificativo_flusso, error = %err, "outbox step failed");
+            self.store
+                .transition(
+                    e.id,
+                    self.store.get(e.id).await?.state,
+                    None,
+                    Some(&err.to_string()),
+                )
+                .await?;
+        }
+        Ok(Some(self.store.get(e.id).await?))
     }
 
     async fn advance(
@@ -621,10 +553,35 @@ impl<S: OutboxStore> Outbox<S> {
     /// Marks `Uploading`, uploads, records the answer. Returns the attempt time.
     async fn upload(&self, id: i64, ident: &str) -> Result<NaiveDateTime, Error> {
         let xml = self.store.xml(id).await?;
+        // The fence: only the lease holder starts an upload, with a whole lease ahead.
+        if !self.store.renew(id, &self.owner, self.lease).await? {
+            return Err(OutboxError::LeaseLost(id).into());
+        }
         let at = now();
         self.store.begin_upload(id, at).await?;
         self.check(Step::BeforeUpload)?;
-        match self.client.upload_flow(ident, &xml).await {
+        tracing::debug!(flusso = ident, owner = %self.owner, "uploading");
+        let answer = {
+            let upload = self.client.upload_flow(ident, &xml);
+            tokio::pin!(upload);
+            let mut tick = tokio::time::interval(self.lease / 3);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    r = &mut upload => break r,
+                    _ = tick.tick() => {
+                        // Keep others off while the request runs; the upload cannot be
+                        // taken back, so a failed renewal is only logged.
+                        match self.store.renew(id, &self.owner, self.lease).await {
+                            Ok(true) => {}
+                            Ok(false) => tracing::warn!(flusso = ident, "lease lost during the upload"),
+                            Err(e) => tracing::warn!(flusso = ident, error = %e, "lease renewal failed"),
+                        }
+                    }
+                }
+            }
+        };
+        match answer {
             Ok(r) => {
                 self.check(Step::AfterUpload)?;
                 self.store

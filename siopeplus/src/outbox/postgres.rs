@@ -1,0 +1,316 @@
+//! The shared store for several instances: PostgreSQL (feature `postgres`).
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use pa_postgres::{Database, DbError, Migration, Migrations};
+
+use super::{OutboxEntry, OutboxState, OutboxStore, StoredMessage};
+use crate::error::OutboxError;
+
+/// The schema of [`PgOutbox`] (component `siopeplus`).
+pub(crate) const MIGRATIONS: Migrations = Migrations::new(
+    "siopeplus",
+    &[Migration::new(
+        1,
+        "outbox with leases",
+        "CREATE TABLE siopeplus_outbox (
+             id                    BIGSERIAL PRIMARY KEY,
+             identificativo_flusso TEXT NOT NULL UNIQUE,
+             xml                   BYTEA NOT NULL,
+             state                 TEXT NOT NULL,
+             prog_flusso           BIGINT,
+             attempted_at          TIMESTAMP,
+             attempts              INTEGER NOT NULL DEFAULT 0,
+             detail                TEXT,
+             lease_owner           TEXT,
+             lease_until           TIMESTAMPTZ,
+             created_at            TIMESTAMPTZ NOT NULL DEFAULT now(),
+             updated_at            TIMESTAMPTZ NOT NULL DEFAULT now()
+         );
+         CREATE INDEX siopeplus_outbox_open ON siopeplus_outbox (id)
+             WHERE state NOT IN ('ack_ko', 'rifiutato', 'completed');
+         CREATE TABLE siopeplus_outbox_messages (
+             seq      BIGSERIAL,
+             entry_id BIGINT NOT NULL REFERENCES siopeplus_outbox(id),
+             kind     TEXT NOT NULL,
+             location TEXT NOT NULL,
+             xml      BYTEA NOT NULL,
+             PRIMARY KEY (entry_id, kind, location)
+         );",
+    )],
+);
+
+/// The outbox in PostgreSQL, shared by every instance of the application.
+///
+/// Each instance may run [`crate::Outbox::process`]: entries are claimed with row leases
+/// (`SELECT ... FOR UPDATE SKIP LOCKED` setting `lease_owner` and `lease_until`, on the
+/// server's clock), so one flow is handled by one instance at a time, and the entries of an
+/// instance that died are taken over when its leases run out. Every method commits before it
+/// returns.
+#[derive(Debug, Clone)]
+pub struct PgOutbox {
+    db: Database,
+}
+
+fn pg(e: DbError) -> OutboxError {
+    OutboxError::Db(e.to_string())
+}
+
+const COLS: &str = "id, identificativo_flusso, state, prog_flusso, attempted_at, attempts, detail";
+const OPEN: &str = "state NOT IN ('ack_ko', 'rifiutato', 'completed')";
+
+fn to_entry(r: &pa_postgres::tokio_postgres::Row) -> Result<OutboxEntry, OutboxError> {
+    let state: String = r.get(2);
+    let attempts: i32 = r.get(5);
+    Ok(OutboxEntry {
+        id: r.get(0),
+        identificativo_flusso: r.get(1),
+        state: OutboxState::parse(&state)?,
+        prog_flusso: r.get(3),
+        attempted_at: r.get(4),
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        detail: r.get(6),
+    })
+}
+
+fn secs(lease: Duration) -> f64 {
+    lease.as_secs_f64()
+}
+
+impl PgOutbox {
+    /// Connects to `url` and applies [`crate::PG_MIGRATIONS`].
+    ///
+    /// # Errors
+    /// [`OutboxError::Db`] naming the server (never the password) when it cannot be reached,
+    /// or when a migration fails.
+    pub async fn connect(url: &str) -> Result<Self, OutboxError> {
+        Self::open(Database::connect(url).await.map_err(pg)?).await
+    }
+
+    /// Uses `db`, applying [`crate::PG_MIGRATIONS`] first (safe when several instances
+    /// start at once).
+    ///
+    /// # Errors
+    /// [`OutboxError::Db`] when a migration fails.
+    pub async fn open(db: Database) -> Result<Self, OutboxError> {
+        db.migrate(&MIGRATIONS).await.map_err(pg)?;
+        Ok(PgOutbox { db })
+    }
+
+    /// Uses `db` as it is (the schema must already be migrated).
+    #[must_use]
+    pub fn new(db: Database) -> Self {
+        PgOutbox { db }
+    }
+
+    /// The pool.
+    #[must_use]
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    async fn client(&self) -> Result<pa_postgres::Client, OutboxError> {
+        self.db.client().await.map_err(pg)
+    }
+
+    fn err(&self, e: &pa_postgres::tokio_postgres::Error) -> OutboxError {
+        pg(self.db.error(e))
+    }
+}
+
+#[async_trait::async_trait]
+impl OutboxStore for PgOutbox {
+    async fn insert(&self, identificativo_flusso: &str, xml: &[u8]) -> Result<i64, OutboxError> {
+        let c = self.client().await?;
+        match c
+            .query_one(
+                "INSERT INTO siopeplus_outbox (identificativo_flusso, xml, state) VALUES ($1, $2, 'pending') RETURNING id",
+                &[&identificativo_flusso, &xml],
+            )
+            .await
+        {
+            Ok(r) => Ok(r.get(0)),
+            Err(e) => {
+                let e = self.db.error(&e);
+                if e.sqlstate() == Some("23505") {
+                    Err(OutboxError::Duplicate(identificativo_flusso.to_owned()))
+                } else {
+                    Err(pg(e))
+                }
+            }
+        }
+    }
+
+    async fn get(&self, id: i64) -> Result<OutboxEntry, OutboxError> {
+        let c = self.client().await?;
+        let r = c
+            .query_opt(
+                &format!("SELECT {COLS} FROM siopeplus_outbox WHERE id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(|e| self.err(&e))?
+            .ok_or(OutboxError::NotFound(id))?;
+        to_entry(&r)
+    }
+
+    async fn xml(&self, id: i64) -> Result<Vec<u8>, OutboxError> {
+        let c = self.client().await?;
+        let r = c
+            .query_opt("SELECT xml FROM siopeplus_outbox WHERE id = $1", &[&id])
+            .await
+            .map_err(|e| self.err(&e))?
+            .ok_or(OutboxError::NotFound(id))?;
+        Ok(r.get(0))
+    }
+
+    async fn open_entries(&self) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("SELECT {COLS} FROM siopeplus_outbox WHERE {OPEN} ORDER BY id"),
+                &[],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        rows.iter().map(to_entry).collect()
+    }
+
+    async fn begin_upload(&self, id: i64, at: NaiveDateTime) -> Result<(), OutboxError> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE siopeplus_outbox SET state = 'uploading', attempted_at = $2, attempts = attempts + 1, updated_at = now() WHERE id = $1",
+                &[&id, &at],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        if n == 0 {
+            return Err(OutboxError::NotFound(id));
+        }
+        Ok(())
+    }
+
+    async fn transition(
+        &self,
+        id: i64,
+        state: OutboxState,
+        prog_flusso: Option<i64>,
+        detail: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE siopeplus_outbox SET state = $2, prog_flusso = COALESCE($3, prog_flusso), detail = $4, updated_at = now() WHERE id = $1",
+                &[&id, &state.as_str(), &prog_flusso, &detail],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        if n == 0 {
+            return Err(OutboxError::NotFound(id));
+        }
+        Ok(())
+    }
+
+    async fn save_message(&self, id: i64, msg: &StoredMessage) -> Result<(), OutboxError> {
+        let c = self.client().await?;
+        match c
+            .execute(
+                "INSERT INTO siopeplus_outbox_messages (entry_id, kind, location, xml) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (entry_id, kind, location) DO NOTHING",
+                &[&id, &msg.kind, &msg.location, &msg.xml],
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = self.db.error(&e);
+                if e.sqlstate() == Some("23503") {
+                    Err(OutboxError::NotFound(id))
+                } else {
+                    Err(pg(e))
+                }
+            }
+        }
+    }
+
+    async fn messages(&self, id: i64) -> Result<Vec<StoredMessage>, OutboxError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT kind, location, xml FROM siopeplus_outbox_messages WHERE entry_id = $1 ORDER BY seq",
+                &[&id],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredMessage {
+                kind: r.get(0),
+                location: r.get(1),
+                xml: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let c = self.client().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Rows another instance is claiming right now are skipped, not waited for; a row
+        // whose claim committed meanwhile is re-checked against the lease condition.
+        let rows = c
+            .query(
+                &format!(
+                    "UPDATE siopeplus_outbox o
+                        SET lease_owner = $2, lease_until = now() + make_interval(secs => $3)
+                       FROM (SELECT id FROM siopeplus_outbox
+                              WHERE {OPEN} AND id > $1
+                                AND (lease_owner IS NULL OR lease_owner = $2
+                                     OR lease_until IS NULL OR lease_until <= now())
+                              ORDER BY id LIMIT $4
+                              FOR UPDATE SKIP LOCKED) free
+                      WHERE o.id = free.id
+                  RETURNING o.id, o.identificativo_flusso, o.state, o.prog_flusso,
+                            o.attempted_at, o.attempts, o.detail"
+                ),
+                &[&after_id, &owner, &secs(lease), &limit],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        let mut v = rows.iter().map(to_entry).collect::<Result<Vec<_>, _>>()?;
+        v.sort_by_key(|e| e.id);
+        Ok(v)
+    }
+
+    async fn renew(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, OutboxError> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE siopeplus_outbox SET lease_until = now() + make_interval(secs => $3)
+                  WHERE id = $1 AND lease_owner = $2",
+                &[&id, &owner, &secs(lease)],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        Ok(n > 0)
+    }
+
+    async fn release(&self, id: i64, owner: &str) -> Result<(), OutboxError> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE siopeplus_outbox SET lease_owner = NULL, lease_until = NULL
+              WHERE id = $1 AND lease_owner = $2",
+            &[&id, &owner],
+        )
+        .await
+        .map_err(|e| self.err(&e))?;
+        Ok(())
+    }
+}
