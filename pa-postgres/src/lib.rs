@@ -5,8 +5,11 @@
 //! their crate's `postgres` feature. They all sit on this crate:
 //!
 //! * [`Database`]: a bounded connection pool (deadpool over tokio-postgres) made from a
-//!   `postgres://` URL. TLS (rustls, webpki roots plus an optional extra root) is used exactly
-//!   when the URL asks for it with `sslmode=require`; otherwise the connection is plain.
+//!   `postgres://` URL. TLS (rustls, webpki roots plus the `sslrootcert=FILE` or
+//!   [`Options::extra_roots_pem`] roots) is used exactly when the URL asks for it with
+//!   `sslmode=require` (or `verify-ca` / `verify-full`): the server's chain and host name are
+//!   always verified, stricter than libpq's `require`. Otherwise the connection is plain
+//!   (`prefer`, the driver's default, does not silently try TLS).
 //!   [`Database::connect`] checks one connection at once, so a database that is down at start
 //!   is reported then, naming host, port, database and user — never the password.
 //!   Connections found closed (server restarted) are dropped and re-opened by the pool.
@@ -223,6 +226,11 @@ fn take_sslrootcert(url: &str) -> (String, Option<String>) {
     for part in query.split('&') {
         match part.strip_prefix("sslrootcert=") {
             Some(p) => root = Some(p.to_owned()),
+            // The driver knows disable/prefer/require; with rustls `require` always verifies
+            // the chain and the host name, which is what libpq's verify-full means.
+            None if part == "sslmode=verify-full" || part == "sslmode=verify-ca" => {
+                kept.push("sslmode=require");
+            }
             None => kept.push(part),
         }
     }
@@ -544,6 +552,8 @@ mod tests {
         let (u, r) = take_sslrootcert("postgres://a@h/db?sslmode=require&sslrootcert=/x/ca.pem");
         assert_eq!(u, "postgres://a@h/db?sslmode=require");
         assert_eq!(r.as_deref(), Some("/x/ca.pem"));
+        let (u, _) = take_sslrootcert("postgres://a@h/db?sslmode=verify-full");
+        assert_eq!(u, "postgres://a@h/db?sslmode=require");
         let (u, r) = take_sslrootcert("postgres://a@h/db");
         assert_eq!(u, "postgres://a@h/db");
         assert_eq!(r, None);
