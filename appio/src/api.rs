@@ -78,6 +78,19 @@ fn join(base: &str, path: &str) -> Result<http::Uri, TransportError> {
         .map_err(|e| TransportError::Url(format!("{url}: {e}")))
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn json_request(
     method: Method,
     base: &str,
@@ -139,19 +152,29 @@ pub fn submit_message_request(
 pub fn parse_submit_message(resp: &Response<Vec<u8>>) -> Result<CreatedMessage, ApiError> {
     #[derive(serde::Deserialize)]
     struct Created {
-        id: MessageId,
+        id: String,
     }
     let op = Operation::SubmitMessage;
     let created: Created = expect_json(op, resp, StatusCode::CREATED)?;
+    // The message exists once IO answered 201: an id of another form than documented is kept as
+    // given (treating the answer as a failure would invite sending the message again).
+    let id = match MessageId::new(&created.id) {
+        Ok(id) => id,
+        Err(_) => {
+            let id = MessageId::as_given(&created.id).map_err(|e| ApiError::MalformedResponse {
+                operation: op.id(),
+                reason: e.to_string(),
+            })?;
+            tracing::warn!(id = %id, "IO created a message with an id that is not a ULID");
+            id
+        }
+    };
     let location = resp
         .headers()
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    Ok(CreatedMessage {
-        id: created.id,
-        location,
-    })
+    Ok(CreatedMessage { id, location })
 }
 
 /// `GET /messages/{fiscal_code}/{id}`.
@@ -163,8 +186,12 @@ pub fn get_message_request(
     fiscal_code: &CodiceFiscale,
     id: &MessageId,
 ) -> Result<Request<Vec<u8>>, TransportError> {
-    // Both path parts are restricted to ASCII letters and digits by their types.
-    let path = format!("/messages/{}/{}", fiscal_code.as_str(), id.as_str());
+    // The fiscal code is letters and digits by its type; an id kept as given is percent-encoded.
+    let path = format!(
+        "/messages/{}/{}",
+        fiscal_code.as_str(),
+        path_segment(id.as_str())
+    );
     json_request(Method::GET, base_url, &path, None)
 }
 

@@ -242,8 +242,13 @@ impl IoClient {
     /// transport failures and error answers (after retries).
     pub async fn get_profile(&self, fiscal_code: &CodiceFiscale) -> Result<LimitedProfile, Error> {
         let req = api::get_profile_request(&self.inner.base_url, fiscal_code)?;
-        self.execute(Operation::GetProfileByPost, req, api::parse_get_profile)
-            .await
+        self.execute(
+            Operation::GetProfileByPost,
+            req,
+            api::parse_get_profile,
+            None,
+        )
+        .await
     }
 
     /// `submitMessageforUserWithFiscalCodeInBody`: sends a message.
@@ -254,8 +259,31 @@ impl IoClient {
     /// back; do not resend it blindly.
     pub async fn submit_message(&self, message: &NewMessage) -> Result<CreatedMessage, Error> {
         let req = api::submit_message_request(&self.inner.base_url, message)?;
-        self.execute(Operation::SubmitMessage, req, api::parse_submit_message)
-            .await
+        self.execute(
+            Operation::SubmitMessage,
+            req,
+            api::parse_submit_message,
+            None,
+        )
+        .await
+    }
+
+    /// [`submit_message`](Self::submit_message) telling `hook` when each attempt is about to
+    /// be written (after the rate limit, the shared 429 pause and the concurrency bound) and
+    /// when an attempt surely created nothing and will be retried.
+    pub(crate) async fn submit_message_with(
+        &self,
+        message: &NewMessage,
+        hook: &mut dyn SubmitHook,
+    ) -> Result<CreatedMessage, Error> {
+        let req = api::submit_message_request(&self.inner.base_url, message)?;
+        self.execute(
+            Operation::SubmitMessage,
+            req,
+            api::parse_submit_message,
+            Some(hook),
+        )
+        .await
     }
 
     /// `getMessage`: a sent message with its processing and notification status.
@@ -268,7 +296,7 @@ impl IoClient {
         id: &MessageId,
     ) -> Result<MessageDetails, Error> {
         let req = api::get_message_request(&self.inner.base_url, fiscal_code, id)?;
-        self.execute(Operation::GetMessage, req, api::parse_get_message)
+        self.execute(Operation::GetMessage, req, api::parse_get_message, None)
             .await
     }
 
@@ -282,6 +310,7 @@ impl IoClient {
             Operation::GetServiceActivationByPost,
             req,
             api::parse_get_activation,
+            None,
         )
         .await
     }
@@ -300,6 +329,7 @@ impl IoClient {
             Operation::UpsertServiceActivation,
             req,
             api::parse_upsert_activation,
+            None,
         )
         .await
     }
@@ -309,11 +339,12 @@ impl IoClient {
         op: Operation,
         req: Request<Vec<u8>>,
         parse: fn(&Response<Vec<u8>>) -> Result<T, ApiError>,
+        mut hook: Option<&mut dyn SubmitHook>,
     ) -> Result<T, Error> {
         let policy = &self.inner.retry;
         let mut retry = 0u32;
         loop {
-            let outcome = self.send_once(&req).await;
+            let outcome = self.send_once(&req, reborrow(&mut hook)).await?;
             let (err, wait) = match outcome {
                 Ok(resp) => match parse(&resp) {
                     Ok(v) => return Ok(v),
@@ -351,6 +382,10 @@ impl IoClient {
             };
             match wait {
                 Some(w) if retry < policy.max_retries => {
+                    // Every retried answer says the attempt created nothing.
+                    if let Some(h) = reborrow(&mut hook) {
+                        h.not_sent().await?;
+                    }
                     tracing::debug!(operation = op.id(), retry, wait_ms = w.as_millis() as u64, error = %err, "retrying");
                     tokio::time::sleep(w).await;
                     retry += 1;
@@ -385,9 +420,23 @@ impl IoClient {
         }
     }
 
-    async fn send_once(&self, req: &Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+    async fn send_once(
+        &self,
+        req: &Request<Vec<u8>>,
+        hook: Option<&mut dyn SubmitHook>,
+    ) -> Result<Result<Response<Vec<u8>>, TransportError>, Error> {
         self.wait_turn().await;
         let _permit = self.inner.permits.acquire().await.ok();
+        if let Some(h) = hook {
+            h.before_send().await?;
+        }
+        Ok(self.write_request(req).await)
+    }
+
+    async fn write_request(
+        &self,
+        req: &Request<Vec<u8>>,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
         let url = req.uri().to_string();
         let mut rb = self
             .inner
@@ -411,6 +460,23 @@ impl IoClient {
     }
 }
 
+/// Told by [`IoClient::submit_message_with`] about each attempt of a submission.
+#[async_trait::async_trait]
+pub(crate) trait SubmitHook: Send {
+    /// Just before the request is written. An error stops the submission unsent.
+    async fn before_send(&mut self) -> Result<(), Error>;
+    /// After an attempt that created nothing, before waiting to retry it. An error stops the
+    /// submission.
+    async fn not_sent(&mut self) -> Result<(), Error>;
+}
+
+fn reborrow<'b>(h: &'b mut Option<&mut dyn SubmitHook>) -> Option<&'b mut dyn SubmitHook> {
+    match h {
+        Some(h) => Some(&mut **h),
+        None => None,
+    }
+}
+
 fn classify(e: reqwest::Error) -> TransportError {
     if e.is_connect() {
         TransportError::Connect(e)
@@ -423,12 +489,17 @@ fn classify(e: reqwest::Error) -> TransportError {
 
 impl Error {
     /// For a message submission: whether the message may exist although no id came back (the
-    /// answer was lost, or a 504 Gateway Timeout). Such a send must not be repeated blindly.
+    /// answer was lost, a 504 Gateway Timeout, or a 201 Created without a usable id). Such a
+    /// send must not be repeated blindly.
     pub fn may_have_been_delivered(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Error::Transport(TransportError::AnswerLost(_))
-                | Error::Api(ApiError::Server { status: 504, .. })
-        )
+            | Error::Api(ApiError::Server { status: 504, .. }) => true,
+            // A submission's answer is read as JSON only when its status is 201.
+            Error::Api(ApiError::MalformedResponse { operation, .. }) => {
+                *operation == Operation::SubmitMessage.id()
+            }
+            _ => false,
+        }
     }
 }

@@ -246,6 +246,16 @@ pub enum JournalError {
         /// State text found.
         state: String,
     },
+    /// The worker no longer holds the row (its lease ended and another worker took it).
+    #[error("journal row {row}: held by another worker now")]
+    LeaseLost {
+        /// Row key.
+        row: String,
+    },
+    /// PostgreSQL failed.
+    #[cfg(feature = "postgres")]
+    #[error("postgres: {0}")]
+    Postgres(#[from] pa_postgres::DbError),
     /// The journal was written for a different template.
     #[error("journal belongs to another template (fingerprint {found}, expected {expected})")]
     TemplateMismatch {

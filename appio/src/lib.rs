@@ -10,6 +10,9 @@ mod message;
 pub mod mock;
 mod types;
 
+/// The schema of the PostgreSQL bulk journal ([`bulk::PgJournal`]), component `appio`.
+#[cfg(feature = "postgres")]
+pub use bulk::PG_MIGRATIONS;
 pub use client::{IoClient, IoClientBuilder, RetryPolicy, SubscriptionKey};
 pub use deps::{Amount, CodiceFiscale, NoticeNumber, OrganizationFiscalCode};
 pub use error::{

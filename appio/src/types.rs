@@ -196,8 +196,9 @@ pub struct Activation {
     pub version: u64,
 }
 
-/// Identifier of a created message (a ULID). Only ASCII letters and digits, 1..=64 characters,
-/// so it is safe to put in a URL path.
+/// Identifier of a created message (a ULID). [`MessageId::new`] takes only ASCII letters and
+/// digits, 1..=64 characters; [`MessageId::as_given`] keeps an id of another form that IO
+/// returned for a message it created (it is percent-encoded when put in a URL path).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(String);
 
@@ -217,6 +218,34 @@ impl MessageId {
                 found: id.chars().take(80).collect(),
             })
         }
+    }
+
+    /// Wraps an id as the server gave it for a message it created, even when it is not a ULID:
+    /// the message exists, so its id is recorded as it came. Only an empty id, one longer than
+    /// 256 bytes, one with control characters, or one made only of dots (a path segment that
+    /// URL parsers remove) is refused.
+    ///
+    /// # Errors
+    /// [`ValidationError::Format`](crate::ValidationError::Format) for those.
+    pub fn as_given(id: &str) -> Result<Self, crate::ValidationError> {
+        if (1..=256).contains(&id.len())
+            && !id.chars().any(char::is_control)
+            && !id.bytes().all(|b| b == b'.')
+        {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(crate::ValidationError::Format {
+                field: "id",
+                expected: "1..=256 bytes without control characters, not only dots",
+                found: id.chars().take(80).collect(),
+            })
+        }
+    }
+
+    /// Whether the id has the documented form (ASCII letters and digits, as [`MessageId::new`]
+    /// requires).
+    pub fn is_well_formed(&self) -> bool {
+        (1..=64).contains(&self.0.len()) && self.0.bytes().all(|b| b.is_ascii_alphanumeric())
     }
 
     /// The id.

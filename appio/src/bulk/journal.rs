@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -122,8 +123,12 @@ impl fmt::Display for FailureReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RowState {
-    /// Marked just before the message was submitted; no answer recorded yet. Found at start-up,
-    /// it means the previous run stopped mid-request: the outcome is unknown.
+    /// Taken by a worker ([`Journal::claim`]); nothing submitted yet. Left by a worker that
+    /// died, it is taken over once the lease ends and processed as a new row.
+    Claimed,
+    /// Marked just before the message was submitted; no answer recorded yet. Found by another
+    /// run once its holder's lease ended, it means that run stopped mid-request: the outcome is
+    /// unknown.
     Sending,
     /// Submitted; IO gave this id.
     Sent {
@@ -150,8 +155,9 @@ pub enum RowState {
 }
 
 impl RowState {
-    fn code(&self) -> &'static str {
+    pub(super) fn code(&self) -> &'static str {
         match self {
+            Self::Claimed => "claimed",
             Self::Sending => "sending",
             Self::Sent { .. } => "sent",
             Self::Skipped(_) => "skipped",
@@ -180,8 +186,48 @@ pub struct JournalEntry {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Storage of the journal. Implementations must make a write durable before `put` returns:
-/// the sender acknowledges a row only after that.
+/// A worker's request to take a row ([`Journal::claim`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// Row key.
+    pub key: &'a str,
+    /// Order of the row in its input.
+    pub seq: u64,
+    /// The recipient as given.
+    pub fiscal_code: &'a str,
+    /// Fingerprint of the row's content.
+    pub fingerprint: &'a str,
+    /// Who asks (unique per running sender).
+    pub worker: &'a str,
+    /// How long the row stays the worker's without a renewal.
+    pub lease: Duration,
+}
+
+/// Answer to [`Journal::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Claim {
+    /// The worker now holds the row; here it is as stored (state [`RowState::Claimed`] with no
+    /// attempts when the row is new).
+    Acquired(JournalEntry),
+    /// The row was sent: there is nothing left to do for any worker. It is not taken.
+    Sent(JournalEntry),
+    /// Another worker holds the row.
+    Held {
+        /// That worker.
+        worker: String,
+        /// Until when, unless it renews (the database's clock).
+        until: DateTime<Utc>,
+    },
+}
+
+/// Storage of the journal. Implementations must make a write durable before it returns: the
+/// sender acknowledges a row only after that.
+///
+/// Several workers (processes) may run on one journal. A worker takes a row with
+/// [`claim`](Self::claim) before doing anything with it; only the holder may write it with
+/// [`put_held`](Self::put_held), so only one worker ever moves a row to [`RowState::Sending`].
+/// A holder that stops renewing ([`renew`](Self::renew)) loses its rows when the lease ends.
 #[async_trait]
 pub trait Journal: Send + Sync {
     /// Binds the journal to a template; fails if it was started with another one.
@@ -194,15 +240,67 @@ pub trait Journal: Send + Sync {
     /// # Errors
     /// A storage error.
     async fn load(&self) -> Result<BTreeMap<String, JournalEntry>, JournalError>;
-    /// Writes (inserts or replaces) an entry durably.
+    /// Writes (inserts or replaces) an entry durably, whoever holds the row, and releases it.
     ///
     /// # Errors
     /// A storage error; the caller must then stop.
     async fn put(&self, entry: JournalEntry) -> Result<(), JournalError>;
+    /// Atomically takes a row for `req.worker`: a new row is recorded as
+    /// [`RowState::Claimed`]; an existing one is taken when no one holds it, its holder's lease
+    /// ended, or the worker already holds it. A sent row is returned, not taken.
+    ///
+    /// # Errors
+    /// A storage error.
+    async fn claim(&self, req: &ClaimRequest<'_>) -> Result<Claim, JournalError>;
+    /// Writes `entry` only if `worker` holds its row. With `hold` the worker keeps the row,
+    /// its lease renewed for that long; without, the row is released. Returns `false`, having
+    /// written nothing, when the worker does not hold the row (its lease ended and another
+    /// worker took it).
+    ///
+    /// # Errors
+    /// A storage error; the caller must then stop.
+    async fn put_held(
+        &self,
+        entry: JournalEntry,
+        worker: &str,
+        hold: Option<Duration>,
+    ) -> Result<bool, JournalError>;
+    /// Extends to `lease` from now every lease `worker` holds; returns how many.
+    ///
+    /// # Errors
+    /// A storage error.
+    async fn renew(&self, worker: &str, lease: Duration) -> Result<u64, JournalError>;
+    /// Releases row `key` if `worker` holds it, leaving its state as it is.
+    ///
+    /// # Errors
+    /// A storage error.
+    async fn release(&self, key: &str, worker: &str) -> Result<(), JournalError>;
+}
+
+enum Op {
+    Put(JournalEntry),
+    PutHeld(JournalEntry, String, Option<Duration>),
+    Claim {
+        key: String,
+        seq: u64,
+        fiscal_code: String,
+        fingerprint: String,
+        worker: String,
+        lease: Duration,
+    },
+    Renew(String, Duration),
+    Release(String, String),
+}
+
+enum Done {
+    Unit,
+    Bool(bool),
+    Count(u64),
+    Claim(Claim),
 }
 
 enum Cmd {
-    Put(JournalEntry, oneshot::Sender<Result<(), JournalError>>),
+    Write(Op, oneshot::Sender<Result<Done, JournalError>>),
     Load(oneshot::Sender<Result<BTreeMap<String, JournalEntry>, JournalError>>),
     Bind(String, oneshot::Sender<Result<(), JournalError>>),
 }
@@ -210,6 +308,8 @@ enum Cmd {
 /// The embedded journal: a SQLite file (WAL, `synchronous=FULL`). Writes go through one writer
 /// thread that commits every write waiting at that moment in a single transaction (group
 /// commit), then acknowledges each: durability per row at the cost of one fsync per batch.
+/// Several processes may open one file: each batch is an immediate (write-locked) transaction,
+/// so claims stay atomic across them.
 #[derive(Debug)]
 pub struct SqliteJournal {
     tx: mpsc::Sender<Cmd>,
@@ -232,8 +332,11 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 ";
 
+const COLUMNS: &str = "key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at";
+
 impl SqliteJournal {
-    /// Opens (creating if needed) a journal file.
+    /// Opens (creating if needed) a journal file. A file written by an earlier version gets
+    /// the holder columns added.
     ///
     /// # Errors
     /// [`JournalError::Sqlite`] if the file cannot be opened or set up.
@@ -243,6 +346,15 @@ impl SqliteJournal {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        let has_worker: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('rows') WHERE name = 'worker'")?
+            .exists([])?;
+        if !has_worker {
+            conn.execute_batch(
+                "ALTER TABLE rows ADD COLUMN worker TEXT;
+                 ALTER TABLE rows ADD COLUMN lease_until INTEGER;",
+            )?;
+        }
         let (tx, rx) = mpsc::channel::<Cmd>();
         std::thread::Builder::new()
             .name("appio-journal".to_owned())
@@ -272,6 +384,14 @@ impl SqliteJournal {
             .map_err(|_| JournalError::WriterStopped)?;
         rx.await.map_err(|_| JournalError::WriterStopped)?
     }
+
+    async fn write(&self, op: Op) -> Result<Done, JournalError> {
+        self.call(|tx| Cmd::Write(op, tx)).await
+    }
+}
+
+fn unexpected() -> JournalError {
+    JournalError::Write("unexpected answer of the journal writer".to_owned())
 }
 
 #[async_trait]
@@ -286,17 +406,62 @@ impl Journal for SqliteJournal {
     }
 
     async fn put(&self, entry: JournalEntry) -> Result<(), JournalError> {
-        self.call(|tx| Cmd::Put(entry, tx)).await
+        self.write(Op::Put(entry)).await.map(|_| ())
+    }
+
+    async fn claim(&self, req: &ClaimRequest<'_>) -> Result<Claim, JournalError> {
+        match self
+            .write(Op::Claim {
+                key: req.key.to_owned(),
+                seq: req.seq,
+                fiscal_code: req.fiscal_code.to_owned(),
+                fingerprint: req.fingerprint.to_owned(),
+                worker: req.worker.to_owned(),
+                lease: req.lease,
+            })
+            .await?
+        {
+            Done::Claim(c) => Ok(c),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn put_held(
+        &self,
+        entry: JournalEntry,
+        worker: &str,
+        hold: Option<Duration>,
+    ) -> Result<bool, JournalError> {
+        match self
+            .write(Op::PutHeld(entry, worker.to_owned(), hold))
+            .await?
+        {
+            Done::Bool(b) => Ok(b),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn renew(&self, worker: &str, lease: Duration) -> Result<u64, JournalError> {
+        match self.write(Op::Renew(worker.to_owned(), lease)).await? {
+            Done::Count(n) => Ok(n),
+            _ => Err(unexpected()),
+        }
+    }
+
+    async fn release(&self, key: &str, worker: &str) -> Result<(), JournalError> {
+        self.write(Op::Release(key.to_owned(), worker.to_owned()))
+            .await
+            .map(|_| ())
     }
 }
 
 fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
     while let Ok(first) = rx.recv() {
-        let mut puts = Vec::new();
+        let mut ops = Vec::new();
         let mut next = Some(first);
         while let Some(cmd) = next.take() {
             match cmd {
-                Cmd::Put(e, tx) => puts.push((e, tx)),
+                Cmd::Write(op, tx) => ops.push((op, tx)),
                 Cmd::Load(tx) => {
                     let _ = tx.send(load_all(&conn));
                 }
@@ -304,56 +469,95 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
                     let _ = tx.send(bind(&conn, &f));
                 }
             }
-            if puts.len() < 512 {
+            if ops.len() < 512 {
                 next = rx.try_recv().ok();
             }
         }
-        if puts.is_empty() {
+        if ops.is_empty() {
             continue;
         }
-        let result = write_batch(&mut conn, puts.iter().map(|(e, _)| e));
-        for (_, tx) in puts {
-            let _ = tx.send(match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(JournalError::Write(e.to_string())),
-            });
+        match write_batch(&mut conn, ops.iter().map(|(op, _)| op)) {
+            Ok(results) => {
+                for ((_, tx), r) in ops.into_iter().zip(results) {
+                    let _ = tx.send(r);
+                }
+            }
+            Err(e) => {
+                for (_, tx) in ops {
+                    let _ = tx.send(Err(JournalError::Write(e.to_string())));
+                }
+            }
         }
+    }
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::days(3650))
+}
+
+/// The columns of a state: message id, reason, detail, delivery.
+pub(super) type StateColumns = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(super) fn state_columns(state: &RowState) -> StateColumns {
+    match state {
+        RowState::Claimed | RowState::Sending => (None, None, None, None),
+        RowState::Sent {
+            message_id,
+            delivery,
+        } => (
+            Some(message_id.as_str().to_owned()),
+            None,
+            None,
+            delivery.as_ref().map(|d| d.as_str().to_owned()),
+        ),
+        RowState::Skipped(r) => (None, Some(r.as_str().to_owned()), None, None),
+        RowState::Failed { reason, detail } => (
+            None,
+            Some(reason.as_str().to_owned()),
+            Some(detail.clone()),
+            None,
+        ),
+        RowState::Ambiguous { detail } => (None, None, Some(detail.clone()), None),
     }
 }
 
 fn write_batch<'a>(
     conn: &mut Connection,
-    entries: impl Iterator<Item = &'a JournalEntry>,
-) -> Result<(), rusqlite::Error> {
-    let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT OR REPLACE INTO rows
-             (key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
-        for e in entries {
-            let (message_id, reason, detail, delivery) = match &e.state {
-                RowState::Sending => (None, None, None, None),
-                RowState::Sent {
-                    message_id,
-                    delivery,
-                } => (
-                    Some(message_id.as_str().to_owned()),
-                    None,
-                    None,
-                    delivery.as_ref().map(|d| d.as_str().to_owned()),
-                ),
-                RowState::Skipped(r) => (None, Some(r.as_str().to_owned()), None, None),
-                RowState::Failed { reason, detail } => (
-                    None,
-                    Some(reason.as_str().to_owned()),
-                    Some(detail.clone()),
-                    None,
-                ),
-                RowState::Ambiguous { detail } => (None, None, Some(detail.clone()), None),
-            };
-            stmt.execute(params![
+    ops: impl Iterator<Item = &'a Op>,
+) -> Result<Vec<Result<Done, JournalError>>, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut out = Vec::new();
+    for op in ops {
+        out.push(apply(&tx, op)?);
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Applies one write; the outer error aborts the batch, the inner one is this write's alone.
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    op: &Op,
+) -> Result<Result<Done, JournalError>, rusqlite::Error> {
+    let now = Utc::now();
+    match op {
+        Op::Put(e) => {
+            let (message_id, reason, detail, delivery) = state_columns(&e.state);
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO rows
+                 (key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at, worker, lease_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL)",
+            )?
+            .execute(params![
                 e.key,
                 i64::try_from(e.seq).unwrap_or(i64::MAX),
                 e.fiscal_code,
@@ -366,9 +570,118 @@ fn write_batch<'a>(
                 e.attempts,
                 crate::types::timestamp::format(&e.updated_at),
             ])?;
+            Ok(Ok(Done::Unit))
+        }
+        Op::PutHeld(e, worker, hold) => {
+            let (message_id, reason, detail, delivery) = state_columns(&e.state);
+            let (keep, until) = match hold {
+                Some(l) => (Some(worker.as_str()), Some(millis(lease_end(now, *l)))),
+                None => (None, None),
+            };
+            let n = tx
+                .prepare_cached(
+                    "UPDATE rows SET seq = ?2, fiscal_code = ?3, fingerprint = ?4, state = ?5,
+                     message_id = ?6, reason = ?7, detail = ?8, delivery = ?9, attempts = ?10,
+                     updated_at = ?11, worker = ?12, lease_until = ?13
+                     WHERE key = ?1 AND worker = ?14",
+                )?
+                .execute(params![
+                    e.key,
+                    i64::try_from(e.seq).unwrap_or(i64::MAX),
+                    e.fiscal_code,
+                    e.fingerprint,
+                    e.state.code(),
+                    message_id,
+                    reason,
+                    detail,
+                    delivery,
+                    e.attempts,
+                    crate::types::timestamp::format(&e.updated_at),
+                    keep,
+                    until,
+                    worker,
+                ])?;
+            Ok(Ok(Done::Bool(n == 1)))
+        }
+        Op::Claim {
+            key,
+            seq,
+            fiscal_code,
+            fingerprint,
+            worker,
+            lease,
+        } => {
+            let until = lease_end(now, *lease);
+            let found = tx
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS}, worker, lease_until FROM rows WHERE key = ?1"
+                ))?
+                .query_row([key], |r| {
+                    Ok((
+                        raw_row(r)?,
+                        r.get::<_, Option<String>>(11)?,
+                        r.get::<_, Option<i64>>(12)?,
+                    ))
+                })
+                .optional()?;
+            let Some((raw, holder, held_until)) = found else {
+                tx.prepare_cached(
+                    "INSERT INTO rows (key, seq, fiscal_code, fingerprint, state, attempts, updated_at, worker, lease_until)
+                     VALUES (?1, ?2, ?3, ?4, 'claimed', 0, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    key,
+                    i64::try_from(*seq).unwrap_or(i64::MAX),
+                    fiscal_code,
+                    fingerprint,
+                    crate::types::timestamp::format(&now),
+                    worker,
+                    millis(until),
+                ])?;
+                return Ok(Ok(Done::Claim(Claim::Acquired(JournalEntry {
+                    key: key.clone(),
+                    seq: *seq,
+                    fiscal_code: fiscal_code.clone(),
+                    fingerprint: fingerprint.clone(),
+                    state: RowState::Claimed,
+                    attempts: 0,
+                    updated_at: now,
+                }))));
+            };
+            let entry = match entry_from_raw(raw) {
+                Ok(e) => e,
+                Err(e) => return Ok(Err(e)),
+            };
+            if matches!(entry.state, RowState::Sent { .. }) {
+                return Ok(Ok(Done::Claim(Claim::Sent(entry))));
+            }
+            if let (Some(h), Some(t)) = (&holder, held_until)
+                && h != worker
+                && t >= millis(now)
+            {
+                return Ok(Ok(Done::Claim(Claim::Held {
+                    worker: h.clone(),
+                    until: DateTime::from_timestamp_millis(t).unwrap_or_default(),
+                })));
+            }
+            tx.prepare_cached("UPDATE rows SET worker = ?2, lease_until = ?3 WHERE key = ?1")?
+                .execute(params![key, worker, millis(until)])?;
+            Ok(Ok(Done::Claim(Claim::Acquired(entry))))
+        }
+        Op::Renew(worker, lease) => {
+            let n = tx
+                .prepare_cached("UPDATE rows SET lease_until = ?2 WHERE worker = ?1")?
+                .execute(params![worker, millis(lease_end(now, *lease))])?;
+            Ok(Ok(Done::Count(n as u64)))
+        }
+        Op::Release(key, worker) => {
+            tx.prepare_cached(
+                "UPDATE rows SET worker = NULL, lease_until = NULL WHERE key = ?1 AND worker = ?2",
+            )?
+            .execute(params![key, worker])?;
+            Ok(Ok(Done::Unit))
         }
     }
-    tx.commit()
 }
 
 fn bind(conn: &Connection, fingerprint: &str) -> Result<(), JournalError> {
@@ -385,50 +698,65 @@ fn bind(conn: &Connection, fingerprint: &str) -> Result<(), JournalError> {
         Some(_) => Ok(()),
         None => {
             conn.execute(
-                "INSERT INTO meta (name, value) VALUES ('template', ?1)",
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('template', ?1)",
                 [fingerprint],
             )?;
-            Ok(())
+            // Another process may have bound it first.
+            bind_check(conn, fingerprint)
         }
     }
 }
 
-fn load_all(conn: &Connection) -> Result<BTreeMap<String, JournalEntry>, JournalError> {
-    let mut stmt = conn.prepare(
-        "SELECT key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at FROM rows",
-    )?;
-    type Raw = (
-        String,
-        i64,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        u32,
-        String,
-    );
-    let raws = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ))
-        })?
-        .collect::<Result<Vec<Raw>, _>>()?;
-    let mut out = BTreeMap::new();
-    for (
+fn bind_check(conn: &Connection, fingerprint: &str) -> Result<(), JournalError> {
+    let f: String = conn.query_row("SELECT value FROM meta WHERE name = 'template'", [], |r| {
+        r.get(0)
+    })?;
+    if f == fingerprint {
+        Ok(())
+    } else {
+        Err(JournalError::TemplateMismatch {
+            found: f,
+            expected: fingerprint.to_owned(),
+        })
+    }
+}
+
+/// A row as stored, before its state is checked.
+pub(super) struct RawRow {
+    pub(super) key: String,
+    pub(super) seq: i64,
+    pub(super) fiscal_code: String,
+    pub(super) fingerprint: String,
+    pub(super) state: String,
+    pub(super) message_id: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) detail: Option<String>,
+    pub(super) delivery: Option<String>,
+    pub(super) attempts: u32,
+    pub(super) updated_at: DateTime<Utc>,
+}
+
+fn raw_row(r: &rusqlite::Row<'_>) -> Result<RawRow, rusqlite::Error> {
+    let updated: String = r.get(10)?;
+    Ok(RawRow {
+        key: r.get(0)?,
+        seq: r.get(1)?,
+        fiscal_code: r.get(2)?,
+        fingerprint: r.get(3)?,
+        state: r.get(4)?,
+        message_id: r.get(5)?,
+        reason: r.get(6)?,
+        detail: r.get(7)?,
+        delivery: r.get(8)?,
+        attempts: r.get(9)?,
+        updated_at: DateTime::parse_from_rfc3339(&updated)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default(),
+    })
+}
+
+pub(super) fn entry_from_raw(raw: RawRow) -> Result<JournalEntry, JournalError> {
+    let RawRow {
         key,
         seq,
         fiscal_code,
@@ -439,52 +767,57 @@ fn load_all(conn: &Connection) -> Result<BTreeMap<String, JournalEntry>, Journal
         detail,
         delivery,
         attempts,
-        updated,
-    ) in raws
-    {
-        let bad = |key: &str, state: &str| JournalError::UnknownState {
-            row: key.to_owned(),
-            state: state.to_owned(),
-        };
-        let st = match state.as_str() {
-            "sending" => RowState::Sending,
-            "sent" => RowState::Sent {
-                message_id: message_id
-                    .as_deref()
-                    .and_then(|m| MessageId::new(m).ok())
-                    .ok_or_else(|| bad(&key, "sent without a valid message id"))?,
-                delivery: delivery.as_deref().map(MessageStatus::from_api),
-            },
-            "skipped" => RowState::Skipped(
-                reason
-                    .as_deref()
-                    .and_then(SkipReason::parse)
-                    .ok_or_else(|| bad(&key, "skipped without a known reason"))?,
-            ),
-            "failed" => RowState::Failed {
-                reason: FailureReason::parse(reason.as_deref().unwrap_or("")),
-                detail: detail.unwrap_or_default(),
-            },
-            "ambiguous" => RowState::Ambiguous {
-                detail: detail.unwrap_or_default(),
-            },
-            other => return Err(bad(&key, other)),
-        };
-        let updated_at = DateTime::parse_from_rfc3339(&updated)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default();
-        out.insert(
-            key.clone(),
-            JournalEntry {
-                key,
-                seq: u64::try_from(seq).unwrap_or(0),
-                fiscal_code,
-                fingerprint,
-                state: st,
-                attempts,
-                updated_at,
-            },
-        );
+        updated_at,
+    } = raw;
+    let bad = |key: &str, state: &str| JournalError::UnknownState {
+        row: key.to_owned(),
+        state: state.to_owned(),
+    };
+    let st = match state.as_str() {
+        "claimed" => RowState::Claimed,
+        "sending" => RowState::Sending,
+        "sent" => RowState::Sent {
+            message_id: message_id
+                .as_deref()
+                .and_then(|m| MessageId::as_given(m).ok())
+                .ok_or_else(|| bad(&key, "sent without a valid message id"))?,
+            delivery: delivery.as_deref().map(MessageStatus::from_api),
+        },
+        "skipped" => RowState::Skipped(
+            reason
+                .as_deref()
+                .and_then(SkipReason::parse)
+                .ok_or_else(|| bad(&key, "skipped without a known reason"))?,
+        ),
+        "failed" => RowState::Failed {
+            reason: FailureReason::parse(reason.as_deref().unwrap_or("")),
+            detail: detail.unwrap_or_default(),
+        },
+        "ambiguous" => RowState::Ambiguous {
+            detail: detail.unwrap_or_default(),
+        },
+        other => return Err(bad(&key, other)),
+    };
+    Ok(JournalEntry {
+        key,
+        seq: u64::try_from(seq).unwrap_or(0),
+        fiscal_code,
+        fingerprint,
+        state: st,
+        attempts,
+        updated_at,
+    })
+}
+
+fn load_all(conn: &Connection) -> Result<BTreeMap<String, JournalEntry>, JournalError> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM rows"))?;
+    let raws = stmt
+        .query_map([], raw_row)?
+        .collect::<Result<Vec<RawRow>, _>>()?;
+    let mut out = BTreeMap::new();
+    for raw in raws {
+        let e = entry_from_raw(raw)?;
+        out.insert(e.key.clone(), e);
     }
     Ok(out)
 }

@@ -1,35 +1,52 @@
 //! Resumable bulk sending: one templated message per row, with a profile check, bounded
 //! concurrency and a journal so that a crash or Ctrl-C neither loses a row nor sends one twice.
 //!
+//! Several workers (processes, instances) may run one job on one shared journal
+//! ([`PgJournal`] with feature `postgres`, or one [`SqliteJournal`] file on one machine): each
+//! row is taken by one worker at a time with [`Journal::claim`] under a lease that the worker
+//! renews while it runs, so two workers never send the same message. A row another worker
+//! holds is left to it and looked at again at the end of the pass, until it is settled; the
+//! rows of a worker that died are taken over when its lease ends.
+//!
 //! For each row the sender:
-//! 1. looks the row up in the journal: a row already sent, skipped or failed for good is not
-//!    touched again; a row marked *sending* (the previous run stopped mid-request) is
+//! 1. claims the row: a row already sent, skipped or failed for good is not touched again; a
+//!    row marked *sending* by a run that stopped mid-request (or a worker that died) is
 //!    *ambiguous* and handled by the [`AmbiguousPolicy`] (reported by default, never resent
-//!    blindly);
+//!    blindly); a row merely claimed by a dead worker is processed as new;
 //! 2. fills in the template; an invalid message is recorded as failed and never sent;
 //! 3. checks the profile: a citizen not on IO or who blocked the service is skipped, with the
 //!    reason recorded;
-//! 4. marks the row *sending* (durably), submits, then records *sent* with the message id, or
-//!    *failed* with the reason, or *ambiguous* when the answer was lost. Only then is the row
-//!    acknowledged to the progress callback.
+//! 4. submits; the row is marked *sending* (durably, and only by its holder) right before
+//!    each attempt is written — after the client's rate limit and any shared 429 pause — and
+//!    put back when an attempt surely created nothing and is retried; then it records *sent*
+//!    with the message id, or *failed* with the reason, or *ambiguous* when the answer was
+//!    lost. Only then is the row acknowledged to the progress callback.
 
 mod journal;
+#[cfg(feature = "postgres")]
+mod pg;
 mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::client::IoClient;
+use crate::client::{IoClient, SubmitHook};
 use crate::deps::CodiceFiscale;
 use crate::error::{ApiError, Error, ForbiddenReason, JournalError, TransportError};
 use crate::types::{MessageId, MessageStatus};
 
-pub use journal::{FailureReason, Journal, JournalEntry, RowState, SkipReason, SqliteJournal};
+pub use journal::{
+    Claim, ClaimRequest, FailureReason, Journal, JournalEntry, RowState, SkipReason, SqliteJournal,
+};
+#[cfg(feature = "postgres")]
+pub use pg::{PG_MIGRATIONS, PgJournal};
 pub use template::{
     BulkRow, FISCAL_CODE_COLUMN, KEY_COLUMN, PaymentTemplate, RowError, Template, read_csv,
     read_csv_from,
@@ -140,6 +157,8 @@ pub struct BulkSender {
     check_profile: bool,
     ambiguous: AmbiguousPolicy,
     progress: Option<ProgressFn>,
+    worker: Arc<str>,
+    lease: Duration,
 }
 
 impl std::fmt::Debug for BulkSender {
@@ -149,13 +168,17 @@ impl std::fmt::Debug for BulkSender {
             .field("concurrency", &self.concurrency)
             .field("check_profile", &self.check_profile)
             .field("ambiguous", &self.ambiguous)
+            .field("worker", &self.worker)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
 
 impl BulkSender {
-    /// A sender with concurrency 8, profile check on and [`AmbiguousPolicy::Report`].
+    /// A sender with concurrency 8, profile check on, [`AmbiguousPolicy::Report`], a lease of
+    /// 30 s and a worker id made of the process id and random bits.
     pub fn new(client: IoClient, journal: Arc<dyn Journal>, template: Template) -> Self {
+        let worker = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
         Self {
             client,
             journal,
@@ -164,7 +187,31 @@ impl BulkSender {
             check_profile: true,
             ambiguous: AmbiguousPolicy::Report,
             progress: None,
+            worker: worker.into(),
+            lease: Duration::from_secs(30),
         }
+    }
+
+    /// The worker id under which rows are claimed (unique per running sender; a sender
+    /// restarted with the same id takes its rows back at once instead of after the lease).
+    #[must_use]
+    pub fn worker_id(mut self, id: impl Into<String>) -> Self {
+        self.worker = id.into().into();
+        self
+    }
+
+    /// How long a claimed row stays this worker's without a renewal (default 30 s; at least
+    /// 100 ms). The sender renews its leases every third of it; rows of a worker that died
+    /// are taken over by others once it ends.
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(100));
+        self
+    }
+
+    /// The worker id.
+    pub fn worker(&self) -> &str {
+        &self.worker
     }
 
     /// Rows processed at once (at least 1). The client's own limits also apply.
@@ -215,28 +262,64 @@ impl BulkSender {
         rows: impl IntoIterator<Item = BulkRow>,
         stop: impl Future<Output = ()>,
     ) -> Result<BulkReport, Error> {
-        let previous = Arc::new(self.journal.load().await?);
         self.journal
             .bind_template(&self.template.fingerprint())
             .await?;
+        let _heartbeat = Heartbeat::start(self.journal.clone(), self.worker.clone(), self.lease);
         let rows = rows.into_iter();
-        let total = match rows.size_hint() {
-            (lo, Some(hi)) if lo == hi => Some(lo),
-            _ => None,
+        let mut st = RunState {
+            total: match rows.size_hint() {
+                (lo, Some(hi)) if lo == hi => Some(lo),
+                _ => None,
+            },
+            ..RunState::default()
         };
-        let permits = Arc::new(Semaphore::new(self.concurrency));
-        let mut tasks: JoinSet<(String, Result<RowOutcome, JournalError>)> = JoinSet::new();
-        let mut report = BulkReport::default();
-        let mut seen = BTreeSet::new();
-        let mut done = 0usize;
-        let mut fatal: Option<JournalError> = None;
         let mut stop = std::pin::pin!(stop);
-        let mut rows = rows.enumerate();
-        while fatal.is_none() {
+        let mut input = rows.enumerate().map(|(i, r)| (i as u64, r));
+        let mut interrupted = self.drive(&mut input, true, &mut st, &mut stop).await;
+        if interrupted || st.fatal.is_some() {
+            let left = input.count();
+            st.report.total += left;
+            st.report.not_processed += left;
+        }
+        // Rows other workers held: look again until each is settled (or taken over once its
+        // holder's lease ended).
+        let poll = (self.lease / 4).clamp(Duration::from_millis(20), Duration::from_secs(2));
+        while !interrupted && st.fatal.is_none() && !st.deferred.is_empty() {
+            tokio::select! {
+                biased;
+                () = &mut stop => { interrupted = true; break; }
+                () = tokio::time::sleep(poll) => {}
+            }
+            let mut again = std::mem::take(&mut st.deferred).into_iter();
+            interrupted = self.drive(&mut again, false, &mut st, &mut stop).await;
+            st.report.not_processed += again.count();
+        }
+        st.report.not_processed += st.deferred.len();
+        st.report.interrupted = interrupted;
+        match st.fatal {
+            Some(e) => Err(e.into()),
+            None => Ok(st.report),
+        }
+    }
+
+    /// Processes `items` with bounded concurrency until they end, `stop` completes (returns
+    /// true) or the journal fails.
+    async fn drive<S: Future<Output = ()>>(
+        &self,
+        items: &mut impl Iterator<Item = (u64, BulkRow)>,
+        from_input: bool,
+        st: &mut RunState,
+        stop: &mut Pin<&mut S>,
+    ) -> bool {
+        let permits = Arc::new(Semaphore::new(self.concurrency));
+        let mut tasks: JoinSet<Joined> = JoinSet::new();
+        let mut interrupted = false;
+        while st.fatal.is_none() {
             let permit = tokio::select! {
                 biased;
-                () = &mut stop => {
-                    report.interrupted = true;
+                () = stop.as_mut() => {
+                    interrupted = true;
                     break;
                 }
                 p = permits.clone().acquire_owned() => match p {
@@ -245,182 +328,186 @@ impl BulkSender {
                 },
             };
             while let Some(joined) = tasks.try_join_next() {
-                self.finish(joined, &mut report, &mut done, total, &mut fatal);
+                self.finish(joined, st);
             }
-            if fatal.is_some() {
+            if st.fatal.is_some() {
                 break;
             }
-            let Some((seq, row)) = rows.next() else { break };
-            report.total += 1;
-            if !seen.insert(row.key.clone()) {
-                let o = RowOutcome::Failed {
-                    reason: FailureReason::Other,
-                    detail: format!("duplicate row key {:?} in the input", row.key),
-                };
-                self.acknowledge(&row.key, &o, &mut report, &mut done, total);
-                continue;
+            let Some((seq, row)) = items.next() else {
+                break;
+            };
+            if from_input {
+                st.report.total += 1;
+                if !st.seen.insert(row.key.clone()) {
+                    let o = RowOutcome::Failed {
+                        reason: FailureReason::Other,
+                        detail: format!("duplicate row key {:?} in the input", row.key),
+                    };
+                    self.acknowledge(&row.key, &o, st);
+                    continue;
+                }
             }
             let ctx = self.clone();
-            let previous = previous.clone();
             tasks.spawn(async move {
-                let prev = previous.get(&row.key).cloned();
                 let key = row.key.clone();
-                let out = ctx.process(seq as u64, row, prev).await;
+                let out = ctx.process(seq, row).await;
                 drop(permit);
-                (key, out)
+                (key, seq, out)
             });
         }
-        if report.interrupted || fatal.is_some() {
-            report.not_processed = rows.count();
-            report.total += report.not_processed;
-        }
         while let Some(joined) = tasks.join_next().await {
-            self.finish(joined, &mut report, &mut done, total, &mut fatal);
+            self.finish(joined, st);
         }
-        match fatal {
-            Some(e) => Err(e.into()),
-            None => Ok(report),
-        }
+        interrupted
     }
 
-    fn finish(
-        &self,
-        joined: Result<(String, Result<RowOutcome, JournalError>), tokio::task::JoinError>,
-        report: &mut BulkReport,
-        done: &mut usize,
-        total: Option<usize>,
-        fatal: &mut Option<JournalError>,
-    ) {
+    fn finish(&self, joined: Result<Joined, tokio::task::JoinError>, st: &mut RunState) {
         match joined {
-            Ok((key, Ok(o))) => self.acknowledge(&key, &o, report, done, total),
-            Ok((_, Err(e))) => {
-                fatal.get_or_insert(e);
+            Ok((key, _, Ok(Step::Done(o)))) => self.acknowledge(&key, &o, st),
+            Ok((_, seq, Ok(Step::Deferred(row)))) => st.deferred.push((seq, row)),
+            Ok((_, _, Err(e))) => {
+                st.fatal.get_or_insert(e);
             }
             Err(_) => {
-                fatal.get_or_insert(JournalError::WriterStopped);
+                st.fatal.get_or_insert(JournalError::WriterStopped);
             }
         }
     }
 
-    fn acknowledge(
-        &self,
-        key: &str,
-        o: &RowOutcome,
-        report: &mut BulkReport,
-        done: &mut usize,
-        total: Option<usize>,
-    ) {
-        report.add(key, o);
-        *done += 1;
+    fn acknowledge(&self, key: &str, o: &RowOutcome, st: &mut RunState) {
+        st.report.add(key, o);
+        st.done += 1;
         if let Some(f) = &self.progress {
             f(&Progress {
                 key,
                 outcome: o,
-                done: *done,
-                total,
+                done: st.done,
+                total: st.total,
             });
         }
     }
 
-    async fn put(
-        &self,
-        row: &BulkRow,
-        seq: u64,
-        fingerprint: &str,
-        attempts: u32,
-        state: RowState,
-    ) -> Result<(), JournalError> {
-        self.journal
-            .put(JournalEntry {
-                key: row.key.clone(),
-                seq,
-                fiscal_code: row.fiscal_code.clone(),
-                fingerprint: fingerprint.to_owned(),
-                state,
-                attempts,
-                updated_at: Utc::now(),
-            })
-            .await
-    }
-
-    async fn record(
+    fn entry(
         &self,
         row: &BulkRow,
         seq: u64,
         fp: &str,
         attempts: u32,
-        outcome: RowOutcome,
-    ) -> Result<RowOutcome, JournalError> {
-        let state = match &outcome {
-            RowOutcome::Sent(id) | RowOutcome::AlreadySent(id) => RowState::Sent {
-                message_id: id.clone(),
-                delivery: None,
-            },
-            RowOutcome::Skipped(r) => RowState::Skipped(*r),
-            RowOutcome::Failed { reason, detail } => RowState::Failed {
-                reason: *reason,
-                detail: detail.clone(),
-            },
-            RowOutcome::Ambiguous { detail } => RowState::Ambiguous {
-                detail: detail.clone(),
-            },
-        };
-        self.put(row, seq, fp, attempts, state).await?;
-        Ok(outcome)
+        state: RowState,
+    ) -> JournalEntry {
+        JournalEntry {
+            key: row.key.clone(),
+            seq,
+            fiscal_code: row.fiscal_code.clone(),
+            fingerprint: fp.to_owned(),
+            state,
+            attempts,
+            updated_at: Utc::now(),
+        }
     }
 
-    async fn process(
+    /// Records a final outcome reached without submitting, releasing the row; `Deferred` when
+    /// another worker took the row meanwhile (its record stands).
+    async fn record(
         &self,
-        seq: u64,
         row: BulkRow,
-        prev: Option<JournalEntry>,
-    ) -> Result<RowOutcome, JournalError> {
+        seq: u64,
+        fp: &str,
+        attempts: u32,
+        outcome: RowOutcome,
+    ) -> Result<Step, JournalError> {
+        let e = self.entry(&row, seq, fp, attempts, outcome_state(&outcome));
+        if self.journal.put_held(e, &self.worker, None).await? {
+            Ok(Step::Done(outcome))
+        } else {
+            Ok(Step::Deferred(row))
+        }
+    }
+
+    async fn release(&self, row: &BulkRow, o: RowOutcome) -> Result<Step, JournalError> {
+        self.journal.release(&row.key, &self.worker).await?;
+        Ok(Step::Done(o))
+    }
+
+    async fn process(&self, seq: u64, row: BulkRow) -> Result<Step, JournalError> {
         let fp = row.fingerprint();
+        let claim = self
+            .journal
+            .claim(&ClaimRequest {
+                key: &row.key,
+                seq,
+                fiscal_code: &row.fiscal_code,
+                fingerprint: &fp,
+                worker: &self.worker,
+                lease: self.lease,
+            })
+            .await?;
+        let p = match claim {
+            Claim::Held { .. } => return Ok(Step::Deferred(row)),
+            Claim::Sent(p) => {
+                return Ok(Step::Done(if p.fingerprint == fp {
+                    match p.state {
+                        RowState::Sent { message_id, .. } => RowOutcome::AlreadySent(message_id),
+                        other => changed(&row, &other),
+                    }
+                } else {
+                    changed(&row, &p.state)
+                }));
+            }
+            Claim::Acquired(p) => p,
+        };
         let mut attempts = 0;
-        // A row that was never submitted (failed or skipped) may be corrected between runs:
-        // process its new content. A row that was, or may have been, submitted keeps its record.
-        let prev = prev.filter(|p| {
-            p.fingerprint == fp
-                || !matches!(p.state, RowState::Failed { .. } | RowState::Skipped(_))
-        });
-        if let Some(p) = &prev {
+        // A row that was never submitted (claimed, failed or skipped) may be corrected between
+        // runs: process its new content. A row that was, or may have been, submitted keeps its
+        // record.
+        let fresh = matches!(
+            p.state,
+            RowState::Claimed | RowState::Failed { .. } | RowState::Skipped(_)
+        ) && (p.fingerprint != fp || p.state == RowState::Claimed);
+        let mut prior = RowState::Claimed;
+        if !fresh {
             if p.fingerprint != fp {
                 // Leave the journal as it is: it records what was done with the old content.
-                return Ok(RowOutcome::Failed {
-                    reason: FailureReason::ChangedSinceLastRun,
-                    detail: format!(
-                        "row {:?} differs from the one recorded in the journal ({})",
-                        row.key,
-                        p.state.summary()
-                    ),
-                });
+                let o = changed(&row, &p.state);
+                return self.release(&row, o).await;
             }
             attempts = p.attempts;
             match &p.state {
                 RowState::Sent { message_id, .. } => {
-                    return Ok(RowOutcome::AlreadySent(message_id.clone()));
+                    let o = RowOutcome::AlreadySent(message_id.clone());
+                    return self.release(&row, o).await;
                 }
-                RowState::Skipped(r) => return Ok(RowOutcome::Skipped(*r)),
+                RowState::Skipped(r) => {
+                    let o = RowOutcome::Skipped(*r);
+                    return self.release(&row, o).await;
+                }
                 RowState::Failed { reason, detail } if !reason.is_retryable() => {
-                    return Ok(RowOutcome::Failed {
+                    let o = RowOutcome::Failed {
                         reason: *reason,
                         detail: detail.clone(),
-                    });
+                    };
+                    return self.release(&row, o).await;
                 }
-                RowState::Failed { .. } => {}
-                RowState::Sending | RowState::Ambiguous { .. } => match self.ambiguous {
-                    AmbiguousPolicy::Report => {
-                        let detail = match &p.state {
-                            RowState::Ambiguous { detail } => detail.clone(),
-                            _ => "a previous run stopped after marking the row as sending; \
-                                  the message may or may not have been delivered"
-                                .to_owned(),
-                        };
-                        let o = RowOutcome::Ambiguous { detail };
-                        return self.record(&row, seq, &fp, attempts, o).await;
+                RowState::Sending | RowState::Ambiguous { .. } => {
+                    let detail = match &p.state {
+                        RowState::Ambiguous { detail } => detail.clone(),
+                        _ => "a previous run stopped after marking the row as sending; \
+                              the message may or may not have been delivered"
+                            .to_owned(),
+                    };
+                    match self.ambiguous {
+                        AmbiguousPolicy::Report => {
+                            let o = RowOutcome::Ambiguous { detail };
+                            return self.record(row, seq, &fp, attempts, o).await;
+                        }
+                        AmbiguousPolicy::ResendAcceptingDuplicates => {
+                            // Put back as ambiguous if an attempt is retried, so that a worker
+                            // with the default policy never resends it.
+                            prior = RowState::Ambiguous { detail };
+                        }
                     }
-                    AmbiguousPolicy::ResendAcceptingDuplicates => {}
-                },
+                }
+                _ => {}
             }
         }
         let message = match self.template.render(&row) {
@@ -430,7 +517,7 @@ impl BulkSender {
                     reason: FailureReason::Invalid,
                     detail: e.to_string(),
                 };
-                return self.record(&row, seq, &fp, attempts, o).await;
+                return self.record(row, seq, &fp, attempts, o).await;
             }
         };
         if self.check_profile {
@@ -443,26 +530,167 @@ impl BulkSender {
                 Err(e) => Some(failure(&e)),
             };
             if let Some(o) = o {
-                return self.record(&row, seq, &fp, attempts, o).await;
+                return self.record(row, seq, &fp, attempts, o).await;
             }
         }
-        attempts += 1;
-        self.put(&row, seq, &fp, attempts, RowState::Sending)
-            .await?;
-        let o = match self.client.submit_message(&message).await {
+        let mut hook = MarkSending {
+            sender: self,
+            entry: self.entry(&row, seq, &fp, attempts, prior.clone()),
+            prior,
+            marked: false,
+        };
+        let result = self.client.submit_message_with(&message, &mut hook).await;
+        let marked = hook.marked;
+        let attempts = hook.entry.attempts;
+        let o = match result {
             Ok(created) => RowOutcome::Sent(created.id),
+            Err(Error::Journal(JournalError::LeaseLost { .. })) => {
+                // Another worker took the row before this one wrote the request: its turn.
+                return Ok(Step::Deferred(row));
+            }
+            Err(Error::Journal(e)) => return Err(e),
             Err(e) if e.may_have_been_delivered() => RowOutcome::Ambiguous {
                 detail: e.to_string(),
             },
             Err(e) => failure(&e),
         };
-        self.record(&row, seq, &fp, attempts, o).await
+        let e = self.entry(&row, seq, &fp, attempts, outcome_state(&o));
+        if !self.journal.put_held(e.clone(), &self.worker, None).await? {
+            if !marked {
+                return Ok(Step::Deferred(row));
+            }
+            // This worker's lease ended while its request was in flight and another worker
+            // took the row (and found it *sending*). What this worker saw is the truth.
+            tracing::warn!(row = %row.key, "lease lost during the request; recording its outcome");
+            self.journal.put(e).await?;
+        }
+        Ok(Step::Done(o))
+    }
+}
+
+/// Marks the row *sending* right before each attempt is written, and back after an attempt
+/// that created nothing.
+struct MarkSending<'a> {
+    sender: &'a BulkSender,
+    entry: JournalEntry,
+    prior: RowState,
+    marked: bool,
+}
+
+#[async_trait::async_trait]
+impl SubmitHook for MarkSending<'_> {
+    async fn before_send(&mut self) -> Result<(), Error> {
+        let mut e = self.entry.clone();
+        e.attempts += 1;
+        e.state = RowState::Sending;
+        e.updated_at = Utc::now();
+        let s = self.sender;
+        if s.journal
+            .put_held(e.clone(), &s.worker, Some(s.lease))
+            .await?
+        {
+            self.entry = e;
+            self.marked = true;
+            Ok(())
+        } else {
+            Err(JournalError::LeaseLost { row: e.key }.into())
+        }
+    }
+
+    async fn not_sent(&mut self) -> Result<(), Error> {
+        let mut e = self.entry.clone();
+        e.state = self.prior.clone();
+        e.updated_at = Utc::now();
+        let s = self.sender;
+        if s.journal
+            .put_held(e.clone(), &s.worker, Some(s.lease))
+            .await?
+        {
+            self.entry = e;
+            self.marked = false;
+            Ok(())
+        } else {
+            Err(JournalError::LeaseLost { row: e.key }.into())
+        }
+    }
+}
+
+fn changed(row: &BulkRow, state: &RowState) -> RowOutcome {
+    RowOutcome::Failed {
+        reason: FailureReason::ChangedSinceLastRun,
+        detail: format!(
+            "row {:?} differs from the one recorded in the journal ({})",
+            row.key,
+            state.summary()
+        ),
+    }
+}
+
+fn outcome_state(o: &RowOutcome) -> RowState {
+    match o {
+        RowOutcome::Sent(id) | RowOutcome::AlreadySent(id) => RowState::Sent {
+            message_id: id.clone(),
+            delivery: None,
+        },
+        RowOutcome::Skipped(r) => RowState::Skipped(*r),
+        RowOutcome::Failed { reason, detail } => RowState::Failed {
+            reason: *reason,
+            detail: detail.clone(),
+        },
+        RowOutcome::Ambiguous { detail } => RowState::Ambiguous {
+            detail: detail.clone(),
+        },
+    }
+}
+
+/// What became of a row in one pass.
+enum Step {
+    Done(RowOutcome),
+    /// Another worker holds it: look again later.
+    Deferred(BulkRow),
+}
+
+type Joined = (String, u64, Result<Step, JournalError>);
+
+#[derive(Default)]
+struct RunState {
+    report: BulkReport,
+    seen: BTreeSet<String>,
+    done: usize,
+    total: Option<usize>,
+    fatal: Option<JournalError>,
+    deferred: Vec<(u64, BulkRow)>,
+}
+
+/// Renews the worker's leases every third of the lease while a run lasts.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(journal: Arc<dyn Journal>, worker: Arc<str>, lease: Duration) -> Self {
+        Self(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(lease / 3);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = journal.renew(&worker, lease).await {
+                    tracing::warn!(error = %e, "could not renew the bulk journal leases");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
 impl RowState {
     fn summary(&self) -> String {
         match self {
+            Self::Claimed => "claimed".to_owned(),
             Self::Sending => "marked sending".to_owned(),
             Self::Sent { message_id, .. } => format!("sent as {message_id}"),
             Self::Skipped(r) => format!("skipped: {r}"),

@@ -258,8 +258,9 @@ async fn fault_injection_with_a_crash_mid_run_sends_each_row_at_most_once() {
     let jpath = dir.path().join("j.sqlite");
 
     // First run: crash (abort every task) once about a third of the messages arrived.
-    let sender =
-        BulkSender::new(client(&base(&server)), journal(&jpath), template()).concurrency(16);
+    let sender = BulkSender::new(client(&base(&server)), journal(&jpath), template())
+        .concurrency(16)
+        .lease(Duration::from_millis(300));
     let run = tokio::spawn(async move { sender.run(rows(N)).await });
     loop {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -280,9 +281,11 @@ async fn fault_injection_with_a_crash_mid_run_sends_each_row_at_most_once() {
     let after_crash: usize = delivered.lock().unwrap().values().map(Vec::len).sum();
     assert!(after_crash < N);
 
-    // Resume with a fresh sender and journal handle, as after a restart.
-    let sender =
-        BulkSender::new(client(&base(&server)), journal(&jpath), template()).concurrency(16);
+    // Resume with a fresh sender and journal handle, as after a restart: another worker id, so
+    // the rows the crashed run held are taken over when its lease (300 ms) ends.
+    let sender = BulkSender::new(client(&base(&server)), journal(&jpath), template())
+        .concurrency(16)
+        .lease(Duration::from_millis(300));
     let report = sender.run(rows(N)).await.unwrap();
     assert_eq!(report.total, N);
     assert!(!report.interrupted);
@@ -654,6 +657,34 @@ impl Journal for FailingJournal {
         self.inner.load().await
     }
     async fn put(&self, e: appio::bulk::JournalEntry) -> Result<(), JournalError> {
+        self.fail(&e)?;
+        self.inner.put(e).await
+    }
+    async fn claim(
+        &self,
+        r: &appio::bulk::ClaimRequest<'_>,
+    ) -> Result<appio::bulk::Claim, JournalError> {
+        self.inner.claim(r).await
+    }
+    async fn put_held(
+        &self,
+        e: appio::bulk::JournalEntry,
+        worker: &str,
+        hold: Option<Duration>,
+    ) -> Result<bool, JournalError> {
+        self.fail(&e)?;
+        self.inner.put_held(e, worker, hold).await
+    }
+    async fn renew(&self, worker: &str, lease: Duration) -> Result<u64, JournalError> {
+        self.inner.renew(worker, lease).await
+    }
+    async fn release(&self, key: &str, worker: &str) -> Result<(), JournalError> {
+        self.inner.release(key, worker).await
+    }
+}
+
+impl FailingJournal {
+    fn fail(&self, e: &appio::bulk::JournalEntry) -> Result<(), JournalError> {
         if self.puts.fetch_add(1, Ordering::SeqCst) >= self.ok {
             if e.state == RowState::Sending {
                 self.sending_refused
@@ -663,7 +694,7 @@ impl Journal for FailingJournal {
             }
             return Err(JournalError::Write("disk full".into()));
         }
-        self.inner.put(e).await
+        Ok(())
     }
 }
 

@@ -143,7 +143,9 @@ async fn a_201_without_a_usable_id_is_a_malformed_response() {
     let server = MockServer::start().await;
     for body in [
         serde_json::json!({}),
-        serde_json::json!({"id": "../../etc"}),
+        serde_json::json!({"id": ""}),
+        serde_json::json!({"id": ".."}),
+        serde_json::json!({"id": "a\u{0}b"}),
     ] {
         server.reset().await;
         mount_sequence(
@@ -161,6 +163,42 @@ async fn a_201_without_a_usable_id_is_a_malformed_response() {
             matches!(err, Error::Api(ApiError::MalformedResponse { .. })),
             "{err}"
         );
+        // The message exists: a bulk sender must not send it again.
+        assert!(err.may_have_been_delivered(), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_201_with_an_id_that_is_not_a_ulid_keeps_the_id_as_given() {
+    let server = MockServer::start().await;
+    for id in ["not-a-ulid-123", "../../etc"] {
+        server.reset().await;
+        mount_sequence(
+            &server,
+            "POST",
+            "/api/v1/messages",
+            vec![ResponseTemplate::new(201).set_body_json(serde_json::json!({ "id": id }))],
+        )
+        .await;
+        let created = client(&base(&server))
+            .submit_message(&message(1))
+            .await
+            .unwrap();
+        assert_eq!(created.id.as_str(), id);
+        assert!(!created.id.is_well_formed());
+        // Put in a URL path percent-encoded: it cannot leave its segment.
+        let req = appio::api::get_message_request(
+            "http://127.0.0.1:9/api/v1",
+            &"RSSMRA85T10A562S".parse().unwrap(),
+            &created.id,
+        )
+        .unwrap();
+        let path = req.uri().path().to_owned();
+        assert!(
+            path.starts_with("/api/v1/messages/RSSMRA85T10A562S/"),
+            "{path}"
+        );
+        assert_eq!(path.matches('/').count(), 5, "{path}");
     }
 }
 
