@@ -7,5 +7,6 @@ mod common;
 mod flow;
 mod messages;
 mod outbox;
+mod outbox_store;
 mod props;
 mod sign;
