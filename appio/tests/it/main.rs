@@ -5,6 +5,7 @@
 mod bulk;
 mod client;
 mod common;
+mod journal_contract;
 mod mock;
 mod props;
 mod validation;
