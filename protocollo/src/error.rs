@@ -191,13 +191,19 @@ pub enum ImprontaError {
     },
 }
 
-/// Registry (protocol numbering) errors.
+/// Registry (protocol numbering and register) errors.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum RegistryError {
-    /// The backing store failed.
+    /// The backing store failed (a statement was refused, the data is not what was expected).
     #[error("registry store error: {0}")]
     Store(String),
+    /// The store could not be reached, or the connection dropped during the call. When the
+    /// call was a registration its outcome is unknown: retry it with the same
+    /// [`id_richiesta`](crate::RegistrationRecord::with_id_richiesta), which returns the
+    /// number already given if the first attempt was committed.
+    #[error("registry store unavailable: {0}")]
+    Unavailable(String),
     /// The counter reached its maximum.
     #[error("registry counter exhausted for {registro} {year}")]
     Exhausted {
@@ -205,6 +211,34 @@ pub enum RegistryError {
         registro: String,
         /// Year.
         year: i32,
+    },
+    /// A field of a [`RegistrationRecord`](crate::RegistrationRecord) is refused.
+    #[error("registration record: {field} {reason}")]
+    InvalidRecord {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The request id was already used, in this register, for a different record.
+    #[error(
+        "request id {id_richiesta:?} already registered as number {numero} of {anno} with a different record"
+    )]
+    Conflict {
+        /// The request id.
+        id_richiesta: String,
+        /// Year of the existing registration.
+        anno: i32,
+        /// Number of the existing registration.
+        numero: u64,
+    },
+    /// A page size of zero, or larger than the maximum.
+    #[error("page size {requested} is not in 1..={max}")]
+    PageSize {
+        /// What was asked for.
+        requested: usize,
+        /// The largest page.
+        max: usize,
     },
 }
 

@@ -9,6 +9,9 @@ mod messages;
 mod model;
 mod p7m;
 mod parse;
+mod register;
+#[cfg(feature = "postgres")]
+mod register_pg;
 mod registry;
 mod seal;
 mod textual;
@@ -31,7 +34,19 @@ pub use p7m::{
     load_certificates, load_certificates_dir,
 };
 pub use parse::{NS_DSIG, ParseOptions, ParsedSegnatura, RootNamespace};
+pub use register::{
+    MAX_CORRISPONDENTE_CHARS, MAX_ID_RICHIESTA_BYTES, MAX_OGGETTO_CHARS, MAX_PAGE,
+    MAX_SEGNATURA_BYTES, MemoryRegister, Register, Registration, RegistrationRecord,
+    SqliteRegister,
+};
+#[cfg(feature = "postgres")]
+pub use register_pg::PgRegister;
 pub use registry::*;
+
+/// The PostgreSQL schema of [`PgRegister`] (component `protocollo`), applied by
+/// [`PgRegister::open`] or by `pa db migrate`.
+#[cfg(feature = "postgres")]
+pub const PG_MIGRATIONS: pa_postgres::Migrations = register_pg::MIGRATIONS;
 pub use seal::{
     Anomalia, SealError, SealOptions, SealVerifyOptions, VerifiedSegnatura, check_documents,
     check_documents_in_dir, impronta_of_file, seal_segnatura, verify_segnatura,

@@ -92,7 +92,7 @@ pub struct SqliteRegistry {
     conn: Mutex<Connection>,
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS protocollo_counter (
+pub(crate) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS protocollo_counter (
     amministrazione TEXT NOT NULL,
     aoo TEXT NOT NULL,
     registro TEXT NOT NULL,
