@@ -403,6 +403,14 @@ impl IoClient {
         }
     }
 
+    async fn is_paused(&self) -> bool {
+        self.inner
+            .paused_until
+            .lock()
+            .await
+            .is_some_and(|until| until > Instant::now())
+    }
+
     async fn wait_turn(&self) {
         let paused = *self.inner.paused_until.lock().await;
         if let Some(until) = paused {
@@ -425,8 +433,15 @@ impl IoClient {
         req: &Request<Vec<u8>>,
         hook: Option<&mut dyn SubmitHook>,
     ) -> Result<Result<Response<Vec<u8>>, TransportError>, Error> {
-        self.wait_turn().await;
-        let _permit = self.inner.permits.acquire().await.ok();
+        let _permit = loop {
+            self.wait_turn().await;
+            let permit = self.inner.permits.acquire().await.ok();
+            // A 429 may have paused the client while this request waited for its rate-limit
+            // slot or a permit: then it waits too, and takes a new slot.
+            if !self.is_paused().await {
+                break permit;
+            }
+        };
         if let Some(h) = hook {
             h.before_send().await?;
         }

@@ -26,11 +26,11 @@ const TEMPLATE: &str = r#"{
   "payment": {"notice_number": "{{avviso}}", "amount": "{{importo}}", "payee": "00488410010"}
 }"#;
 
-fn template() -> Template {
+pub(crate) fn template() -> Template {
     Template::from_json(TEMPLATE).unwrap()
 }
 
-fn row(i: usize) -> BulkRow {
+pub(crate) fn row(i: usize) -> BulkRow {
     BulkRow::new(format!("r{i}"), cf(i).as_str())
         .field("nome", format!("Cittadino {i}"))
         .field("anno", "2025")
@@ -39,7 +39,7 @@ fn row(i: usize) -> BulkRow {
         .field("avviso", notice(i as u64).as_str())
 }
 
-fn rows(n: usize) -> Vec<BulkRow> {
+pub(crate) fn rows(n: usize) -> Vec<BulkRow> {
     (0..n).map(row).collect()
 }
 
@@ -742,4 +742,203 @@ async fn a_failing_journal_stops_the_run_and_nothing_unrecorded_is_sent() {
             "{e:?}"
         );
     }
+}
+
+/// wiremock responder for submissions: the first `throttled` requests get 429 with
+/// `Retry-After: 1`; the others 201 with `id` (or a numbered ULID-like id). Counts POSTs per
+/// fiscal code.
+struct Strict {
+    throttled: usize,
+    id: Option<serde_json::Value>,
+    calls: AtomicUsize,
+    per_cf: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+impl Respond for Strict {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if n < self.throttled {
+            return ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_json(serde_json::json!({"title": "Too many requests", "status": 429}));
+        }
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        let cf = body["fiscal_code"].as_str().unwrap().to_owned();
+        *self.per_cf.lock().unwrap().entry(cf).or_default() += 1;
+        let body = match &self.id {
+            Some(v) => v.clone(),
+            None => serde_json::json!({"id": format!("01STRICT{n:018}")}),
+        };
+        ResponseTemplate::new(201).set_body_json(body)
+    }
+}
+
+async fn strict_server(
+    throttled: usize,
+    id: Option<serde_json::Value>,
+) -> (MockServer, Arc<Mutex<BTreeMap<String, usize>>>) {
+    let server = MockServer::start().await;
+    let per_cf = Arc::new(Mutex::new(BTreeMap::new()));
+    Mock::given(method("POST"))
+        .and(path("/api/v1/messages"))
+        .respond_with(Strict {
+            throttled,
+            id,
+            calls: AtomicUsize::new(0),
+            per_cf: per_cf.clone(),
+        })
+        .mount(&server)
+        .await;
+    (server, per_cf)
+}
+
+#[tokio::test]
+async fn rows_waiting_on_the_rate_limit_or_a_429_pause_are_not_marked_sending() {
+    // The first submission is answered 429 Retry-After 1 s: every request of the client pauses,
+    // and the rate limit (4/s) spaces the rest. A crash during the wait must leave no row
+    // "sending": none of them was written.
+    let (server, per_cf) = strict_server(1, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let jpath = dir.path().join("j.sqlite");
+    let c = IoClient::builder(SubscriptionKey::new("k"))
+        .base_url(base(&server))
+        .retry(fast_retry())
+        .rate_limit(Some(4.0))
+        .build()
+        .unwrap();
+    let sender = BulkSender::new(c, journal(&jpath), template())
+        .check_profile(false)
+        .concurrency(4)
+        .worker_id("first")
+        .lease(Duration::from_millis(200));
+    let run = tokio::spawn(async move { sender.run(rows(4)).await });
+    // Wait for the 429, then look at the journal while everyone waits.
+    for _ in 0..200 {
+        if !server.received_requests().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let during = entries(&jpath);
+    assert_eq!(during.len(), 4, "{during:?}");
+    for (k, e) in &during {
+        assert_eq!(e.state, RowState::Claimed, "{k} is marked while waiting");
+    }
+    // The throttled attempt was counted when it was written, then put back.
+    assert_eq!(during.values().map(|e| e.attempts).sum::<u32>(), 1);
+    assert!(per_cf.lock().unwrap().is_empty());
+    // Crash now; another worker takes the rows over once the lease ends: nothing is ambiguous.
+    run.abort();
+    assert!(run.await.unwrap_err().is_cancelled());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let report = BulkSender::new(client(&base(&server)), journal(&jpath), template())
+        .check_profile(false)
+        .worker_id("second")
+        .lease(Duration::from_millis(200))
+        .run(rows(4))
+        .await
+        .unwrap();
+    assert!(report.ambiguous.is_empty(), "{report:?}");
+    assert_eq!(report.sent, 4, "{report:?}");
+    let per_cf = per_cf.lock().unwrap().clone();
+    assert_eq!(per_cf.len(), 4);
+    assert!(per_cf.values().all(|n| *n == 1), "{per_cf:?}");
+}
+
+#[tokio::test]
+async fn a_throttled_run_finishes_with_every_row_sent_once() {
+    // Three 429s with Retry-After, then success: no row ends failed or ambiguous.
+    let (server, per_cf) = strict_server(3, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let jpath = dir.path().join("j.sqlite");
+    let c = IoClient::builder(SubscriptionKey::new("k"))
+        .base_url(base(&server))
+        .retry(fast_retry())
+        .rate_limit(Some(50.0))
+        .build()
+        .unwrap();
+    let report = BulkSender::new(c, journal(&jpath), template())
+        .check_profile(false)
+        .run(rows(6))
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 6, "{report:?}");
+    assert!(report.is_complete_success());
+    assert!(per_cf.lock().unwrap().values().all(|n| *n == 1));
+    let j = entries(&jpath);
+    assert_eq!(j.values().map(|e| e.attempts).sum::<u32>(), 9);
+}
+
+#[tokio::test]
+async fn a_201_whose_id_is_not_a_ulid_is_recorded_as_sent_with_that_id() {
+    let (server, per_cf) =
+        strict_server(0, Some(serde_json::json!({"id": "not-a-ulid-123"}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let jpath = dir.path().join("j.sqlite");
+    let report = BulkSender::new(client(&base(&server)), journal(&jpath), template())
+        .check_profile(false)
+        .run(rows(1))
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    assert!(report.failed.is_empty());
+    match &entries(&jpath)["r0"].state {
+        RowState::Sent { message_id, .. } => assert_eq!(message_id.as_str(), "not-a-ulid-123"),
+        other => panic!("{other:?}"),
+    }
+    // Read back from the file, a rerun knows it was sent and sends nothing.
+    let again = BulkSender::new(client(&base(&server)), journal(&jpath), template())
+        .check_profile(false)
+        .run(rows(1))
+        .await
+        .unwrap();
+    assert_eq!((again.sent, again.already_sent), (0, 1));
+    assert_eq!(per_cf.lock().unwrap().values().sum::<usize>(), 1);
+}
+
+#[tokio::test]
+async fn a_201_without_a_usable_id_is_ambiguous_not_failed() {
+    let (server, per_cf) = strict_server(0, Some(serde_json::json!({"message": "ok"}))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let jpath = dir.path().join("j.sqlite");
+    for _ in 0..2 {
+        let report = BulkSender::new(client(&base(&server)), journal(&jpath), template())
+            .check_profile(false)
+            .run(rows(1))
+            .await
+            .unwrap();
+        assert_eq!(report.ambiguous, vec!["r0".to_owned()], "{report:?}");
+        assert!(report.failed.is_empty());
+    }
+    // Never sent again: the message exists.
+    assert_eq!(per_cf.lock().unwrap().values().sum::<usize>(), 1);
+}
+
+#[tokio::test]
+async fn two_senders_on_one_sqlite_file_split_the_rows() {
+    const N: usize = 60;
+    let mock = IoMock::start(MockConfig {
+        latency: Duration::from_millis(3),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let jpath = dir.path().join("j.sqlite");
+    let a = BulkSender::new(client(&mock.base_url()), journal(&jpath), template()).concurrency(4);
+    let b = BulkSender::new(client(&mock.base_url()), journal(&jpath), template()).concurrency(4);
+    let (ra, rb) = tokio::join!(a.run(rows(N)), b.run(rows(N)));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.sent + rb.sent, N, "{ra:?} {rb:?}");
+    assert_eq!(ra.sent + ra.already_sent, N);
+    assert_eq!(rb.sent + rb.already_sent, N);
+    let mut per_cf: BTreeMap<String, usize> = BTreeMap::new();
+    for m in mock.messages() {
+        *per_cf
+            .entry(m.message.fiscal_code().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(per_cf.len(), N);
+    assert!(per_cf.values().all(|n| *n == 1), "{per_cf:?}");
 }
