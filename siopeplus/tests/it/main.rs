@@ -7,6 +7,7 @@ mod common;
 mod flow;
 mod messages;
 mod outbox;
+mod outbox_pg;
 mod outbox_store;
 mod props;
 mod sign;
