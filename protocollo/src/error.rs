@@ -232,6 +232,15 @@ pub enum RegistryError {
         /// Number of the existing registration.
         numero: u64,
     },
+    /// Another registration held the register's counter longer than the lock timeout (a stuck
+    /// instance, or a long transaction on the counter): nothing was registered.
+    #[error("register {registro} {year} is locked by another registration (lock timeout)")]
+    Busy {
+        /// Registry code.
+        registro: String,
+        /// Year.
+        year: i32,
+    },
     /// A page size of zero, or larger than the maximum.
     #[error("page size {requested} is not in 1..={max}")]
     PageSize {

@@ -531,6 +531,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS protocollo_registrazione_richiesta
 ///
 /// The calls run on tokio's blocking pool (`spawn_blocking`): use them inside a tokio
 /// runtime.
+///
+/// A registration waits for another process's write lock at most
+/// [`SqliteRegister::with_lock_timeout`] (default 30 s), then fails with
+/// [`RegistryError::Busy`].
 #[derive(Debug, Clone)]
 pub struct SqliteRegister {
     conn: Arc<Mutex<Connection>>,
@@ -633,7 +637,17 @@ fn sqlite_register(
     let year = date.year();
     // BEGIN IMMEDIATE: the write lock is taken before the counter is read, so two
     // connections (or processes) never read the same last number.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                RegistryError::Busy {
+                    registro: key.codice_registro.to_string(),
+                    year,
+                }
+            }
+            _ => e.into(),
+        })?;
     if let Some(id) = &record.id_richiesta {
         let found: Option<(i32, i64)> = tx
             .query_row(
@@ -737,6 +751,19 @@ impl SqliteRegister {
     /// [`RegistryError::Store`] when SQLite fails.
     pub fn in_memory() -> Result<Self, RegistryError> {
         Self::init(Connection::open_in_memory()?)
+    }
+
+    /// How long a registration waits for the write lock held by another connection or
+    /// process before failing with [`RegistryError::Busy`] (default 30 s).
+    ///
+    /// # Errors
+    /// [`RegistryError::Store`] when SQLite refuses the setting.
+    pub fn with_lock_timeout(self, timeout: Duration) -> Result<Self, RegistryError> {
+        self.conn
+            .lock()
+            .map_err(|_| RegistryError::Store("connection mutex poisoned".into()))?
+            .busy_timeout(timeout)?;
+        Ok(self)
     }
 
     fn init(conn: Connection) -> Result<Self, RegistryError> {

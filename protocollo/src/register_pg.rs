@@ -1,5 +1,7 @@
 //! The protocol register in PostgreSQL, shared by several instances (feature `postgres`).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use pa_postgres::tokio_postgres::{self, Row, error::SqlState};
@@ -69,9 +71,27 @@ const COLS: &str = "numero, data_registrazione, registrata_il, verso, oggetto, c
 /// drops the server rolls the transaction back; only a drop during the commit leaves the
 /// outcome unknown ([`RegistryError::Unavailable`]), which a retry with the same
 /// [`id_richiesta`](RegistrationRecord::with_id_richiesta) resolves.
+///
+/// Two timeouts bound how long the counter row can be held: a registration waits at most
+/// [`PgRegister::with_lock_timeout`] (default 30 s) for it, then fails with
+/// [`RegistryError::Busy`]; and the server ends the session of an instance that stops in the
+/// middle of a registration (frozen process, network partition) after
+/// [`PgRegister::with_idle_timeout`] (default 5 s) of silence, rolling it back and releasing
+/// the row. (A frozen instance may have several registrations queued on the row: each is
+/// ended in turn, so the register is free again after at most its pool size times the idle
+/// timeout; a registration that waits longer than its lock timeout gets `Busy`.)
 #[derive(Debug, Clone)]
 pub struct PgRegister {
     db: Database,
+    lock_timeout: Duration,
+    idle_timeout: Duration,
+}
+
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn millis(d: Duration) -> u128 {
+    d.as_millis().max(1)
 }
 
 fn db_err(e: DbError) -> RegistryError {
@@ -124,7 +144,27 @@ impl PgRegister {
     /// A register on `db`, whose schema must be migrated already ([`crate::PG_MIGRATIONS`]).
     #[must_use]
     pub fn new(db: Database) -> Self {
-        PgRegister { db }
+        PgRegister {
+            db,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+
+    /// How long a registration waits for the counter row held by another one before failing
+    /// with [`RegistryError::Busy`] (default 30 s; at least 1 ms).
+    #[must_use]
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// How long the server lets a registration's transaction sit idle (the instance stopped
+    /// talking) before it ends the session and rolls it back (default 5 s; at least 1 ms).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
     }
 
     /// A register on `db`, applying [`crate::PG_MIGRATIONS`] first (safe when several
@@ -135,7 +175,7 @@ impl PgRegister {
     /// [`RegistryError::Store`] when a migration fails.
     pub async fn open(db: Database) -> Result<Self, RegistryError> {
         db.migrate(&MIGRATIONS).await.map_err(db_err)?;
-        Ok(PgRegister { db })
+        Ok(PgRegister::new(db))
     }
 
     /// Connects to `url` (a `postgres://` URL; TLS with `sslmode=require`) and opens the
@@ -205,6 +245,13 @@ impl Register for PgRegister {
         let attempt = {
             let q = self.db.query_error();
             let tx = client.transaction().await.map_err(|e| db_err(q(e)))?;
+            tx.batch_execute(&format!(
+                "SET LOCAL lock_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}",
+                millis(self.lock_timeout),
+                millis(self.idle_timeout)
+            ))
+            .await
+            .map_err(|e| db_err(q(e)))?;
             let row = tx
                 .query_one(
                     "INSERT INTO protocollo_counter (amministrazione, aoo, registro, anno, ultimo)
@@ -222,13 +269,15 @@ impl Register for PgRegister {
                 .await
                 .map_err(|e| {
                     let e = q(e);
-                    if e.sqlstate() == Some(SqlState::NUMERIC_VALUE_OUT_OF_RANGE.code()) {
-                        RegistryError::Exhausted {
-                            registro: key.codice_registro.to_string(),
-                            year,
+                    let registro = key.codice_registro.to_string();
+                    match e.sqlstate() {
+                        Some(c) if c == SqlState::NUMERIC_VALUE_OUT_OF_RANGE.code() => {
+                            RegistryError::Exhausted { registro, year }
                         }
-                    } else {
-                        db_err(e)
+                        Some(c) if c == SqlState::LOCK_NOT_AVAILABLE.code() => {
+                            RegistryError::Busy { registro, year }
+                        }
+                        _ => db_err(e),
                     }
                 })?;
             let n: i64 = col(&row, 0)?;

@@ -113,6 +113,65 @@ impl Backend {
     }
 }
 
+/// A transaction of another party holding the register's counter (SQLite: the write lock).
+enum Held {
+    Sqlite(rusqlite::Connection),
+    Postgres(pa_postgres::Client, pa_postgres::Database),
+}
+
+impl Backend {
+    /// A handle whose registrations wait at most `timeout` for the counter.
+    async fn open_with_lock_timeout(&self, timeout: std::time::Duration) -> Arc<dyn Register> {
+        match self {
+            Backend::Memory(m) => m.clone(),
+            Backend::Sqlite { path, .. } => Arc::new(
+                SqliteRegister::open(path)
+                    .unwrap()
+                    .with_lock_timeout(timeout)
+                    .unwrap(),
+            ),
+            Backend::Postgres { url } => Arc::new(
+                PgRegister::connect(url)
+                    .await
+                    .unwrap()
+                    .with_lock_timeout(timeout),
+            ),
+        }
+    }
+
+    /// Holds the counter of `key()` for 2025 in an open transaction.
+    async fn hold_counter(&self) -> Held {
+        match self {
+            Backend::Memory(_) => unreachable!("memory has no lock to hold"),
+            Backend::Sqlite { path, .. } => {
+                let c = rusqlite::Connection::open(path).unwrap();
+                c.execute_batch("BEGIN IMMEDIATE").unwrap();
+                Held::Sqlite(c)
+            }
+            Backend::Postgres { url } => {
+                let db = pa_postgres::Database::connect(url).await.unwrap();
+                let c = db.client().await.unwrap();
+                c.batch_execute(
+                    "BEGIN; SELECT ultimo FROM protocollo_counter
+                     WHERE registro = 'PROT' AND anno = 2025 FOR UPDATE",
+                )
+                .await
+                .unwrap();
+                Held::Postgres(c, db)
+            }
+        }
+    }
+}
+
+impl Held {
+    async fn release(self) {
+        match self {
+            Held::Sqlite(c) => c.execute_batch("ROLLBACK").unwrap(),
+            Held::Postgres(c, _db) => c.batch_execute("ROLLBACK").await.unwrap(),
+        }
+    }
+}
+
 /// Every registration of `key` in `year`, read page by page.
 async fn all(reg: &dyn Register, key: &RegistroKey, year: i32) -> Vec<Registration> {
     let mut out: Vec<Registration> = Vec::new();
@@ -393,6 +452,47 @@ async fn listing_get_and_round_trip(b: Backend) {
     }
 }
 
+async fn a_held_counter_times_out_as_busy_and_consumes_nothing(b: Backend) {
+    use std::time::{Duration, Instant};
+    let reg = b.open_with_lock_timeout(Duration::from_millis(300)).await;
+    let k = key();
+    reg.register(&k, day(2025, 7, 1), rec("uno")).await.unwrap();
+    let held = b.hold_counter().await;
+    let started = Instant::now();
+    let err = reg
+        .register(&k, day(2025, 7, 1), rec("in attesa"))
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    match err {
+        RegistryError::Busy { registro, year } => {
+            assert_eq!((registro.as_str(), year), ("PROT", 2025))
+        }
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    assert!(
+        waited >= Duration::from_millis(250),
+        "gave up after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+    // Other registers are not held.
+    let interno = RegistroKey::new("c_h501", "A1B2C3D", "INTERNO".parse().unwrap());
+    if matches!(b, Backend::Postgres { .. }) {
+        assert_eq!(
+            reg.register(&interno, day(2025, 7, 1), rec("altro"))
+                .await
+                .unwrap()
+                .numero_registrazione
+                .value(),
+            1
+        );
+    }
+    held.release().await;
+    let id = reg.register(&k, day(2025, 7, 1), rec("due")).await.unwrap();
+    assert_eq!(id.numero_registrazione.value(), 2);
+    assert_eq!(numbers(&all(&*reg, &k, 2025).await), [1, 2]);
+}
+
 async fn numbering_survives_reopening(b: Backend) {
     let k = key();
     {
@@ -433,6 +533,7 @@ contract!(
     concurrent_retries_of_one_request_share_one_number,
     listing_get_and_round_trip,
     numbering_survives_reopening,
+    a_held_counter_times_out_as_busy_and_consumes_nothing,
 );
 
 mod memory {
@@ -568,6 +669,7 @@ fn record_of_a_received_segnatura() {
 const CHILD_STORE: &str = "PROTOCOLLO_REGISTER_CHILD_STORE";
 const CHILD_ID: &str = "PROTOCOLLO_REGISTER_CHILD_ID";
 const CHILD_COUNT: &str = "PROTOCOLLO_REGISTER_CHILD_COUNT";
+const CHILD_IDLE_MS: &str = "PROTOCOLLO_REGISTER_CHILD_IDLE_MS";
 const TASKS: usize = 8;
 /// Starts a child's line reporting a registration: `<MARK><number> <oggetto>`.
 const MARK: &str = "@@registered ";
@@ -589,7 +691,11 @@ fn child_worker() {
         .unwrap();
     rt.block_on(async move {
         let reg: Arc<dyn Register> = if let Some(url) = store.strip_prefix("pg:") {
-            Arc::new(PgRegister::connect(url).await.unwrap())
+            let mut reg = PgRegister::connect(url).await.unwrap();
+            if let Ok(ms) = std::env::var(CHILD_IDLE_MS) {
+                reg = reg.with_idle_timeout(std::time::Duration::from_millis(ms.parse().unwrap()));
+            }
+            Arc::new(reg)
         } else {
             Arc::new(SqliteRegister::open(store.strip_prefix("sqlite:").unwrap()).unwrap())
         };
@@ -618,7 +724,17 @@ fn child_worker() {
 }
 
 fn spawn_child(store: &str, id: usize, count: usize) -> std::process::Child {
+    spawn_child_with(store, id, count, &[])
+}
+
+fn spawn_child_with(
+    store: &str,
+    id: usize,
+    count: usize,
+    env: &[(&str, String)],
+) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .args(["--exact", "child_worker", "--nocapture", "--test-threads=1"])
         .env(CHILD_STORE, store)
         .env(CHILD_ID, id.to_string())
@@ -770,4 +886,74 @@ async fn sqlite_process_killed_mid_registrations_leaves_no_gap() {
     let path = dir.path().join("registro.sqlite");
     let reg = Arc::new(SqliteRegister::open(&path).unwrap());
     killed_process_leaves_no_gap(format!("sqlite:{}", path.display()), reg).await;
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_frozen_process_releases_the_register_after_the_idle_timeout() {
+    use std::time::{Duration, Instant};
+    let Some(url) = pa_postgres::testing::fresh_database().await.unwrap() else {
+        return;
+    };
+    let probe = PgRegister::connect(&url)
+        .await
+        .unwrap()
+        .with_lock_timeout(Duration::from_millis(200));
+    let patient = PgRegister::connect(&url)
+        .await
+        .unwrap()
+        .with_lock_timeout(Duration::from_secs(20));
+    let mut frozen = spawn_child_with(
+        &format!("pg:{url}"),
+        0,
+        100_000,
+        &[(CHILD_IDLE_MS, "500".into())],
+    );
+    let mut lines = BufReader::new(frozen.stdout.take().unwrap()).lines();
+    let mut returned = BTreeMap::new();
+    while returned.len() < 50 {
+        parse_ok(&lines.next().unwrap().unwrap(), &mut returned);
+    }
+    // Freeze the child until it is caught holding the counter (a probe finds it Busy).
+    let mut caught = false;
+    for attempt in 0..40 {
+        signal(&frozen, "-STOP");
+        match probe
+            .register(&key(), day(2025, 4, 1), rec(&format!("sonda {attempt}")))
+            .await
+        {
+            Err(RegistryError::Busy { .. }) => {
+                caught = true;
+                break;
+            }
+            Ok(_) => signal(&frozen, "-CONT"),
+            Err(e) => panic!("probe: {e}"),
+        }
+    }
+    assert!(caught, "the child was never caught holding the counter");
+    // The server ends the frozen session after its idle timeout (0.5 s; the child's other
+    // tasks queued on the row take it in turn and are ended the same way, 8 x 0.5 s at
+    // most): the register goes on long before this registration's own 20 s lock timeout.
+    let started = Instant::now();
+    patient
+        .register(&key(), day(2025, 4, 1), rec("dopo il gelo"))
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(10), "waited {waited:?}");
+    frozen.kill().unwrap();
+    frozen.wait().unwrap();
+    for line in lines {
+        parse_ok(&line.unwrap(), &mut returned);
+    }
+    let n = assert_gapless(&patient, &returned).await;
+    eprintln!("frozen holder released after {waited:?}; {n} registrations, gapless");
 }
