@@ -72,8 +72,10 @@ pub(crate) enum Siopeplus {
         /// The signed flow; omit to only advance what is already in the outbox.
         file: Option<PathBuf>,
     },
-    /// Report subject, A2A code, issuer and expiry of a certificate (PEM or PKCS#12).
-    /// Exit 0 when valid, 1 when it expires within `--warn-days`, 2 when expired or invalid.
+    /// Report subject, A2A code, issuer and expiry of a certificate (PEM or PKCS#12), or with
+    /// `--config` of every ente's A2A certificate in a partner deployment config, soonest
+    /// expiry first. Exit 0 when valid, 1 when one expires within `--warn-days`, 2 when one is
+    /// expired, not yet valid, unreadable or invalid (the worst of them).
     CertCheck {
         /// Name of the environment variable holding the PKCS#12 password.
         #[arg(long, value_name = "VAR")]
@@ -81,8 +83,14 @@ pub(crate) enum Siopeplus {
         /// Warning window in days.
         #[arg(long, default_value_t = DEFAULT_WARN_DAYS)]
         warn_days: u32,
+        /// A deployment config (JSON, `{"enti": [{"id", "name", "siope": {"codice_a2a",
+        /// "certificate_pem"}}]}`; paths relative to the file's directory): check every
+        /// ente's certificate.
+        #[arg(long, value_name = "FILE", conflicts_with = "file")]
+        config: Option<PathBuf>,
         /// The certificate file.
-        file: PathBuf,
+        #[arg(required_unless_present = "config")]
+        file: Option<PathBuf>,
     },
 }
 
@@ -124,8 +132,18 @@ fn run_code(cmd: Siopeplus) -> u8 {
         Siopeplus::CertCheck {
             password_env,
             warn_days,
+            config,
             file,
-        } => return cert_check(&file, password_env.as_deref(), warn_days),
+        } => {
+            return match (config, file) {
+                (Some(c), _) => cert_check_config(&c, password_env.as_deref(), warn_days),
+                (None, Some(f)) => cert_check(&f, password_env.as_deref(), warn_days),
+                (None, None) => {
+                    eprintln!("error: give a certificate file or --config FILE");
+                    2
+                }
+            };
+        }
     };
     match r {
         Ok(code) => code,
@@ -383,6 +401,153 @@ fn cert_check(file: &Path, password_env: Option<&str>, warn_days: u32) -> u8 {
     }
 }
 
+/// One ente's line in `cert-check --config`.
+struct EnteCert {
+    id: String,
+    name: String,
+    a2a: Option<String>,
+    /// `None`: the ente has no `siope` section.
+    outcome: Option<Result<CertInfo, String>>,
+}
+
+impl EnteCert {
+    /// Sort key: unreadable first, then by expiry; enti without SIOPE+ last.
+    fn key(&self) -> (u8, i64) {
+        match &self.outcome {
+            Some(Err(_)) => (0, 0),
+            Some(Ok(i)) => (1, i.not_after.timestamp()),
+            None => (2, 0),
+        }
+    }
+}
+
+fn str_field(v: &serde_json::Value, k: &str) -> Option<String> {
+    v.get(k)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Reads the enti of a deployment config; only `id`, `name` and `siope.{codice_a2a,
+/// certificate_pem}` are used.
+fn config_enti(path: &Path, password: Option<&str>) -> Result<Vec<EnteCert>, String> {
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    let enti = v
+        .get("enti")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| format!("{}: no \"enti\" array", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::with_capacity(enti.len());
+    for (i, e) in enti.iter().enumerate() {
+        let id = str_field(e, "id").unwrap_or_else(|| format!("#{}", i + 1));
+        let name = str_field(e, "name").unwrap_or_default();
+        let siope = e.get("siope").filter(|s| !s.is_null());
+        let a2a = siope.and_then(|s| str_field(s, "codice_a2a"));
+        let outcome = siope.map(|s| match str_field(s, "certificate_pem") {
+            None => Err("no siope.certificate_pem".to_owned()),
+            Some(p) => {
+                let p = base.join(p);
+                CertInfo::load(&p, password).map_err(|e| format!("{}: {e}", p.display()))
+            }
+        });
+        out.push(EnteCert {
+            id,
+            name,
+            a2a,
+            outcome,
+        });
+    }
+    Ok(out)
+}
+
+fn cert_check_config(config: &Path, password_env: Option<&str>, warn_days: u32) -> u8 {
+    let pw = match password(password_env) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut enti = match config_enti(config, pw.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            println!("status: INVALID");
+            return 2;
+        }
+    };
+    enti.sort_by_key(EnteCert::key);
+    let now = chrono::Utc::now();
+    let mut worst = 0u8;
+    println!(
+        "{:<16} {:<32} {:<14} {:>9}  {:<10}  status",
+        "ente", "name", "A2A code", "days left", "expires"
+    );
+    for e in &enti {
+        let a2a = e.a2a.as_deref().unwrap_or("-");
+        let (days, expires, status, code, note) = match &e.outcome {
+            None => (
+                String::new(),
+                String::new(),
+                "no SIOPE+ certificate".to_owned(),
+                0,
+                None,
+            ),
+            Some(Err(err)) => (
+                String::new(),
+                String::new(),
+                "INVALID".to_owned(),
+                2,
+                Some(err.clone()),
+            ),
+            Some(Ok(info)) => {
+                let (status, code) = match info.status(now, warn_days) {
+                    CertStatus::Valid { .. } => ("OK".to_owned(), 0),
+                    CertStatus::ExpiringSoon { .. } => {
+                        (format!("EXPIRING (within {warn_days} days)"), 1)
+                    }
+                    CertStatus::Expired { .. } => ("EXPIRED".to_owned(), 2),
+                    CertStatus::NotYetValid => ("NOT YET VALID".to_owned(), 2),
+                };
+                let in_cert = info.a2a_code.as_ref().map(ToString::to_string);
+                let note = match (&e.a2a, in_cert) {
+                    (Some(c), Some(x)) if *c != x => {
+                        Some(format!("the certificate names {x}, the config {c}"))
+                    }
+                    _ => None,
+                };
+                (
+                    info.days_left(now).to_string(),
+                    info.not_after.format("%Y-%m-%d").to_string(),
+                    status,
+                    code,
+                    note,
+                )
+            }
+        };
+        worst = worst.max(code);
+        println!(
+            "{:<16} {:<32} {a2a:<14} {days:>9}  {expires:<10}  {status}",
+            e.id, e.name
+        );
+        if let Some(n) = note {
+            println!("{:<16} note: {n}", "");
+        }
+    }
+    let with_cert = enti.iter().filter(|e| e.outcome.is_some()).count();
+    println!(
+        "{} enti, {with_cert} with a SIOPE+ certificate; status: {}",
+        enti.len(),
+        match worst {
+            0 => "OK",
+            1 => "EXPIRING",
+            _ => "EXPIRED OR INVALID",
+        }
+    );
+    worst
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,7 +564,8 @@ mod tests {
         run_code(Siopeplus::CertCheck {
             password_env: None,
             warn_days,
-            file,
+            config: None,
+            file: Some(file),
         })
     }
 
