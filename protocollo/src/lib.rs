@@ -30,8 +30,10 @@ pub use legacy::*;
 pub use messages::*;
 pub use model::*;
 pub use p7m::{
-    MAX_P7M_NESTING, P7mError, P7mSigner, P7mVerifier, VerifiedP7m, certificates_from_trusted_list,
-    load_certificates, load_certificates_dir,
+    LegacyAcceptance, LegacyAlgorithm, LegacyPolicy, LegacyTimeSource, MAX_COUNTERSIGNATURE_DEPTH,
+    MAX_P7M_NESTING, MIN_RSA_BITS, OID_RI_OCSP_RESPONSE, P7mCountersignature, P7mError, P7mSigner,
+    P7mVerifier, RevocationInfo, VerifiedP7m, VerifyOptions, certificates_from_trusted_list,
+    load_certificates, load_certificates_dir, rsa1024_deadline, sha1_deadline,
 };
 pub use parse::{NS_DSIG, ParseOptions, ParsedSegnatura, RootNamespace};
 pub use register::{
