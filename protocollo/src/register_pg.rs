@@ -95,7 +95,12 @@ fn millis(d: Duration) -> u128 {
 }
 
 fn db_err(e: DbError) -> RegistryError {
-    if e.is_connection() {
+    // Class 08 (connection exception) and 57P (server shutting down or terminating the
+    // session, which it says before closing the connection) mean the session is gone.
+    let gone = e
+        .sqlstate()
+        .is_some_and(|c| c.starts_with("08") || c.starts_with("57P"));
+    if e.is_connection() || gone {
         RegistryError::Unavailable(e.to_string())
     } else {
         RegistryError::Store(e.to_string())

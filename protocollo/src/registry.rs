@@ -43,6 +43,10 @@ impl RegistroKey {
 /// Implementations must be durable (a number handed out is never handed out again, also after
 /// a crash or restart) and safe to call concurrently. The calls block: in async code run them
 /// with `spawn_blocking`.
+///
+/// A counter only hands out numbers: a number whose registration is then not stored (the
+/// caller failed in between) is a gap in the register. For the protocol register itself use
+/// [`crate::Register`], which stores the registration in the transaction that takes the number.
 pub trait RegistryCounter: Send + Sync {
     /// Allocates the next number of `key` for `year` (the first is 1).
     ///

@@ -957,3 +957,79 @@ async fn postgres_frozen_process_releases_the_register_after_the_idle_timeout() 
     let n = assert_gapless(&patient, &returned).await;
     eprintln!("frozen holder released after {waited:?}; {n} registrations, gapless");
 }
+
+#[tokio::test]
+async fn postgres_unreachable_at_start_is_unavailable_naming_the_server() {
+    // A port nothing listens on: no server needed.
+    let err = PgRegister::connect("postgres://pa:s3cret@127.0.0.1:1/registro_comune")
+        .await
+        .unwrap_err();
+    let RegistryError::Unavailable(msg) = &err else {
+        panic!("expected Unavailable, got {err:?}");
+    };
+    assert!(msg.contains("127.0.0.1:1"), "{msg}");
+    assert!(msg.contains("registro_comune"), "{msg}");
+    assert!(!msg.contains("s3cret"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_connection_lost_mid_registration_is_unavailable_and_consumes_nothing() {
+    use std::time::Duration;
+    let Some(url) = pa_postgres::testing::fresh_database().await.unwrap() else {
+        return;
+    };
+    let reg = Arc::new(PgRegister::connect(&url).await.unwrap());
+    let admin = pa_postgres::Database::connect(&url).await.unwrap();
+    let c = admin.client().await.unwrap();
+    // The insertion of a record "LENTO" sleeps inside the transaction, after the counter update.
+    c.batch_execute(
+        "CREATE FUNCTION test_slow() RETURNS trigger AS $$
+         BEGIN
+           IF NEW.oggetto = 'LENTO' THEN PERFORM pg_sleep(30); END IF;
+           RETURN NEW;
+         END $$ LANGUAGE plpgsql;
+         CREATE TRIGGER test_slow BEFORE INSERT ON protocollo_registrazione
+           FOR EACH ROW EXECUTE FUNCTION test_slow();",
+    )
+    .await
+    .unwrap();
+    let k = key();
+    reg.register(&k, day(2025, 8, 1), rec("uno")).await.unwrap();
+    let slow = rec("LENTO").with_id_richiesta("lento-1").unwrap();
+    let task = {
+        let (reg, k, slow) = (reg.clone(), k.clone(), slow.clone());
+        tokio::spawn(async move { reg.register(&k, day(2025, 8, 1), slow).await })
+    };
+    // The server side of that registration dies (as when the connection drops).
+    let mut killed = false;
+    for _ in 0..200 {
+        let row = c
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event = 'PgSleep'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            killed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(killed, "the slow registration never started");
+    let err = task.await.unwrap().unwrap_err();
+    assert!(matches!(err, RegistryError::Unavailable(_)), "{err:?}");
+    assert_eq!(reg.last_number(&k, 2025).await.unwrap().unwrap().value(), 1);
+    // The retry the error asks for (same request id) registers it, with the next number.
+    c.batch_execute("DROP TRIGGER test_slow ON protocollo_registrazione")
+        .await
+        .unwrap();
+    let id = reg
+        .register(&k, day(2025, 8, 1), slow.clone())
+        .await
+        .unwrap();
+    assert_eq!(id.numero_registrazione.value(), 2);
+    assert_eq!(reg.register(&k, day(2025, 8, 1), slow).await.unwrap(), id);
+    assert_eq!(numbers(&all(&*reg, &k, 2025).await), [1, 2]);
+}
