@@ -7,5 +7,7 @@ mod client;
 mod common;
 mod journal_contract;
 mod mock;
+#[cfg(feature = "postgres")]
+mod pg_workers;
 mod props;
 mod validation;
