@@ -7,30 +7,33 @@ use siopeplus::simulator::{Fault, SimOptions, Simulator, TestPki};
 use siopeplus::*;
 
 use crate::a2a::{A2A, config, signed_flow_xml};
+use crate::outbox_store::{Backend, DynStore, Fixture, by_backend};
+
+by_backend!(
+    happy_path_reaches_completed_with_messages_stored,
+    a_crash_at_any_step_loses_nothing_and_uploads_once,
+    lost_upload_answer_is_resolved_from_the_channel_not_by_resending,
+    unknown_outcome_waits_for_the_grace_period,
+    refused_flows_end_in_ack_ko_and_throttling_leaves_them_pending,
+);
 
 struct Env {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
+    db: Fixture,
     pki: TestPki,
     sim: Simulator,
 }
 
-async fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("outbox.sqlite");
+/// `None`: PostgreSQL asked for and no test server configured.
+async fn env(b: Backend) -> Option<Env> {
+    let db = Fixture::new(b).await?;
     let pki = TestPki::generate("Test CA").unwrap();
     let sim = Simulator::start(&pki, SimOptions::default()).await.unwrap();
-    Env {
-        _dir: dir,
-        db,
-        pki,
-        sim,
-    }
+    Some(Env { db, pki, sim })
 }
 
-/// A fresh process: new store handle, new client, same database file.
-fn outbox(env: &Env, faults: Option<Arc<dyn FailPoints>>) -> Outbox<SqliteOutbox> {
-    let store = Arc::new(SqliteOutbox::open(&env.db).unwrap());
+/// A fresh process: new store handle, new client, same database.
+async fn outbox(env: &Env, faults: Option<Arc<dyn FailPoints>>) -> Outbox<DynStore> {
+    let store = Arc::new(DynStore(env.db.open().await));
     let client = A2aClient::new(config(
         &env.sim,
         &env.pki,
@@ -51,10 +54,9 @@ fn uploads_of(sim: &Simulator, id: &str) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn happy_path_reaches_completed_with_messages_stored() {
-    let env = env().await;
-    let o = outbox(&env, None);
+async fn happy_path_reaches_completed_with_messages_stored(b: Backend) {
+    let Some(env) = env(b).await else { return };
+    let o = outbox(&env, None).await;
     let id = o
         .enqueue("FL-OK", &signed_flow_xml("FL-OK", 2))
         .await
@@ -89,8 +91,7 @@ async fn happy_path_reaches_completed_with_messages_stored() {
     assert_eq!(uploads_of(&env.sim, "FL-OK"), 1);
 }
 
-#[tokio::test]
-async fn a_crash_at_any_step_loses_nothing_and_uploads_once() {
+async fn a_crash_at_any_step_loses_nothing_and_uploads_once(b: Backend) {
     for step in [
         Step::AfterPersist,
         Step::BeforeUpload,
@@ -99,9 +100,9 @@ async fn a_crash_at_any_step_loses_nothing_and_uploads_once() {
         Step::AfterEsitoFlusso,
         Step::AfterEsitoApplicativo,
     ] {
-        let env = env().await;
+        let Some(env) = env(b).await else { return };
         let ident = "FL-CRASH";
-        let first = outbox(&env, Some(Arc::new(FailOnce::at(step))));
+        let first = outbox(&env, Some(Arc::new(FailOnce::at(step)))).await;
         let enq = first.enqueue(ident, &signed_flow_xml(ident, 1)).await;
         let crashed = match enq {
             Err(e) => {
@@ -117,7 +118,7 @@ async fn a_crash_at_any_step_loses_nothing_and_uploads_once() {
         assert!(crashed, "{step:?} was never reached");
         drop(first);
         // Restart: a new process over the same database finishes the job.
-        let second = outbox(&env, None);
+        let second = outbox(&env, None).await;
         let entries = second.process().await.unwrap();
         let e = second.store().open_entries().await.unwrap();
         assert!(e.is_empty(), "{step:?}: still open {e:?} / {entries:?}");
@@ -131,10 +132,9 @@ async fn a_crash_at_any_step_loses_nothing_and_uploads_once() {
     }
 }
 
-#[tokio::test]
-async fn lost_upload_answer_is_resolved_from_the_channel_not_by_resending() {
-    let env = env().await;
-    let o = outbox(&env, None);
+async fn lost_upload_answer_is_resolved_from_the_channel_not_by_resending(b: Backend) {
+    let Some(env) = env(b).await else { return };
+    let o = outbox(&env, None).await;
     o.enqueue("FL-LOST", &signed_flow_xml("FL-LOST", 1))
         .await
         .unwrap();
@@ -147,10 +147,9 @@ async fn lost_upload_answer_is_resolved_from_the_channel_not_by_resending() {
     assert_eq!(uploads_of(&env.sim, "FL-LOST"), 1);
 }
 
-#[tokio::test]
-async fn unknown_outcome_waits_for_the_grace_period() {
-    let env = env().await;
-    let store = Arc::new(SqliteOutbox::open(&env.db).unwrap());
+async fn unknown_outcome_waits_for_the_grace_period(b: Backend) {
+    let Some(env) = env(b).await else { return };
+    let store = Arc::new(DynStore(env.db.open().await));
     let client = A2aClient::new(config(
         &env.sim,
         &env.pki,
@@ -169,10 +168,9 @@ async fn unknown_outcome_waits_for_the_grace_period() {
     assert_eq!(uploads_of(&env.sim, "FL-WAIT"), 0);
 }
 
-#[tokio::test]
-async fn refused_flows_end_in_ack_ko_and_throttling_leaves_them_pending() {
-    let env = env().await;
-    let o = outbox(&env, None);
+async fn refused_flows_end_in_ack_ko_and_throttling_leaves_them_pending(b: Backend) {
+    let Some(env) = env(b).await else { return };
+    let o = outbox(&env, None).await;
     // Unsigned: the simulator answers KO.
     let unsigned = write_flow(&crate::common::flow("FL-KO", 1), Vec::new(), false).unwrap();
     o.enqueue("FL-KO", &unsigned).await.unwrap();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use siopeplus::*;
 
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Backend {
     Sqlite,
     Postgres,
@@ -43,6 +44,83 @@ impl Fixture {
         }
     }
 }
+
+/// A store handle of either backend, for `Outbox<S>` (which needs a sized store).
+#[derive(Clone)]
+pub(crate) struct DynStore(pub(crate) Arc<dyn OutboxStore>);
+
+#[async_trait::async_trait]
+impl OutboxStore for DynStore {
+    async fn insert(&self, i: &str, xml: &[u8]) -> Result<i64, OutboxError> {
+        self.0.insert(i, xml).await
+    }
+    async fn get(&self, id: i64) -> Result<OutboxEntry, OutboxError> {
+        self.0.get(id).await
+    }
+    async fn xml(&self, id: i64) -> Result<Vec<u8>, OutboxError> {
+        self.0.xml(id).await
+    }
+    async fn open_entries(&self) -> Result<Vec<OutboxEntry>, OutboxError> {
+        self.0.open_entries().await
+    }
+    async fn begin_upload(&self, id: i64, at: chrono::NaiveDateTime) -> Result<(), OutboxError> {
+        self.0.begin_upload(id, at).await
+    }
+    async fn transition(
+        &self,
+        id: i64,
+        state: OutboxState,
+        prog: Option<i64>,
+        detail: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        self.0.transition(id, state, prog, detail).await
+    }
+    async fn save_message(&self, id: i64, m: &StoredMessage) -> Result<(), OutboxError> {
+        self.0.save_message(id, m).await
+    }
+    async fn messages(&self, id: i64) -> Result<Vec<StoredMessage>, OutboxError> {
+        self.0.messages(id).await
+    }
+    async fn claim(
+        &self,
+        owner: &str,
+        lease: Duration,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, OutboxError> {
+        self.0.claim(owner, lease, after, limit).await
+    }
+    async fn renew(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, OutboxError> {
+        self.0.renew(id, owner, lease).await
+    }
+    async fn release(&self, id: i64, owner: &str) -> Result<(), OutboxError> {
+        self.0.release(id, owner).await
+    }
+}
+
+/// `#[tokio::test]`s `sqlite::NAME` and `postgres::NAME` calling `NAME(Backend)` (PostgreSQL
+/// skipped without a test server, required with `CI`).
+macro_rules! by_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::outbox_store::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::outbox_store::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use by_backend;
 
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
@@ -325,4 +403,18 @@ async fn concurrent_claims_hand_each_entry_to_one_owner(f: &Fixture) {
     }
     assert_eq!(total, all.len(), "an entry went to two owners");
     assert_eq!(seen, all);
+}
+
+#[tokio::test]
+async fn postgres_down_at_start_names_the_server_and_never_the_password() {
+    let err = PgOutbox::connect("postgres://outbox:s3cret-pw@127.0.0.1:1/sportello_db")
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, OutboxError::Db(_)), "{msg}");
+    assert!(
+        msg.contains("127.0.0.1:1") && msg.contains("sportello_db"),
+        "{msg}"
+    );
+    assert!(!msg.contains("s3cret-pw"), "{msg}");
 }
