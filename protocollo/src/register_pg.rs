@@ -63,9 +63,10 @@ const COLS: &str = "numero, data_registrazione, registrata_il, verso, oggetto, c
 /// The protocol register in PostgreSQL: every instance of the application numbers the same
 /// registers.
 ///
-/// [`Register::register`] runs one transaction: `INSERT ... ON CONFLICT DO UPDATE SET
-/// ultimo = ultimo + 1 RETURNING ultimo` on the register's counter row (which keeps the row
-/// locked until the end), then the insertion of the record, then the commit. A registration
+/// [`Register::register`] runs one transaction whose one statement advances the register's
+/// counter row (`INSERT ... ON CONFLICT DO UPDATE SET ultimo = ultimo + 1 RETURNING ultimo`,
+/// which keeps the row locked until the end) and inserts the record under the number it
+/// returned; then the commit. A registration
 /// that fails rolls the counter back with it, so no number is lost; concurrent registrations
 /// in one register wait for each other on the row lock, across processes. If the connection
 /// drops the server rolls the transaction back; only a drop during the commit leaves the
@@ -257,51 +258,31 @@ impl Register for PgRegister {
             ))
             .await
             .map_err(|e| db_err(q(e)))?;
-            let row = tx
-                .query_one(
-                    "INSERT INTO protocollo_counter (amministrazione, aoo, registro, anno, ultimo)
-                     VALUES ($1, $2, $3, $4, 1)
-                     ON CONFLICT (amministrazione, aoo, registro, anno)
-                     DO UPDATE SET ultimo = protocollo_counter.ultimo + 1
-                     RETURNING ultimo",
-                    &[
-                        &key.codice_amministrazione,
-                        &key.codice_aoo,
-                        &key.codice_registro.as_str(),
-                        &year,
-                    ],
-                )
-                .await
-                .map_err(|e| {
-                    let e = q(e);
-                    let registro = key.codice_registro.to_string();
-                    match e.sqlstate() {
-                        Some(c) if c == SqlState::NUMERIC_VALUE_OUT_OF_RANGE.code() => {
-                            RegistryError::Exhausted { registro, year }
-                        }
-                        Some(c) if c == SqlState::LOCK_NOT_AVAILABLE.code() => {
-                            RegistryError::Busy { registro, year }
-                        }
-                        _ => db_err(e),
-                    }
-                })?;
-            let n: i64 = col(&row, 0)?;
             let (alg, dig) = match record.impronta() {
                 Some(i) => (Some(i.algoritmo.name()), Some(i.valore.as_slice())),
                 None => (None, None),
             };
+            // One statement, one round trip while the counter row is locked: advance the
+            // counter and insert the record under the number it returns.
             let inserted = tx
-                .execute(
-                    "INSERT INTO protocollo_registrazione (amministrazione, aoo, registro, anno,
+                .query_one(
+                    "WITH c AS (
+                         INSERT INTO protocollo_counter (amministrazione, aoo, registro, anno, ultimo)
+                         VALUES ($1, $2, $3, $4, 1)
+                         ON CONFLICT (amministrazione, aoo, registro, anno)
+                         DO UPDATE SET ultimo = protocollo_counter.ultimo + 1
+                         RETURNING ultimo
+                     )
+                     INSERT INTO protocollo_registrazione (amministrazione, aoo, registro, anno,
                          numero, data_registrazione, verso, oggetto, corrispondente,
                          impronta_algoritmo, impronta, segnatura, id_richiesta)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                     SELECT $1, $2, $3, $4, c.ultimo, $5, $6, $7, $8, $9, $10, $11, $12 FROM c
+                     RETURNING numero",
                     &[
                         &key.codice_amministrazione,
                         &key.codice_aoo,
                         &key.codice_registro.as_str(),
                         &year,
-                        &n,
                         &date,
                         &verso_str(record.verso()),
                         &record.oggetto(),
@@ -314,7 +295,8 @@ impl Register for PgRegister {
                 )
                 .await;
             match inserted {
-                Ok(_) => {
+                Ok(row) => {
+                    let n: i64 = col(&row, 0)?;
                     tx.commit().await.map_err(|e| db_err(q(e)))?;
                     Attempt::Done(n)
                 }
@@ -328,7 +310,17 @@ impl Register for PgRegister {
                 }
                 Err(e) => {
                     // The counter update is undone with the transaction.
-                    let err = db_err(q(e));
+                    let e = q(e);
+                    let registro = key.codice_registro.to_string();
+                    let err = match e.sqlstate() {
+                        Some(c) if c == SqlState::NUMERIC_VALUE_OUT_OF_RANGE.code() => {
+                            RegistryError::Exhausted { registro, year }
+                        }
+                        Some(c) if c == SqlState::LOCK_NOT_AVAILABLE.code() => {
+                            RegistryError::Busy { registro, year }
+                        }
+                        _ => db_err(e),
+                    };
                     let _ = tx.rollback().await;
                     return Err(err);
                 }

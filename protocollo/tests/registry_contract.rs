@@ -163,6 +163,25 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Sets the counter of `key()` for 2025 behind the register's back.
+    async fn set_counter(&self, ultimo: i64) {
+        let sql = format!("UPDATE protocollo_counter SET ultimo = {ultimo} WHERE anno = 2025");
+        match self {
+            Backend::Memory(_) => unreachable!("memory has no counter to set"),
+            Backend::Sqlite { path, .. } => {
+                let c = rusqlite::Connection::open(path).unwrap();
+                assert_eq!(c.execute(&sql, []).unwrap(), 1);
+            }
+            Backend::Postgres { url } => {
+                let db = pa_postgres::Database::connect(url).await.unwrap();
+                let c = db.client().await.unwrap();
+                assert_eq!(c.execute(&sql, &[]).await.unwrap(), 1);
+            }
+        }
+    }
+}
+
 impl Held {
     async fn release(self) {
         match self {
@@ -493,6 +512,31 @@ async fn a_held_counter_times_out_as_busy_and_consumes_nothing(b: Backend) {
     assert_eq!(numbers(&all(&*reg, &k, 2025).await), [1, 2]);
 }
 
+async fn an_exhausted_counter_is_refused_and_stores_nothing(b: Backend) {
+    let reg = b.open().await;
+    let k = key();
+    reg.register(&k, day(2025, 1, 2), rec("uno")).await.unwrap();
+    b.set_counter(i64::MAX).await;
+    match reg.register(&k, day(2025, 1, 2), rec("troppo")).await {
+        Err(RegistryError::Exhausted { registro, year }) => {
+            assert_eq!((registro.as_str(), year), ("PROT", 2025));
+        }
+        other => panic!("expected Exhausted, got {other:?}"),
+    }
+    assert_eq!(numbers(&all(&*reg, &k, 2025).await), [1]);
+    let max = u64::try_from(i64::MAX).unwrap();
+    assert_eq!(
+        reg.last_number(&k, 2025).await.unwrap().unwrap().value(),
+        max
+    );
+    // The next year is not affected.
+    let id = reg
+        .register(&k, day(2026, 1, 2), rec("nuovo anno"))
+        .await
+        .unwrap();
+    assert_eq!(id.numero_registrazione.value(), 1);
+}
+
 async fn numbering_survives_reopening(b: Backend) {
     let k = key();
     {
@@ -534,7 +578,37 @@ contract!(
     listing_get_and_round_trip,
     numbering_survives_reopening,
     a_held_counter_times_out_as_busy_and_consumes_nothing,
+    an_exhausted_counter_is_refused_and_stores_nothing,
 );
+
+#[test]
+fn a_file_numbered_by_the_counter_keeps_its_numbering_as_a_register() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registro.sqlite");
+    let counter = SqliteRegistry::open(&path).unwrap();
+    for _ in 0..5 {
+        counter.next_number(&key(), 2025).unwrap();
+    }
+    drop(counter);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let reg = SqliteRegister::open(&path).unwrap();
+        assert_eq!(
+            reg.last_number(&key(), 2025)
+                .await
+                .unwrap()
+                .unwrap()
+                .value(),
+            5
+        );
+        let id = reg
+            .register(&key(), day(2025, 6, 6), rec("sei"))
+            .await
+            .unwrap();
+        assert_eq!(id.numero_registrazione.value(), 6);
+        assert_eq!(numbers(&all(&reg, &key(), 2025).await), [6]);
+    });
+}
 
 mod memory {
     // Memory keeps no fault to inject: the rest of the contract.
