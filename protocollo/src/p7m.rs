@@ -23,8 +23,7 @@ const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const OID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
-const OID_COUNTERSIGNATURE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.6");
+const OID_COUNTERSIGNATURE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.6");
 const OID_SIGNING_CERT: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
 const OID_SIGNING_CERT_V2: ObjectIdentifier =
@@ -610,8 +609,8 @@ impl P7mVerifier {
             signer: i,
             attribute,
         };
-        let (cert, cert_der) = find_signer_cert(&si.sid, certs)
-            .ok_or(P7mError::CertificateNotFound { signer: i })?;
+        let (cert, cert_der) =
+            find_signer_cert(&si.sid, certs).ok_or(P7mError::CertificateNotFound { signer: i })?;
         let attrs = si.signed_attrs.as_ref().ok_or(sa("signedAttrs"))?;
         let signed = si.signed_attrs_der.as_ref().ok_or(sa("signedAttrs"))?;
         let attr = |oid: ObjectIdentifier, name: &'static str| -> Result<&Any, P7mError> {
@@ -650,7 +649,9 @@ impl P7mVerifier {
             legacy.push(
                 self.legacy_decision(i, LegacyAlgorithm::Rsa1024, signing_time)
                     .map_err(|e| match e {
-                        P7mError::WeakRsaKey { signer, .. } => P7mError::WeakRsaKey { signer, bits },
+                        P7mError::WeakRsaKey { signer, .. } => {
+                            P7mError::WeakRsaKey { signer, bits }
+                        }
                         e => e,
                     })?,
             );
@@ -838,9 +839,8 @@ pub(crate) fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
 }
 
 fn is_signed_data(der: &[u8]) -> bool {
-    normalize(der).is_ok_and(|n| {
-        p7m_cms::content_info(&n).is_ok_and(|(ct, _)| ct == OID_SIGNED_DATA)
-    })
+    normalize(der)
+        .is_ok_and(|n| p7m_cms::content_info(&n).is_ok_and(|(ct, _)| ct == OID_SIGNED_DATA))
 }
 
 fn decode_input(input: &[u8]) -> Result<Vec<u8>, P7mError> {

@@ -39,7 +39,9 @@ pub(crate) fn read<'a>(input: &'a [u8], pos: &mut usize) -> Result<Tlv<'a>, P7mE
     if tag & 0x1f == 0x1f {
         return Err(enc("multi-byte tags are not used by CMS"));
     }
-    let l = *input.get(start + 1).ok_or_else(|| enc("truncated length"))?;
+    let l = *input
+        .get(start + 1)
+        .ok_or_else(|| enc("truncated length"))?;
     let mut p = start + 2;
     let len = if l < 0x80 {
         usize::from(l)
@@ -83,7 +85,9 @@ pub(crate) fn children(content: &[u8]) -> Result<Vec<Tlv<'_>>, P7mError> {
 fn expect<'a>(t: Option<&Tlv<'a>>, tag: u8, what: &str) -> Result<Tlv<'a>, P7mError> {
     match t {
         Some(t) if t.tag == tag => Ok(*t),
-        _ => Err(P7mError::Encoding(format!("{what}: expected tag {tag:#04x}"))),
+        _ => Err(P7mError::Encoding(format!(
+            "{what}: expected tag {tag:#04x}"
+        ))),
     }
 }
 
