@@ -418,3 +418,54 @@ async fn postgres_down_at_start_names_the_server_and_never_the_password() {
     );
     assert!(!msg.contains("s3cret-pw"), "{msg}");
 }
+
+#[tokio::test]
+async fn nothing_is_acknowledged_when_postgres_is_unreachable() {
+    let db = pa_postgres::Database::lazy(
+        "postgres://pa@127.0.0.1:1/gone",
+        pa_postgres::Options {
+            connect_timeout: Duration::from_secs(1),
+            wait_timeout: Duration::from_secs(1),
+            ..pa_postgres::Options::default()
+        },
+    )
+    .unwrap();
+    let store = PgOutbox::new(db);
+    let err = store.insert("FL-LOST", b"<x/>").await.unwrap_err();
+    assert!(matches!(err, OutboxError::Db(_)), "{err}");
+    assert!(store.claim("A", LONG, 0, 10).await.is_err());
+}
+
+#[tokio::test]
+async fn the_pool_reconnects_after_the_server_dropped_its_connections() {
+    let Some(url) = pa_postgres::testing::fresh_database().await.unwrap() else {
+        return;
+    };
+    let store = PgOutbox::connect(&url).await.unwrap();
+    let id = store.insert("FL-R", b"<x/>").await.unwrap();
+    // The server drops every connection of this database (as on a restart).
+    let admin = pa_postgres::Database::connect(&url).await.unwrap();
+    let c = admin.client().await.unwrap();
+    let killed = c
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!killed.is_empty());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut tries = 0;
+    let e = loop {
+        tries += 1;
+        match store.get(id).await {
+            Ok(e) => break e,
+            Err(err) => {
+                assert!(matches!(err, OutboxError::Db(_)), "{err}");
+                assert!(tries < 3, "no reconnection: {err}");
+            }
+        }
+    };
+    assert_eq!(e.identificativo_flusso, "FL-R");
+}
