@@ -285,6 +285,12 @@ impl BulkSender {
         // Rows other workers held: look again until each is settled (or taken over once its
         // holder's lease ended).
         let poll = (self.lease / 4).clamp(Duration::from_millis(20), Duration::from_secs(2));
+        if !st.deferred.is_empty() {
+            tracing::info!(
+                rows = st.deferred.len(),
+                "rows held by other workers: waiting until they are settled or their leases end"
+            );
+        }
         while !interrupted && st.fatal.is_none() && !st.deferred.is_empty() {
             tokio::select! {
                 biased;
@@ -456,7 +462,8 @@ impl BulkSender {
             }
             Claim::Acquired(p) => p,
         };
-        let mut attempts = 0;
+        // Attempts count over runs while the content stays the same.
+        let attempts = if p.fingerprint == fp { p.attempts } else { 0 };
         // A row that was never submitted (claimed, failed or skipped) may be corrected between
         // runs: process its new content. A row that was, or may have been, submitted keeps its
         // record.
@@ -471,7 +478,6 @@ impl BulkSender {
                 let o = changed(&row, &p.state);
                 return self.release(&row, o).await;
             }
-            attempts = p.attempts;
             match &p.state {
                 RowState::Sent { message_id, .. } => {
                     let o = RowOutcome::AlreadySent(message_id.clone());
