@@ -564,7 +564,7 @@ impl<S: OutboxStore> Outbox<S> {
         let answer = {
             let upload = self.client.upload_flow(ident, &xml);
             tokio::pin!(upload);
-            let mut tick = tokio::time::interval(self.lease / 3);
+            let mut tick = tokio::time::interval((self.lease / 3).max(Duration::from_millis(1)));
             tick.tick().await;
             loop {
                 tokio::select! {

@@ -15,6 +15,7 @@ by_backend!(
     lost_upload_answer_is_resolved_from_the_channel_not_by_resending,
     unknown_outcome_waits_for_the_grace_period,
     refused_flows_end_in_ack_ko_and_throttling_leaves_them_pending,
+    the_lease_is_renewed_while_a_slow_upload_runs,
 );
 
 struct Env {
@@ -187,4 +188,29 @@ async fn refused_flows_end_in_ack_ko_and_throttling_leaves_them_pending(b: Backe
             .unwrap()
             .contains("non e' firmato")
     );
+}
+
+async fn the_lease_is_renewed_while_a_slow_upload_runs(b: Backend) {
+    let Some(env) = env(b).await else { return };
+    env.sim.set_upload_delay(Duration::from_millis(1500));
+    let o = outbox(&env, None)
+        .await
+        .with_lease(Duration::from_millis(600));
+    o.enqueue("FL-SLOW", &signed_flow_xml("FL-SLOW", 1))
+        .await
+        .unwrap();
+    let other = env.db.open().await;
+    let (done, stolen) = tokio::join!(o.process(), async {
+        // Well past the 600 ms lease taken before the upload started.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let got = other
+            .claim("other", Duration::from_secs(60), 0, 10)
+            .await
+            .unwrap();
+        (got, other.get(1).await.unwrap().state)
+    });
+    assert!(stolen.0.is_empty(), "taken over mid-upload: {stolen:?}");
+    assert_eq!(stolen.1, OutboxState::Uploading);
+    assert_eq!(done.unwrap()[0].state, OutboxState::Completed);
+    assert_eq!(uploads_of(&env.sim, "FL-SLOW"), 1);
 }
