@@ -60,8 +60,17 @@ pub use codes::{
     RfReference, SegregationCode,
 };
 
+#[cfg(feature = "postgres")]
+pub use alloc::PgSequence;
 #[cfg(feature = "sqlite")]
 pub use alloc::SqliteSequence;
+
+/// The PostgreSQL schema of this crate (component `pagopa`): the receipts of
+/// [`node::PgReceiptStore`] (with the listing index by creditor and payment date) and the IUV
+/// sequence of [`PgSequence`]. Apply it with `pa_postgres::Database::migrate` (the stores'
+/// `connect`/`open` do it at start), or with `pa db migrate`.
+#[cfg(feature = "postgres")]
+pub const PG_MIGRATIONS: pa_postgres::Migrations = node::PG_MIGRATIONS;
 pub use alloc::{
     AllocError, AsyncIuvAllocator, BlockingAllocator, IuvAllocator, MemorySequence,
     SequenceAllocator, SequenceBackend, SequenceKey, SharedSequenceAllocator,

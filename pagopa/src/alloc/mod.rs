@@ -6,7 +6,8 @@
 //! crash can leave a gap but never causes a value to be handed out again.
 //!
 //! Backends: [`SqliteSequence`] (a SQLite file, safe across threads and processes on one
-//! machine; feature `sqlite`), [`MemorySequence`] (tests and one-shot tools; not durable), or
+//! machine; feature `sqlite`), `PgSequence` (PostgreSQL, shared by several machines, async;
+//! feature `postgres`), [`MemorySequence`] (tests and one-shot tools; not durable), or
 //! your own implementation of [`SequenceBackend`] or [`SharedSequenceBackend`] over a database
 //! shared by several machines (one atomic `UPDATE … SET next = next + n RETURNING next` per
 //! reservation, committed before returning).
@@ -17,6 +18,8 @@
 //! database shared by several machines).
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod shared;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -29,6 +32,8 @@ use pa_types::OrganizationFiscalCode;
 use crate::codes::{MAX_BASE13, NoticeNumber, SegregationCode};
 
 pub use memory::MemorySequence;
+#[cfg(feature = "postgres")]
+pub use postgres::PgSequence;
 pub use shared::{
     AsyncIuvAllocator, BlockingAllocator, SharedSequenceAllocator, SharedSequenceBackend,
 };

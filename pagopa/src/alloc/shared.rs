@@ -128,6 +128,14 @@ impl<B: SharedSequenceBackend> AsyncIuvAllocator for SharedSequenceAllocator<B> 
             creditor: creditor.clone(),
             segregation,
         };
+        if self.block_size == 1 {
+            // Nothing to cache: concurrent callers reserve in parallel, each its own value.
+            let first = self.backend.reserve(&key, 1).await?;
+            if first == 0 || first > MAX_BASE13 {
+                return Err(exhausted());
+            }
+            return NoticeNumber::new_aux3(segregation, first).map_err(|_| exhausted());
+        }
         let mut blocks = self.blocks.lock().await;
         let base = match blocks.get_mut(&key) {
             Some((next, end)) if *next < *end => {

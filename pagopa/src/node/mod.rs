@@ -75,6 +75,8 @@ mod fault;
 mod server;
 mod service;
 mod store;
+#[cfg(feature = "postgres")]
+mod store_pg;
 mod types;
 pub(crate) mod xml;
 
@@ -88,9 +90,16 @@ pub use server::router;
 pub use service::{
     DuplicateReceiptAnswer, PaForNodeHost, PaForNodeService, SoapReply, StationConfig,
 };
+#[cfg(feature = "postgres")]
+pub use store::PgReceiptStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteReceiptStore;
-pub use store::{MemoryReceiptStore, PutOutcome, ReceiptStore, StoreError};
+pub use store::{
+    InvalidCursor, MAX_PAGE_SIZE, MemoryReceiptStore, PutOutcome, ReceiptCursor, ReceiptPage,
+    ReceiptQuery, ReceiptStore, StoreError,
+};
+#[cfg(feature = "postgres")]
+pub(crate) use store_pg::MIGRATIONS as PG_MIGRATIONS;
 pub use types::{
     AmountOption, DemandPaymentNoticeRequest, DemandedNotice, EntityType, GetPaymentRequest,
     MAX_AMOUNT, MapEntry, MessageError, NoticeDescription, Outcome, PaymentData,

@@ -439,6 +439,21 @@ pub struct Receipt {
     pub stand_in: Option<bool>,
 }
 
+impl Receipt {
+    /// The day the payment happened, as the node wrote it: the date part (`YYYY-MM-DD`) of
+    /// `paymentDateTime`, else `applicationDate`; `None` when the receipt carries neither.
+    /// This is the date receipts are listed by (see
+    /// [`ReceiptQuery`](super::ReceiptQuery)).
+    #[must_use]
+    pub fn payment_date(&self) -> Option<NaiveDate> {
+        self.payment_date_time
+            .as_deref()
+            .and_then(|s| s.get(..10))
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .or(self.application_date)
+    }
+}
+
 // ---------------------------------------------------------------- checks
 
 pub(crate) fn check_text(path: &str, s: &str, min: usize, max: usize) -> Result<(), MessageError> {
