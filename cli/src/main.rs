@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd_appio;
 mod cmd_check;
+mod cmd_db;
 mod cmd_pagopa;
 mod cmd_protocollo;
 mod cmd_siopeplus;
@@ -51,6 +52,9 @@ enum Command {
     /// SIOPE+: validate, sign and send OPI flows; check the client certificate's expiry.
     #[command(subcommand)]
     Siopeplus(cmd_siopeplus::Siopeplus),
+    /// PostgreSQL state: apply the crates' schema migrations, show their status.
+    #[command(subcommand)]
+    Db(cmd_db::Db),
     // Other areas register here: one variant each, dispatched in `main`.
 }
 
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Appio(cmd) => cmd_appio::run(cmd),
         Command::Check(cmd) => cmd_check::run(cmd),
+        Command::Db(cmd) => cmd_db::run(cmd),
         Command::Pagopa(cmd) => cmd_pagopa::run(cmd),
         Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
         Command::Xmldsig(cmd) => cmd_xmldsig::run(cmd),

@@ -150,7 +150,13 @@ impl DbError {
         };
         DbError::Query {
             target: Arc::clone(target),
-            connection_lost: e.is_closed() || (code.is_none() && e.as_db_error().is_none()),
+            // Closed by the driver, no server answer at all, or the server ending the session
+            // (class 08 connection exception, 57P01..57P05 admin/crash shutdown, idle timeout).
+            connection_lost: e.is_closed()
+                || (code.is_none() && e.as_db_error().is_none())
+                || code
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
             code,
             reason,
         }
