@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use protocollo::xmldsig::{Certificate as DsigCertificate, SigningKey};
 use protocollo::{
-    MessaggioRicevuto, P7mVerifier, SealOptions, SealVerifyOptions, SegnaturaInformatica,
-    load_certificates, load_certificates_dir, seal_segnatura, verify_segnatura,
+    LegacyPolicy, MessaggioRicevuto, P7mVerifier, RevocationInfo, SealOptions, SealVerifyOptions,
+    SegnaturaInformatica, VerifyOptions, load_certificates, load_certificates_dir, seal_segnatura,
+    verify_segnatura,
 };
 
 /// Segnatura informatica (AgID 2021).
@@ -53,11 +54,30 @@ pub(crate) enum Protocollo {
 /// Signed documents (CAdES `.p7m`).
 #[derive(Debug, Subcommand)]
 pub(crate) enum P7m {
-    /// Verify a `.p7m` (DER, PEM or base64; nested envelopes and several signers allowed).
-    /// Without `--trust` the chain of trust is NOT checked (a warning says so).
+    /// Verify a `.p7m` (DER, PEM or base64; nested envelopes, several signers and
+    /// countersignatures allowed), or a detached `.p7s` with `--content`. Without `--trust`
+    /// the chain of trust is NOT checked (a warning says so). Exit 0 when it verifies, 1
+    /// otherwise. SHA-1 and RSA keys below 2048 bits are refused unless `--allow-legacy` is
+    /// given and the signature predates their deprecation (SHA-1: 1 July 2011, RSA-1024:
+    /// 1 January 2014) by `--trusted-time` or, with `--trust-signing-time`, by its own
+    /// signing-time attribute.
     Verify {
-        /// The signed file.
+        /// The signed file (`.p7m`, or `.p7s` with `--content`).
         file: PathBuf,
+        /// The signed document of a detached signature.
+        #[arg(long, value_name = "DOC")]
+        content: Option<PathBuf>,
+        /// Accept SHA-1 and RSA-1024 signatures made before their deprecation dates.
+        #[arg(long)]
+        allow_legacy: bool,
+        /// With `--allow-legacy`: judge the date by the signer's signing-time attribute (a
+        /// claim of the signer, not a proof) when no `--trusted-time` is given.
+        #[arg(long, requires = "allow_legacy")]
+        trust_signing_time: bool,
+        /// With `--allow-legacy`: a time (RFC 3339) the signature is known to have existed
+        /// at, e.g. from a verified time-stamp or the protocol registration.
+        #[arg(long, requires = "allow_legacy", value_name = "RFC3339")]
+        trusted_time: Option<String>,
         /// Trust anchors: a PEM/DER file or a directory of them.
         #[arg(long, value_name = "DIR")]
         trust: Option<PathBuf>,
@@ -237,9 +257,32 @@ fn verify(
 pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
     let P7m::Verify {
         file,
+        content,
+        allow_legacy,
+        trust_signing_time,
+        trusted_time,
         trust,
         extract,
     } = cmd;
+    let trusted_time = match trusted_time
+        .as_deref()
+        .map(chrono::DateTime::parse_from_rfc3339)
+    {
+        None => None,
+        Some(Ok(t)) => Some(t.with_timezone(&chrono::Utc)),
+        Some(Err(e)) => return fail(format!("--trusted-time: {e}")),
+    };
+    let options = if allow_legacy {
+        VerifyOptions::legacy(LegacyPolicy {
+            allow_sha1: true,
+            allow_rsa1024: true,
+            trust_signing_time,
+            trusted_time,
+            ..LegacyPolicy::default()
+        })
+    } else {
+        VerifyOptions::default()
+    };
     let verifier = match &trust {
         Some(t) => match load_trust(t) {
             Ok(a) => P7mVerifier::new(a),
@@ -249,12 +292,20 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
             eprintln!("warning: no --trust given: the chain of trust is NOT checked");
             P7mVerifier::insecure_without_chain_check()
         }
-    };
+    }
+    .with_options(options);
     let bytes = match read(&file) {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
-    let v = match verifier.verify(&bytes) {
+    let result = match &content {
+        Some(doc) => match read(doc) {
+            Ok(d) => verifier.verify_detached(&bytes, &d),
+            Err(e) => return fail(e),
+        },
+        None => verifier.verify(&bytes),
+    };
+    let v = match result {
         Ok(v) => v,
         Err(e) => return fail(format!("{}: {e}", file.display())),
     };
@@ -277,6 +328,26 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
                     " (chain NOT checked)"
                 }
             );
+            for l in &s.legacy {
+                println!("  legacy: {l}");
+            }
+            for c in &s.countersignatures {
+                match &c.result {
+                    Ok(cs) => println!("  countersigned by: {} (valid)", cs.subject),
+                    Err(e) => println!("  countersignature INVALID: {e}"),
+                }
+            }
+        }
+    }
+    for r in &v.revocation_info {
+        match r {
+            RevocationInfo::Crl {
+                issuer, version, ..
+            } => println!("embedded CRL v{version} of {issuer} (not checked)"),
+            RevocationInfo::Other { format, .. } => {
+                println!("embedded revocation info {format} (not checked)");
+            }
+            _ => println!("embedded revocation info (not checked)"),
         }
     }
     println!("content: {} bytes", v.content.len());

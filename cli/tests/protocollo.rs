@@ -204,3 +204,80 @@ fn p7m_verify_and_extract() {
     assert_eq!(code, 1);
     assert!(err.contains("was not valid"), "{err}");
 }
+
+#[test]
+fn p7m_verify_detached_and_legacy_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(pki) = pki(tmp.path()) else { return };
+    let p = |n: &str| pki.join(n).display().to_string();
+    let trust = p("ca.pem");
+    let (code, out, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("detached.p7s"),
+        "--content",
+        &p("doc.txt"),
+        "--trust",
+        &trust,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Mario Rossi"), "{out}");
+    // Content swapped under the detached signature.
+    let (code, _, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("detached.p7s"),
+        "--content",
+        &p("ca.pem"),
+        "--trust",
+        &trust,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("message-digest"), "{err}");
+    let (code, _, err) = pa(&["p7m", "verify", &p("detached.p7s"), "--trust", &trust]);
+    assert_eq!(code, 1);
+    assert!(err.contains("detached"), "{err}");
+
+    // RSA-1024: refused by default, naming the key size.
+    let (code, _, err) = pa(&["p7m", "verify", &p("rsa1024.p7m"), "--trust", &trust]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("RSA key of 1024 bits is below the 2048-bit minimum"),
+        "{err}"
+    );
+    // Allowed, but signed now: too late.
+    let (code, _, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("rsa1024.p7m"),
+        "--trust",
+        &trust,
+        "--allow-legacy",
+        "--trust-signing-time",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("accepted only before"), "{err}");
+    // With a trusted time before the deadline.
+    let (code, out, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("rsa1024.p7m"),
+        "--trust",
+        &trust,
+        "--allow-legacy",
+        "--trusted-time",
+        "2013-06-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("legacy: RSA key below 2048 bits accepted"),
+        "{out}"
+    );
+    // SHA-1 by default.
+    let (code, _, err) = pa(&["p7m", "verify", &p("sha1.p7m"), "--trust", &trust]);
+    assert_eq!(code, 1);
+    assert!(err.contains("SHA-1 digest refused"), "{err}");
+    // --trust-signing-time needs --allow-legacy.
+    let (code, _, _) = pa(&["p7m", "verify", &p("sha1.p7m"), "--trust-signing-time"]);
+    assert_eq!(code, 2);
+}
