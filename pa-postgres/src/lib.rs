@@ -153,7 +153,7 @@ impl DbError {
             // Closed by the driver, no server answer at all, or the server ending the session
             // (class 08 connection exception, 57P01..57P05 admin/crash shutdown, idle timeout).
             connection_lost: e.is_closed()
-                || (code.is_none() && e.as_db_error().is_none())
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
                 || code
                     .as_deref()
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),

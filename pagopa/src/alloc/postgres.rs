@@ -88,7 +88,7 @@ impl PgSequence {
         )?;
         let c = self.db.client().await.map_err(storage)?;
         c.execute(
-            "INSERT INTO pagopa_iuv_sequence (creditor, segregation, next) VALUES ($1, $2, $3)
+            "INSERT INTO pagopa_iuv_sequence (creditor, segregation, next) VALUES ($1, $2, $3::BIGINT)
              ON CONFLICT (creditor, segregation)
              DO UPDATE SET next = GREATEST(pagopa_iuv_sequence.next, EXCLUDED.next)",
             &[
@@ -112,11 +112,11 @@ impl SharedSequenceBackend for PgSequence {
         let c = self.db.client().await.map_err(storage)?;
         let st = c
             .prepare_cached(
-                "INSERT INTO pagopa_iuv_sequence (creditor, segregation, next) VALUES ($1, $2, 1 + $3)
+                "INSERT INTO pagopa_iuv_sequence (creditor, segregation, next) VALUES ($1, $2, 1 + $3::BIGINT)
                  ON CONFLICT (creditor, segregation) DO UPDATE SET next =
-                     CASE WHEN pagopa_iuv_sequence.next > $4 THEN pagopa_iuv_sequence.next
-                          ELSE pagopa_iuv_sequence.next + $3 END
-                 RETURNING next - $3",
+                     CASE WHEN pagopa_iuv_sequence.next > $4::BIGINT THEN pagopa_iuv_sequence.next
+                          ELSE pagopa_iuv_sequence.next + $3::BIGINT END
+                 RETURNING next - $3::BIGINT",
             )
             .await
             .map_err(|e| storage(self.db.error(&e)))?;
