@@ -13,7 +13,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::error::RegistryError;
 use crate::impronta::{DigestAlgorithm, Impronta};
 use crate::model::{Identificatore, NumeroRegistrazione, SegnaturaInformatica, Soggetto};
-use crate::registry::{RegistroKey, SCHEMA as COUNTER_SCHEMA};
+use crate::registry::{RegistroKey, SCHEMA as COUNTER_SCHEMA, sqlite_advance, sqlite_last};
 use crate::textual::Verso;
 
 /// Longest `oggetto`, in characters.
@@ -668,38 +668,7 @@ fn sqlite_register(
             return replay(existing, record);
         }
     }
-    let last: Option<i64> = tx
-        .query_row(
-            "SELECT ultimo FROM protocollo_counter
-             WHERE amministrazione = ?1 AND aoo = ?2 AND registro = ?3 AND anno = ?4",
-            params![
-                key.codice_amministrazione,
-                key.codice_aoo,
-                key.codice_registro.as_str(),
-                year
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let next = last
-        .unwrap_or(0)
-        .checked_add(1)
-        .ok_or_else(|| RegistryError::Exhausted {
-            registro: key.codice_registro.to_string(),
-            year,
-        })?;
-    tx.execute(
-        "INSERT INTO protocollo_counter (amministrazione, aoo, registro, anno, ultimo)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (amministrazione, aoo, registro, anno) DO UPDATE SET ultimo = ?5",
-        params![
-            key.codice_amministrazione,
-            key.codice_aoo,
-            key.codice_registro.as_str(),
-            year,
-            next
-        ],
-    )?;
+    let next = sqlite_advance(&tx, key, year)?;
     let (alg, dig) = match &record.impronta {
         Some(i) => (Some(i.algoritmo.name()), Some(i.valore.as_slice())),
         None => (None, None),
@@ -861,19 +830,7 @@ impl Register for SqliteRegister {
     ) -> Result<Option<NumeroRegistrazione>, RegistryError> {
         let key = key.clone();
         self.run(move |c| {
-            let n: Option<i64> = c
-                .query_row(
-                    "SELECT ultimo FROM protocollo_counter
-                     WHERE amministrazione = ?1 AND aoo = ?2 AND registro = ?3 AND anno = ?4",
-                    params![
-                        key.codice_amministrazione,
-                        key.codice_aoo,
-                        key.codice_registro.as_str(),
-                        year
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let n = sqlite_last(c, &key, year)?;
             n.map(|n| {
                 u64::try_from(n)
                     .map(NumeroRegistrazione::new)

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::RegistryError;
 use crate::model::{CodiceRegistro, Identificatore, NumeroRegistrazione};
@@ -134,6 +134,55 @@ impl SqliteRegistry {
     }
 }
 
+/// The last number of `key` in `year` in the SQLite counter table (`None` before the first).
+pub(crate) fn sqlite_last(
+    c: &Connection,
+    key: &RegistroKey,
+    year: i32,
+) -> Result<Option<i64>, RegistryError> {
+    Ok(c.query_row(
+        "SELECT ultimo FROM protocollo_counter
+         WHERE amministrazione = ?1 AND aoo = ?2 AND registro = ?3 AND anno = ?4",
+        params![
+            key.codice_amministrazione,
+            key.codice_aoo,
+            key.codice_registro.as_str(),
+            year
+        ],
+        |r| r.get(0),
+    )
+    .optional()?)
+}
+
+/// Advances the SQLite counter of `key` in `year` by one and returns the new number. Call it
+/// inside an immediate transaction: the caller commits.
+pub(crate) fn sqlite_advance(
+    c: &Connection,
+    key: &RegistroKey,
+    year: i32,
+) -> Result<i64, RegistryError> {
+    let next = sqlite_last(c, key, year)?
+        .unwrap_or(0)
+        .checked_add(1)
+        .ok_or_else(|| RegistryError::Exhausted {
+            registro: key.codice_registro.to_string(),
+            year,
+        })?;
+    c.execute(
+        "INSERT INTO protocollo_counter (amministrazione, aoo, registro, anno, ultimo)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (amministrazione, aoo, registro, anno) DO UPDATE SET ultimo = ?5",
+        params![
+            key.codice_amministrazione,
+            key.codice_aoo,
+            key.codice_registro.as_str(),
+            year,
+            next
+        ],
+    )?;
+    Ok(next)
+}
+
 impl RegistryCounter for SqliteRegistry {
     fn next_number(
         &self,
@@ -145,42 +194,7 @@ impl RegistryCounter for SqliteRegistry {
             .lock()
             .map_err(|_| RegistryError::Store("connection mutex poisoned".into()))?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<i64> = tx
-            .query_row(
-                "SELECT ultimo FROM protocollo_counter
-                 WHERE amministrazione = ?1 AND aoo = ?2 AND registro = ?3 AND anno = ?4",
-                params![
-                    key.codice_amministrazione,
-                    key.codice_aoo,
-                    key.codice_registro.as_str(),
-                    year
-                ],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        let next = match last {
-            None => 1,
-            Some(n) => n.checked_add(1).ok_or_else(|| RegistryError::Exhausted {
-                registro: key.codice_registro.to_string(),
-                year,
-            })?,
-        };
-        tx.execute(
-            "INSERT INTO protocollo_counter (amministrazione, aoo, registro, anno, ultimo)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (amministrazione, aoo, registro, anno) DO UPDATE SET ultimo = ?5",
-            params![
-                key.codice_amministrazione,
-                key.codice_aoo,
-                key.codice_registro.as_str(),
-                year,
-                next
-            ],
-        )?;
+        let next = sqlite_advance(&tx, key, year)?;
         tx.commit()?;
         u64::try_from(next)
             .map(NumeroRegistrazione::new)
@@ -196,22 +210,8 @@ impl RegistryCounter for SqliteRegistry {
             .conn
             .lock()
             .map_err(|_| RegistryError::Store("connection mutex poisoned".into()))?;
-        let r = conn.query_row(
-            "SELECT ultimo FROM protocollo_counter
-             WHERE amministrazione = ?1 AND aoo = ?2 AND registro = ?3 AND anno = ?4",
-            params![
-                key.codice_amministrazione,
-                key.codice_aoo,
-                key.codice_registro.as_str(),
-                year
-            ],
-            |r| r.get::<_, i64>(0),
-        );
-        match r {
-            Ok(n) => Ok(Some(NumeroRegistrazione::new(n.max(0).unsigned_abs()))),
-            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(sqlite_last(&conn, key, year)?
+            .map(|n| NumeroRegistrazione::new(n.max(0).unsigned_abs())))
     }
 }
 
