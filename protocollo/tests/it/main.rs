@@ -1,10 +1,11 @@
 //! Public-API tests of the `protocollo` crate.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 mod legacy;
 mod messages;
 mod p7m;
+mod p7m_cms;
 mod props;
 mod registry;
 mod seal;

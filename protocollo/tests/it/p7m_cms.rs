@@ -2,51 +2,15 @@
 //! test time (`tests/fixtures/p7m/make-p7m.sh`), reshaped by DER surgery where openssl does
 //! not emit the form (duplicate SET OF members, `[1] other` revocation info, countersignatures,
 //! back-dated signing times), re-signed with `openssl dgst -sign` where the signed bytes change.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use chrono::{TimeZone, Utc};
 use protocollo::*;
 
+use crate::common::{files, read};
+
 const CONTENT: &[u8] = b"Documento firmato digitalmente per il protocollo.\n";
-
-fn files() -> Option<&'static Path> {
-    static DIR: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if Command::new("openssl").arg("version").output().is_err() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "openssl is required in CI"
-            );
-            eprintln!("openssl not found: .p7m tests skipped");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("p7m");
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/p7m/make-p7m.sh");
-        let st = Command::new("bash")
-            .arg(&script)
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
-        );
-        Some((dir, out))
-    })
-    .as_ref()
-    .map(|(_, p)| p.as_path())
-}
-
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(files().unwrap().join(name)).unwrap()
-}
 
 fn trusted() -> P7mVerifier {
     P7mVerifier::new(load_certificates(&read("ca.pem")).unwrap())
