@@ -96,12 +96,9 @@ fn millis(d: Duration) -> u128 {
 }
 
 fn db_err(e: DbError) -> RegistryError {
-    // Class 08 (connection exception) and 57P (server shutting down or terminating the
-    // session, which it says before closing the connection) mean the session is gone.
-    let gone = e
-        .sqlstate()
-        .is_some_and(|c| c.starts_with("08") || c.starts_with("57P"));
-    if e.is_connection() || gone {
+    // `is_connection` covers a closed connection and the server ending the session
+    // (SQLSTATE class 08, 57P0x).
+    if e.is_connection() {
         RegistryError::Unavailable(e.to_string())
     } else {
         RegistryError::Store(e.to_string())
