@@ -167,44 +167,42 @@ async fn a_worker_killed_mid_job_is_finished_by_the_other_without_loss_or_duplic
     let mut a = spawn_worker("worker-a", &url, &mock.base_url(), false);
     let b = spawn_worker("worker-b", &url, &mock.base_url(), false);
     // SIGKILL worker-a once about a third of the messages arrived, while it has requests in
-    // flight (rows it marked sending).
+    // flight (rows it marked sending). To make "in flight" certain rather than a race with the
+    // mock's answers, worker-a is frozen with SIGSTOP first; a statement it sent just before
+    // stopping still runs on the server, so the rows are read after a pause (its leases last
+    // at least two thirds of a second more, so worker-b has not touched them yet). Only when
+    // rows are sending is it killed; otherwise it resumes and the test tries again.
     let client = db.client().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let held = loop {
         assert!(Instant::now() < deadline, "no progress");
         assert!(
             a.try_wait().unwrap().is_none(),
             "worker-a ended before the kill"
         );
         if mock.messages().len() >= N / 3 {
-            let r = client
-                .query_one(
-                    "SELECT count(*) FROM appio_bulk_row
-                     WHERE job = $1 AND worker = 'worker-a' AND state = 'sending'",
+            signal(&a, "STOP");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let held = client
+                .query(
+                    "SELECT key, state FROM appio_bulk_row WHERE job = $1 AND worker = 'worker-a'",
                     &[&JOB],
                 )
                 .await
                 .unwrap();
-            if r.get::<_, i64>(0) >= 3 {
-                break;
+            let sending = held
+                .iter()
+                .filter(|r| r.get::<_, String>(1) == "sending")
+                .count();
+            if sending >= 1 {
+                a.kill().unwrap();
+                a.wait().unwrap();
+                break held;
             }
+            signal(&a, "CONT");
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    a.kill().unwrap();
-    a.wait().unwrap();
-    // A statement worker-a sent just before dying still runs on the server: let those settle
-    // (its leases last at least two thirds of a second more).
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    // What worker-a held when it died (its leases still run for up to a second, so worker-b
-    // has not touched these rows yet).
-    let held = client
-        .query(
-            "SELECT key, state FROM appio_bulk_row WHERE job = $1 AND worker = 'worker-a'",
-            &[&JOB],
-        )
-        .await
-        .unwrap();
+    };
     let mut in_flight = BTreeSet::new();
     let mut claimed = BTreeSet::new();
     for r in &held {
@@ -286,6 +284,16 @@ async fn a_worker_killed_mid_job_is_finished_by_the_other_without_loss_or_duplic
     assert_eq!(again.sent, 0);
     assert_eq!(again.ambiguous.len(), in_flight.len());
     assert_eq!(mock.messages().len(), total);
+}
+
+/// Sends a signal by name to a child process (`kill -STOP`, `kill -CONT`).
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} failed");
 }
 
 fn client_for(mock: &IoMock) -> appio::IoClient {
