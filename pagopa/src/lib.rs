@@ -35,6 +35,8 @@
 //! ```
 //!
 //! ## Talking to the platform
+//! - [`checkout`]: carts of 1 to 5 notices posted to pagoPA Checkout (EC API v2), checked
+//!   before sending, and the redirect for the citizen's browser (client: feature `client`).
 //! - [`gpd`]: typed debt positions checked against GPD's rules before sending, and the GPD REST
 //!   client (feature `client`; subscription key redacted in `Debug`; retries only where
 //!   idempotent).
@@ -49,6 +51,7 @@ mod alloc;
 mod codes;
 mod notice;
 
+pub mod checkout;
 pub mod gpd;
 pub mod node;
 pub mod reporting;
