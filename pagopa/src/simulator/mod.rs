@@ -1,6 +1,13 @@
 //! A local pagoPA node simulator (feature `simulator`): calls a paForNode server the way the
 //! node does — verify, activate, then deliver the receipt, retrying the same receipt until it is
 //! acknowledged. For tests and demos; it talks plain HTTP to the URL it is given.
+//!
+//! [`CheckoutSimulator`] is a local pagoPA Checkout built on it: it takes carts, shows a payment
+//! page, pays through the creditor's paForNode endpoint and redirects the browser back.
+
+mod checkout;
+
+pub use checkout::{CartState, CheckoutConfig, CheckoutSimulator, SimulatedCart};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -203,11 +210,24 @@ impl NodeSimulator {
         qr_code: &QrCode,
         amount: Amount,
     ) -> Result<PaymentData, SimulatorError> {
+        self.activate_with_note(qr_code, amount, None).await
+    }
+
+    /// `paGetPayment(V2)` with a `paymentNote` (Checkout sends the cart's `idCart`).
+    ///
+    /// # Errors
+    /// [`SimulatorError::Fault`] for a `KO`, and the others.
+    pub async fn activate_with_note(
+        &self,
+        qr_code: &QrCode,
+        amount: Amount,
+        payment_note: Option<&str>,
+    ) -> Result<PaymentData, SimulatorError> {
         let g = GetPaymentRequest {
             ids: self.ids.clone(),
             qr_code: qr_code.clone(),
             amount: Some(amount),
-            payment_note: None,
+            payment_note: payment_note.map(str::to_owned),
             transfer_type: Some(TransferType::PagoPa),
             due_date: None,
         };
