@@ -68,9 +68,44 @@ pub enum ParseErrorKind {
     /// The input is not valid UTF-8.
     #[error("input is not valid UTF-8")]
     NotUtf8,
-    /// The XML declaration names an encoding other than UTF-8.
-    #[error("unsupported encoding {0:?} (only UTF-8 is accepted)")]
+    /// The document is in, or declares, an encoding that is not decoded here (UTF-8, US-ASCII,
+    /// ISO-8859-1 and windows-1252 are).
+    #[error(
+        "unsupported encoding {0:?} (UTF-8, US-ASCII, ISO-8859-1 and windows-1252 are accepted)"
+    )]
     UnsupportedEncoding(String),
+    /// A byte that the declared encoding does not define (non-ASCII in US-ASCII; 0x81, 0x8D,
+    /// 0x8F, 0x90 or 0x9D in windows-1252).
+    #[error("byte 0x{byte:02X} is not a character in the declared encoding {encoding}")]
+    Undecodable {
+        /// The declared encoding.
+        encoding: String,
+        /// The byte.
+        byte: u8,
+    },
+    /// An element or attribute name longer than the configured limit.
+    #[error("name longer than {limit} bytes")]
+    NameTooLong {
+        /// Configured limit.
+        limit: usize,
+    },
+    /// A run of text longer than the configured limit (streaming reader).
+    #[error("text longer than {limit} bytes")]
+    TextTooLong {
+        /// Configured limit.
+        limit: usize,
+    },
+    /// An end tag that does not close the open element.
+    #[error("end tag </{found}> does not match the open element <{expected}>")]
+    MismatchedEndTag {
+        /// The open element.
+        expected: String,
+        /// The end tag found.
+        found: String,
+    },
+    /// Reading the input failed (streaming reader).
+    #[error("I/O error: {0}")]
+    Io(String),
     /// The XML is not well-formed.
     #[error("malformed XML: {0}")]
     Syntax(String),

@@ -2,8 +2,10 @@
 
 mod c14n;
 mod dsig;
+mod encoding;
 mod error;
 mod keys;
+pub mod stream;
 mod tree;
 mod wf;
 

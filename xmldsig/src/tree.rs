@@ -5,11 +5,12 @@ use std::fmt;
 
 use quick_xml::events::Event;
 
+use crate::encoding::Encoding;
 use crate::error::{ParseError, ParseErrorKind};
 
 /// Namespace URI bound to the reserved `xml` prefix.
 pub const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
-const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+pub(crate) const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 const NONE: u32 = u32::MAX;
 
 /// Limits and switches for [`Document::parse_with`].
@@ -26,6 +27,8 @@ pub struct ParseOptions {
     pub max_elements: usize,
     /// Maximum number of attributes (namespace declarations included) on one element (default 256).
     pub max_attributes: usize,
+    /// Longest element or attribute name, prefix included, in bytes (default 1024).
+    pub max_name_len: usize,
     /// Unprefixed attribute names treated as IDs (default `ID`, `Id`, `id`). `xml:id` is
     /// always an ID. A value used twice is a parse error.
     pub id_attributes: Vec<String>,
@@ -38,6 +41,7 @@ impl Default for ParseOptions {
             max_depth: 128,
             max_elements: 1_000_000,
             max_attributes: 256,
+            max_name_len: 1024,
             id_attributes: vec!["ID".into(), "Id".into(), "id".into()],
         }
     }
@@ -80,6 +84,13 @@ impl ParseOptions {
     #[must_use]
     pub fn with_max_attributes(mut self, max: usize) -> Self {
         self.max_attributes = max;
+        self
+    }
+
+    /// Sets the longest accepted element or attribute name.
+    #[must_use]
+    pub fn with_max_name_len(mut self, max: usize) -> Self {
+        self.max_name_len = max;
         self
     }
 }
@@ -794,6 +805,8 @@ struct Parser<'i> {
     no_cr: bool,
     /// Span of [`XML_NS`] in the buffer, once pushed.
     xml_ns: Option<Span>,
+    /// The encoding the input was decoded from.
+    encoding: Encoding,
 }
 
 fn err(input: &[u8], offset: usize, kind: ParseErrorKind) -> ParseError {
@@ -801,11 +814,11 @@ fn err(input: &[u8], offset: usize, kind: ParseErrorKind) -> ParseError {
     ParseError { kind, line, column }
 }
 
-fn is_xml_char(c: char) -> bool {
+pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
-fn check_chars(s: &str) -> Result<(), ParseErrorKind> {
+pub(crate) fn check_chars(s: &str) -> Result<(), ParseErrorKind> {
     // Fast path: only ASCII control characters can be invalid among ASCII; non-ASCII needs
     // a char-level check for U+FFFE/U+FFFF (surrogates cannot occur in a &str).
     let bytes = s.as_bytes();
@@ -827,7 +840,7 @@ fn check_chars(s: &str) -> Result<(), ParseErrorKind> {
     Ok(())
 }
 
-fn resolve_ref(name: &str) -> Result<char, ParseErrorKind> {
+pub(crate) fn resolve_ref(name: &str) -> Result<char, ParseErrorKind> {
     match name {
         "lt" => Ok('<'),
         "gt" => Ok('>'),
@@ -859,7 +872,7 @@ fn resolve_ref(name: &str) -> Result<char, ParseErrorKind> {
 }
 
 /// Appends `raw` (no references inside) with end-of-line normalization.
-fn push_eol(buf: &mut String, raw: &str) {
+pub(crate) fn push_eol(buf: &mut String, raw: &str) {
     if memchr::memchr(b'\r', raw.as_bytes()).is_none() {
         buf.push_str(raw);
         return;
@@ -877,7 +890,7 @@ fn push_eol(buf: &mut String, raw: &str) {
 }
 
 /// Appends an attribute value with references resolved and whitespace normalized.
-fn push_attr_value(buf: &mut String, raw: &str) -> Result<(), ParseErrorKind> {
+pub(crate) fn push_attr_value(buf: &mut String, raw: &str) -> Result<(), ParseErrorKind> {
     let bytes = raw.as_bytes();
     if !bytes
         .iter()
@@ -923,7 +936,7 @@ fn push_attr_value(buf: &mut String, raw: &str) -> Result<(), ParseErrorKind> {
     Ok(())
 }
 
-fn split_qname(q: &str) -> Result<(&str, &str), ParseErrorKind> {
+pub(crate) fn split_qname(q: &str) -> Result<(&str, &str), ParseErrorKind> {
     match q.find(':') {
         None => {
             if q.is_empty() {
@@ -948,7 +961,7 @@ fn split_qname(q: &str) -> Result<(&str, &str), ParseErrorKind> {
 
 /// `NameStartChar` of XML 1.0 (fifth edition) §2.3, without `:` (namespaces give it its own
 /// role).
-fn is_name_start_char(c: char) -> bool {
+pub(crate) fn is_name_start_char(c: char) -> bool {
     matches!(c as u32,
         0x41..=0x5A | 0x5F | 0x61..=0x7A | 0xC0..=0xD6 | 0xD8..=0xF6 | 0xF8..=0x2FF
         | 0x370..=0x37D | 0x37F..=0x1FFF | 0x200C..=0x200D | 0x2070..=0x218F
@@ -957,12 +970,12 @@ fn is_name_start_char(c: char) -> bool {
 }
 
 /// `NameChar` of XML 1.0 (fifth edition) §2.3, without `:`.
-fn is_name_char(c: char) -> bool {
+pub(crate) fn is_name_char(c: char) -> bool {
     is_name_start_char(c)
         || matches!(c as u32, 0x2D | 0x2E | 0x30..=0x39 | 0xB7 | 0x300..=0x36F | 0x203F..=0x2040)
 }
 
-fn check_name(q: &str) -> Result<(), ParseErrorKind> {
+pub(crate) fn check_name(q: &str) -> Result<(), ParseErrorKind> {
     let b = q.as_bytes();
     if let Some((&first, rest)) = b.split_first()
         && (first.is_ascii_alphabetic() || first == b'_' || first == b':')
@@ -999,12 +1012,12 @@ const fn name_table() -> [bool; 256] {
 }
 
 /// ASCII name characters other than `:`.
-static NAME_CHAR: [bool; 256] = name_table();
+pub(crate) static NAME_CHAR: [bool; 256] = name_table();
 
 /// [`check_name`] and [`split_qname`] in one pass for the common all-ASCII names; any name
 /// the fast path does not accept goes through both for the exact verdict and message.
 #[inline]
-fn qname_parts(q: &str) -> Result<(&str, &str), ParseErrorKind> {
+pub(crate) fn qname_parts(q: &str) -> Result<(&str, &str), ParseErrorKind> {
     let b = q.as_bytes();
     if let Some((&first, rest)) = b.split_first()
         && (first.is_ascii_alphabetic() || first == b'_')
@@ -1037,9 +1050,135 @@ fn qname_parts(q: &str) -> Result<(&str, &str), ParseErrorKind> {
     split_qname(q)
 }
 
+/// One attribute of a start tag as written: the name (with its prefix and local part when the
+/// fast name check accepted it), the raw value and its quote.
+pub(crate) struct RawAttr<'s> {
+    pub(crate) key: &'s str,
+    pub(crate) parts: Option<(&'s str, &'s str)>,
+    pub(crate) value: &'s str,
+    pub(crate) quote: u8,
+}
+
+/// Scans the next attribute of `raw` (the text of a start tag after its name) from `*i`:
+/// `(S Name S? '=' S? ('"' [^"]* '"' | "'" [^']* "'"))*`. `None` at the end.
+pub(crate) fn scan_attribute<'s>(
+    raw: &'s str,
+    i: &mut usize,
+) -> Result<Option<RawAttr<'s>>, ParseErrorKind> {
+    let bytes = raw.as_bytes();
+    let ws_start = *i;
+    let mut j = *i;
+    while j < bytes.len() && is_ws(bytes[j]) {
+        j += 1;
+    }
+    if j == bytes.len() {
+        *i = j;
+        return Ok(None);
+    }
+    if j == ws_start {
+        return Err(ParseErrorKind::Syntax(
+            "missing whitespace before attribute".into(),
+        ));
+    }
+    // The name runs to `=` or whitespace; scanning it also checks it as [`qname_parts`]' fast
+    // path does (ASCII name characters, at most one `:`, not first or last).
+    let ks = j;
+    let mut simple = bytes[j].is_ascii_alphabetic() || bytes[j] == b'_';
+    if simple {
+        j += 1;
+    }
+    let mut colon = 0usize;
+    while j < bytes.len() {
+        let c = bytes[j];
+        if c == b'=' || is_ws(c) {
+            break;
+        }
+        if c == b':' {
+            simple &= colon == 0;
+            colon = j;
+        } else {
+            simple &= NAME_CHAR[c as usize];
+        }
+        j += 1;
+    }
+    let key = &raw[ks..j];
+    let parts = if simple && colon == 0 {
+        Some(("", key))
+    } else if simple
+        && colon + 1 < j
+        && (bytes[colon + 1].is_ascii_alphabetic() || bytes[colon + 1] == b'_')
+    {
+        // The local part starts like a name as well.
+        Some((&raw[ks..colon], &raw[colon + 1..j]))
+    } else {
+        None
+    };
+    while j < bytes.len() && is_ws(bytes[j]) {
+        j += 1;
+    }
+    if bytes.get(j) != Some(&b'=') {
+        return Err(ParseErrorKind::Syntax(format!(
+            "expected '=' after attribute name {key:?}"
+        )));
+    }
+    j += 1;
+    while j < bytes.len() && is_ws(bytes[j]) {
+        j += 1;
+    }
+    let quote = match bytes.get(j) {
+        Some(&q @ (b'"' | b'\'')) => q,
+        _ => {
+            return Err(ParseErrorKind::Syntax(format!(
+                "unquoted value of attribute {key:?}"
+            )));
+        }
+    };
+    j += 1;
+    let vs = j;
+    let Some(vlen) = memchr::memchr(quote, &bytes[vs..]) else {
+        return Err(ParseErrorKind::Syntax(format!(
+            "unterminated value of attribute {key:?}"
+        )));
+    };
+    *i = vs + vlen + 1;
+    Ok(Some(RawAttr {
+        key,
+        parts,
+        value: &raw[vs..vs + vlen],
+        quote,
+    }))
+}
+
+/// The Namespaces in XML rules for a declaration of `prefix` (empty: the default namespace)
+/// bound to `uri` (empty: undeclaration).
+pub(crate) fn check_ns_decl(p: &str, u: &str) -> Result<(), ParseErrorKind> {
+    if p == "xmlns" {
+        return Err(ParseErrorKind::InvalidNamespace(
+            "the xmlns prefix cannot be declared".into(),
+        ));
+    }
+    if (p == "xml") != (u == XML_NS) {
+        return Err(ParseErrorKind::InvalidNamespace(format!(
+            "prefix {p:?} cannot be bound to {u:?}"
+        )));
+    }
+    if u == XMLNS_NS {
+        return Err(ParseErrorKind::InvalidNamespace(
+            "the xmlns namespace cannot be bound".into(),
+        ));
+    }
+    crate::wf::namespace_name(u).map_err(ParseErrorKind::InvalidNamespace)?;
+    if !p.is_empty() && u.is_empty() {
+        return Err(ParseErrorKind::InvalidNamespace(format!(
+            "prefix {p:?} cannot be undeclared in XML 1.0"
+        )));
+    }
+    Ok(())
+}
+
 /// True when `input` has none of the characters XML forbids (C0 controls other than tab, LF
 /// and CR; U+FFFE; U+FFFF), so per-node [`check_chars`] calls can be skipped.
-fn all_chars_allowed(input: &str) -> bool {
+pub(crate) fn all_chars_allowed(input: &str) -> bool {
     let b = input.as_bytes();
     let bad_control = b.chunks(64).any(|c| {
         c.iter().fold(0u8, |acc, &x| {
@@ -1055,12 +1194,12 @@ fn all_chars_allowed(input: &str) -> bool {
 }
 
 #[inline]
-fn is_ws(b: u8) -> bool {
+pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 impl<'i> Parser<'i> {
-    fn run(input_bytes: &'i [u8], opts: &'i ParseOptions) -> Result<Document, ParseError> {
+    fn run(input_bytes: &[u8], opts: &ParseOptions) -> Result<Document, ParseError> {
         let limit = opts.max_size.min(u32::MAX as usize - 1);
         let too_large = || ParseError {
             kind: ParseErrorKind::TooLarge {
@@ -1073,9 +1212,53 @@ impl<'i> Parser<'i> {
         if input_bytes.len() > limit {
             return Err(too_large());
         }
-        let input = match std::str::from_utf8(input_bytes) {
-            Ok(s) => s,
-            Err(e) => return Err(err(input_bytes, e.valid_up_to(), ParseErrorKind::NotUtf8)),
+        let sniffed = crate::encoding::sniff(input_bytes).map_err(|k| err(input_bytes, 0, k))?;
+        if sniffed.encoding == Encoding::Utf8 {
+            let input = match std::str::from_utf8(input_bytes) {
+                Ok(s) => s,
+                Err(e) => return Err(err(input_bytes, e.valid_up_to(), ParseErrorKind::NotUtf8)),
+            };
+            return Parser::run_str(input, opts, sniffed.encoding);
+        }
+        // Declared ISO-8859-1, windows-1252 or US-ASCII: the document is decoded first and
+        // positions count bytes of its UTF-8 form.
+        let mut utf8 = Vec::with_capacity(input_bytes.len() + input_bytes.len() / 8);
+        if let Err(at) = sniffed.encoding.decode_into(input_bytes, &mut utf8) {
+            return Err(err(
+                input_bytes,
+                at,
+                ParseErrorKind::Undecodable {
+                    encoding: sniffed.encoding.name().into(),
+                    byte: input_bytes[at],
+                },
+            ));
+        }
+        let input = String::from_utf8(utf8).map_err(|e| {
+            err(
+                input_bytes,
+                e.utf8_error().valid_up_to(),
+                ParseErrorKind::NotUtf8,
+            )
+        })?;
+        if input.len() > limit {
+            return Err(too_large());
+        }
+        Parser::run_str(&input, opts, sniffed.encoding)
+    }
+
+    fn run_str<'j>(
+        input: &'j str,
+        opts: &'j ParseOptions,
+        encoding: Encoding,
+    ) -> Result<Document, ParseError> {
+        let limit = opts.max_size.min(u32::MAX as usize - 1);
+        let too_large = || ParseError {
+            kind: ParseErrorKind::TooLarge {
+                size: input.len(),
+                limit,
+            },
+            line: 1,
+            column: 1,
         };
         // The buffer starts as a copy of the input, so that names, and values and text that
         // need no normalization, are spans of it; anything rewritten is appended after it.
@@ -1104,6 +1287,7 @@ impl<'i> Parser<'i> {
             no_cdata_end: memchr::memmem::find(input.as_bytes(), b"]]>").is_none(),
             no_cr: memchr::memchr(b'\r', input.as_bytes()).is_none(),
             xml_ns: None,
+            encoding,
         };
         p.parse()?;
         // Spans are 32-bit: the buffer (the input and the text rewritten after it) must fit.
@@ -1370,9 +1554,14 @@ impl<'i> Parser<'i> {
                     let declared = crate::wf::xml_decl(d.get(3..).unwrap_or_default())
                         .map_err(|m| self.e(pos, ParseErrorKind::Syntax(m)))?;
                     if let Some(enc) = declared {
-                        let enc = String::from_utf8_lossy(enc).into_owned();
-                        if !enc.eq_ignore_ascii_case("utf-8") && !enc.eq_ignore_ascii_case("utf8") {
-                            return Err(self.e(pos, ParseErrorKind::UnsupportedEncoding(enc)));
+                        let e = Encoding::from_label(enc).map_err(|k| self.e(pos, k))?;
+                        if e != self.encoding {
+                            return Err(self.e(
+                                pos,
+                                ParseErrorKind::UnsupportedEncoding(
+                                    String::from_utf8_lossy(enc).into_owned(),
+                                ),
+                            ));
                         }
                     }
                 }
@@ -1535,6 +1724,14 @@ impl<'i> Parser<'i> {
             ));
         }
         let qname = self.sub(s.name().as_ref());
+        if qname.len() > self.opts.max_name_len {
+            return Err(self.e(
+                pos,
+                ParseErrorKind::NameTooLong {
+                    limit: self.opts.max_name_len,
+                },
+            ));
+        }
         let (prefix, local) = qname_parts(qname).map_err(|k| self.e(pos, k))?;
         let scope_len = self.scope.len();
 
@@ -1543,88 +1740,22 @@ impl<'i> Parser<'i> {
         let ns_start = self.doc.ns_decls.len() as u32;
         let mut count = 0usize;
         let raw_attrs = self.sub(s.attributes_raw());
-        let bytes = raw_attrs.as_bytes();
         let mut i = 0usize;
-        loop {
-            let ws_start = i;
-            while i < bytes.len() && is_ws(bytes[i]) {
-                i += 1;
-            }
-            if i == bytes.len() {
-                break;
-            }
-            if i == ws_start {
+        while let Some(RawAttr {
+            key,
+            parts: key_parts,
+            value: raw,
+            quote,
+        }) = scan_attribute(raw_attrs, &mut i).map_err(|k| self.e(pos, k))?
+        {
+            if key.len() > self.opts.max_name_len {
                 return Err(self.e(
                     pos,
-                    ParseErrorKind::Syntax("missing whitespace before attribute".into()),
+                    ParseErrorKind::NameTooLong {
+                        limit: self.opts.max_name_len,
+                    },
                 ));
             }
-            // The name runs to `=` or whitespace; scanning it also checks it as [`qname_parts`]'
-            // fast path does (ASCII name characters, at most one `:`, not first or last).
-            let ks = i;
-            let mut simple = bytes[i].is_ascii_alphabetic() || bytes[i] == b'_';
-            if simple {
-                i += 1;
-            }
-            let mut colon = 0usize;
-            while i < bytes.len() {
-                let c = bytes[i];
-                if c == b'=' || is_ws(c) {
-                    break;
-                }
-                if c == b':' {
-                    simple &= colon == 0;
-                    colon = i;
-                } else {
-                    simple &= NAME_CHAR[c as usize];
-                }
-                i += 1;
-            }
-            let key = &raw_attrs[ks..i];
-            let key_parts = if simple && colon == 0 {
-                Some(("", key))
-            } else if simple
-                && colon + 1 < i
-                && (bytes[colon + 1].is_ascii_alphabetic() || bytes[colon + 1] == b'_')
-            {
-                // The local part starts like a name as well.
-                Some((&raw_attrs[ks..colon], &raw_attrs[colon + 1..i]))
-            } else {
-                None
-            };
-            while i < bytes.len() && is_ws(bytes[i]) {
-                i += 1;
-            }
-            if bytes.get(i) != Some(&b'=') {
-                return Err(self.e(
-                    pos,
-                    ParseErrorKind::Syntax(format!("expected '=' after attribute name {key:?}")),
-                ));
-            }
-            i += 1;
-            while i < bytes.len() && is_ws(bytes[i]) {
-                i += 1;
-            }
-            let quote = match bytes.get(i) {
-                Some(&q @ (b'"' | b'\'')) => q,
-                _ => {
-                    return Err(self.e(
-                        pos,
-                        ParseErrorKind::Syntax(format!("unquoted value of attribute {key:?}")),
-                    ));
-                }
-            };
-            i += 1;
-            let vs = i;
-            let Some(vlen) = memchr::memchr(quote, &bytes[vs..]) else {
-                return Err(self.e(
-                    pos,
-                    ParseErrorKind::Syntax(format!("unterminated value of attribute {key:?}")),
-                ));
-            };
-            let raw = &raw_attrs[vs..vs + vlen];
-            i = vs + vlen + 1;
-
             count += 1;
             if count > self.opts.max_attributes {
                 return Err(self.e(
@@ -1650,40 +1781,7 @@ impl<'i> Parser<'i> {
                 let (uspan, _) = self.attr_value(raw).map_err(|k| self.e(pos, k))?;
                 let p = self.doc.s(pspan);
                 let u = self.doc.s(uspan);
-                if p == "xmlns" {
-                    return Err(self.e(
-                        pos,
-                        ParseErrorKind::InvalidNamespace(
-                            "the xmlns prefix cannot be declared".into(),
-                        ),
-                    ));
-                }
-                if (p == "xml") != (u == XML_NS) {
-                    return Err(self.e(
-                        pos,
-                        ParseErrorKind::InvalidNamespace(format!(
-                            "prefix {p:?} cannot be bound to {u:?}"
-                        )),
-                    ));
-                }
-                if u == XMLNS_NS {
-                    return Err(self.e(
-                        pos,
-                        ParseErrorKind::InvalidNamespace(
-                            "the xmlns namespace cannot be bound".into(),
-                        ),
-                    ));
-                }
-                crate::wf::namespace_name(u)
-                    .map_err(|m| self.e(pos, ParseErrorKind::InvalidNamespace(m)))?;
-                if !p.is_empty() && u.is_empty() {
-                    return Err(self.e(
-                        pos,
-                        ParseErrorKind::InvalidNamespace(format!(
-                            "prefix {p:?} cannot be undeclared in XML 1.0"
-                        )),
-                    ));
-                }
+                check_ns_decl(p, u).map_err(|k| self.e(pos, k))?;
                 let is_xml = p == "xml";
                 let d = NsDecl {
                     prefix: pspan,

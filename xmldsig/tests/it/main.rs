@@ -5,5 +5,6 @@ mod common;
 mod dsig;
 mod parse;
 mod robustness;
+mod stream;
 mod wellformed_lxml;
 mod xmlsec1;
