@@ -121,7 +121,10 @@ async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
     wait_contains(c, "home", "#entra-cns", "Entra con CNS").await?;
     click(c, "#entra-spid").await?;
 
-    // 2. The in-process SPID test IdP received a signed AuthnRequest.
+    // 2. The library's IdP chooser ("Entra con SPID" and the IdP list), then the in-process
+    //    SPID test IdP, which received a signed AuthnRequest.
+    wait_contains(c, "chooser", ".italia-it-button-text", "Entra con SPID").await?;
+    click(c, "#spid-idp-list li.spid-idp-button-link a").await?;
     wait_contains(c, "IdP page", "h1", "IdP SPID di prova").await?;
     wait_contains(c, "IdP page", "main", "/spid/metadata").await?;
     click(c, "#idp-accedi").await?;
@@ -211,8 +214,7 @@ async fn citizen_path_in_chromium() {
         port: 0,
         cns_port: 0,
         data_dir: data.path().to_owned(),
-        io: None,
-        siope: None,
+        ..Config::default()
     })
     .await
     .unwrap();

@@ -11,8 +11,7 @@ async fn start() -> (tempfile::TempDir, Running) {
         port: 0,
         cns_port: 0,
         data_dir: data.path().to_owned(),
-        io: None,
-        siope: None,
+        ..Config::default()
     })
     .await
     .unwrap();

@@ -2,6 +2,8 @@
 //! the client identity, codes and trust roots come from the configured files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use examples::sportello::{self, Config, SiopeEndpoint};
 use siopeplus::simulator::{SimOptions, Simulator, TestPki};
 
@@ -23,7 +25,6 @@ async fn the_configured_a2a_identity_is_used() {
         port: 0,
         cns_port: 0,
         data_dir: data.path().to_owned(),
-        io: None,
         siope: Some(SiopeEndpoint {
             base_url: channel.base_url().to_string(),
             codice_a2a: "A2A-99999999".into(),
@@ -32,10 +33,16 @@ async fn the_configured_a2a_identity_is_used() {
             key_pem: write("ente.key", &key_pem),
             trust_roots_pem: write("ca.pem", pki.ca_pem()),
         }),
+        ..Config::default()
     })
     .await
     .unwrap();
-    let page = reqwest::get(format!("{}/operatore", app.base_url))
+    // The operator area needs the demo's operator (the test IdP's default citizen).
+    let session = common::spid_login(&app.base_url, "RSSMRA85T10A562S", "Mario", "Rossi").await;
+    let page = common::http()
+        .get(format!("{}/operatore", app.base_url))
+        .header("cookie", &session)
+        .send()
         .await
         .unwrap()
         .text()
@@ -53,7 +60,6 @@ async fn the_configured_a2a_identity_is_used() {
         port: 0,
         cns_port: 0,
         data_dir: data.path().join("other"),
-        io: None,
         siope: Some(SiopeEndpoint {
             base_url: channel.base_url().to_string(),
             codice_a2a: "A2A-99999999".into(),
@@ -62,6 +68,7 @@ async fn the_configured_a2a_identity_is_used() {
             key_pem: files.path().join("missing.key"),
             trust_roots_pem: files.path().join("ca.pem"),
         }),
+        ..Config::default()
     })
     .await
     .expect_err("missing key");

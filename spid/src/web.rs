@@ -70,6 +70,10 @@ impl Default for WebOptions {
 
 impl WebOptions {
     /// Drops the `Secure` cookie flag, for local development over plain HTTP only.
+    ///
+    /// Browsers refuse a `SameSite=None` cookie without `Secure`, so in this mode the login
+    /// cookie is `SameSite=Lax`: the IdP's POST to the ACS then carries it only when the IdP is
+    /// on the same site (a test IdP served by the same development host).
     #[must_use]
     pub fn insecure_http_cookies(mut self) -> Self {
         self.secure = false;
@@ -132,6 +136,11 @@ impl SpidWeb {
         }
         // Names are ours and values are hex/underscore tokens or empty.
         HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// `SameSite` of the login cookie: `None` (the IdP posts cross-site), `Lax` over plain HTTP.
+    fn login_same_site(&self) -> &'static str {
+        if self.opts.secure { "None" } else { "Lax" }
     }
 
     fn path(&self, tail: &str) -> String {
@@ -395,7 +404,7 @@ async fn login(State(w): State<SpidWeb>, Query(q): Query<HashMap<String, String>
     };
     resp.headers_mut().append(
         header::SET_COOKIE,
-        w.cookie(&w.opts.login_cookie, &value, "None", ttl),
+        w.cookie(&w.opts.login_cookie, &value, w.login_same_site(), ttl),
     );
     resp
 }
@@ -470,7 +479,7 @@ async fn acs(
     );
     h.append(
         header::SET_COOKIE,
-        w.cookie(&w.opts.login_cookie, "", "None", 0),
+        w.cookie(&w.opts.login_cookie, "", w.login_same_site(), 0),
     );
     resp
 }

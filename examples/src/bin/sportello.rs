@@ -24,8 +24,8 @@ struct Args {
     /// Directory of the SQLite state files.
     #[arg(long, default_value = "sportello-data")]
     data_dir: PathBuf,
-    /// A JSON configuration file (same fields as the flags; `io` and `siope` point at real IO
-    /// Services and SIOPE+ A2A endpoints, see the README).
+    /// A JSON configuration file: the single ente's `io` and `siope` endpoints, or a partner's
+    /// deployment with `partner` and `enti` (see the README). Exit code 2 when it is not valid.
     #[arg(long)]
     config: Option<PathBuf>,
 }
@@ -34,14 +34,10 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     let mut config = match &args.config {
-        Some(path) => match std::fs::read(path).map(|b| serde_json::from_slice::<Config>(&b)) {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                eprintln!("sportello: {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
+        Some(path) => match Config::from_file(path) {
+            Ok(c) => c,
             Err(e) => {
-                eprintln!("sportello: {}: {e}", path.display());
+                eprintln!("sportello: {e}");
                 return ExitCode::from(2);
             }
         },
@@ -53,6 +49,11 @@ async fn main() -> ExitCode {
     match sportello::start(config).await {
         Ok(running) => {
             println!("Sportello telematico in ascolto su {}/", running.base_url);
+            if running.enti.len() > 1 {
+                for (id, url) in &running.enti {
+                    println!("  ente {id}: {url}/");
+                }
+            }
             println!(
                 "Apri il browser su {}/ e clicca \"Entra con SPID\".",
                 running.base_url

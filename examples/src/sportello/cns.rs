@@ -27,8 +27,20 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::db::Db;
-use super::login::Citizen;
 use super::{StartError, component};
+
+/// Where a card login for one ente leads: its sessions, its area, its cookie path.
+#[derive(Clone)]
+pub(crate) struct CnsTarget {
+    /// The ente's id (`/login/cns/{id}`).
+    pub(crate) id: String,
+    /// The ente's sessions.
+    pub(crate) db: Arc<Db>,
+    /// `…/area` of the ente.
+    pub(crate) area_url: String,
+    /// `Path` of the session cookie (the ente's prefix, `/` at the root).
+    pub(crate) cookie_path: String,
+}
 
 /// The CNS authentication certificate policy (`1.3.76.16.2.1`) as a certificatePolicies value.
 const CNS_POLICY_EXT: [u8; 11] = [
@@ -49,8 +61,7 @@ pub struct DemoCard {
 #[derive(Clone)]
 struct CnsState {
     verifier: Arc<CardVerifier>,
-    db: Arc<Db>,
-    area_url: String,
+    targets: Arc<Vec<CnsTarget>>,
 }
 
 impl FromRef<CnsState> for Arc<CardVerifier> {
@@ -79,8 +90,7 @@ fn write(path: &Path, contents: &[u8]) -> Result<(), StartError> {
 pub(crate) async fn start(
     port: u16,
     data_dir: &Path,
-    db: Arc<Db>,
-    area_url: String,
+    targets: Vec<CnsTarget>,
 ) -> Result<(SocketAddr, DemoCard), StartError> {
     let err = component("CNS");
     let e = |x: rcgen::Error| err(x.to_string());
@@ -166,11 +176,13 @@ pub(crate) async fn start(
     .map_err(|x| err(x.to_string()))?;
     let state = CnsState {
         verifier: Arc::new(CardVerifier::new(issuers, revocation)),
-        db,
-        area_url,
+        targets: Arc::new(targets),
     };
+    // `/login/cns` logs in to the first ente (the only one of the single-ente demo),
+    // `/login/cns/{id}` to the ente `id`.
     let app = Router::new()
-        .route("/login/cns", get(login))
+        .route("/login/cns", get(login_first))
+        .route("/login/cns/{id}", get(login))
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -182,21 +194,25 @@ pub(crate) async fn start(
     Ok((addr, card))
 }
 
-/// The card was verified by the extractor (chain, validity, usage, policy, CRL): open a session.
-async fn login(State(st): State<CnsState>, CardLogin(card): CardLogin) -> Response {
-    let citizen = Citizen {
-        method: "CNS".into(),
-        idp: card.issuer.clone(),
-        level: "certificato".into(),
-        name: card.given_name.clone().unwrap_or_default(),
-        family_name: card.family_name.clone().unwrap_or_default(),
-        fiscal_code: card.fiscal_code.clone(),
-        email: None,
-        date_of_birth: None,
+async fn login_first(st: State<CnsState>, card: CardLogin) -> Response {
+    let id = st.targets.first().map(|t| t.id.clone()).unwrap_or_default();
+    login(st, axum::extract::Path(id), card).await
+}
+
+/// The card was verified by the extractor (chain, validity, usage, policy, CRL): open a session
+/// at the ente `id`.
+async fn login(
+    State(st): State<CnsState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    CardLogin(card): CardLogin,
+) -> Response {
+    let Some(target) = st.targets.iter().find(|t| t.id == id) else {
+        return (axum::http::StatusCode::NOT_FOUND, "ente sconosciuto").into_response();
     };
+    let citizen = pa_types::CitizenIdentity::from(card);
     let sid = uuid::Uuid::new_v4().simple().to_string();
     let json = serde_json::to_string(&citizen).unwrap_or_default();
-    if st.db.put_session(&sid, &json).is_err() {
+    if target.db.put_session(&sid, &json).is_err() {
         return (
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             "sessione non disponibile",
@@ -204,12 +220,13 @@ async fn login(State(st): State<CnsState>, CardLogin(card): CardLogin) -> Respon
             .into_response();
     }
     let mut r = axum::http::StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(&st.area_url) {
+    if let Ok(v) = HeaderValue::from_str(&target.area_url) {
         r.headers_mut().insert(axum::http::header::LOCATION, v);
     }
     // Cookies are shared by every port of a host: the session opened here is valid on the portal.
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "sportello_sid={sid}; Path=/; HttpOnly; SameSite=Lax"
+        "sportello_sid={sid}; Path={}; HttpOnly; SameSite=Lax",
+        target.cookie_path
     )) {
         r.headers_mut().insert(SET_COOKIE, v);
     }

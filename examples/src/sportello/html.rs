@@ -47,8 +47,8 @@ pre { background: var(--chiaro); padding: 1rem; overflow-x: auto; font-size: .8r
 footer { border-top: 1px solid #d9dadb; padding: 1rem 2rem; font-size: .85rem; }
 "#;
 
-/// A complete page.
-pub(crate) fn page(title: &str, body: &str) -> String {
+/// A complete page of the ente `ente` (name shown in the header, linking to `home`).
+pub(crate) fn page(ente: &str, home: &str, title: &str, body: &str) -> String {
     let mut out = String::with_capacity(body.len() + 2048);
     let _ = write!(
         out,
@@ -62,7 +62,7 @@ pub(crate) fn page(title: &str, body: &str) -> String {
 </head>
 <body>
 <header>
-<p><a href="/">Comune di Esempio</a></p>
+<p><a href="{home}">{ente}</a></p>
 <strong>Sportello telematico</strong>
 </header>
 <main id="contenuto">
@@ -74,6 +74,8 @@ pub(crate) fn page(title: &str, body: &str) -> String {
 </html>
 "#,
         title = esc(title),
+        ente = esc(ente),
+        home = esc(home),
     );
     out
 }

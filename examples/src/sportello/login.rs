@@ -1,18 +1,22 @@
-//! Login: the portal as a SPID Service Provider (`spid` engine) with an in-process test IdP that
-//! lets the citizen pick who to be and answers with a signed SAML Response.
+//! Login: the portal as a SPID Service Provider through the library's own axum layer
+//! ([`SpidWeb`]: metadata, the "Entra con SPID" IdP chooser, ACS, logout), as a CIE Service
+//! Provider (`cie`), each with an in-process test IdP that lets the citizen pick who to be and
+//! answers with a signed SAML Response. In a partner's deployment each ente is a SPID entity
+//! aggregated by the partner (`pub-ag-full`), with its own entityID.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
+use pa_types::CitizenIdentity;
 use spid::{
-    AuthnOptions, AuthnRequestMessage, CertificateSubject, OrganizationIdentifier, ReceivedRequest,
-    ServiceProvider, SpConfig, SpCredentials, SpidAttribute, TestIdp, TestUser,
+    Aggregator, AggregatorKind, AuthnOptions, AuthnRequestMessage, CertificateSubject, Localized,
+    OrganizationIdentifier, ReceivedRequest, ServiceProvider, SessionStore, SpConfig,
+    SpCredentials, SpSession, SpidAttribute, SpidWeb, TestIdp, TestUser, WebOptions,
     certificate_for_key,
 };
 
-use super::{Ente, StartError, component};
+use super::{Ente, PartnerConfig, StartError, component};
 
 const SP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/sp.pk8");
 const SPID_IDP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/spid-idp.pk8");
@@ -45,26 +49,29 @@ impl Scheme {
     }
 }
 
-/// The logged-in citizen as the portal keeps it in its session: what every later step uses.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub(crate) struct Citizen {
-    /// `SPID` or `CIE`.
-    pub(crate) method: String,
-    /// IdP entityID.
-    pub(crate) idp: String,
-    /// Level asserted (`L1`..`L3`).
-    pub(crate) level: String,
-    pub(crate) name: String,
-    pub(crate) family_name: String,
-    /// Validated fiscal code.
-    pub(crate) fiscal_code: pa_types::CodiceFiscale,
-    pub(crate) email: Option<String>,
-    pub(crate) date_of_birth: Option<String>,
+/// The citizen of a SPID session kept by [`SpidWeb`].
+pub(crate) fn spid_citizen(session: &SpSession) -> Option<CitizenIdentity> {
+    let cf = session.identity.fiscal_number.clone()?;
+    Some(
+        CitizenIdentity::new(
+            cf,
+            pa_types::LoginMethod::Spid {
+                level: session.level.into(),
+            },
+            session.idp_entity_id.clone(),
+        )
+        .with_names(
+            session.identity.name.clone(),
+            session.identity.family_name.clone(),
+        ),
+    )
 }
 
 /// The SPID and CIE Service Providers and their test IdPs.
 pub(crate) struct Login {
-    pub(crate) sp: ServiceProvider,
+    pub(crate) sp: Arc<ServiceProvider>,
+    /// The SPID routes (`/spid/…`) of this ente.
+    pub(crate) spid_web: SpidWeb,
     pub(crate) idp: TestIdp,
     pub(crate) cie_sp: cie::CieServiceProvider,
     pub(crate) cie_idp: cie::CieTestIdp,
@@ -90,13 +97,47 @@ fn credentials(
 }
 
 impl Login {
-    pub(crate) fn build(ente: &Ente, base_url: &str) -> Result<Login, StartError> {
-        let mut config = SpConfig::example_public(base_url);
+    pub(crate) fn build(
+        ente: &Ente,
+        base_url: &str,
+        prefix: &str,
+        partner: Option<&PartnerConfig>,
+        sessions: Arc<dyn SessionStore>,
+    ) -> Result<Login, StartError> {
+        let mut config = match partner {
+            None => SpConfig::example_public(base_url),
+            Some(p) => {
+                let mut c =
+                    SpConfig::example_aggregated(base_url, AggregatorKind::PublicServicesFull);
+                c.aggregator = Some(Aggregator {
+                    kind: AggregatorKind::PublicServicesFull,
+                    company: p.name.clone(),
+                    vat_number: Some(
+                        p.vat_number
+                            .parse()
+                            .map_err(|e| component("partner.vat_number")(format!("{e}")))?,
+                    ),
+                    fiscal_code: None,
+                    ipa_code: None,
+                    email: p.email.clone(),
+                    telephone: None,
+                    validation_certificate: None,
+                });
+                c.entity_id = format!(
+                    "{base_url}/{}/{}",
+                    AggregatorKind::PublicServicesFull.activity_code(),
+                    ente.ipa
+                );
+                c
+            }
+        };
         config.sector = spid::Sector::Public {
             ipa_code: ente.ipa.clone(),
             vat_number: None,
             fiscal_code: None,
         };
+        config.organization.names = vec![Localized::it(&ente.name)];
+        config.organization.display_names = vec![Localized::it(&ente.name)];
         let sp_creds = credentials(ente, SP_KEY, "Sportello telematico", &config.entity_id)?;
         let idp_entity = format!("{base_url}/test-idp/spid");
         let idp_creds = credentials(ente, SPID_IDP_KEY, "IdP SPID di prova", &idp_entity)?;
@@ -112,6 +153,14 @@ impl Login {
             .map_err(|e| component("IdP di prova")(e.to_string()))?;
         sp.add_idp(metadata)
             .map_err(|e| component("SPID")(e.to_string()))?;
+        let sp = Arc::new(sp);
+        let cookie_path = if prefix.is_empty() { "/" } else { prefix };
+        // The demo is plain HTTP on loopback.
+        let mut opts = WebOptions::default().insecure_http_cookies();
+        opts.base_path = format!("{prefix}/spid");
+        opts.default_next = format!("{prefix}/area");
+        opts.cookie_path = cookie_path.to_owned();
+        let spid_web = SpidWeb::new(Arc::clone(&sp), sessions, opts);
 
         // CIE: its own entityID and ACS on the same portal, the CIE metadata extensions.
         let mut cie_config = cie::CieSpConfig::example_public(base_url);
@@ -140,6 +189,7 @@ impl Login {
             .map_err(|e| component("CIE")(e.to_string()))?;
         Ok(Login {
             sp,
+            spid_web,
             idp,
             cie_sp,
             cie_idp,
@@ -147,20 +197,14 @@ impl Login {
         })
     }
 
-    /// Starts a login for `session`: the URL to send the browser to.
-    pub(crate) async fn start(&self, scheme: Scheme, session: &str) -> Result<String, String> {
-        let message = match scheme {
-            Scheme::Spid => self
-                .sp
-                .authn_request(AuthnOptions::new(self.idp.entity_id(), session))
-                .await
-                .map_err(|e| e.to_string())?,
-            Scheme::Cie => self
-                .cie_sp
-                .authn_request(AuthnOptions::new(self.cie_idp.entity_id(), session))
-                .await
-                .map_err(|e| e.to_string())?,
-        };
+    /// Starts a CIE login for `session`: the URL to send the browser to. (SPID logins start at
+    /// the [`SpidWeb`] chooser.)
+    pub(crate) async fn start_cie(&self, session: &str) -> Result<String, String> {
+        let message = self
+            .cie_sp
+            .authn_request(AuthnOptions::new(self.cie_idp.entity_id(), session))
+            .await
+            .map_err(|e| e.to_string())?;
         match message {
             AuthnRequestMessage::Redirect { url, .. } => Ok(url),
             _ => Err("binding inattesa".into()),
@@ -249,49 +293,12 @@ impl Login {
         &self,
         saml_response: &str,
         session: &str,
-    ) -> Result<Citizen, String> {
+    ) -> Result<CitizenIdentity, String> {
         let auth = self
             .cie_sp
             .process_response(saml_response, session)
             .await
             .map_err(|e| e.to_string())?;
-        let id = auth.identity;
-        Ok(Citizen {
-            method: "CIE".into(),
-            idp: auth.idp_entity_id,
-            level: format!("{:?}", auth.level),
-            name: id.name.unwrap_or_default(),
-            family_name: id.family_name.unwrap_or_default(),
-            fiscal_code: id.fiscal_code,
-            email: None,
-            date_of_birth: id.date_of_birth.map(|d| d.to_string()),
-        })
-    }
-
-    /// Validates the SAML Response posted to the SPID ACS by `session`.
-    pub(crate) async fn finish(
-        &self,
-        saml_response: &str,
-        session: &str,
-    ) -> Result<Citizen, String> {
-        let auth = self
-            .sp
-            .process_response(saml_response, session)
-            .await
-            .map_err(|e| e.to_string())?;
-        let id = auth.identity;
-        let fiscal_code = id
-            .fiscal_number
-            .ok_or("l'IdP non ha rilasciato il codice fiscale (fiscalNumber)")?;
-        Ok(Citizen {
-            method: "SPID".into(),
-            idp: auth.idp_entity_id,
-            level: format!("{:?}", auth.level),
-            name: id.name.unwrap_or_default(),
-            family_name: id.family_name.unwrap_or_default(),
-            fiscal_code,
-            email: id.email,
-            date_of_birth: id.date_of_birth.map(|d| d.to_string()),
-        })
+        Ok(CitizenIdentity::from(auth))
     }
 }

@@ -1,15 +1,18 @@
-//! The portal's state, routes and pages.
+//! The portal's state, routes and pages: one [`Deployment`] of the partner serving several
+//! enti, each with its own [`AppState`] and routes, chosen by host or by path prefix.
 
+use std::collections::BTreeMap;
+use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Path, RawQuery, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{CONTENT_TYPE, COOKIE, HOST, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Local;
-use pa_types::{Amount, CodiceFiscale};
+use chrono::{Local, Utc};
+use pa_types::{Amount, CitizenIdentity, CodiceFiscale, LoginMethod};
 use pagopa::node::{
     PaForNodeService, QrCode, ReceiptStore, RequestIds, SqliteReceiptStore, StationConfig,
 };
@@ -17,49 +20,304 @@ use pagopa::simulator::NodeSimulator;
 use pagopa::{IuvAllocator, NoticeNumber, SequenceAllocator, SqliteSequence};
 use protocollo::{RegistryCounter, SqliteRegistry};
 use serde::Deserialize;
+use spid::{MemorySessionStore, SessionStore};
 
+use super::cns::CnsTarget;
 use super::db::{Db, Request};
-use super::html::{error_box, esc, fields, page};
-use super::login::{Citizen, Login, Scheme};
-use super::payment::{Station, mint, qr_svg};
+use super::html::{error_box, esc, fields};
+use super::login::{Login, Scheme, spid_citizen};
+use super::payment::{Station, Stations, mint, qr_svg};
 use super::treasury::Treasury;
-use super::{Config, Ente, StartError, component, io, protocol};
+use super::{Config, Ente, EnteSetup, Route, StartError, component, io, protocol};
 
 const COOKIE_NAME: &str = "sportello_sid";
+/// The session cookie of [`spid::SpidWeb`] (its default name).
+const SPID_COOKIE: &str = "spid_session";
 
-type NodeService = PaForNodeService<Station, SqliteReceiptStore>;
+type NodeService = PaForNodeService<Stations, SqliteReceiptStore>;
 
-/// Everything the handlers share.
+/// Everything the handlers of one ente share.
 pub(crate) struct AppState {
     ente: Arc<Ente>,
+    /// Path prefix of the ente's routes (`""` at the root of its host).
+    prefix: String,
     db: Arc<Db>,
     login: Login,
+    /// The SPID sessions (shared with the ente's [`spid::SpidWeb`]).
+    sessions: Arc<dyn SessionStore>,
     registry: Arc<dyn RegistryCounter>,
     allocator: Arc<dyn IuvAllocator>,
     node: Arc<NodeService>,
     simulator: NodeSimulator,
     io: appio::IoClient,
-    io_mock: Option<appio::mock::MockServer>,
+    io_mock: Option<Arc<appio::mock::MockServer>>,
     treasury: Treasury,
     cns_url: std::sync::OnceLock<String>,
 }
 
-fn state_err(path: &std::path::Path) -> impl Fn(String) -> StartError + '_ {
+/// The partner's deployment: every ente's state, the shared paForNode station, the routing.
+pub(crate) struct Deployment {
+    enti: Vec<(Arc<AppState>, Route, String)>,
+    node: Arc<NodeService>,
+    /// Kept alive for the deployment's lifetime.
+    _io_mock: Option<Arc<appio::mock::MockServer>>,
+}
+
+fn state_err(path: &FsPath) -> impl Fn(String) -> StartError + '_ {
     move |message| StartError::State {
         path: path.to_owned(),
         message,
     }
 }
 
-impl AppState {
+/// The key the embedded IO mock accepts for the ente's service.
+fn mock_key(ente: &Ente) -> String {
+    format!("chiave-di-prova-{}", ente.id)
+}
+
+impl Deployment {
     pub(crate) async fn build(
         config: &Config,
+        setups: &[EnteSetup],
+        root_url: &str,
+        port: u16,
+    ) -> Result<Deployment, StartError> {
+        let single = config.enti.is_empty();
+        let dir_of = |ente: &Ente| {
+            if single {
+                config.data_dir.clone()
+            } else {
+                config.data_dir.join(&ente.id)
+            }
+        };
+        // One IO mock for every ente without a real endpoint, each with its own service key.
+        let mock_keys: Vec<String> = setups
+            .iter()
+            .filter(|s| s.io.is_none())
+            .map(|s| mock_key(&s.ente))
+            .collect();
+        let io_mock = if mock_keys.is_empty() {
+            None
+        } else {
+            Some(Arc::new(
+                appio::mock::MockServer::start(appio::mock::MockConfig {
+                    accepted_keys: mock_keys,
+                    ..appio::mock::MockConfig::default()
+                })
+                .await
+                .map_err(|e| component("mock App IO")(e.to_string()))?,
+            ))
+        };
+        // The partner's station: one paForNode endpoint and one receipt store for all enti.
+        let rt_path = config.data_dir.join("ricevute.sqlite");
+        let receipts =
+            SqliteReceiptStore::open(&rt_path).map_err(|e| state_err(&rt_path)(e.to_string()))?;
+        let mut dbs = Vec::new();
+        for s in setups {
+            let dir = dir_of(&s.ente);
+            std::fs::create_dir_all(&dir).map_err(|e| state_err(&dir)(e.to_string()))?;
+            let db_path = dir.join("sportello.sqlite");
+            let db = Arc::new(Db::open(&db_path).map_err(|e| state_err(&db_path)(e.to_string()))?);
+            dbs.push((Arc::new(s.ente.clone()), db, dir));
+        }
+        let first = &setups[0].ente;
+        let mut station = StationConfig::new(
+            first.fiscal_code.as_str(),
+            first.broker.clone(),
+            first.station.clone(),
+        );
+        for (ente, _, _) in &dbs {
+            station.creditors.insert(ente.fiscal_code.to_string());
+        }
+        let node = Arc::new(PaForNodeService::new(
+            station,
+            Stations::new(dbs.iter().map(|(ente, db, _)| Station {
+                db: Arc::clone(db),
+                ente: Arc::clone(ente),
+            })),
+            receipts,
+        ));
+        let node_url = format!("{root_url}/pagopa/paForNode");
+        let mut enti = Vec::new();
+        for (s, (ente, db, dir)) in setups.iter().zip(dbs) {
+            let (prefix, base_url) = match &s.route {
+                Route::Prefix(p) => (p.clone(), format!("{root_url}{p}")),
+                Route::Hosts(hosts) => {
+                    let host = &hosts[0];
+                    let url = if host.contains(':') {
+                        format!("http://{host}")
+                    } else {
+                        format!("http://{host}:{port}")
+                    };
+                    (String::new(), url)
+                }
+            };
+            let state = AppState::build(
+                AppState::parts(ente, prefix, db, &dir, s, &base_url, io_mock.as_ref())?,
+                Arc::clone(&node),
+                &node_url,
+            )
+            .await?;
+            enti.push((state, s.route.clone(), base_url));
+        }
+        Ok(Deployment {
+            enti,
+            node,
+            _io_mock: io_mock,
+        })
+    }
+
+    /// Each ente's id and base URL.
+    pub(crate) fn urls(&self) -> Vec<(String, String)> {
+        self.enti
+            .iter()
+            .map(|(st, _, url)| (st.ente.id.clone(), url.clone()))
+            .collect()
+    }
+
+    /// Where a card login of each ente leads.
+    pub(crate) fn cns_targets(&self) -> Vec<CnsTarget> {
+        self.enti
+            .iter()
+            .map(|(st, _, url)| CnsTarget {
+                id: st.ente.id.clone(),
+                db: Arc::clone(&st.db),
+                area_url: format!("{url}/area"),
+                cookie_path: st.cookie_path().to_owned(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn set_cns_url(&self, cns_base_url: &str) {
+        let single = self.enti.len() == 1;
+        for (st, _, _) in &self.enti {
+            let url = if single {
+                format!("{cns_base_url}/login/cns")
+            } else {
+                format!("{cns_base_url}/login/cns/{}", st.ente.id)
+            };
+            let _ = st.cns_url.set(url);
+        }
+    }
+
+    /// The whole deployment's router: the station's paForNode endpoint at the root; each ente
+    /// under its path prefix, or at the root of its hosts.
+    pub(crate) fn router(self) -> Router {
+        let mut by_path = Router::new().nest(
+            "/pagopa/paForNode",
+            pagopa::node::router(Arc::clone(&self.node)),
+        );
+        let mut by_host: BTreeMap<String, Router> = BTreeMap::new();
+        let mut listed = Vec::new();
+        let mut root_taken = false;
+        for (st, route, url) in &self.enti {
+            listed.push((st.ente.name.clone(), url.clone()));
+            let r = router(Arc::clone(st));
+            match route {
+                Route::Prefix(p) if p.is_empty() => {
+                    root_taken = true;
+                    by_path = by_path.merge(r);
+                }
+                Route::Prefix(p) => {
+                    // `/prefix/` (as links and people write it) leads to the ente's home.
+                    let home = p.clone();
+                    by_path = by_path.nest(p, r).route(
+                        &format!("{p}/"),
+                        get(move || async move { redirect(&home) }),
+                    );
+                }
+                Route::Hosts(hosts) => {
+                    for h in hosts {
+                        by_host.insert(h.clone(), r.clone());
+                    }
+                }
+            }
+        }
+        if !root_taken {
+            let list = Arc::new(listed);
+            by_path = by_path.route(
+                "/",
+                get(move || {
+                    let list = Arc::clone(&list);
+                    async move { partner_home(&list) }
+                }),
+            );
+        }
+        if by_host.is_empty() {
+            return by_path;
+        }
+        let hosts = Arc::new(by_host);
+        Router::new().fallback(move |req: axum::extract::Request| {
+            let hosts = Arc::clone(&hosts);
+            let by_path = by_path.clone();
+            async move {
+                use tower::ServiceExt as _;
+                let host = req
+                    .headers()
+                    .get(HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_ascii_lowercase);
+                let target = host
+                    .and_then(|h| {
+                        hosts
+                            .get(&h)
+                            .or_else(|| hosts.get(h.split(':').next().unwrap_or_default()))
+                            .cloned()
+                    })
+                    .unwrap_or(by_path);
+                match target.oneshot(req).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                }
+            }
+        })
+    }
+}
+
+/// The partner's landing page: the enti it serves.
+fn partner_home(enti: &[(String, String)]) -> Response {
+    let mut list = String::new();
+    for (name, url) in enti {
+        list.push_str(&format!(
+            r#"<li><a href="{}/">{}</a></li>"#,
+            esc(url),
+            esc(name)
+        ));
+    }
+    Html(super::html::page(
+        "Sportello telematico",
+        "/",
+        "Scegli il tuo ente",
+        &format!(r#"<ul id="enti">{list}</ul>"#),
+    ))
+    .into_response()
+}
+
+/// What [`AppState::build`] needs of one ente.
+pub(crate) struct Parts {
+    ente: Arc<Ente>,
+    prefix: String,
+    db: Arc<Db>,
+    registry: Arc<dyn RegistryCounter>,
+    allocator: Arc<dyn IuvAllocator>,
+    io: appio::IoClient,
+    io_mock: Option<Arc<appio::mock::MockServer>>,
+    login: Login,
+    sessions: Arc<dyn SessionStore>,
+    siope: Option<super::SiopeEndpoint>,
+    dir: std::path::PathBuf,
+}
+
+impl AppState {
+    fn parts(
+        ente: Arc<Ente>,
+        prefix: String,
+        db: Arc<Db>,
+        dir: &FsPath,
+        setup: &EnteSetup,
         base_url: &str,
-    ) -> Result<Arc<AppState>, StartError> {
-        let ente = Arc::new(Ente::demo().map_err(component("ente"))?);
-        let dir = &config.data_dir;
-        let db_path = dir.join("sportello.sqlite");
-        let db = Arc::new(Db::open(&db_path).map_err(|e| state_err(&db_path)(e.to_string()))?);
+        io_mock: Option<&Arc<appio::mock::MockServer>>,
+    ) -> Result<Parts, StartError> {
         let reg_path = dir.join("protocollo.sqlite");
         let registry: Arc<dyn RegistryCounter> = Arc::new(
             SqliteRegistry::open(&reg_path).map_err(|e| state_err(&reg_path)(e.to_string()))?,
@@ -68,31 +326,8 @@ impl AppState {
         let allocator: Arc<dyn IuvAllocator> = Arc::new(SequenceAllocator::new(
             SqliteSequence::open(&iuv_path).map_err(|e| state_err(&iuv_path)(e.to_string()))?,
         ));
-        let rt_path = dir.join("ricevute.sqlite");
-        let receipts =
-            SqliteReceiptStore::open(&rt_path).map_err(|e| state_err(&rt_path)(e.to_string()))?;
-        let station = StationConfig::new(
-            ente.fiscal_code.as_str(),
-            ente.broker.clone(),
-            ente.station.clone(),
-        );
-        let node = Arc::new(PaForNodeService::new(
-            station,
-            Station {
-                db: Arc::clone(&db),
-                ente: Arc::clone(&ente),
-            },
-            receipts,
-        ));
-        let simulator = NodeSimulator::new(
-            format!("{base_url}/pagopa/paForNode"),
-            RequestIds {
-                id_pa: ente.fiscal_code.to_string(),
-                id_broker_pa: ente.broker.clone(),
-                id_station: ente.station.clone(),
-            },
-        );
-        let (io, io_mock) = match &config.io {
+        // One IO client per ente, with the key of the ente's own service.
+        let (io, io_mock) = match &setup.io {
             Some(real) => (
                 appio::IoClient::builder(appio::SubscriptionKey::new(
                     real.subscription_key.clone(),
@@ -103,60 +338,165 @@ impl AppState {
                 None,
             ),
             None => {
-                let mock = appio::mock::MockServer::start(appio::mock::MockConfig {
-                    accepted_keys: vec!["chiave-di-prova".into()],
-                    ..appio::mock::MockConfig::default()
-                })
-                .await
-                .map_err(|e| component("mock App IO")(e.to_string()))?;
-                let client = appio::IoClient::builder(appio::SubscriptionKey::new(
-                    "chiave-di-prova".to_owned(),
-                ))
-                .base_url(mock.base_url())
-                .build()
-                .map_err(|e| component("App IO")(e.to_string()))?;
-                (client, Some(mock))
+                let mock = io_mock.ok_or_else(|| component("mock App IO")("not started".into()))?;
+                let client = appio::IoClient::builder(appio::SubscriptionKey::new(mock_key(&ente)))
+                    .base_url(mock.base_url())
+                    .build()
+                    .map_err(|e| component("App IO")(e.to_string()))?;
+                (client, Some(Arc::clone(mock)))
             }
         };
-        let treasury = Treasury::start(config.siope.as_ref(), dir).await?;
-        let login = Login::build(&ente, base_url)?;
-        Ok(Arc::new(AppState {
+        let sessions: Arc<dyn SessionStore> = Arc::new(MemorySessionStore::new());
+        let login = Login::build(
+            &ente,
+            base_url,
+            &prefix,
+            setup.partner.as_ref(),
+            Arc::clone(&sessions),
+        )?;
+        Ok(Parts {
             ente,
+            prefix,
             db,
-            login,
             registry,
             allocator,
-            node,
-            simulator,
             io,
             io_mock,
+            login,
+            sessions,
+            siope: setup.siope.clone(),
+            dir: dir.to_owned(),
+        })
+    }
+
+    async fn build(
+        p: Parts,
+        node: Arc<NodeService>,
+        node_url: &str,
+    ) -> Result<Arc<AppState>, StartError> {
+        let simulator = NodeSimulator::new(
+            node_url.to_owned(),
+            RequestIds {
+                id_pa: p.ente.fiscal_code.to_string(),
+                id_broker_pa: p.ente.broker.clone(),
+                id_station: p.ente.station.clone(),
+            },
+        );
+        let treasury = Treasury::start(p.siope.as_ref(), &p.dir).await?;
+        Ok(Arc::new(AppState {
+            ente: p.ente,
+            prefix: p.prefix,
+            db: p.db,
+            login: p.login,
+            sessions: p.sessions,
+            registry: p.registry,
+            allocator: p.allocator,
+            node,
+            simulator,
+            io: p.io,
+            io_mock: p.io_mock,
             treasury,
             cns_url: std::sync::OnceLock::new(),
         }))
     }
 
-    pub(crate) fn db(&self) -> Arc<Db> {
-        Arc::clone(&self.db)
+    /// A path of this ente (`/area` → `/roccaverde/area`).
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
     }
 
-    pub(crate) fn set_cns_url(&self, url: String) {
-        let _ = self.cns_url.set(url);
+    fn cookie_path(&self) -> &str {
+        if self.prefix.is_empty() {
+            "/"
+        } else {
+            &self.prefix
+        }
     }
 
-    fn citizen(&self, headers: &HeaderMap) -> Option<(String, Citizen)> {
-        let sid = session_id(headers)?;
+    /// A complete page with the ente's header.
+    fn page(&self, title: &str, body: &str) -> String {
+        super::html::page(&self.ente.name, &self.url("/"), title, body)
+    }
+
+    /// The logged-in citizen: a SPID session of the ente's [`spid::SpidWeb`], or a CIE / card
+    /// session of the portal.
+    async fn citizen(&self, headers: &HeaderMap) -> Option<CitizenIdentity> {
+        if let Some(sid) = cookie(headers, SPID_COOKIE) {
+            let entity = &self.login.sp.config().entity_id;
+            if let Ok(Some(s)) = self.sessions.get_session(&sid, Utc::now()).await
+                && s.belongs_to(entity)
+            {
+                return spid_citizen(&s);
+            }
+        }
+        let sid = cookie(headers, COOKIE_NAME)?;
         let json = self.db.session(&sid).ok()??;
-        let citizen = serde_json::from_str(&json).ok()?;
-        Some((sid, citizen))
+        serde_json::from_str(&json).ok()
+    }
+
+    /// The operator area's gate: a logged-in person on the ente's operator list, or 403.
+    async fn operator(&self, headers: &HeaderMap) -> Result<CitizenIdentity, Response> {
+        match self.citizen(headers).await {
+            Some(c) if self.ente.operators.contains(&c.fiscal_code) => Ok(c),
+            Some(c) => Err(self.forbidden(&format!(
+                "{} non è tra gli operatori del {}.",
+                c.fiscal_code, self.ente.name
+            ))),
+            None => Err(self.forbidden(
+                "L'area operatore è riservata agli operatori dell'ente: accedi con SPID, CIE o CNS.",
+            )),
+        }
+    }
+
+    fn forbidden(&self, message: &str) -> Response {
+        (
+            StatusCode::FORBIDDEN,
+            Html(self.page(
+                "Accesso negato",
+                &format!(
+                    r#"{}<p><a href="{}">Torna all'inizio</a></p>"#,
+                    error_box(message),
+                    esc(&self.url("/"))
+                ),
+            )),
+        )
+            .into_response()
+    }
+
+    fn problem(&self, status: StatusCode, title: &str, message: &str) -> Response {
+        (
+            status,
+            Html(self.page(
+                title,
+                &format!(
+                    r#"{}<p><a href="{}">Torna all'inizio</a></p>"#,
+                    error_box(message),
+                    esc(&self.url("/"))
+                ),
+            )),
+        )
+            .into_response()
+    }
+
+    fn redirect(&self, path: &str) -> Response {
+        redirect(&self.url(path))
+    }
+
+    fn set_cookie(&self, value: &str) -> HeaderValue {
+        // HttpOnly and SameSite=Lax; the demo is plain http on loopback, so no `Secure`.
+        HeaderValue::from_str(&format!(
+            "{COOKIE_NAME}={value}; Path={}; HttpOnly; SameSite=Lax",
+            self.cookie_path()
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("sportello_sid=; Path=/"))
     }
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let node = pagopa::node::router(Arc::clone(&state.node));
+    let spid = state.login.spid_web.router();
     Router::new()
         .route("/", get(home))
-        .route("/login/spid", get(|st| login(st, Scheme::Spid)))
-        .route("/login/cie", get(|st| login(st, Scheme::Cie)))
+        .route("/login/cie", get(login_cie))
         .route(
             "/test-idp/spid/sso",
             get(|st, q| idp_sso(st, q, Scheme::Spid)),
@@ -181,10 +521,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/test-idp/cie/metadata",
             get(|st| idp_metadata(st, Scheme::Cie)),
         )
-        .route("/spid/metadata", get(|st| sp_metadata(st, Scheme::Spid)))
-        .route("/cie/metadata", get(|st| sp_metadata(st, Scheme::Cie)))
-        .route("/spid/acs", post(|st, h, f| acs(st, h, f, Scheme::Spid)))
-        .route("/cie/acs", post(|st, h, f| acs(st, h, f, Scheme::Cie)))
+        .route("/cie/metadata", get(cie_metadata))
+        .route("/cie/acs", post(cie_acs))
         .route("/area", get(area))
         .route("/logout", post(logout))
         .route("/richieste", post(new_request))
@@ -193,26 +531,19 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/operatore", get(operator))
         .route("/operatore/flusso", post(send_flow))
         .with_state(state)
-        .nest("/pagopa/paForNode", node)
+        .nest("/spid", spid)
 }
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE_NAME)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-}
-
-fn set_cookie(value: &str) -> HeaderValue {
-    // HttpOnly and SameSite=Lax; the demo is plain http on loopback, so no `Secure`.
-    HeaderValue::from_str(&format!(
-        "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("sportello_sid=; Path=/"))
+        .filter(|v| !v.is_empty())
 }
 
 fn redirect(to: &str) -> Response {
@@ -223,59 +554,64 @@ fn redirect(to: &str) -> Response {
     r
 }
 
-fn problem(status: StatusCode, title: &str, message: &str) -> Response {
-    (
-        status,
-        Html(page(
-            title,
-            &format!(
-                r#"{}<p><a href="/">Torna all'inizio</a></p>"#,
-                error_box(message)
-            ),
-        )),
-    )
-        .into_response()
-}
-
 fn new_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// "SPID" / "CIE" / "CNS" and the level, as shown to the citizen.
+fn method_label(m: &LoginMethod) -> String {
+    match m {
+        LoginMethod::Spid { level } => format!("SPID (livello {level:?})"),
+        LoginMethod::CieId { level } => format!("CIE (livello {level:?})"),
+        LoginMethod::Cns => "CNS (certificato)".into(),
+        LoginMethod::CieCard => "CIE (certificato della carta)".into(),
+        _ => "carta (certificato)".into(),
+    }
 }
 
 // ---------- login ----------
 
 async fn home(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if st.citizen(&headers).is_some() {
-        return redirect("/area");
+    if st.citizen(&headers).await.is_some() {
+        return st.redirect("/area");
     }
-    Html(page(
+    let spid_login = format!(
+        "{}?next={}",
+        st.url("/spid/login"),
+        spid::quote_plus(&st.url("/area"))
+    );
+    Html(st.page(
         "Accedi ai servizi online",
         &format!(
             r#"<p>Per presentare un'istanza al {} accedi con la tua identità digitale.</p>
 <div class="azioni">
-<a class="bottone" id="entra-spid" href="/login/spid">Entra con SPID</a>
-<a class="bottone" id="entra-cie" href="/login/cie">Entra con CIE</a>
+<a class="italia-it-button italia-it-button-size-m button-spid bottone" id="entra-spid" href="{}"><span class="italia-it-button-icon" aria-hidden="true">SPID</span><span class="italia-it-button-text">Entra con SPID</span></a>
+<a class="italia-it-button italia-it-button-size-m button-cie bottone" id="entra-cie" href="{}"><span class="italia-it-button-icon" aria-hidden="true">CIE</span><span class="italia-it-button-text">Entra con CIE</span></a>
 <a class="bottone" id="entra-cns" href="{}">Entra con CNS</a>
 </div>
 <p>Con la CNS (o la TS-CNS) il browser presenta il certificato della carta. Per provarlo senza
 lettore, importa nel browser la carta di prova salvata nella cartella dei dati
 (<code>carta-cns-demo.crt</code> e <code>.key</code>).</p>
-<p><a href="/operatore">Area operatore</a></p>"#,
+<p><a href="{}">Area operatore</a></p>"#,
             esc(&st.ente.name),
+            esc(&spid_login),
+            esc(&st.url("/login/cie")),
             esc(st.cns_url.get().map_or("/", String::as_str)),
+            esc(&st.url("/operatore")),
         ),
     ))
     .into_response()
 }
 
-async fn login(State(st): State<Arc<AppState>>, scheme: Scheme) -> Response {
+async fn login_cie(State(st): State<Arc<AppState>>) -> Response {
     let sid = new_token();
-    match st.login.start(scheme, &sid).await {
+    match st.login.start_cie(&sid).await {
         Ok(url) => {
             let mut r = redirect(&url);
-            r.headers_mut().insert(SET_COOKIE, set_cookie(&sid));
+            r.headers_mut().insert(SET_COOKIE, st.set_cookie(&sid));
             r
         }
-        Err(e) => problem(
+        Err(e) => st.problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Accesso non riuscito",
             &e,
@@ -290,7 +626,7 @@ async fn idp_metadata(State(st): State<Arc<AppState>>, scheme: Scheme) -> Respon
     };
     match xml {
         Ok(xml) => ([(CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response(),
-        Err(e) => problem(
+        Err(e) => st.problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Metadata",
             &e.to_string(),
@@ -298,14 +634,14 @@ async fn idp_metadata(State(st): State<Arc<AppState>>, scheme: Scheme) -> Respon
     }
 }
 
-async fn sp_metadata(State(st): State<Arc<AppState>>, scheme: Scheme) -> Response {
-    let xml = match scheme {
-        Scheme::Spid => st.login.sp.metadata().map_err(|e| e.to_string()),
-        Scheme::Cie => st.login.cie_sp.metadata().map_err(|e| e.to_string()),
-    };
-    match xml {
+async fn cie_metadata(State(st): State<Arc<AppState>>) -> Response {
+    match st.login.cie_sp.metadata() {
         Ok(xml) => ([(CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response(),
-        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "Metadata", &e),
+        Err(e) => st.problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Metadata",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -317,12 +653,12 @@ async fn idp_sso(
     let query = query.unwrap_or_default();
     let (token, req) = match st.login.idp_receive(scheme, &query) {
         Ok(v) => v,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "Richiesta SAML non valida", &e),
+        Err(e) => return st.problem(StatusCode::BAD_REQUEST, "Richiesta SAML non valida", &e),
     };
     let body = format!(
         r#"<p>Questo è l'<strong>Identity Provider {label} di prova</strong> incluso nella demo: scegli l'identità con cui entrare.</p>
 <div class="scheda">{}</div>
-<form method="post" action="/test-idp/{path}/login">
+<form method="post" action="{action}">
 <input type="hidden" name="token" value="{}">
 <label for="nome">Nome</label><input id="nome" name="name" value="Mario" required>
 <label for="cognome">Cognome</label><input id="cognome" name="family_name" value="Rossi" required>
@@ -336,9 +672,9 @@ async fn idp_sso(
         ]),
         esc(&token),
         label = scheme.label(),
-        path = scheme.path(),
+        action = esc(&st.url(&format!("/test-idp/{}/login", scheme.path()))),
     );
-    Html(page(&format!("IdP {} di prova", scheme.label()), &body)).into_response()
+    Html(st.page(&format!("IdP {} di prova", scheme.label()), &body)).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,7 +693,7 @@ async fn idp_login(
     let cf: CodiceFiscale = match f.fiscal_code.parse() {
         Ok(cf) => cf,
         Err(e) => {
-            return problem(
+            return st.problem(
                 StatusCode::BAD_REQUEST,
                 "Codice fiscale non valido",
                 &e.to_string(),
@@ -388,7 +724,7 @@ async fn idp_login(
             ))
             .into_response()
         }
-        Err(e) => problem(StatusCode::BAD_REQUEST, "IdP di prova", &e),
+        Err(e) => st.problem(StatusCode::BAD_REQUEST, "IdP di prova", &e),
     }
 }
 
@@ -398,67 +734,68 @@ struct AcsForm {
     saml_response: String,
 }
 
-async fn acs(
+async fn cie_acs(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(f): Form<AcsForm>,
-    scheme: Scheme,
 ) -> Response {
-    let Some(pre) = session_id(&headers) else {
-        return problem(
+    let Some(pre) = cookie(&headers, COOKIE_NAME) else {
+        return st.problem(
             StatusCode::BAD_REQUEST,
             "Accesso non riuscito",
-            "sessione assente: riparti da \"Entra con SPID\" o \"Entra con CIE\"",
+            "sessione assente: riparti da \"Entra con CIE\"",
         );
     };
-    let result = match scheme {
-        Scheme::Spid => st.login.finish(&f.saml_response, &pre).await,
-        Scheme::Cie => st.login.finish_cie(&f.saml_response, &pre).await,
-    };
-    match result {
+    match st.login.finish_cie(&f.saml_response, &pre).await {
         Ok(citizen) => {
             // A new session id after login (no session fixation).
             let sid = new_token();
             let json = serde_json::to_string(&citizen).unwrap_or_default();
             if let Err(e) = st.db.put_session(&sid, &json) {
-                return problem(
+                return st.problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Sessione",
                     &e.to_string(),
                 );
             }
-            if let Some(mock) = &st.io_mock {
-                mock.set_profile(
-                    citizen.fiscal_code.clone(),
-                    appio::mock::MockProfile::Allowed,
-                );
-            }
-            let mut r = redirect("/area");
-            r.headers_mut().insert(SET_COOKIE, set_cookie(&sid));
+            let mut r = st.redirect("/area");
+            r.headers_mut().insert(SET_COOKIE, st.set_cookie(&sid));
             r
         }
-        Err(e) => problem(StatusCode::FORBIDDEN, "Accesso non riuscito", &e),
+        Err(e) => st.problem(StatusCode::FORBIDDEN, "Accesso non riuscito", &e),
     }
 }
 
 async fn logout(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    if let Some(sid) = session_id(&headers) {
+    if let Some(sid) = cookie(&headers, COOKIE_NAME) {
         let _ = st.db.delete_session(&sid);
     }
-    let mut r = redirect("/");
-    r.headers_mut().insert(
-        SET_COOKIE,
-        HeaderValue::from_static("sportello_sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
-    );
+    if let Some(sid) = cookie(&headers, SPID_COOKIE) {
+        let _ = st.sessions.remove_session(&sid).await;
+    }
+    let mut r = st.redirect("/");
+    for name in [COOKIE_NAME, SPID_COOKIE] {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{name}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
+            st.cookie_path()
+        )) {
+            r.headers_mut().append(SET_COOKIE, v);
+        }
+    }
     r
 }
 
 // ---------- the citizen's area ----------
 
 async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some((_, c)) = st.citizen(&headers) else {
-        return redirect("/");
+    let Some(c) = st.citizen(&headers).await else {
+        return st.redirect("/");
     };
+    // The embedded IO mock knows the citizen from the first visit (a real IO profile exists
+    // already).
+    if let Some(mock) = &st.io_mock {
+        mock.set_profile(c.fiscal_code.clone(), appio::mock::MockProfile::Allowed);
+    }
     let mine: Vec<Request> = st
         .db
         .requests()
@@ -469,8 +806,8 @@ async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let mut list = String::new();
     for r in &mine {
         list.push_str(&format!(
-            r#"<li><a href="/richieste/{}">{}</a> — {} ({})</li>"#,
-            esc(&r.id),
+            r#"<li><a href="{}">{}</a> — {} ({})</li>"#,
+            esc(&st.url(&format!("/richieste/{}", r.id))),
             esc(&r.segnatura),
             esc(&r.subject),
             esc(&r.status)
@@ -484,7 +821,7 @@ async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
 <h2>La tua identità</h2>
 <div class="scheda" id="identita">{identity}</div>
 <h2>Presenta un'istanza</h2>
-<form method="post" action="/richieste">
+<form method="post" action="{new_request}">
 <label for="oggetto">Oggetto</label>
 <input id="oggetto" name="subject" required maxlength="200" value="Richiesta di accesso agli atti">
 <label for="testo">Testo dell'istanza</label>
@@ -493,24 +830,21 @@ async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
 <div class="azioni"><button type="submit" id="invia-istanza">Invia istanza</button></div>
 </form>
 <h2>Le tue istanze</h2><ul id="istanze">{list}</ul>
-<form method="post" action="/logout"><button type="submit" id="esci">Esci</button></form>"#,
-        name = esc(&c.name),
-        family = esc(&c.family_name),
+<form method="post" action="{logout}"><button type="submit" id="esci">Esci</button></form>"#,
+        name = esc(c.given_name.as_deref().unwrap_or_default()),
+        family = esc(c.family_name.as_deref().unwrap_or_default()),
         identity = fields(&[
-            ("Accesso", format!("{} (livello {})", c.method, c.level)),
-            ("Identity Provider", c.idp.clone()),
+            ("Accesso", method_label(&c.method)),
+            ("Rilasciata da", c.issuer.clone()),
             ("Codice fiscale", c.fiscal_code.to_string()),
-            ("Nome", c.name.clone()),
-            ("Cognome", c.family_name.clone()),
-            ("Email", c.email.clone().unwrap_or_default()),
-            (
-                "Data di nascita",
-                c.date_of_birth.clone().unwrap_or_default()
-            ),
+            ("Nome", c.given_name.clone().unwrap_or_default()),
+            ("Cognome", c.family_name.clone().unwrap_or_default()),
         ]),
         fee = st.ente.fee,
+        new_request = esc(&st.url("/richieste")),
+        logout = esc(&st.url("/logout")),
     );
-    Html(page("Area personale", &body)).into_response()
+    Html(st.page("Area personale", &body)).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -524,26 +858,28 @@ async fn new_request(
     headers: HeaderMap,
     Form(f): Form<NewRequestForm>,
 ) -> Response {
-    let Some((_, c)) = st.citizen(&headers) else {
-        return redirect("/");
+    let Some(c) = st.citizen(&headers).await else {
+        return st.redirect("/");
     };
     let subject = f.subject.trim().to_owned();
     if subject.is_empty() || subject.chars().count() > 200 {
-        return problem(
+        return st.problem(
             StatusCode::BAD_REQUEST,
             "Istanza non valida",
             "l'oggetto è obbligatorio (al massimo 200 caratteri)",
         );
     }
     let now = Local::now();
+    let given = c.given_name.clone().unwrap_or_default();
+    let family = c.family_name.clone().unwrap_or_default();
     let document = format!(
-        "Istanza di {} {} ({})\nOggetto: {}\n\n{}\n",
-        c.name, c.family_name, c.fiscal_code, subject, f.body
+        "Istanza di {given} {family} ({})\nOggetto: {}\n\n{}\n",
+        c.fiscal_code, subject, f.body
     );
     let registered = {
         let registry = Arc::clone(&st.registry);
         let ente = Arc::clone(&st.ente);
-        let (name, family, cf) = (c.name.clone(), c.family_name.clone(), c.fiscal_code.clone());
+        let (name, family, cf) = (given.clone(), family.clone(), c.fiscal_code.clone());
         let subject = subject.clone();
         let date = now.date_naive();
         tokio::task::spawn_blocking(move || {
@@ -561,18 +897,18 @@ async fn new_request(
     };
     let protocolled = match registered {
         Ok(p) => p,
-        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "Protocollo", &e),
+        Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Protocollo", &e),
     };
     let minted = match mint(st.allocator.as_ref(), &st.ente) {
         Ok(m) => m,
-        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "pagoPA", &e),
+        Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "pagoPA", &e),
     };
     let request = Request {
         id: new_token(),
         created_at: now.to_rfc3339(),
         fiscal_code: c.fiscal_code.to_string(),
-        full_name: format!("{} {}", c.name, c.family_name),
-        login: format!("{} · {}", c.method, c.idp),
+        full_name: format!("{given} {family}"),
+        login: format!("{} · {}", method_label(&c.method), c.issuer),
         subject,
         body: f.body,
         protocol_number: protocolled.number,
@@ -586,7 +922,7 @@ async fn new_request(
         io_message_id: None,
     };
     if let Err(e) = st.db.insert_request(&request) {
-        return problem(
+        return st.problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Archivio",
             &e.to_string(),
@@ -609,7 +945,7 @@ async fn new_request(
         }
         Err(e) => tracing_warn(&e),
     }
-    redirect(&format!("/richieste/{}", request.id))
+    st.redirect(&format!("/richieste/{}", request.id))
 }
 
 fn tracing_warn(message: &str) {
@@ -621,14 +957,14 @@ async fn show_request(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some((_, c)) = st.citizen(&headers) else {
-        return redirect("/");
+    let Some(c) = st.citizen(&headers).await else {
+        return st.redirect("/");
     };
     let r = match st.db.request(&id) {
         Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
-        Ok(_) => return problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
+        Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
         Err(e) => {
-            return problem(
+            return st.problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Archivio",
                 &e.to_string(),
@@ -637,7 +973,7 @@ async fn show_request(
     };
     let notice: NoticeNumber = match r.notice_number.parse() {
         Ok(n) => n,
-        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &format!("{e}")),
+        Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &format!("{e}")),
     };
     let amount = Amount::from_cents(r.amount_cents);
     let mut body = format!(
@@ -688,10 +1024,10 @@ async fn show_request(
         body.push_str("</div>");
     } else {
         body.push_str(&format!(
-            r#"<form method="post" action="/richieste/{}/paga"><div class="azioni">
+            r#"<form method="post" action="{}"><div class="azioni">
 <button type="submit" id="paga">Paga con pagoPA</button></div></form>
 <p>Il pagamento passa dal nodo pagoPA simulato: verifica dell'avviso, attivazione, ricevuta.</p>"#,
-            esc(&r.id)
+            esc(&st.url(&format!("/richieste/{}/paga", r.id)))
         ));
     }
     if let Some(mock) = &st.io_mock {
@@ -720,8 +1056,11 @@ async fn show_request(
         }
         body.push_str("</ul>");
     }
-    body.push_str(r#"<p><a href="/area">Torna all'area personale</a></p>"#);
-    Html(page(&format!("Istanza {}", r.segnatura), &body)).into_response()
+    body.push_str(&format!(
+        r#"<p><a href="{}">Torna all'area personale</a></p>"#,
+        esc(&st.url("/area"))
+    ));
+    Html(st.page(&format!("Istanza {}", r.segnatura), &body)).into_response()
 }
 
 async fn pay(
@@ -729,14 +1068,14 @@ async fn pay(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some((_, c)) = st.citizen(&headers) else {
-        return redirect("/");
+    let Some(c) = st.citizen(&headers).await else {
+        return st.redirect("/");
     };
     let r = match st.db.request(&id) {
         Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
-        Ok(_) => return problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
+        Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
         Err(e) => {
-            return problem(
+            return st.problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Archivio",
                 &e.to_string(),
@@ -744,11 +1083,11 @@ async fn pay(
         }
     };
     if r.status == "pagata" {
-        return redirect(&format!("/richieste/{id}"));
+        return st.redirect(&format!("/richieste/{id}"));
     }
     let notice: NoticeNumber = match r.notice_number.parse() {
         Ok(n) => n,
-        Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &format!("{e}")),
+        Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &format!("{e}")),
     };
     let qr = QrCode {
         fiscal_code: st.ente.fiscal_code.clone(),
@@ -757,7 +1096,7 @@ async fn pay(
     let paid = match st.simulator.pay(&qr).await {
         Ok(p) => p,
         Err(e) => {
-            return problem(
+            return st.problem(
                 StatusCode::BAD_GATEWAY,
                 "Pagamento non riuscito",
                 &e.to_string(),
@@ -780,12 +1119,16 @@ async fn pay(
         }
         Err(e) => tracing_warn(&e),
     }
-    redirect(&format!("/richieste/{id}"))
+    st.redirect(&format!("/richieste/{id}"))
 }
 
 // ---------- operator ----------
 
-async fn operator(State(st): State<Arc<AppState>>) -> Response {
+async fn operator(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let who = match st.operator(&headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let requests = st.db.requests().unwrap_or_default();
     let mut rows = String::new();
     for r in &requests {
@@ -817,17 +1160,28 @@ async fn operator(State(st): State<Arc<AppState>>) -> Response {
         ));
     }
     let body = format!(
-        r#"<h2>Istanze</h2>
+        r#"<p id="operatore">Operatore: {who} ({ente})</p>
+<h2>Istanze</h2>
 <table id="tabella-istanze"><thead><tr><th>Segnatura</th><th>Cittadino</th><th>Oggetto</th><th>Avviso</th><th>Importo</th><th>Stato</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>Ricevute pagoPA</h2>
 <table id="tabella-ricevute"><thead><tr><th>Ricevuta</th><th>Avviso</th><th>IUV</th><th>Importo</th><th>Pagatore</th></tr></thead><tbody>{rt_rows}</tbody></table>
 {treasury}"#,
-        treasury = st.treasury.section().await,
+        treasury = st.treasury.section(&st.url("/operatore/flusso")).await,
+        who = esc(&format!(
+            "{} {} {}",
+            who.given_name.as_deref().unwrap_or_default(),
+            who.family_name.as_deref().unwrap_or_default(),
+            who.fiscal_code
+        )),
+        ente = esc(&st.ente.name),
     );
-    Html(page("Area operatore", &body)).into_response()
+    Html(st.page("Area operatore", &body)).into_response()
 }
 
-async fn send_flow(State(st): State<Arc<AppState>>) -> Response {
+async fn send_flow(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = st.operator(&headers).await {
+        return r;
+    }
     let receipts = st
         .node
         .store()
@@ -835,7 +1189,7 @@ async fn send_flow(State(st): State<Arc<AppState>>) -> Response {
         .await
         .unwrap_or_default();
     match st.treasury.send_today(&st.ente, &receipts).await {
-        Ok(()) => redirect("/operatore"),
-        Err(e) => problem(StatusCode::BAD_GATEWAY, "SIOPE+", &e),
+        Ok(()) => st.redirect("/operatore"),
+        Err(e) => st.problem(StatusCode::BAD_GATEWAY, "SIOPE+", &e),
     }
 }

@@ -2,15 +2,17 @@
 //! the node as the creditor's station (`PaForNodeHost` over the demo's database), and paying
 //! through the node simulator, which calls our paForNode endpoint over HTTP like the real node.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, Local};
 use pa_types::Amount;
+use pa_types::OrganizationFiscalCode;
 use pagopa::node::{
     AmountOption, EntityType, Fault, FaultCode, GetPaymentRequest, NoticeDescription, Operation,
-    PaForNodeHost, PaymentData, PaymentOptionDescription, QrCode, Receipt, Subject, Transfer,
-    TransferTarget, VerifyPaymentNoticeRequest,
+    Outcome, PaForNodeHost, PaymentData, PaymentOptionDescription, QrCode, Receipt, Subject,
+    Transfer, TransferTarget, VerifyPaymentNoticeRequest,
 };
 use pagopa::{IuvAllocator, NoticeNumber, QrPayload};
 
@@ -127,9 +129,64 @@ impl PaForNodeHost for Station {
 
     async fn receipt_stored(&self, receipt: &Receipt) {
         // The receipt is already durable in the receipt store; mark the request paid. A failure
-        // here is repaired from the store on the next start (see `reconcile`).
+        // here is repaired from the store on the next start (see `reconcile`). A KO receipt
+        // (the payment did not happen) leaves the request to pay.
+        if receipt.outcome != Outcome::Ok {
+            return;
+        }
         let _ = self
             .db
             .mark_paid(&receipt.creditor_reference_id, &receipt.receipt_id);
+    }
+}
+
+/// The partner's station: one paForNode endpoint for every ente, each request answered by the
+/// ente named by its `idPA` / the notice's creditor fiscal code.
+pub(crate) struct Stations {
+    by_creditor: BTreeMap<String, Station>,
+}
+
+impl Stations {
+    pub(crate) fn new(stations: impl IntoIterator<Item = Station>) -> Stations {
+        Stations {
+            by_creditor: stations
+                .into_iter()
+                .map(|s| (s.ente.fiscal_code.to_string(), s))
+                .collect(),
+        }
+    }
+
+    fn of(&self, creditor: &OrganizationFiscalCode) -> Result<&Station, Fault> {
+        self.by_creditor
+            .get(creditor.as_str())
+            .ok_or_else(|| Fault::new(FaultCode::IdDominioErrato))
+    }
+}
+
+#[async_trait]
+impl PaForNodeHost for Stations {
+    async fn verify_payment_notice(
+        &self,
+        request: &VerifyPaymentNoticeRequest,
+    ) -> Result<NoticeDescription, Fault> {
+        self.of(&request.qr_code.fiscal_code)?
+            .verify_payment_notice(request)
+            .await
+    }
+
+    async fn get_payment(
+        &self,
+        operation: Operation,
+        request: &GetPaymentRequest,
+    ) -> Result<PaymentData, Fault> {
+        self.of(&request.qr_code.fiscal_code)?
+            .get_payment(operation, request)
+            .await
+    }
+
+    async fn receipt_stored(&self, receipt: &Receipt) {
+        if let Ok(s) = self.of(&receipt.fiscal_code) {
+            s.receipt_stored(receipt).await;
+        }
     }
 }

@@ -29,7 +29,8 @@ pub(crate) fn register(
     subject: &str,
     document: &[u8],
 ) -> Result<Protocolled, String> {
-    let registro: CodiceRegistro = "PG"
+    let registro: CodiceRegistro = ente
+        .register
         .parse()
         .map_err(|e| format!("codice registro: {e:?}"))?;
     let key = RegistroKey::new(ente.ipa.as_str(), ente.aoo.as_str(), registro.clone());

@@ -244,18 +244,19 @@ impl Treasury {
     }
 
     /// The operator page's SIOPE+ section.
-    pub(crate) async fn section(&self) -> String {
+    pub(crate) async fn section(&self, send_action: &str) -> String {
         let days = self.cert.days_left(Utc::now());
         let mut out = format!(
             r#"<h2>SIOPE+</h2>
 <div class="scheda" id="certificato">{}</div>
-<form method="post" action="/operatore/flusso"><div class="azioni">
+<form method="post" action="{action}"><div class="azioni">
 <button type="submit" id="invia-flusso">Genera e invia il flusso OPI di oggi</button></div></form>"#,
             fields(&[
                 ("Certificato client A2A", self.cert.subject.clone()),
                 ("Scadenza", self.cert.not_after.to_string()),
                 ("Giorni rimanenti", days.to_string()),
-            ])
+            ]),
+            action = esc(send_action),
         );
         if let Some(sent) = &*self.last.lock().await {
             out.push_str(&format!(
