@@ -40,6 +40,46 @@ pub enum Operation {
     GetServiceActivationByPost,
     /// `PUT /activations/`.
     UpsertServiceActivation,
+    /// `POST /manage/services`.
+    CmsCreateService,
+    /// `GET /manage/services`.
+    CmsGetServices,
+    /// `GET /manage/services/topics`.
+    GetServiceTopics,
+    /// `GET /manage/services/{serviceId}`.
+    CmsGetService,
+    /// `PUT /manage/services/{serviceId}`.
+    CmsUpdateService,
+    /// `DELETE /manage/services/{serviceId}`.
+    CmsDeleteService,
+    /// `PUT /manage/services/{serviceId}/logo`.
+    CmsUpdateServiceLogo,
+    /// `GET /manage/services/{serviceId}/history`.
+    CmsGetServiceHistory,
+    /// `GET /manage/services/{serviceId}/keys`.
+    CmsGetServiceKeys,
+    /// `PUT /manage/services/{serviceId}/keys/{keyType}` (retrying yields another new key, which is as good).
+    CmsRegenerateServiceKey,
+    /// `PUT /manage/services/{serviceId}/review`.
+    CmsReviewService,
+    /// `POST /manage/services/{serviceId}/release`.
+    CmsReleaseService,
+    /// `GET /manage/services/{serviceId}/release`.
+    CmsGetPublishedService,
+    /// `DELETE /manage/services/{serviceId}/release`.
+    CmsUnpublishService,
+    /// `GET /subscriptions-feed/{date}`.
+    GetSubscriptionsFeedForDate,
+    /// `PUT /organizations/{organization_fiscal_code}/logo`.
+    UploadOrganizationLogo,
+    /// `POST /messages-sending/remote-contents/configurations`.
+    CreateRcConfiguration,
+    /// `GET /messages-sending/remote-contents/configurations`.
+    ListRcConfiguration,
+    /// `GET /messages-sending/remote-contents/configurations/{configurationId}`.
+    GetRcConfiguration,
+    /// `PUT /messages-sending/remote-contents/configurations/{configurationId}`.
+    UpdateRcConfiguration,
 }
 
 impl Operation {
@@ -51,13 +91,37 @@ impl Operation {
             Self::GetMessage => "getMessage",
             Self::GetServiceActivationByPost => "getServiceActivationByPOST",
             Self::UpsertServiceActivation => "upsertServiceActivation",
+            Self::CmsCreateService => "cmsCreateService",
+            Self::CmsGetServices => "cmsGetServices",
+            Self::GetServiceTopics => "getServiceTopics",
+            Self::CmsGetService => "cmsGetService",
+            Self::CmsUpdateService => "cmsUpdateService",
+            Self::CmsDeleteService => "cmsDeleteService",
+            Self::CmsUpdateServiceLogo => "cmsUpdateServiceLogo",
+            Self::CmsGetServiceHistory => "cmsGetServiceHistory",
+            Self::CmsGetServiceKeys => "cmsGetServiceKeys",
+            Self::CmsRegenerateServiceKey => "cmsRegenerateServiceKey",
+            Self::CmsReviewService => "cmsReviewService",
+            Self::CmsReleaseService => "cmsReleaseService",
+            Self::CmsGetPublishedService => "cmsGetPublishedService",
+            Self::CmsUnpublishService => "cmsUnpublishService",
+            Self::GetSubscriptionsFeedForDate => "getSubscriptionsFeedForDate",
+            Self::UploadOrganizationLogo => "uploadOrganizationLogo",
+            Self::CreateRcConfiguration => "createRCConfiguration",
+            Self::ListRcConfiguration => "listRCConfiguration",
+            Self::GetRcConfiguration => "getRCConfiguration",
+            Self::UpdateRcConfiguration => "updateRCConfiguration",
         }
     }
 
-    /// Whether sending the request twice has the same effect as once. Only message submission
-    /// is not: the API has no idempotency key, each accepted POST creates a new message.
+    /// Whether sending the request twice has the same effect as once. Message submission and
+    /// the creation of a service or a remote-content configuration are not: the API has no
+    /// idempotency key, each accepted POST creates a new resource.
     pub fn is_idempotent(self) -> bool {
-        !matches!(self, Self::SubmitMessage)
+        !matches!(
+            self,
+            Self::SubmitMessage | Self::CmsCreateService | Self::CreateRcConfiguration
+        )
     }
 }
 
@@ -72,14 +136,14 @@ struct ActivationPayload<'a> {
     status: &'a ActivationStatus,
 }
 
-fn join(base: &str, path: &str) -> Result<http::Uri, TransportError> {
+pub(crate) fn join(base: &str, path: &str) -> Result<http::Uri, TransportError> {
     let url = format!("{}{}", base.trim_end_matches('/'), path);
     url.parse::<http::Uri>()
         .map_err(|e| TransportError::Url(format!("{url}: {e}")))
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn path_segment(s: &str) -> String {
+pub(crate) fn path_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -91,7 +155,7 @@ fn path_segment(s: &str) -> String {
     out
 }
 
-fn json_request(
+pub(crate) fn json_request(
     method: Method,
     base: &str,
     path: &str,
@@ -108,7 +172,7 @@ fn json_request(
         .map_err(|e| TransportError::Url(e.to_string()))
 }
 
-fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
     // The payload types here only hold strings, numbers and booleans: serialization cannot fail.
     serde_json::to_vec(v).unwrap_or_default()
 }
@@ -247,7 +311,7 @@ pub fn parse_upsert_activation(resp: &Response<Vec<u8>>) -> Result<Activation, A
     expect_json(Operation::UpsertServiceActivation, resp, StatusCode::OK)
 }
 
-fn expect_json<T: DeserializeOwned>(
+pub(crate) fn expect_json<T: DeserializeOwned>(
     op: Operation,
     resp: &Response<Vec<u8>>,
     ok: StatusCode,
@@ -314,6 +378,7 @@ pub fn error_from_response(op: Operation, resp: &Response<Vec<u8>>) -> ApiError 
         },
         404 if op == Operation::GetProfileByPost => ApiError::ProfileNotFound { problem },
         404 => ApiError::NotFound { problem },
+        409 => ApiError::Conflict { problem },
         429 => ApiError::Throttled {
             retry_after: retry_after(resp.headers(), Utc::now()),
         },
@@ -338,3 +403,7 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> 
     let at = DateTime::parse_from_rfc2822(v).ok()?.with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
+
+pub use crate::feed::{
+    organization_logo_request, parse_subscriptions_feed, subscriptions_feed_request,
+};

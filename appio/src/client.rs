@@ -2,7 +2,7 @@
 //! retries, a shared pause on 429, a client-side rate limit and bounded concurrency.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -175,7 +175,7 @@ impl IoClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base_url: self.base_url.trim_end_matches('/').to_owned(),
-                key: self.key,
+                key: RwLock::new(Arc::new(KeyInUse(self.key))),
                 retry: self.retry,
                 interval: self
                     .requests_per_second
@@ -198,7 +198,9 @@ pub struct IoClient {
 struct Inner {
     http: reqwest::Client,
     base_url: String,
-    key: SubscriptionKey,
+    /// The key written on new requests. Each request holds its own `Arc` while it is written and
+    /// its answer read, so the count of holders of a retired key tells whether any is in flight.
+    key: RwLock<Arc<KeyInUse>>,
     retry: RetryPolicy,
     interval: Option<Duration>,
     next_slot: Mutex<Instant>,
@@ -210,7 +212,7 @@ impl fmt::Debug for IoClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IoClient")
             .field("base_url", &self.inner.base_url)
-            .field("key", &self.inner.key)
+            .field("key", &"[redacted]")
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
@@ -233,6 +235,34 @@ impl IoClient {
     /// The base URL.
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// The subscription key written on new requests.
+    pub fn key(&self) -> SubscriptionKey {
+        self.current_key().0.clone()
+    }
+
+    fn current_key(&self) -> Arc<KeyInUse> {
+        self.inner
+            .key
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Switches every clone of this client to `key` at once: requests written from now on carry
+    /// it, requests already in flight finish with the key they were written with. The returned
+    /// [`RetiredKey`] tells when none of those is left, that is when the old key may be revoked
+    /// ([`crate::rotate_keys`] does the whole rotation).
+    pub fn set_key(&self, key: SubscriptionKey) -> RetiredKey {
+        let new = Arc::new(KeyInUse(key));
+        let mut cell = self
+            .inner
+            .key
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let old = std::mem::replace(&mut *cell, new);
+        RetiredKey(old)
     }
 
     /// `getProfileByPOST`: whether the citizen is on IO and allows this service.
@@ -334,7 +364,7 @@ impl IoClient {
         .await
     }
 
-    async fn execute<T>(
+    pub(crate) async fn execute<T>(
         &self,
         op: Operation,
         req: Request<Vec<u8>>,
@@ -344,12 +374,19 @@ impl IoClient {
         let policy = &self.inner.retry;
         let mut retry = 0u32;
         loop {
-            let outcome = self.send_once(&req, reborrow(&mut hook)).await?;
+            let (outcome, used) = self.send_once(&req, reborrow(&mut hook)).await?;
             let (err, wait) = match outcome {
                 Ok(resp) => match parse(&resp) {
                     Ok(v) => return Ok(v),
                     Err(e) => {
                         let wait = match &e {
+                            // Refused with a key that was replaced meanwhile (a rotation):
+                            // nothing was created, try again at once with the new key.
+                            ApiError::Unauthorized { .. }
+                                if !Arc::ptr_eq(&used, &self.current_key()) =>
+                            {
+                                Some(Duration::ZERO)
+                            }
                             ApiError::Throttled { retry_after } => Some(
                                 retry_after
                                     .map(|d| d.min(policy.max_retry_after))
@@ -432,7 +469,7 @@ impl IoClient {
         &self,
         req: &Request<Vec<u8>>,
         hook: Option<&mut dyn SubmitHook>,
-    ) -> Result<Result<Response<Vec<u8>>, TransportError>, Error> {
+    ) -> Result<(Result<Response<Vec<u8>>, TransportError>, Arc<KeyInUse>), Error> {
         let _permit = loop {
             self.wait_turn().await;
             let permit = self.inner.permits.acquire().await.ok();
@@ -445,19 +482,22 @@ impl IoClient {
         if let Some(h) = hook {
             h.before_send().await?;
         }
-        Ok(self.write_request(req).await)
+        let key = self.current_key();
+        let out = self.write_request(req, &key.0).await;
+        Ok((out, key))
     }
 
     async fn write_request(
         &self,
         req: &Request<Vec<u8>>,
+        key: &SubscriptionKey,
     ) -> Result<Response<Vec<u8>>, TransportError> {
         let url = req.uri().to_string();
         let mut rb = self
             .inner
             .http
             .request(req.method().clone(), &url)
-            .header(api::SUBSCRIPTION_KEY_HEADER, self.inner.key.expose_secret());
+            .header(api::SUBSCRIPTION_KEY_HEADER, key.expose_secret());
         for (name, value) in req.headers() {
             rb = rb.header(name, value);
         }
@@ -472,6 +512,48 @@ impl IoClient {
         *out.status_mut() = status;
         *out.headers_mut() = headers;
         Ok(out)
+    }
+}
+
+/// A key as some requests in flight hold it.
+pub(crate) struct KeyInUse(SubscriptionKey);
+
+/// A key that [`IoClient::set_key`] replaced; requests written with it may still be in flight.
+#[must_use = "wait with `drained` before revoking the old key"]
+pub struct RetiredKey(Arc<KeyInUse>);
+
+impl fmt::Debug for RetiredKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetiredKey")
+            .field("in_flight", &self.in_flight())
+            .finish()
+    }
+}
+
+impl RetiredKey {
+    /// Requests written with the old key whose answer has not been read yet.
+    pub fn in_flight(&self) -> usize {
+        Arc::strong_count(&self.0) - 1
+    }
+
+    /// The old key.
+    pub fn key(&self) -> &SubscriptionKey {
+        &self.0.0
+    }
+
+    /// Waits until no request written with the old key is in flight, at most `timeout`.
+    /// Returns whether none is left.
+    pub async fn drained(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.in_flight() == 0 {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 

@@ -23,6 +23,107 @@ pub enum Error {
     /// The bulk input (CSV file, template) is unusable.
     #[error("bulk input error: {0}")]
     Input(#[from] InputError),
+    /// A key rotation stopped before it was complete.
+    #[error("key rotation: {0}")]
+    Rotation(#[from] RotationError),
+}
+
+/// Why a key rotation ([`crate::rotate_keys`]) stopped. What was done before is safe: the
+/// client always holds a key that IO accepts.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotationError {
+    /// The client's key is neither the primary nor the secondary key of the service.
+    #[error("the client's key is not one of the keys of service {service_id}")]
+    KeyNotOfService {
+        /// The service.
+        service_id: String,
+    },
+    /// Requests written with the old key were still in flight at the deadline: the old key was
+    /// not regenerated (the client already uses the new one).
+    #[error("{in_flight} requests with the old key still in flight after {waited:?}; old key kept")]
+    DrainTimeout {
+        /// Requests still in flight.
+        in_flight: usize,
+        /// How long the rotation waited.
+        waited: Duration,
+    },
+    /// A step of the rotation failed at IO.
+    #[error("{step}: {source}")]
+    Step {
+        /// Which step (`get keys`, `regenerate secondary`, ...).
+        step: &'static str,
+        /// The failure.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+/// Why bytes are not a logo IO accepts: the PNG is checked before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogoError {
+    /// Empty input.
+    #[error("the logo is empty")]
+    Empty,
+    /// Larger than allowed.
+    #[error("the logo is {found} bytes, more than {max}")]
+    TooLarge {
+        /// Bytes allowed.
+        max: usize,
+        /// Bytes given.
+        found: usize,
+    },
+    /// The first 8 bytes are not the PNG signature.
+    #[error("not a PNG: the signature (89 50 4E 47 0D 0A 1A 0A) is missing")]
+    NotPng,
+    /// The file ends inside a chunk, or before `IEND`.
+    #[error("PNG truncated at byte {offset}")]
+    Truncated {
+        /// Where the data ends.
+        offset: usize,
+    },
+    /// The first chunk is not a 13-byte `IHDR`.
+    #[error("PNG: the first chunk must be a 13-byte IHDR, found {found:?} of {length} bytes")]
+    MissingIhdr {
+        /// Type of the first chunk.
+        found: String,
+        /// Its length.
+        length: u32,
+    },
+    /// A chunk's CRC does not match its data.
+    #[error("PNG: CRC mismatch in chunk {chunk:?} at byte {offset}")]
+    BadCrc {
+        /// Chunk type.
+        chunk: String,
+        /// Offset of the chunk.
+        offset: usize,
+    },
+    /// An IHDR field is outside what PNG allows.
+    #[error("PNG IHDR: {reason}")]
+    BadIhdr {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The image size breaks the rules asked for ([`crate::LogoRules`]).
+    #[error("logo is {width}x{height} pixels: {rule}")]
+    Dimensions {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// The rule broken.
+        rule: String,
+    },
+    /// Bytes after the `IEND` chunk.
+    #[error("PNG: {extra} bytes after IEND")]
+    TrailingData {
+        /// Bytes after the end.
+        extra: usize,
+    },
+    /// No `IDAT` chunk before `IEND`.
+    #[error("PNG: no IDAT chunk (no image data)")]
+    NoImageData,
 }
 
 /// A rule of the IO Services API that a message part breaks. `field` is the JSON path of the part
@@ -71,6 +172,9 @@ pub enum ValidationError {
         /// JSON path of the field.
         field: &'static str,
     },
+    /// A logo is not a PNG that IO accepts.
+    #[error("logo: {0}")]
+    Logo(#[from] LogoError),
     /// Two parts of a message cannot be combined.
     #[error("{field}: {reason}")]
     Incompatible {
@@ -137,6 +241,13 @@ pub enum ApiError {
     /// 404 on a profile look-up: the citizen has no IO inbox.
     #[error("404 profile not found: the citizen is not on IO")]
     ProfileNotFound {
+        /// The ProblemJson body, when there was one.
+        problem: Option<Box<ProblemJson>>,
+    },
+    /// 409: the resource's state does not allow the action (for example updating a service
+    /// under review, releasing a service not approved).
+    #[error("409 conflict: the state of the resource does not allow this{}", detail(.problem))]
+    Conflict {
         /// The ProblemJson body, when there was one.
         problem: Option<Box<ProblemJson>>,
     },

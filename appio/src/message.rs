@@ -18,7 +18,12 @@ pub fn api_len(s: &str) -> usize {
     s.encode_utf16().count()
 }
 
-fn check_len(field: &'static str, s: &str, min: usize, max: usize) -> Result<(), ValidationError> {
+pub(crate) fn check_len(
+    field: &'static str,
+    s: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), ValidationError> {
     let found = api_len(s);
     if (min..=max).contains(&found) {
         Ok(())
@@ -418,7 +423,7 @@ impl ThirdPartyData {
     }
 }
 
-fn check_ulid(field: &'static str, s: &str) -> Result<(), ValidationError> {
+pub(crate) fn check_ulid(field: &'static str, s: &str) -> Result<(), ValidationError> {
     // Crockford base 32 without I, L, O, U; the first character is at most 7 (128-bit value).
     let ok = s.len() == 26
         && s.bytes().enumerate().all(|(i, b)| {

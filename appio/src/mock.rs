@@ -18,6 +18,8 @@
 // Handlers return early with ready-made responses; their size does not matter here.
 #![allow(clippy::result_large_err)]
 
+mod manage;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,11 +44,31 @@ use crate::types::{
     MessageId, MessageStatus, NotificationStatus, NotificationStatuses, ProblemJson,
 };
 
+/// A check of every request the mock receives, before it is handled: method, path (with the
+/// `/api/v1` base path and without the query) and body. An `Err` is recorded
+/// ([`MockServer::request_violations`]) and answered 400, so a client sending a body that the
+/// check refuses fails. Tests plug a schema validator built from the API's OpenAPI here.
+#[derive(Clone)]
+pub struct RequestCheck(
+    #[allow(clippy::type_complexity)]
+    pub  Arc<dyn Fn(&http::Method, &str, &[u8]) -> Result<(), String> + Send + Sync>,
+);
+
+impl std::fmt::Debug for RequestCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestCheck(..)")
+    }
+}
+
 /// Settings of a [`MockServer`].
 #[derive(Debug, Clone)]
 pub struct MockConfig {
-    /// Subscription keys accepted; empty accepts any non-empty key.
+    /// Subscription keys accepted besides the keys of the services created on the mock; when
+    /// empty, any non-empty key is accepted. A key replaced by a regeneration is refused from
+    /// then on.
     pub accepted_keys: Vec<String>,
+    /// Check of every request (see [`RequestCheck`]).
+    pub request_check: Option<RequestCheck>,
     /// Fraction (0.0..=1.0) of requests answered 429 before anything else happens.
     pub throttle_rate: f64,
     /// `Retry-After` seconds sent with injected 429s (`None`: no header).
@@ -70,6 +92,7 @@ impl Default for MockConfig {
     fn default() -> Self {
         Self {
             accepted_keys: Vec::new(),
+            request_check: None,
             throttle_rate: 0.0,
             retry_after_secs: None,
             server_error_rate: 0.0,
@@ -117,6 +140,9 @@ struct Shared {
     next_id: AtomicU64,
     requests: AtomicU64,
     faults: AtomicU64,
+    unauthorized: AtomicU64,
+    manage: Mutex<manage::ManageState>,
+    violations: Mutex<Vec<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -165,6 +191,9 @@ impl MockServer {
             next_id: AtomicU64::new(1),
             requests: AtomicU64::new(0),
             faults: AtomicU64::new(0),
+            unauthorized: AtomicU64::new(0),
+            manage: Mutex::new(manage::ManageState::default()),
+            violations: Mutex::new(Vec::new()),
         });
         let app = router(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -216,6 +245,98 @@ impl MockServer {
     pub fn fault_count(&self) -> u64 {
         self.shared.faults.load(Ordering::Relaxed)
     }
+
+    /// Number of requests answered 401 (missing, unknown or revoked key).
+    pub fn unauthorized_count(&self) -> u64 {
+        self.shared.unauthorized.load(Ordering::Relaxed)
+    }
+
+    /// What the [`RequestCheck`] refused so far: `METHOD path: reason`.
+    pub fn request_violations(&self) -> Vec<String> {
+        lock(&self.shared.violations).clone()
+    }
+
+    /// Approves a service under review (what PagoPA's review does); a service sent to review
+    /// with `auto_publish` is published too. Returns false for an unknown service or one not
+    /// under review.
+    pub fn approve(&self, service_id: &str) -> bool {
+        use crate::services::{HistoryKind, HistoryStatus, LifecycleStatus, PublicationStatus};
+        let mut m = lock(&self.shared.manage);
+        let Some(s) = m.services.get_mut(service_id) else {
+            return false;
+        };
+        if s.status != LifecycleStatus::Submitted {
+            return false;
+        }
+        s.status = LifecycleStatus::Approved;
+        s.last_update = Utc::now();
+        s.history.push((
+            HistoryKind::Lifecycle,
+            HistoryStatus::Approved,
+            s.last_update,
+        ));
+        if s.auto_publish {
+            s.publication = Some(PublicationStatus::Published);
+            s.history.push((
+                HistoryKind::Publication,
+                HistoryStatus::Published,
+                s.last_update,
+            ));
+        }
+        true
+    }
+
+    /// Rejects a service under review with a reason.
+    pub fn reject(&self, service_id: &str, reason: &str) -> bool {
+        use crate::services::{HistoryKind, HistoryStatus, LifecycleStatus};
+        let mut m = lock(&self.shared.manage);
+        let Some(s) = m.services.get_mut(service_id) else {
+            return false;
+        };
+        if s.status != LifecycleStatus::Submitted {
+            return false;
+        }
+        s.status = LifecycleStatus::Rejected;
+        s.reason = Some(reason.to_owned());
+        s.last_update = Utc::now();
+        s.history.push((
+            HistoryKind::Lifecycle,
+            HistoryStatus::Rejected,
+            s.last_update,
+        ));
+        true
+    }
+
+    /// The keys of a service created on the mock: `(primary, secondary)`.
+    pub fn service_keys(&self, service_id: &str) -> Option<(String, String)> {
+        lock(&self.shared.manage)
+            .services
+            .get(service_id)
+            .map(|s| (s.primary.clone(), s.secondary.clone()))
+    }
+
+    /// The logo uploaded for a service (the PNG bytes).
+    pub fn service_logo(&self, service_id: &str) -> Option<Vec<u8>> {
+        lock(&self.shared.manage)
+            .services
+            .get(service_id)
+            .and_then(|s| s.logo.clone())
+    }
+
+    /// The logo uploaded for an organization (the PNG bytes).
+    pub fn organization_logo(&self, organization_fiscal_code: &str) -> Option<Vec<u8>> {
+        lock(&self.shared.manage)
+            .org_logos
+            .get(organization_fiscal_code)
+            .cloned()
+    }
+
+    /// Sets the subscriptions feed of a day (`YYYY-MM-DD`): the hashes given as they are.
+    pub fn set_feed(&self, date: &str, subscriptions: Vec<String>, unsubscriptions: Vec<String>) {
+        lock(&self.shared.manage)
+            .feeds
+            .insert(date.to_owned(), (subscriptions, unsubscriptions));
+    }
 }
 
 impl Drop for MockServer {
@@ -236,7 +357,38 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v1/activations/",
             post(get_activation).put(upsert_activation),
         )
+        .merge(manage::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            check_request,
+        ))
         .with_state(shared)
+}
+
+/// Runs the configured [`RequestCheck`] on every request.
+async fn check_request(
+    State(s): State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(check) = s.config.request_check.clone() else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, 16 << 20).await {
+        Ok(b) => b,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "Unreadable body", &e.to_string()),
+    };
+    if let Err(reason) = (check.0)(&parts.method, parts.uri.path(), &bytes) {
+        let v = format!("{} {}: {reason}", parts.method, parts.uri.path());
+        lock(&s.violations).push(v.clone());
+        return problem(StatusCode::BAD_REQUEST, "Request violates the schema", &v);
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
@@ -270,7 +422,19 @@ fn gate_now(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let keys = &shared.config.accepted_keys;
-    if key.is_empty() || (!keys.is_empty() && !keys.iter().any(|k| k == key)) {
+    let refused = {
+        let m = lock(&shared.manage);
+        let of_service = m
+            .services
+            .values()
+            .any(|s| s.primary == key || s.secondary == key);
+        let open = keys.is_empty();
+        key.is_empty()
+            || m.revoked.iter().any(|k| k == key)
+            || !(open || of_service || keys.iter().any(|k| k == key))
+    };
+    if refused {
+        shared.unauthorized.fetch_add(1, Ordering::Relaxed);
         let body = serde_json::json!({
             "statusCode": 401,
             "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."

@@ -281,3 +281,112 @@ fn p7m_verify_detached_and_legacy_flags() {
     let (code, _, _) = pa(&["p7m", "verify", &p("sha1.p7m"), "--trust-signing-time"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn p7m_verify_revocation_flags() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required in CI"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string()
+    };
+    // Nobody listens on the ports named in the certificates.
+    let (ocsp_port, crl_port) = (port(), port());
+    let pki = tmp.path().join("rev");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocollo/tests/fixtures/p7m/make-revocation.sh");
+    let st = Command::new("bash")
+        .arg(script)
+        .arg(&pki)
+        .args([&ocsp_port, &crl_port])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let p = |n: &str| pki.join(n).display().to_string();
+    let (trust, crl) = (p("ca.pem"), p("crl.der"));
+
+    let (code, out, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("good.p7m"),
+        "--trust",
+        &trust,
+        "--crl",
+        &crl,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("revocation: `CN=Mario Rossi"), "{out}");
+    assert!(out.contains("good by given CRL #1"), "{out}");
+
+    let (code, _, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("revoked.p7m"),
+        "--trust",
+        &trust,
+        "--crl",
+        &crl,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("is revoked since") && err.contains("keyCompromise"),
+        "{err}"
+    );
+
+    // A CRL of another CA does not decide; the responder is unreachable: fail closed ...
+    let args = [
+        "p7m",
+        "verify",
+        &p("good.p7m"),
+        "--trust",
+        &trust,
+        "--crl",
+        &p("other-crl.der"),
+        "--ocsp",
+    ];
+    let (code, _, err) = pa(&args);
+    assert_eq!(code, 1);
+    assert!(err.contains("revocation status unknown"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{ocsp_port}")), "{err}");
+    // ... unless told to soft-fail, which says so.
+    let mut soft = args.to_vec();
+    soft.push("--soft-fail");
+    let (code, out, err) = pa(&soft);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("status UNKNOWN (soft-fail)"), "{out}");
+    // Soft-fail does not hide a revocation.
+    let (code, _, _) = pa(&[
+        "p7m",
+        "verify",
+        &p("revoked.p7m"),
+        "--trust",
+        &trust,
+        "--crl",
+        &crl,
+        "--soft-fail",
+    ]);
+    assert_eq!(code, 1);
+    // Revocation needs the issuers.
+    let (code, _, err) = pa(&["p7m", "verify", &p("good.p7m"), "--crl", &crl]);
+    assert_eq!(code, 1);
+    assert!(err.contains("needs --trust"), "{err}");
+    let (_, help, _) = pa(&["p7m", "verify", "--help"]);
+    assert!(
+        help.contains("--soft-fail") && help.contains("--crl"),
+        "{help}"
+    );
+}

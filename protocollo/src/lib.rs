@@ -13,6 +13,7 @@ mod register;
 #[cfg(feature = "postgres")]
 mod register_pg;
 mod registry;
+mod revocation;
 mod seal;
 mod textual;
 mod write;
@@ -44,6 +45,10 @@ pub use register::{
 #[cfg(feature = "postgres")]
 pub use register_pg::PgRegister;
 pub use registry::*;
+pub use revocation::{
+    CertRevocation, CrlReason, HttpFetcher, OcspHash, RevocationFetcher, RevocationOptions,
+    RevocationSource, RevocationStatus, crl_urls, ocsp_request, ocsp_urls,
+};
 
 /// The PostgreSQL schema of [`PgRegister`] (component `protocollo`), applied by
 /// [`PgRegister::open`] or by `pa db migrate`.

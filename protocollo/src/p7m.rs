@@ -15,8 +15,10 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
+use crate::revocation::{CertRevocation, Embedded, RevocationOptions, Times};
+
 #[path = "p7m_cms.rs"]
-mod p7m_cms;
+pub(crate) mod p7m_cms;
 use p7m_cms::{Attr, SignerInfoRef};
 
 const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
@@ -312,6 +314,29 @@ pub enum P7mError {
     /// Reading trust anchors failed.
     #[error("cannot load trust anchors: {0}")]
     Trust(String),
+    /// A certificate of the signer's chain is revoked (at or before the time it is judged).
+    #[error("certificate `{subject}` (serial {serial}) is revoked since {time}{} ({by})", reason.as_ref().map(|r| format!(", reason {r}")).unwrap_or_default(), by = decided_by)]
+    Revoked {
+        /// Its subject.
+        subject: String,
+        /// Its serial number (hex).
+        serial: String,
+        /// The revocation time.
+        time: DateTime<Utc>,
+        /// The CRL reason, when given.
+        reason: Option<String>,
+        /// The source that said so.
+        decided_by: String,
+    },
+    /// No revocation source decided a certificate's status (fail-closed; see
+    /// [`RevocationOptions::soft_fail`]).
+    #[error("certificate `{subject}`: revocation status unknown: {reason}")]
+    RevocationUnknown {
+        /// Its subject.
+        subject: String,
+        /// Why each source did not decide.
+        reason: String,
+    },
 }
 
 /// One `RevocationInfoChoice` found in a SignedData's `crls` field (reported, not used for
@@ -327,6 +352,8 @@ pub enum RevocationInfo {
         version: u8,
         /// Its thisUpdate.
         this_update: DateTime<Utc>,
+        /// The CRL (DER).
+        der: Vec<u8>,
     },
     /// `[1] OtherRevocationInfoFormat`, e.g. [`OID_RI_OCSP_RESPONSE`].
     Other {
@@ -368,6 +395,9 @@ pub struct P7mSigner {
     pub legacy: Vec<LegacyAcceptance>,
     /// Countersignatures of this signer, each verified.
     pub countersignatures: Vec<P7mCountersignature>,
+    /// Revocation status of each certificate of the chain but the trust anchor, signer
+    /// first (empty when revocation is not checked: see [`P7mVerifier::with_revocation`]).
+    pub revocation: Vec<CertRevocation>,
 }
 
 /// A verified `.p7m`: the innermost content and the signers of each envelope (outermost first).
@@ -396,6 +426,7 @@ pub struct P7mVerifier {
     check_chain: bool,
     now: Option<DateTime<Utc>>,
     options: VerifyOptions,
+    revocation: Option<RevocationOptions>,
 }
 
 /// The legacy algorithms usable for one signer (policy and time both satisfied).
@@ -421,6 +452,7 @@ impl P7mVerifier {
             check_chain: true,
             now: None,
             options: VerifyOptions::default(),
+            revocation: None,
         }
     }
 
@@ -451,6 +483,15 @@ impl P7mVerifier {
     #[must_use]
     pub fn with_options(mut self, options: VerifyOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Checks the revocation of every signer's chain (CRLs, OCSP, the values embedded in the
+    /// signature; see [`RevocationOptions`]): a revoked certificate fails the signature, and
+    /// so does an unknown status unless [`RevocationOptions::soft_fail`].
+    #[must_use]
+    pub fn with_revocation(mut self, options: RevocationOptions) -> Self {
+        self.revocation = Some(options);
         self
     }
 
@@ -515,16 +556,23 @@ impl P7mVerifier {
         if sd.signer_infos.is_empty() {
             return Err(P7mError::NoSigners);
         }
+        let mut embedded = Embedded::default();
+        for r in &sd.revocation_info {
+            match r {
+                RevocationInfo::Crl { der, .. } => embedded.crls.push(der.clone()),
+                RevocationInfo::Other { format, info_der } if *format == OID_RI_OCSP_RESPONSE => {
+                    embedded.ocsp.push(info_der.clone());
+                }
+                RevocationInfo::Other { .. } => {}
+            }
+        }
+        let ctx = Ctx {
+            certs: &sd.certificates,
+            embedded: &embedded,
+        };
         let mut signers = Vec::new();
         for (i, si) in sd.signer_infos.iter().enumerate() {
-            signers.push(self.verify_signer(
-                i,
-                si,
-                Some(&sd.econtent_type),
-                &content,
-                &sd.certificates,
-                0,
-            )?);
+            signers.push(self.verify_signer(i, si, Some(&sd.econtent_type), &content, &ctx, 0)?);
         }
         Ok(Layer {
             content,
@@ -602,9 +650,10 @@ impl P7mVerifier {
         si: &SignerInfoRef<'_>,
         econtent_type: Option<&ObjectIdentifier>,
         content: &[u8],
-        certs: &[(Certificate, Vec<u8>)],
+        ctx: &Ctx<'_>,
         depth: usize,
     ) -> Result<P7mSigner, P7mError> {
+        let certs = ctx.certs;
         let sa = |attribute: &'static str| P7mError::SignedAttribute {
             signer: i,
             attribute,
@@ -715,12 +764,38 @@ impl P7mVerifier {
         check_signing_usage(cert)?;
         // certificate validity and chain at signing time
         let at = signing_time.or(self.now).unwrap_or_else(Utc::now);
-        if self.check_chain {
-            let mut pool: Vec<&Certificate> = certs.iter().map(|(c, _)| c).collect();
-            pool.extend(self.intermediates.iter());
-            build_chain_with(cert, &pool, &self.anchors, at, allow)?;
+        let mut pool: Vec<&Certificate> = certs.iter().map(|(c, _)| c).collect();
+        pool.extend(self.intermediates.iter());
+        let path = if self.check_chain {
+            build_chain_with(cert, &pool, &self.anchors, at, allow)?
         } else {
             check_validity(cert, at)?;
+            let mut path = vec![cert.clone()];
+            if let Some(i) = pool.iter().find(|c| signed_by(cert, c, allow)) {
+                path.push((*i).clone());
+            }
+            path
+        };
+        // revocation of each certificate but the anchor, judged now (no trusted time yet)
+        let mut revocation = Vec::new();
+        if let Some(ro) = &self.revocation {
+            let now = self.now.unwrap_or_else(Utc::now);
+            let times = Times { now, at: now };
+            if path.len() < 2 && !(self.check_chain && self.anchors.contains(cert)) {
+                return Err(P7mError::RevocationUnknown {
+                    subject: cert.tbs_certificate.subject.to_string(),
+                    reason: "its issuer certificate is not known".into(),
+                });
+            }
+            for pair in path.windows(2) {
+                revocation.push(crate::revocation::check(
+                    &pair[0],
+                    &pair[1],
+                    ctx.embedded,
+                    ro,
+                    times,
+                )?);
+            }
         }
         // countersignatures: each over this signer's signature value
         let mut countersignatures = Vec::new();
@@ -734,7 +809,7 @@ impl P7mVerifier {
                     Err(P7mError::TooDeep)
                 } else {
                     p7m_cms::signer_info(v).and_then(|csi| {
-                        self.verify_signer(0, &csi, None, si.signature, certs, depth + 1)
+                        self.verify_signer(0, &csi, None, si.signature, ctx, depth + 1)
                     })
                 };
                 countersignatures.push(P7mCountersignature { result });
@@ -756,8 +831,15 @@ impl P7mVerifier {
             certificate_der: cert_der.clone(),
             legacy,
             countersignatures,
+            revocation,
         })
     }
+}
+
+/// What the signers of one envelope share.
+struct Ctx<'a> {
+    certs: &'a [(Certificate, Vec<u8>)],
+    embedded: &'a Embedded,
 }
 
 /// The value of the single attribute `oid`: None when absent, Some(None) when repeated or
@@ -1036,7 +1118,7 @@ fn check_validity(cert: &Certificate, at: DateTime<Utc>) -> Result<(), P7mError>
 }
 
 /// The key usage extension, when present (None = absent: any use).
-fn key_usage(cert: &Certificate) -> Option<KeyUsage> {
+pub(crate) fn key_usage(cert: &Certificate) -> Option<KeyUsage> {
     cert.tbs_certificate
         .extensions
         .as_ref()
@@ -1055,7 +1137,7 @@ pub(crate) fn check_signing_usage(cert: &Certificate) -> Result<(), P7mError> {
     }
 }
 
-fn is_ca(cert: &Certificate) -> bool {
+pub(crate) fn is_ca(cert: &Certificate) -> bool {
     cert.tbs_certificate
         .extensions
         .as_ref()
@@ -1063,6 +1145,21 @@ fn is_ca(cert: &Certificate) -> bool {
         .and_then(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
         .is_some_and(|bc| bc.ca)
         && key_usage(cert).is_none_or(|ku| ku.key_cert_sign())
+}
+
+/// Verifies a signature (no legacy algorithm) with `spki` (CRLs, OCSP responses, tokens).
+pub(crate) fn verify_plain(
+    spki: &x509_cert::spki::SubjectPublicKeyInfoOwned,
+    sig_alg: &AlgorithmIdentifierOwned,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), P7mError> {
+    verify_signature(spki, sig_alg, msg, sig, Allow::default())
+}
+
+/// Whether `issuer` signed `cert` (no legacy algorithm).
+pub(crate) fn signed_by_plain(cert: &Certificate, issuer: &Certificate) -> bool {
+    signed_by(cert, issuer, Allow::default())
 }
 
 fn signed_by(cert: &Certificate, issuer: &Certificate, allow: Allow) -> bool {
@@ -1088,7 +1185,7 @@ pub(crate) fn build_chain(
     anchors: &[Certificate],
     at: DateTime<Utc>,
 ) -> Result<(), P7mError> {
-    build_chain_with(signer, pool, anchors, at, Allow::default())
+    build_chain_with(signer, pool, anchors, at, Allow::default()).map(|_| ())
 }
 
 /// [`build_chain`] accepting in certificate signatures the legacy algorithms accepted for
@@ -1099,16 +1196,19 @@ fn build_chain_with(
     anchors: &[Certificate],
     at: DateTime<Utc>,
     allow: Allow,
-) -> Result<(), P7mError> {
+) -> Result<Vec<Certificate>, P7mError> {
     let mut current = signer;
+    let mut path = Vec::new();
     for _ in 0..MAX_CHAIN {
         check_validity(current, at)?;
+        path.push(current.clone());
         if anchors.iter().any(|a| a == current) {
-            return Ok(());
+            return Ok(path);
         }
         if let Some(a) = anchors.iter().find(|a| signed_by(current, a, allow)) {
             check_validity(a, at)?;
-            return Ok(());
+            path.push(a.clone());
+            return Ok(path);
         }
         match pool
             .iter()

@@ -322,6 +322,7 @@ fn revocation(t: &Tlv<'_>) -> Result<RevocationInfo, P7mError> {
                 issuer: issuer.to_string(),
                 version,
                 this_update: crate::p7m::to_chrono(this_update),
+                der: t.raw.to_vec(),
             })
         }
         0xa1 => {

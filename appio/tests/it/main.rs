@@ -6,8 +6,11 @@ mod bulk;
 mod client;
 mod common;
 mod journal_contract;
+mod manage;
 mod mock;
 #[cfg(feature = "postgres")]
 mod pg_workers;
 mod props;
+mod rotation;
+mod schema;
 mod validation;

@@ -8,6 +8,7 @@ mod p7m;
 mod p7m_cms;
 mod props;
 mod registry;
+mod revocation;
 mod seal;
 mod segnatura;
 mod textual;
