@@ -95,6 +95,17 @@ pub(crate) enum Pagopa {
         #[arg(long, conflicts_with_all = ["notice", "creditor", "amount", "postal_account", "debtor", "out"])]
         parse: Option<String>,
     },
+    /// Draw the printable payment notice ("avviso di pagamento pagoPA") as a PDF from a JSON
+    /// description (subject, creditor, debtor, single payment and/or installments); exit 1
+    /// with the reason when the description is invalid.
+    Avviso {
+        /// The notice as JSON (see `pagopa::avviso::AvvisoInput`); `-` reads standard input.
+        #[arg(long)]
+        input: PathBuf,
+        /// The PDF to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
@@ -151,6 +162,7 @@ pub(crate) fn run(cmd: Pagopa) -> ExitCode {
                 None => ExitCode::SUCCESS,
             }
         }
+        Pagopa::Avviso { input, out } => avviso(&input, &out),
         Pagopa::Datamatrix {
             notice,
             creditor,
@@ -347,5 +359,36 @@ fn write_symbol(symbol: Symbol, out: &Path, scale: u32) -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprintln!("wrote {}", out.display());
+    ExitCode::SUCCESS
+}
+
+fn avviso(input: &Path, out: &Path) -> ExitCode {
+    let json = if input == Path::new("-") {
+        let mut s = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
+            return fail(format!("cannot read standard input: {e}"));
+        }
+        s
+    } else {
+        match std::fs::read_to_string(input) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("cannot read {}: {e}", input.display())),
+        }
+    };
+    let avviso = tri!(pagopa::avviso::Avviso::from_json(&json));
+    let pdf = tri!(avviso.to_pdf());
+    if let Err(e) = std::fs::write(out, &pdf) {
+        eprintln!("cannot write {}: {e}", out.display());
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "{}: {} page(s), {} bytes",
+        out.display(),
+        avviso.page_count(),
+        pdf.len()
+    );
+    for payload in avviso.qr_payloads() {
+        println!("QR: {payload}");
+    }
     ExitCode::SUCCESS
 }

@@ -46,11 +46,14 @@
 //! - [`reporting`]: streaming `FlussoRiversamento` parser, FdR client, reconciliation of reported
 //!   payments against received receipts.
 //! - `simulator` (feature `simulator`): a local pagoPA node that drives a paForNode server.
+//! - [`avviso`] (feature `avviso`): the printable payment notice as a PDF, in pagoPA's layout.
 
 mod alloc;
 mod codes;
 mod notice;
 
+#[cfg(feature = "avviso")]
+pub mod avviso;
 pub mod checkout;
 pub mod gpd;
 pub mod node;

@@ -2,5 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod alloc;
+#[cfg(feature = "avviso")]
+mod avviso;
 mod codes;
 mod notice;
