@@ -28,6 +28,15 @@ struct Args {
     /// deployment with `partner` and `enti` (see the README). Exit code 2 when it is not valid.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// `postgres://…`: shared state for several instances instead of the SQLite files.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// `redis://…`: SPID/CIE login state and sessions shared by several instances.
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// The public URL when instances run behind a load balancer.
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[tokio::main]
@@ -46,6 +55,15 @@ async fn main() -> ExitCode {
     config.port = args.port;
     config.cns_port = args.cns_port;
     config.data_dir = args.data_dir;
+    if args.database_url.is_some() {
+        config.database_url = args.database_url;
+    }
+    if args.redis_url.is_some() {
+        config.redis_url = args.redis_url;
+    }
+    if args.public_url.is_some() {
+        config.public_url = args.public_url;
+    }
     match sportello::start(config).await {
         Ok(running) => {
             println!("Sportello telematico in ascolto su {}/", running.base_url);

@@ -212,7 +212,7 @@ async fn login(
     let citizen = pa_types::CitizenIdentity::from(card);
     let sid = uuid::Uuid::new_v4().simple().to_string();
     let json = serde_json::to_string(&citizen).unwrap_or_default();
-    if target.db.put_session(&sid, &json).is_err() {
+    if target.db.put_session(&sid, &json).await.is_err() {
         return (
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             "sessione non disponibile",

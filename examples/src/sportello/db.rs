@@ -1,10 +1,34 @@
-//! The demo's own state in an embedded SQLite file: sessions and citizens' requests.
+//! The portal's own state: sessions (CIE and card logins) and citizens' requests, in an
+//! embedded SQLite file per ente, or in one PostgreSQL database shared by every instance and
+//! ente (`--database-url`).
 
 use std::path::Path;
 use std::sync::Mutex;
 
+use pa_postgres::{Database, Migration, Migrations};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+
+/// The PostgreSQL schema of the portal (component `sportello`).
+pub const PG_MIGRATIONS: Migrations = Migrations::new(
+    "sportello",
+    &[Migration::new(
+        1,
+        "sessions and requests",
+        "CREATE TABLE sportello_session (
+            ente TEXT NOT NULL, id TEXT NOT NULL, identity TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (ente, id));
+         CREATE TABLE sportello_request (
+            ente TEXT NOT NULL, id TEXT NOT NULL, created_at TEXT NOT NULL,
+            fiscal_code TEXT NOT NULL, full_name TEXT NOT NULL, login TEXT NOT NULL,
+            subject TEXT NOT NULL, body TEXT NOT NULL, protocol_number BIGINT NOT NULL,
+            segnatura TEXT NOT NULL, segnatura_xml TEXT NOT NULL, notice_number TEXT NOT NULL,
+            iuv TEXT NOT NULL, amount_cents BIGINT NOT NULL, status TEXT NOT NULL,
+            receipt_id TEXT, io_message_id TEXT,
+            PRIMARY KEY (ente, id), UNIQUE (ente, notice_number));
+         CREATE INDEX sportello_request_iuv ON sportello_request (ente, iuv);",
+    )],
+);
 
 /// A citizen's request as the demo keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -43,23 +67,312 @@ pub struct Request {
     pub io_message_id: Option<String>,
 }
 
-/// The database.
+/// The portal's database: SQLite (one file per ente) or PostgreSQL (shared).
 #[derive(Debug)]
-pub struct Db {
+pub enum Db {
+    /// Embedded.
+    Sqlite(SqliteDb),
+    /// Shared by instances; rows keyed by ente.
+    Postgres {
+        /// The pool.
+        db: Database,
+        /// The ente whose rows these are.
+        ente: String,
+    },
+}
+
+/// The embedded SQLite database of one ente.
+#[derive(Debug)]
+pub struct SqliteDb {
     conn: Mutex<Connection>,
 }
 
 /// A database error.
 #[derive(Debug, thiserror::Error)]
-#[error("database: {0}")]
-pub struct DbError(#[from] rusqlite::Error);
+#[non_exhaustive]
+pub enum DbError {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (the message names the server, never the password).
+    #[error("database: {0}")]
+    Postgres(#[from] pa_postgres::DbError),
+}
+
+const PG_COLUMNS: &str = "id, created_at, fiscal_code, full_name, login, subject, body, \
+    protocol_number, segnatura, segnatura_xml, notice_number, iuv, amount_cents, status, \
+    receipt_id, io_message_id";
+
+fn pg_row(r: &pa_postgres::tokio_postgres::Row) -> Request {
+    let protocol: i64 = r.get(7);
+    let cents: i64 = r.get(12);
+    Request {
+        id: r.get(0),
+        created_at: r.get(1),
+        fiscal_code: r.get(2),
+        full_name: r.get(3),
+        login: r.get(4),
+        subject: r.get(5),
+        body: r.get(6),
+        protocol_number: u64::try_from(protocol).unwrap_or(0),
+        segnatura: r.get(8),
+        segnatura_xml: r.get(9),
+        notice_number: r.get(10),
+        iuv: r.get(11),
+        amount_cents: u64::try_from(cents).unwrap_or(0),
+        status: r.get(13),
+        receipt_id: r.get(14),
+        io_message_id: r.get(15),
+    }
+}
 
 impl Db {
-    /// Opens (creating) the database file.
+    /// Opens (creating) the SQLite file.
     ///
     /// # Errors
     /// When SQLite cannot open or initialise the file.
     pub fn open(path: &Path) -> Result<Db, DbError> {
+        Ok(Db::Sqlite(SqliteDb::open(path)?))
+    }
+
+    /// The rows of `ente` in the shared PostgreSQL database (migrated first, safe when
+    /// instances start at once).
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub async fn postgres(db: Database, ente: &str) -> Result<Db, DbError> {
+        db.migrate(&PG_MIGRATIONS).await?;
+        Ok(Db::Postgres {
+            db,
+            ente: ente.to_owned(),
+        })
+    }
+
+    async fn pg_exec(
+        db: &Database,
+        sql: &str,
+        params: &[&(dyn pa_postgres::tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, DbError> {
+        let c = db.client().await?;
+        Ok(c.execute(sql, params).await.map_err(db.query_error())?)
+    }
+
+    async fn pg_query(
+        db: &Database,
+        sql: &str,
+        params: &[&(dyn pa_postgres::tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Request>, DbError> {
+        let c = db.client().await?;
+        let rows = c.query(sql, params).await.map_err(db.query_error())?;
+        Ok(rows.iter().map(pg_row).collect())
+    }
+
+    /// Stores a session's identity (JSON).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn put_session(&self, id: &str, identity_json: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => s.put_session(id, identity_json),
+            Db::Postgres { db, ente } => Self::pg_exec(
+                db,
+                "INSERT INTO sportello_session (ente, id, identity) VALUES ($1, $2, $3)
+                 ON CONFLICT (ente, id) DO UPDATE SET identity = EXCLUDED.identity",
+                &[ente, &id, &identity_json],
+            )
+            .await
+            .map(drop),
+        }
+    }
+
+    /// A session's identity (JSON).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn session(&self, id: &str) -> Result<Option<String>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.session(id),
+            Db::Postgres { db, ente } => {
+                let c = db.client().await?;
+                let row = c
+                    .query_opt(
+                        "SELECT identity FROM sportello_session WHERE ente = $1 AND id = $2",
+                        &[ente, &id],
+                    )
+                    .await
+                    .map_err(db.query_error())?;
+                Ok(row.map(|r| r.get(0)))
+            }
+        }
+    }
+
+    /// Deletes a session.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn delete_session(&self, id: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => s.delete_session(id),
+            Db::Postgres { db, ente } => Self::pg_exec(
+                db,
+                "DELETE FROM sportello_session WHERE ente = $1 AND id = $2",
+                &[ente, &id],
+            )
+            .await
+            .map(drop),
+        }
+    }
+
+    /// Inserts a request.
+    ///
+    /// # Errors
+    /// When the database fails (a notice number used twice among them).
+    pub async fn insert_request(&self, r: &Request) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => s.insert_request(r),
+            Db::Postgres { db, ente } => {
+                let protocol = i64::try_from(r.protocol_number).unwrap_or(i64::MAX);
+                let cents = i64::try_from(r.amount_cents).unwrap_or(i64::MAX);
+                Self::pg_exec(
+                    db,
+                    &format!(
+                        "INSERT INTO sportello_request (ente, {PG_COLUMNS}) VALUES ($1, $2, $3, \
+                         $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                    ),
+                    &[
+                        ente,
+                        &r.id,
+                        &r.created_at,
+                        &r.fiscal_code,
+                        &r.full_name,
+                        &r.login,
+                        &r.subject,
+                        &r.body,
+                        &protocol,
+                        &r.segnatura,
+                        &r.segnatura_xml,
+                        &r.notice_number,
+                        &r.iuv,
+                        &cents,
+                        &r.status,
+                        &r.receipt_id,
+                        &r.io_message_id,
+                    ],
+                )
+                .await
+                .map(drop)
+            }
+        }
+    }
+
+    async fn pg_one(&self, column: &str, value: &str) -> Result<Option<Request>, DbError> {
+        let Db::Postgres { db, ente } = self else {
+            return Ok(None);
+        };
+        let sql =
+            format!("SELECT {PG_COLUMNS} FROM sportello_request WHERE ente = $1 AND {column} = $2");
+        Ok(Self::pg_query(db, &sql, &[ente, &value])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// A request by id.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn request(&self, id: &str) -> Result<Option<Request>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.request(id),
+            Db::Postgres { .. } => self.pg_one("id", id).await,
+        }
+    }
+
+    /// A request by notice number.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn request_by_notice(&self, notice: &str) -> Result<Option<Request>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.request_by_notice(notice),
+            Db::Postgres { .. } => self.pg_one("notice_number", notice).await,
+        }
+    }
+
+    /// A request by IUV.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn request_by_iuv(&self, iuv: &str) -> Result<Option<Request>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.request_by_iuv(iuv),
+            Db::Postgres { .. } => self.pg_one("iuv", iuv).await,
+        }
+    }
+
+    /// Every request, newest first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn requests(&self) -> Result<Vec<Request>, DbError> {
+        match self {
+            Db::Sqlite(s) => s.requests(),
+            Db::Postgres { db, ente } => {
+                Self::pg_query(
+                    db,
+                    &format!(
+                        "SELECT {PG_COLUMNS} FROM sportello_request WHERE ente = $1 \
+                         ORDER BY created_at DESC, protocol_number DESC"
+                    ),
+                    &[ente],
+                )
+                .await
+            }
+        }
+    }
+
+    /// Marks a request paid with its receipt.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn mark_paid(&self, iuv: &str, receipt_id: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => s.mark_paid(iuv, receipt_id),
+            Db::Postgres { db, ente } => Self::pg_exec(
+                db,
+                "UPDATE sportello_request SET status = 'pagata', receipt_id = $3
+                 WHERE ente = $1 AND iuv = $2",
+                &[ente, &iuv, &receipt_id],
+            )
+            .await
+            .map(drop),
+        }
+    }
+
+    /// Records the App IO message sent for a request.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn set_io_message(&self, id: &str, message_id: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => s.set_io_message(id, message_id),
+            Db::Postgres { db, ente } => Self::pg_exec(
+                db,
+                "UPDATE sportello_request SET io_message_id = $3 WHERE ente = $1 AND id = $2",
+                &[ente, &id, &message_id],
+            )
+            .await
+            .map(drop),
+        }
+    }
+}
+
+impl SqliteDb {
+    /// Opens (creating) the database file.
+    ///
+    /// # Errors
+    /// When SQLite cannot open or initialise the file.
+    pub fn open(path: &Path) -> Result<SqliteDb, DbError> {
         let conn = Connection::open(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
@@ -72,7 +385,7 @@ impl Db {
                 notice_number TEXT NOT NULL UNIQUE, iuv TEXT NOT NULL, amount_cents INTEGER NOT NULL,
                 status TEXT NOT NULL, receipt_id TEXT, io_message_id TEXT);",
         )?;
-        Ok(Db {
+        Ok(SqliteDb {
             conn: Mutex::new(conn),
         })
     }

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use pa_types::CitizenIdentity;
 use spid::{
-    Aggregator, AggregatorKind, AuthnOptions, AuthnRequestMessage, CertificateSubject, Localized,
-    OrganizationIdentifier, ReceivedRequest, ServiceProvider, SessionStore, SpConfig,
-    SpCredentials, SpSession, SpidAttribute, SpidWeb, TestIdp, TestUser, WebOptions,
-    certificate_for_key,
+    Aggregator, AggregatorKind, AssertionStore, AuthnOptions, AuthnRequestMessage,
+    CertificateSubject, Localized, OrganizationIdentifier, PendingRequestStore, ReceivedRequest,
+    ServiceProvider, SessionStore, SpConfig, SpCredentials, SpSession, SpidAttribute, SpidWeb,
+    TestIdp, TestUser, WebOptions, certificate_for_key,
 };
 
 use super::{Ente, PartnerConfig, StartError, component};
@@ -67,6 +67,39 @@ pub(crate) fn spid_citizen(session: &SpSession) -> Option<CitizenIdentity> {
     )
 }
 
+/// Where the login state lives: in memory (one instance), or in Redis (shared by instances, so
+/// that a login started on one completes on another).
+#[derive(Clone)]
+pub(crate) struct LoginStores {
+    pub(crate) pending: Arc<dyn PendingRequestStore>,
+    pub(crate) assertions: Arc<dyn AssertionStore>,
+    pub(crate) sessions: Arc<dyn SessionStore>,
+}
+
+impl LoginStores {
+    pub(crate) fn memory() -> LoginStores {
+        LoginStores {
+            pending: Arc::new(spid::MemoryPendingStore::new()),
+            assertions: Arc::new(spid::MemoryAssertionStore::new()),
+            sessions: Arc::new(spid::MemorySessionStore::new()),
+        }
+    }
+
+    /// The stores of ente `id` in Redis at `url` (keys under `sportello:{id}:`).
+    pub(crate) async fn redis(url: &str, id: &str) -> Result<LoginStores, StartError> {
+        let store = Arc::new(
+            spid::RedisStore::connect(url, format!("sportello:{id}:"))
+                .await
+                .map_err(|e| component("Redis")(e.to_string()))?,
+        );
+        Ok(LoginStores {
+            pending: store.clone(),
+            assertions: store.clone(),
+            sessions: store,
+        })
+    }
+}
+
 /// The SPID and CIE Service Providers and their test IdPs.
 pub(crate) struct Login {
     pub(crate) sp: Arc<ServiceProvider>,
@@ -102,7 +135,7 @@ impl Login {
         base_url: &str,
         prefix: &str,
         partner: Option<&PartnerConfig>,
-        sessions: Arc<dyn SessionStore>,
+        stores: &LoginStores,
     ) -> Result<Login, StartError> {
         let mut config = match partner {
             None => SpConfig::example_public(base_url),
@@ -146,8 +179,13 @@ impl Login {
             format!("{base_url}/test-idp/spid/sso"),
             idp_creds,
         );
-        let mut sp =
-            ServiceProvider::new(config, sp_creds).map_err(|e| component("SPID")(e.to_string()))?;
+        let mut sp = ServiceProvider::with_stores(
+            config,
+            sp_creds,
+            Arc::clone(&stores.pending),
+            Arc::clone(&stores.assertions),
+        )
+        .map_err(|e| component("SPID")(e.to_string()))?;
         let metadata = idp
             .metadata()
             .map_err(|e| component("IdP di prova")(e.to_string()))?;
@@ -160,7 +198,7 @@ impl Login {
         opts.base_path = format!("{prefix}/spid");
         opts.default_next = format!("{prefix}/area");
         opts.cookie_path = cookie_path.to_owned();
-        let spid_web = SpidWeb::new(Arc::clone(&sp), sessions, opts);
+        let spid_web = SpidWeb::new(Arc::clone(&sp), Arc::clone(&stores.sessions), opts);
 
         // CIE: its own entityID and ACS on the same portal, the CIE metadata extensions.
         let mut cie_config = cie::CieSpConfig::example_public(base_url);
@@ -178,8 +216,13 @@ impl Login {
             format!("{base_url}/test-idp/cie/sso"),
             credentials(ente, CIE_IDP_KEY, "IdP CIE di prova", &cie_idp_entity)?,
         );
-        let mut cie_sp = cie::CieServiceProvider::new(cie_config, cie_creds)
-            .map_err(|e| component("CIE")(e.to_string()))?;
+        let mut cie_sp = cie::CieServiceProvider::with_stores(
+            cie_config,
+            cie_creds,
+            Arc::clone(&stores.pending),
+            Arc::clone(&stores.assertions),
+        )
+        .map_err(|e| component("CIE")(e.to_string()))?;
         cie_sp
             .add_idp(
                 cie_idp

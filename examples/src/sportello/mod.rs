@@ -29,7 +29,7 @@ use pagopa::SegregationCode;
 use serde::Deserialize;
 
 pub use cns::DemoCard;
-pub use db::{Db, Request};
+pub use db::{Db, DbError, PG_MIGRATIONS, Request};
 
 /// A public body served by the portal.
 #[derive(Debug, Clone)]
@@ -299,6 +299,17 @@ pub struct Config {
     pub partner: Option<PartnerConfig>,
     /// The enti served; empty for the single demo ente.
     pub enti: Vec<EnteConfig>,
+    /// `postgres://…`: every durable store (requests and sessions, receipts, IUV sequences,
+    /// protocol registers, SIOPE+ outbox) in this shared database instead of SQLite files, so
+    /// that several instances serve the same enti.
+    pub database_url: Option<String>,
+    /// `redis://…`: SPID and CIE pending requests, replay cache and SPID sessions shared by
+    /// instances (a login started on one completes on another).
+    pub redis_url: Option<String>,
+    /// The public URL of the deployment when it runs behind a load balancer (e.g.
+    /// `https://servizi.partner.example`): SAML identities and links use it instead of this
+    /// instance's own address, so that every instance is the same service provider.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -311,6 +322,9 @@ impl Default for Config {
             siope: None,
             partner: None,
             enti: Vec::new(),
+            database_url: None,
+            redis_url: None,
+            public_url: None,
         }
     }
 }
@@ -512,12 +526,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         port: config.port,
         source,
     })?;
-    let root_url = format!("http://{addr}");
+    let own_url = format!("http://{addr}");
+    let root_url = config
+        .public_url
+        .as_deref()
+        .map_or_else(|| own_url.clone(), |u| u.trim_end_matches('/').to_owned());
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::State {
         path: config.data_dir.clone(),
         message: e.to_string(),
     })?;
-    let deployment = pages::Deployment::build(&config, &setups, &root_url, addr.port()).await?;
+    let deployment =
+        pages::Deployment::build(&config, &setups, &root_url, &own_url, addr.port()).await?;
     let (cns_addr, demo_card) =
         cns::start(config.cns_port, &config.data_dir, deployment.cns_targets()).await?;
     let cns_base_url = format!("https://{cns_addr}");

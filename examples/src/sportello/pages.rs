@@ -12,20 +12,25 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Local, Utc};
+use pa_postgres::Database;
 use pa_types::{Amount, CitizenIdentity, CodiceFiscale, LoginMethod};
 use pagopa::node::{
-    PaForNodeService, QrCode, ReceiptStore, RequestIds, SqliteReceiptStore, StationConfig,
+    PaForNodeService, PgReceiptStore, PutOutcome, QrCode, Receipt, ReceiptPage, ReceiptQuery,
+    ReceiptStore, RequestIds, SqliteReceiptStore, StationConfig, StoreError,
 };
 use pagopa::simulator::NodeSimulator;
-use pagopa::{IuvAllocator, NoticeNumber, SequenceAllocator, SqliteSequence};
-use protocollo::{RegistryCounter, SqliteRegistry};
+use pagopa::{
+    AsyncIuvAllocator, BlockingAllocator, NoticeNumber, PgSequence, SequenceAllocator,
+    SharedSequenceAllocator, SqliteSequence,
+};
+use protocollo::{PgRegister, Register, SqliteRegister};
 use serde::Deserialize;
-use spid::{MemorySessionStore, SessionStore};
+use spid::SessionStore;
 
 use super::cns::CnsTarget;
 use super::db::{Db, Request};
 use super::html::{error_box, esc, fields};
-use super::login::{Login, Scheme, spid_citizen};
+use super::login::{Login, LoginStores, Scheme, spid_citizen};
 use super::payment::{Station, Stations, mint, qr_svg};
 use super::treasury::Treasury;
 use super::{Config, Ente, EnteSetup, Route, StartError, component, io, protocol};
@@ -34,7 +39,32 @@ const COOKIE_NAME: &str = "sportello_sid";
 /// The session cookie of [`spid::SpidWeb`] (its default name).
 const SPID_COOKIE: &str = "spid_session";
 
-type NodeService = PaForNodeService<Stations, SqliteReceiptStore>;
+type NodeService = PaForNodeService<Stations, SharedReceipts>;
+
+/// The station's receipt store: SQLite, or PostgreSQL shared by instances.
+pub(crate) struct SharedReceipts(Arc<dyn ReceiptStore>);
+
+#[async_trait::async_trait]
+impl ReceiptStore for SharedReceipts {
+    async fn put(&self, receipt: &Receipt) -> Result<PutOutcome, StoreError> {
+        self.0.put(receipt).await
+    }
+
+    async fn list(
+        &self,
+        fiscal_code: &pa_types::OrganizationFiscalCode,
+    ) -> Result<Vec<Receipt>, StoreError> {
+        self.0.list(fiscal_code).await
+    }
+
+    async fn list_page(&self, query: &ReceiptQuery) -> Result<ReceiptPage, StoreError> {
+        self.0.list_page(query).await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        self.0.count().await
+    }
+}
 
 /// Everything the handlers of one ente share.
 pub(crate) struct AppState {
@@ -45,8 +75,8 @@ pub(crate) struct AppState {
     login: Login,
     /// The SPID sessions (shared with the ente's [`spid::SpidWeb`]).
     sessions: Arc<dyn SessionStore>,
-    registry: Arc<dyn RegistryCounter>,
-    allocator: Arc<dyn IuvAllocator>,
+    registry: Arc<dyn Register>,
+    allocator: Arc<dyn AsyncIuvAllocator>,
     node: Arc<NodeService>,
     simulator: NodeSimulator,
     io: appio::IoClient,
@@ -80,8 +110,18 @@ impl Deployment {
         config: &Config,
         setups: &[EnteSetup],
         root_url: &str,
+        own_url: &str,
         port: u16,
     ) -> Result<Deployment, StartError> {
+        // Shared state: one pool for every store when a database URL is given.
+        let shared = match &config.database_url {
+            Some(url) => Some(
+                Database::connect(url)
+                    .await
+                    .map_err(|e| component("PostgreSQL")(e.to_string()))?,
+            ),
+            None => None,
+        };
         let single = config.enti.is_empty();
         let dir_of = |ente: &Ente| {
             if single {
@@ -109,15 +149,34 @@ impl Deployment {
             ))
         };
         // The partner's station: one paForNode endpoint and one receipt store for all enti.
-        let rt_path = config.data_dir.join("ricevute.sqlite");
-        let receipts =
-            SqliteReceiptStore::open(&rt_path).map_err(|e| state_err(&rt_path)(e.to_string()))?;
+        let receipts: Arc<dyn ReceiptStore> = match &shared {
+            Some(db) => Arc::new(
+                PgReceiptStore::open(db.clone())
+                    .await
+                    .map_err(|e| component("PostgreSQL")(e.to_string()))?,
+            ),
+            None => {
+                let rt_path = config.data_dir.join("ricevute.sqlite");
+                Arc::new(
+                    SqliteReceiptStore::open(&rt_path)
+                        .map_err(|e| state_err(&rt_path)(e.to_string()))?,
+                )
+            }
+        };
         let mut dbs = Vec::new();
         for s in setups {
             let dir = dir_of(&s.ente);
             std::fs::create_dir_all(&dir).map_err(|e| state_err(&dir)(e.to_string()))?;
-            let db_path = dir.join("sportello.sqlite");
-            let db = Arc::new(Db::open(&db_path).map_err(|e| state_err(&db_path)(e.to_string()))?);
+            let db = match &shared {
+                Some(pg) => Db::postgres(pg.clone(), &s.ente.id)
+                    .await
+                    .map_err(|e| component("PostgreSQL")(e.to_string()))?,
+                None => {
+                    let db_path = dir.join("sportello.sqlite");
+                    Db::open(&db_path).map_err(|e| state_err(&db_path)(e.to_string()))?
+                }
+            };
+            let db = Arc::new(db);
             dbs.push((Arc::new(s.ente.clone()), db, dir));
         }
         let first = &setups[0].ente;
@@ -135,9 +194,10 @@ impl Deployment {
                 db: Arc::clone(db),
                 ente: Arc::clone(ente),
             })),
-            receipts,
+            SharedReceipts(receipts),
         ));
-        let node_url = format!("{root_url}/pagopa/paForNode");
+        // The node simulator of this instance calls this instance.
+        let node_url = format!("{own_url}/pagopa/paForNode");
         let mut enti = Vec::new();
         for (s, (ente, db, dir)) in setups.iter().zip(dbs) {
             let (prefix, base_url) = match &s.route {
@@ -152,12 +212,19 @@ impl Deployment {
                     (String::new(), url)
                 }
             };
-            let state = AppState::build(
-                AppState::parts(ente, prefix, db, &dir, s, &base_url, io_mock.as_ref())?,
-                Arc::clone(&node),
-                &node_url,
+            let parts = AppState::parts(
+                ente,
+                prefix,
+                db,
+                &dir,
+                s,
+                &base_url,
+                io_mock.as_ref(),
+                (shared.as_ref(), config.redis_url.as_deref()),
             )
             .await?;
+            let state =
+                AppState::build(parts, Arc::clone(&node), &node_url, shared.as_ref()).await?;
             enti.push((state, s.route.clone(), base_url));
         }
         Ok(Deployment {
@@ -298,8 +365,8 @@ pub(crate) struct Parts {
     ente: Arc<Ente>,
     prefix: String,
     db: Arc<Db>,
-    registry: Arc<dyn RegistryCounter>,
-    allocator: Arc<dyn IuvAllocator>,
+    registry: Arc<dyn Register>,
+    allocator: Arc<dyn AsyncIuvAllocator>,
     io: appio::IoClient,
     io_mock: Option<Arc<appio::mock::MockServer>>,
     login: Login,
@@ -309,7 +376,8 @@ pub(crate) struct Parts {
 }
 
 impl AppState {
-    fn parts(
+    #[allow(clippy::too_many_arguments)]
+    async fn parts(
         ente: Arc<Ente>,
         prefix: String,
         db: Arc<Db>,
@@ -317,15 +385,40 @@ impl AppState {
         setup: &EnteSetup,
         base_url: &str,
         io_mock: Option<&Arc<appio::mock::MockServer>>,
+        (shared, redis): (Option<&Database>, Option<&str>),
     ) -> Result<Parts, StartError> {
-        let reg_path = dir.join("protocollo.sqlite");
-        let registry: Arc<dyn RegistryCounter> = Arc::new(
-            SqliteRegistry::open(&reg_path).map_err(|e| state_err(&reg_path)(e.to_string()))?,
-        );
-        let iuv_path = dir.join("iuv.sqlite");
-        let allocator: Arc<dyn IuvAllocator> = Arc::new(SequenceAllocator::new(
-            SqliteSequence::open(&iuv_path).map_err(|e| state_err(&iuv_path)(e.to_string()))?,
-        ));
+        let pg = |e: String| component("PostgreSQL")(e);
+        let (registry, allocator): (Arc<dyn Register>, Arc<dyn AsyncIuvAllocator>) = match shared {
+            // Protocol numbers: reserved and registered in one transaction, gapless per
+            // register and year across instances; IUVs: one shared sequence per creditor and
+            // segregation code.
+            Some(db) => (
+                Arc::new(
+                    PgRegister::open(db.clone())
+                        .await
+                        .map_err(|e| pg(e.to_string()))?,
+                ),
+                Arc::new(SharedSequenceAllocator::new(
+                    PgSequence::open(db.clone())
+                        .await
+                        .map_err(|e| pg(e.to_string()))?,
+                )),
+            ),
+            None => {
+                let reg_path = dir.join("registro.sqlite");
+                let iuv_path = dir.join("iuv.sqlite");
+                (
+                    Arc::new(
+                        SqliteRegister::open(&reg_path)
+                            .map_err(|e| state_err(&reg_path)(e.to_string()))?,
+                    ),
+                    Arc::new(BlockingAllocator::new(SequenceAllocator::new(
+                        SqliteSequence::open(&iuv_path)
+                            .map_err(|e| state_err(&iuv_path)(e.to_string()))?,
+                    ))),
+                )
+            }
+        };
         // One IO client per ente, with the key of the ente's own service.
         let (io, io_mock) = match &setup.io {
             Some(real) => (
@@ -346,14 +439,12 @@ impl AppState {
                 (client, Some(Arc::clone(mock)))
             }
         };
-        let sessions: Arc<dyn SessionStore> = Arc::new(MemorySessionStore::new());
-        let login = Login::build(
-            &ente,
-            base_url,
-            &prefix,
-            setup.partner.as_ref(),
-            Arc::clone(&sessions),
-        )?;
+        let stores = match redis {
+            Some(url) => LoginStores::redis(url, &ente.id).await?,
+            None => LoginStores::memory(),
+        };
+        let sessions = Arc::clone(&stores.sessions);
+        let login = Login::build(&ente, base_url, &prefix, setup.partner.as_ref(), &stores)?;
         Ok(Parts {
             ente,
             prefix,
@@ -373,6 +464,7 @@ impl AppState {
         p: Parts,
         node: Arc<NodeService>,
         node_url: &str,
+        shared: Option<&Database>,
     ) -> Result<Arc<AppState>, StartError> {
         let simulator = NodeSimulator::new(
             node_url.to_owned(),
@@ -382,7 +474,7 @@ impl AppState {
                 id_station: p.ente.station.clone(),
             },
         );
-        let treasury = Treasury::start(p.siope.as_ref(), &p.dir).await?;
+        let treasury = Treasury::start(p.siope.as_ref(), &p.dir, shared).await?;
         Ok(Arc::new(AppState {
             ente: p.ente,
             prefix: p.prefix,
@@ -430,7 +522,7 @@ impl AppState {
             }
         }
         let sid = cookie(headers, COOKIE_NAME)?;
-        let json = self.db.session(&sid).ok()??;
+        let json = self.db.session(&sid).await.ok()??;
         serde_json::from_str(&json).ok()
     }
 
@@ -751,7 +843,7 @@ async fn cie_acs(
             // A new session id after login (no session fixation).
             let sid = new_token();
             let json = serde_json::to_string(&citizen).unwrap_or_default();
-            if let Err(e) = st.db.put_session(&sid, &json) {
+            if let Err(e) = st.db.put_session(&sid, &json).await {
                 return st.problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Sessione",
@@ -768,7 +860,7 @@ async fn cie_acs(
 
 async fn logout(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Some(sid) = cookie(&headers, COOKIE_NAME) {
-        let _ = st.db.delete_session(&sid);
+        let _ = st.db.delete_session(&sid).await;
     }
     if let Some(sid) = cookie(&headers, SPID_COOKIE) {
         let _ = st.sessions.remove_session(&sid).await;
@@ -799,6 +891,7 @@ async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let mine: Vec<Request> = st
         .db
         .requests()
+        .await
         .unwrap_or_default()
         .into_iter()
         .filter(|r| r.fiscal_code == c.fiscal_code.as_str())
@@ -876,35 +969,27 @@ async fn new_request(
         "Istanza di {given} {family} ({})\nOggetto: {}\n\n{}\n",
         c.fiscal_code, subject, f.body
     );
-    let registered = {
-        let registry = Arc::clone(&st.registry);
-        let ente = Arc::clone(&st.ente);
-        let (name, family, cf) = (given.clone(), family.clone(), c.fiscal_code.clone());
-        let subject = subject.clone();
-        let date = now.date_naive();
-        tokio::task::spawn_blocking(move || {
-            protocol::register(
-                &registry,
-                &ente,
-                date,
-                (&name, &family, Some(cf)),
-                &subject,
-                document.as_bytes(),
-            )
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()))
-    };
+    let request_id = new_token();
+    let registered = protocol::register(
+        st.registry.as_ref(),
+        &st.ente,
+        now.date_naive(),
+        (&given, &family, Some(c.fiscal_code.clone())),
+        &subject,
+        document.as_bytes(),
+        &request_id,
+    )
+    .await;
     let protocolled = match registered {
         Ok(p) => p,
         Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Protocollo", &e),
     };
-    let minted = match mint(st.allocator.as_ref(), &st.ente) {
+    let minted = match mint(st.allocator.as_ref(), &st.ente).await {
         Ok(m) => m,
         Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "pagoPA", &e),
     };
     let request = Request {
-        id: new_token(),
+        id: request_id,
         created_at: now.to_rfc3339(),
         fiscal_code: c.fiscal_code.to_string(),
         full_name: format!("{given} {family}"),
@@ -921,7 +1006,7 @@ async fn new_request(
         receipt_id: None,
         io_message_id: None,
     };
-    if let Err(e) = st.db.insert_request(&request) {
+    if let Err(e) = st.db.insert_request(&request).await {
         return st.problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Archivio",
@@ -941,7 +1026,7 @@ async fn new_request(
     .await
     {
         Ok(id) => {
-            let _ = st.db.set_io_message(&request.id, &id);
+            let _ = st.db.set_io_message(&request.id, &id).await;
         }
         Err(e) => tracing_warn(&e),
     }
@@ -960,7 +1045,7 @@ async fn show_request(
     let Some(c) = st.citizen(&headers).await else {
         return st.redirect("/");
     };
-    let r = match st.db.request(&id) {
+    let r = match st.db.request(&id).await {
         Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
         Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
         Err(e) => {
@@ -1071,7 +1156,7 @@ async fn pay(
     let Some(c) = st.citizen(&headers).await else {
         return st.redirect("/");
     };
-    let r = match st.db.request(&id) {
+    let r = match st.db.request(&id).await {
         Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
         Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
         Err(e) => {
@@ -1115,7 +1200,7 @@ async fn pay(
     .await
     {
         Ok(mid) => {
-            let _ = st.db.set_io_message(&r.id, &mid);
+            let _ = st.db.set_io_message(&r.id, &mid).await;
         }
         Err(e) => tracing_warn(&e),
     }
@@ -1129,7 +1214,7 @@ async fn operator(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Respon
         Ok(c) => c,
         Err(r) => return r,
     };
-    let requests = st.db.requests().unwrap_or_default();
+    let requests = st.db.requests().await.unwrap_or_default();
     let mut rows = String::new();
     for r in &requests {
         rows.push_str(&format!(

@@ -14,7 +14,7 @@ use pagopa::node::{
     Outcome, PaForNodeHost, PaymentData, PaymentOptionDescription, QrCode, Receipt, Subject,
     Transfer, TransferTarget, VerifyPaymentNoticeRequest,
 };
-use pagopa::{IuvAllocator, NoticeNumber, QrPayload};
+use pagopa::{AsyncIuvAllocator, NoticeNumber, QrPayload};
 
 use super::Ente;
 use super::db::{Db, Request};
@@ -26,9 +26,10 @@ pub(crate) struct Minted {
 }
 
 /// Allocates the next IUV of the ente's segregation code and builds the aux-3 notice number.
-pub(crate) fn mint(allocator: &dyn IuvAllocator, ente: &Ente) -> Result<Minted, String> {
+pub(crate) async fn mint(allocator: &dyn AsyncIuvAllocator, ente: &Ente) -> Result<Minted, String> {
     let notice = allocator
         .allocate(&ente.fiscal_code, ente.segregation)
+        .await
         .map_err(|e| format!("allocazione IUV: {e}"))?;
     Ok(Minted { notice })
 }
@@ -48,13 +49,14 @@ pub(crate) struct Station {
 }
 
 impl Station {
-    fn lookup(&self, qr: &QrCode) -> Result<Request, Fault> {
+    async fn lookup(&self, qr: &QrCode) -> Result<Request, Fault> {
         if qr.fiscal_code != self.ente.fiscal_code {
             return Err(Fault::new(FaultCode::IdDominioErrato));
         }
         let request = self
             .db
             .request_by_notice(qr.notice_number.as_str())
+            .await
             .map_err(|e| Fault::new(FaultCode::SystemError).with_description(e.to_string()))?
             .ok_or_else(|| Fault::new(FaultCode::PagamentoSconosciuto))?;
         if request.status == "pagata" {
@@ -77,7 +79,7 @@ impl PaForNodeHost for Station {
         &self,
         request: &VerifyPaymentNoticeRequest,
     ) -> Result<NoticeDescription, Fault> {
-        let r = self.lookup(&request.qr_code)?;
+        let r = self.lookup(&request.qr_code).await?;
         Ok(NoticeDescription {
             payment_option: PaymentOptionDescription {
                 amount: Amount::from_cents(r.amount_cents),
@@ -98,7 +100,7 @@ impl PaForNodeHost for Station {
         _operation: Operation,
         request: &GetPaymentRequest,
     ) -> Result<PaymentData, Fault> {
-        let r = self.lookup(&request.qr_code)?;
+        let r = self.lookup(&request.qr_code).await?;
         let amount = Amount::from_cents(r.amount_cents);
         if request.amount.is_some_and(|a| a != amount) {
             return Err(Fault::new(FaultCode::Semantica).with_description("importo diverso"));
@@ -136,7 +138,8 @@ impl PaForNodeHost for Station {
         }
         let _ = self
             .db
-            .mark_paid(&receipt.creditor_reference_id, &receipt.receipt_id);
+            .mark_paid(&receipt.creditor_reference_id, &receipt.receipt_id)
+            .await;
     }
 }
 

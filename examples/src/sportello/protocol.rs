@@ -1,13 +1,11 @@
 //! Protocolling a citizen's request: the registry number, the textual segnatura and the
 //! segnatura informatica (AgID 2021) describing the request document.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use protocollo::{
-    Amministrazione, Classifica, CodiceRegistro, Destinatario, Documento, PersonaFisica,
-    RegistroKey, RegistryCounter, SegnaturaBuilder, SegnaturaTestuale, Soggetto, TextualTemplate,
-    Verso,
+    Amministrazione, Classifica, CodiceRegistro, Destinatario, Documento, PersonaFisica, Register,
+    RegistrationRecord, RegistroKey, SegnaturaBuilder, SegnaturaTestuale, Soggetto,
+    TextualTemplate, Verso,
 };
 
 use super::Ente;
@@ -20,22 +18,30 @@ pub(crate) struct Protocolled {
     pub(crate) segnatura_xml: String,
 }
 
-/// Registers an incoming request in the ente's protocol register.
-pub(crate) fn register(
-    registry: &Arc<dyn RegistryCounter>,
+/// Registers an incoming request in the ente's protocol register: the number is reserved and
+/// the registration stored in one transaction (`request_id` makes a retry return the same
+/// number instead of a second one).
+pub(crate) async fn register(
+    registry: &dyn Register,
     ente: &Ente,
     date: NaiveDate,
     citizen: (&str, &str, Option<pa_types::CodiceFiscale>),
     subject: &str,
     document: &[u8],
+    request_id: &str,
 ) -> Result<Protocolled, String> {
     let registro: CodiceRegistro = ente
         .register
         .parse()
         .map_err(|e| format!("codice registro: {e:?}"))?;
     let key = RegistroKey::new(ente.ipa.as_str(), ente.aoo.as_str(), registro.clone());
+    let (nome, cognome, cf) = citizen;
+    let record = RegistrationRecord::new(Verso::Arrivo, subject, format!("{nome} {cognome}"))
+        .and_then(|r| r.with_id_richiesta(request_id))
+        .map_err(|e| format!("registro di protocollo: {e}"))?;
     let id = registry
-        .register(&key, date)
+        .register(&key, date, record)
+        .await
         .map_err(|e| format!("registro di protocollo: {e}"))?;
     let number = id.numero_registrazione.value();
 
@@ -48,7 +54,6 @@ pub(crate) fn register(
         .format(&testuale)
         .map_err(|e| format!("segnatura testuale: {e}"))?;
 
-    let (nome, cognome, cf) = citizen;
     let mittente = Soggetto::PersonaFisica(PersonaFisica {
         nome: nome.to_owned(),
         cognome: cognome.to_owned(),

@@ -40,14 +40,48 @@ pub(crate) struct Treasury {
     codice_ente: String,
     signer: FlowSigner,
     cert: CertInfo,
-    outbox: Outbox<SqliteOutbox>,
+    outbox: Outboxes,
     last: Mutex<Option<Sent>>,
+}
+
+/// The outbox on SQLite (one file per ente) or on the shared PostgreSQL database (row leases:
+/// every instance may run the sender, each flow is uploaded once).
+enum Outboxes {
+    Sqlite(Outbox<SqliteOutbox>),
+    Postgres(Outbox<siopeplus::PgOutbox>),
+}
+
+impl Outboxes {
+    async fn enqueue(&self, flow: &str, xml: &[u8]) -> Result<i64, siopeplus::Error> {
+        match self {
+            Outboxes::Sqlite(o) => o.enqueue(flow, xml).await,
+            Outboxes::Postgres(o) => o.enqueue(flow, xml).await,
+        }
+    }
+
+    async fn process(&self) -> Result<Vec<siopeplus::OutboxEntry>, siopeplus::Error> {
+        match self {
+            Outboxes::Sqlite(o) => o.process().await,
+            Outboxes::Postgres(o) => o.process().await,
+        }
+    }
+
+    async fn messages(
+        &self,
+        id: i64,
+    ) -> Result<Vec<siopeplus::StoredMessage>, siopeplus::OutboxError> {
+        match self {
+            Outboxes::Sqlite(o) => o.store().messages(id).await,
+            Outboxes::Postgres(o) => o.store().messages(id).await,
+        }
+    }
 }
 
 impl Treasury {
     pub(crate) async fn start(
         endpoint: Option<&SiopeEndpoint>,
         dir: &Path,
+        shared: Option<&pa_postgres::Database>,
     ) -> Result<Treasury, StartError> {
         let err = component("SIOPE+");
         let read = |p: &Path| {
@@ -110,12 +144,23 @@ impl Treasury {
             roots,
         );
         let client = A2aClient::new(config).map_err(|e| err(e.to_string()))?;
-        let path = dir.join("outbox-siope.sqlite");
-        let store = SqliteOutbox::open(&path).map_err(|e| StartError::State {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        let outbox = Outbox::new(Arc::new(store), client, Duration::from_secs(60));
+        let grace = Duration::from_secs(60);
+        let outbox = match shared {
+            Some(db) => {
+                let store = siopeplus::PgOutbox::open(db.clone())
+                    .await
+                    .map_err(|e| err(e.to_string()))?;
+                Outboxes::Postgres(Outbox::new(Arc::new(store), client, grace))
+            }
+            None => {
+                let path = dir.join("outbox-siope.sqlite");
+                let store = SqliteOutbox::open(&path).map_err(|e| StartError::State {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                Outboxes::Sqlite(Outbox::new(Arc::new(store), client, grace))
+            }
+        };
         Ok(Treasury {
             _simulator: simulator,
             codice_a2a,
@@ -162,7 +207,6 @@ impl Treasury {
         let entry = entry.ok_or("il flusso non risulta nell'outbox")?;
         let messages = self
             .outbox
-            .store()
             .messages(entry.id)
             .await
             .map_err(|e| format!("outbox: {e}"))?
