@@ -40,6 +40,8 @@
 //! - [`gpd`]: typed debt positions checked against GPD's rules before sending, and the GPD REST
 //!   client (feature `client`; subscription key redacted in `Debug`; retries only where
 //!   idempotent).
+//! - [`position`]: debt positions with several payment options (single payment and installment
+//!   plans), one model for GPD v3 and for the paForNode host ([`position::PositionBook`]).
 //! - [`node`]: the paForNode SOAP interface a creditor exposes (verify, activate, receipts), with
 //!   durable, idempotent receipt storage (SQLite by default) and an axum router (feature
 //!   `server`).
@@ -57,6 +59,7 @@ pub mod avviso;
 pub mod checkout;
 pub mod gpd;
 pub mod node;
+pub mod position;
 pub mod reporting;
 #[cfg(feature = "simulator")]
 pub mod simulator;

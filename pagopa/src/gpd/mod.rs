@@ -1,6 +1,7 @@
 //! GPD (Gestione Posizioni Debitorie): typed debt positions that are checked against GPD's
 //! rules before sending, and the REST clients (feature `client`): debt positions
-//! (`GpdClient`) and the receipts GPD keeps (`GpdReceiptsClient`).
+//! (`GpdClient`, v1), positions with several payment options (`GpdV3Client`, v3, on the
+//! [`crate::position`] model) and the receipts GPD keeps (`GpdReceiptsClient`).
 //!
 //! The subscription key is a [`SubscriptionKey`], which prints as `[redacted]`.
 
@@ -10,6 +11,8 @@ pub(crate) mod http;
 mod model;
 #[cfg(feature = "client")]
 mod receipts;
+#[cfg(feature = "client")]
+mod v3;
 
 #[cfg(feature = "client")]
 pub use client::{GPD_PRODUCTION_URL, GPD_UAT_URL, GpdClient, GpdError, ListQuery, OrderBy};
@@ -21,3 +24,8 @@ pub use model::{
 };
 #[cfg(feature = "client")]
 pub use receipts::{GpdReceiptsClient, ReceiptSummary, ReceiptsPage, ReceiptsQuery};
+#[cfg(feature = "client")]
+pub use v3::{
+    GPD_V3_PRODUCTION_URL, GPD_V3_UAT_URL, GpdV3Client, InstallmentInfo, PaymentOptionInfoV3,
+    PositionInfoV3, PositionsPageV3,
+};
