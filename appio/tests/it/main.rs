@@ -5,12 +5,14 @@
 mod bulk;
 mod client;
 mod common;
+mod feed;
 mod journal_contract;
 mod manage;
 mod mock;
 #[cfg(feature = "postgres")]
 mod pg_workers;
 mod props;
+mod remote;
 mod rotation;
 mod schema;
 mod validation;
