@@ -57,6 +57,48 @@ fn unescape(s: &str) -> String {
 /// Logs in to the ente at `base` (its base URL) with SPID as the given person, through the
 /// ente's test IdP; returns the `Cookie` header value of the session.
 pub async fn spid_login(base: &str, fiscal_code: &str, name: &str, family: &str) -> String {
+    spid_login_via(base, base, fiscal_code, name, family).await
+}
+
+/// As [`spid_login`], with the IdP's answer posted to the ACS at `acs_base` (another instance
+/// of the same service provider) instead of `base`.
+pub async fn spid_login_via(
+    base: &str,
+    acs_base: &str,
+    fiscal_code: &str,
+    name: &str,
+    family: &str,
+) -> String {
+    let answer = spid_answer(base, fiscal_code, name, family).await;
+    let r = answer.post_to(acs_base).await;
+    assert_eq!(r.status(), 303, "{:?}", r.text().await);
+    set_cookie(&r, "spid_session").expect("session cookie")
+}
+
+/// The test IdP's answer to a login started at `base`: the login cookie and the form to post
+/// to the ACS.
+pub struct SpidAnswer {
+    /// `spid_login=…`.
+    pub login_cookie: String,
+    /// `SAMLResponse` (and `RelayState`).
+    pub form: Vec<(&'static str, String)>,
+}
+
+impl SpidAnswer {
+    /// Posts the answer to the ACS of the SP at `base`.
+    pub async fn post_to(&self, base: &str) -> reqwest::Response {
+        http()
+            .post(format!("{base}/spid/acs"))
+            .header(COOKIE, &self.login_cookie)
+            .form(&self.form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Starts a SPID login at `base` and has the ente's test IdP answer it for the given person.
+pub async fn spid_answer(base: &str, fiscal_code: &str, name: &str, family: &str) -> SpidAnswer {
     let c = http();
     let idp = format!("{base}/test-idp/spid");
     let r = c
@@ -85,19 +127,10 @@ pub async fn spid_login(base: &str, fiscal_code: &str, name: &str, family: &str)
         .text()
         .await
         .unwrap();
-    let acs = form_action(&answer, base);
-    assert_eq!(acs, format!("{base}/spid/acs"));
+    assert_eq!(form_action(&answer, base), format!("{base}/spid/acs"));
     let mut form = vec![("SAMLResponse", input(&answer, "SAMLResponse"))];
     if answer.contains("name=\"RelayState\"") {
         form.push(("RelayState", input(&answer, "RelayState")));
     }
-    let r = c
-        .post(&acs)
-        .header(COOKIE, &login_cookie)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "{:?}", r.text().await);
-    set_cookie(&r, "spid_session").expect("session cookie")
+    SpidAnswer { login_cookie, form }
 }
