@@ -268,3 +268,60 @@ fn check_legacy_iuvs() {
     let (code, _, _) = pa(&["pagopa", "check", "--aux", "4", &iuv]);
     assert_eq!(code, 2); // usage error
 }
+
+#[test]
+fn avviso_writes_a_pdf_and_refuses_invalid_input() {
+    let json = tmp("avviso.json");
+    let pdf = tmp("avviso.pdf");
+    std::fs::write(
+        &json,
+        r#"{
+  "subject": "TARI 2026 - tassa sui rifiuti",
+  "creditor": { "name": "Comune di Esempio", "fiscal_code": "80016350821", "cbill": "AB12C",
+                "postal": { "account": "1011136627", "holder": "Comune di Esempio",
+                            "authorization": "AUT. 0000 DEL 01/01/2026" } },
+  "debtor": { "name": "Mario Rossi", "fiscal_code": "RSSMRA80A01H501U" },
+  "single": { "notice_number": "301000000000000144", "amount_cents": 30000,
+              "due_date": "2026-04-16" },
+  "installments": [
+    { "notice_number": "301000000000000245", "amount_cents": 15000, "due_date": "2026-04-16" },
+    { "notice_number": "301000000000000346", "amount_cents": 15000, "due_date": "2026-09-16" }
+  ]
+}"#,
+    )
+    .unwrap();
+    let (code, out, err) = pa(&[
+        "pagopa",
+        "avviso",
+        "--input",
+        json.to_str().unwrap(),
+        "--out",
+        pdf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 page(s)"), "{out}");
+    assert!(
+        out.contains("QR: PAGOPA|002|301000000000000346|80016350821|15000"),
+        "{out}"
+    );
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+
+    let bad = std::fs::read_to_string(&json)
+        .unwrap()
+        .replace("301000000000000346", "301000000000000347");
+    std::fs::write(&json, bad).unwrap();
+    let (code, _, err) = pa(&[
+        "pagopa",
+        "avviso",
+        "--input",
+        json.to_str().unwrap(),
+        "--out",
+        pdf.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("installments[1].notice_number") && err.contains("check"),
+        "{err}"
+    );
+}

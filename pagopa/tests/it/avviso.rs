@@ -548,3 +548,41 @@ fn output_is_deterministic_and_embeds_its_fonts() {
         );
     }
 }
+
+#[test]
+fn qr_code_is_vector_and_25_mm_wide() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = avviso(&base(0, true, false));
+    let pdf = write_pdf(dir.path(), &a);
+    // No raster image anywhere: the symbols are drawn as filled rectangles.
+    if let Some(out) = tool("pdfimages", &["-list", pdf.to_str().unwrap()]) {
+        let list = ok_stdout("pdfimages", &out);
+        assert_eq!(list.lines().count(), 2, "images found:\n{list}");
+    }
+    let Some(png) = raster(&pdf, 1) else { return };
+    let img = image::open(&png).unwrap().to_luma8();
+    // The QR of the single payment sits at 17 mm from the left, 157 mm from the top; the
+    // window stays inside its white quiet zone, so every dark pixel in it belongs to the symbol.
+    let px = |mm: f64| (mm / 25.4 * 300.0).round() as u32;
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    for y in px(154.3)..px(184.7) {
+        for x in px(14.3)..px(44.7) {
+            if img.get_pixel(x, y).0[0] < 128 {
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    let side = 25.0 / 25.4 * 300.0;
+    let (w, h) = (f64::from(x1 - x0 + 1), f64::from(y1 - y0 + 1));
+    assert!(
+        (w - side).abs() <= 2.0,
+        "QR width {w} px, expected {side:.1}"
+    );
+    assert!(
+        (h - side).abs() <= 2.0,
+        "QR height {h} px, expected {side:.1}"
+    );
+}
