@@ -128,6 +128,9 @@ pub struct ReceivedMessage {
     pub message: NewMessage,
     /// When.
     pub received_at: DateTime<Utc>,
+    /// The service created on the mock whose key the message came with (`None` for a key of
+    /// [`MockConfig::accepted_keys`] or any key of an open mock).
+    pub sent_by: Option<String>,
 }
 
 struct Shared {
@@ -571,10 +574,20 @@ async fn submit_message(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
         return recipient_forbidden();
     }
     let id = new_id(&s);
+    let key = headers
+        .get(crate::api::SUBSCRIPTION_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let sent_by = lock(&s.manage)
+        .services
+        .iter()
+        .find(|(_, sv)| sv.primary == key || sv.secondary == key)
+        .map(|(id, _)| id.clone());
     lock(&s.messages).push(ReceivedMessage {
         id: id.clone(),
         message,
         received_at: Utc::now(),
+        sent_by,
     });
     let lost: bool = {
         let roll: f64 = lock(&s.rng).random();

@@ -70,6 +70,9 @@ pub enum FailureReason {
     Transport,
     /// The row's content differs from the row an earlier run sent (or may have sent).
     ChangedSinceLastRun,
+    /// The row names a service for which no client (key) is configured
+    /// ([`ServiceClients`](super::ServiceClients)); never sent, tried again by a later run.
+    NoServiceKey,
     /// Anything else.
     Other,
 }
@@ -87,6 +90,7 @@ impl FailureReason {
             Self::ServerError => "server_error",
             Self::Transport => "transport",
             Self::ChangedSinceLastRun => "changed_since_last_run",
+            Self::NoServiceKey => "no_service_key",
             Self::Other => "other",
         }
     }
@@ -102,6 +106,7 @@ impl FailureReason {
             "server_error" => Self::ServerError,
             "transport" => Self::Transport,
             "changed_since_last_run" => Self::ChangedSinceLastRun,
+            "no_service_key" => Self::NoServiceKey,
             _ => Self::Other,
         }
     }
@@ -109,7 +114,10 @@ impl FailureReason {
     /// Whether a later run tries the row again: the request surely did not create a message
     /// and another attempt may succeed (429, 5xx, network failure before sending).
     pub fn is_retryable(self) -> bool {
-        matches!(self, Self::Throttled | Self::ServerError | Self::Transport)
+        matches!(
+            self,
+            Self::Throttled | Self::ServerError | Self::Transport | Self::NoServiceKey
+        )
     }
 }
 

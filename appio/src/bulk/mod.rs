@@ -23,6 +23,7 @@
 //!    lost. Only then is the row acknowledged to the progress callback.
 
 mod journal;
+mod per_service;
 #[cfg(feature = "postgres")]
 mod pg;
 mod template;
@@ -45,6 +46,7 @@ use crate::types::{MessageId, MessageStatus};
 pub use journal::{
     Claim, ClaimRequest, FailureReason, Journal, JournalEntry, RowState, SkipReason, SqliteJournal,
 };
+pub use per_service::{SERVICE_COLUMN, ServiceClients};
 #[cfg(feature = "postgres")]
 pub use pg::{PG_MIGRATIONS, PgJournal};
 pub use template::{
@@ -151,6 +153,7 @@ type ProgressFn = Arc<dyn Fn(&Progress<'_>) + Send + Sync>;
 #[derive(Clone)]
 pub struct BulkSender {
     client: IoClient,
+    per_service: Option<Arc<ServiceClients>>,
     journal: Arc<dyn Journal>,
     template: Arc<Template>,
     concurrency: usize,
@@ -181,6 +184,7 @@ impl BulkSender {
         let worker = format!("{}-{:016x}", std::process::id(), rand::random::<u64>());
         Self {
             client,
+            per_service: None,
             journal,
             template: Arc::new(template),
             concurrency: 8,
@@ -206,6 +210,15 @@ impl BulkSender {
     #[must_use]
     pub fn lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(100));
+        self
+    }
+
+    /// Sends each row with the client of its service ([`ServiceClients`]) instead of the
+    /// client given to [`new`](Self::new), for the profile check and the submission. A row
+    /// without a configured service fails with [`FailureReason::NoServiceKey`], unsent.
+    #[must_use]
+    pub fn per_service(mut self, clients: ServiceClients) -> Self {
+        self.per_service = Some(Arc::new(clients));
         self
     }
 
@@ -526,8 +539,13 @@ impl BulkSender {
                 return self.record(row, seq, &fp, attempts, o).await;
             }
         };
+        let client = match self.per_service.as_deref().map(|p| p.for_row(&row)) {
+            None => &self.client,
+            Some(Ok(c)) => c,
+            Some(Err(o)) => return self.record(row, seq, &fp, attempts, o).await,
+        };
         if self.check_profile {
-            let o = match self.client.get_profile(message.fiscal_code()).await {
+            let o = match client.get_profile(message.fiscal_code()).await {
                 Ok(p) if p.sender_allowed => None,
                 Ok(_) => Some(RowOutcome::Skipped(SkipReason::ServiceBlocked)),
                 Err(Error::Api(ApiError::ProfileNotFound { .. })) => {
@@ -545,7 +563,7 @@ impl BulkSender {
             prior,
             marked: false,
         };
-        let result = self.client.submit_message_with(&message, &mut hook).await;
+        let result = client.submit_message_with(&message, &mut hook).await;
         let marked = hook.marked;
         let attempts = hook.entry.attempts;
         let o = match result {

@@ -9,6 +9,7 @@ mod feed;
 mod journal_contract;
 mod manage;
 mod mock;
+mod per_service;
 #[cfg(feature = "postgres")]
 mod pg_workers;
 mod props;
