@@ -174,8 +174,26 @@ async fn raw_http_bad_requests() {
     assert_schema_valid(&body);
     let r = http.post(&url).body("<x/>").send().await.unwrap();
     assert_eq!(r.status(), 500);
-    // Oversized body is refused by the router's limit.
+    // An oversized body that tells no operation gets a SOAP Fault (not a plain-text 413).
     let big = vec![b'a'; 2 << 20];
     let r = http.post(&url).body(big).send().await.unwrap();
-    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(r.status(), 500);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("<faultcode>soapenv:Client</faultcode>")
+    );
+    // With SOAPAction: the operation's own KO answer.
+    let r = http
+        .post(&url)
+        .header("SOAPAction", "paSendRTV2")
+        .body(vec![b' '; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("PAA_SINTASSI_EXTRAXSD"), "{body}");
+    assert_schema_valid(&body);
 }

@@ -38,8 +38,9 @@ pub trait PaForNodeHost: Send + Sync {
         request: &GetPaymentRequest,
     ) -> Result<PaymentData, Fault>;
 
-    /// Called once per receipt, after it has been stored durably (never for duplicates). Use it
-    /// to mark the position paid. The receipt is already safe: failures here do not change the
+    /// Called once per receipt, after it has been stored durably (never for duplicates), for
+    /// `KO` receipts too: mark the position paid only when [`Receipt::is_paid`] (outcome `OK`).
+    /// The receipt is already safe: failures here do not change the
     /// answer to the node; reprocess from [`ReceiptStore::list`].
     async fn receipt_stored(&self, receipt: &Receipt) {
         let _ = receipt;
@@ -218,7 +219,11 @@ impl<H: PaForNodeHost, S: ReceiptStore> PaForNodeService<H, S> {
         let hinted = soap_action.and_then(Operation::from_soap_action);
         if body.len() > self.config.max_body_bytes {
             let msg = format!("request larger than {} bytes", self.config.max_body_bytes);
-            return match hinted {
+            tracing::warn!(
+                limit = self.config.max_body_bytes,
+                "paForNode: request too large"
+            );
+            return match hinted.or_else(|| sniff_prefix(body)) {
                 Some(op) => self.fault(
                     op,
                     "",
@@ -353,6 +358,26 @@ fn host_bug(e: &MessageError) -> NodeResponse {
         Fault::new(FaultCode::SystemError)
             .with_description(truncate(&format!("invalid creditor data: {e}"), 500)),
     )
+}
+
+/// The operation of a request that may be cut short (too large to parse): the first element,
+/// within the first 64 KiB, whose local name is a paForNode request element.
+fn sniff_prefix(body: &[u8]) -> Option<Operation> {
+    let head = &body[..body.len().min(64 * 1024)];
+    let mut rest = head;
+    while let Some(i) = rest.iter().position(|&b| b == b'<') {
+        rest = &rest[i + 1..];
+        let end = rest
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b"_:.-".contains(&b)))
+            .unwrap_or(rest.len());
+        let name = std::str::from_utf8(&rest[..end]).unwrap_or_default();
+        let local = name.rsplit(':').next().unwrap_or_default();
+        if let Some(op) = Operation::from_request_element(local) {
+            return Some(op);
+        }
+    }
+    None
 }
 
 fn soap_fault(msg: &str) -> SoapReply {

@@ -440,6 +440,14 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// Whether the receipt says the payment happened (`outcome` `OK`). A `KO` receipt is stored
+    /// like any other (it is the node's record) but pays nothing: mark a position paid only
+    /// when this is `true`.
+    #[must_use]
+    pub fn is_paid(&self) -> bool {
+        self.outcome == Outcome::Ok
+    }
+
     /// The day the payment happened, as the node wrote it: the date part (`YYYY-MM-DD`) of
     /// `paymentDateTime`, else `applicationDate`; `None` when the receipt carries neither.
     /// This is the date receipts are listed by (see

@@ -11,8 +11,8 @@ use crate::NoticeNumber;
 use crate::gpd::{DebtorType, Destination, ValidationError};
 use crate::node::{
     AmountOption, EntityType, Fault, FaultCode, GetPaymentRequest, MapEntry, NoticeDescription,
-    Operation, Outcome, PaForNodeHost, PaymentData, PaymentOptionDescription, Receipt,
-    StampRequest, Subject, Transfer, TransferTarget, TransferType, VerifyPaymentNoticeRequest,
+    Operation, PaForNodeHost, PaymentData, PaymentOptionDescription, Receipt, StampRequest,
+    Subject, Transfer, TransferTarget, TransferType, VerifyPaymentNoticeRequest,
 };
 
 /// Where one installment is.
@@ -194,7 +194,7 @@ impl PositionBook {
     /// Applies a stored receipt: an `OK` receipt pays its installment and, when it is the first
     /// payment of its option, closes every other option. A `KO` receipt changes nothing.
     pub fn apply_receipt(&self, receipt: &Receipt) -> ReceiptEffect {
-        if receipt.outcome != Outcome::Ok {
+        if !receipt.is_paid() {
             return ReceiptEffect::NotPaid;
         }
         let mut entries = self.lock();
