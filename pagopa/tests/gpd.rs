@@ -558,3 +558,67 @@ async fn receipts_list_and_detail() {
         ApiError::NotFound(_)
     ));
 }
+
+/// Out-of-range values in fields the client does not need (a negative amount, a fee beyond
+/// `i64`, a date that is a number, a transfer that is not an object, unknown fields) do not fail
+/// the answer; what it needs is still read, and missing when it is required.
+#[tokio::test]
+async fn answers_with_out_of_range_fields_still_decode() {
+    let s = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/odd")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "iupd": "odd", "organizationFiscalCode": 80016350821u64, "status": 7,
+            "paymentDate": 1.5, "fee": -1, "unknownField": {"a": [1]},
+            "paymentOption": [{
+                "iuv": "01000000000000144", "nav": null, "amount": -12050,
+                "fee": 1e40, "dueDate": 20261231, "status": "PO_UNPAID",
+                "transfer": [
+                    "not an object",
+                    {"idTransfer": 1, "amount": 10000.5, "status": "T_UNREPORTED", "iban": false},
+                    {"idTransfer": "2", "amount": 2050}
+                ]
+            }]
+        })))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(BASE))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "payment_position_list": [],
+            "page_info": {"page": -1, "limit": 50, "items_found": 0, "total_pages": 1e12}
+        })))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/no-iuv")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"iupd": "no-iuv", "paymentOption": [{"amount": 1}]})),
+        )
+        .mount(&s)
+        .await;
+    let c = client(&s);
+    let p = c.get(&org(), "odd").await.unwrap();
+    assert_eq!(p.iupd, "odd");
+    assert_eq!(p.organization_fiscal_code, None);
+    assert_eq!(p.status, None);
+    assert_eq!(p.payment_date, None);
+    let po = &p.payment_option[0];
+    assert_eq!(po.iuv, "01000000000000144");
+    assert_eq!(po.amount, None);
+    assert_eq!(po.due_date, None);
+    assert_eq!(po.status.as_deref(), Some("PO_UNPAID"));
+    assert_eq!(po.transfer.len(), 2);
+    assert_eq!(po.transfer[0].id_transfer, None);
+    assert_eq!(po.transfer[0].amount, None);
+    assert_eq!(po.transfer[0].status.as_deref(), Some("T_UNREPORTED"));
+    assert_eq!(po.transfer[1].amount, Some(Amount::from_cents(2050)));
+    let page = c.list(&org(), &ListQuery::default()).await.unwrap();
+    assert_eq!(page.page_info.page, 0);
+    assert_eq!(page.page_info.total_pages, 0);
+    assert!(matches!(
+        c.get(&org(), "no-iuv").await,
+        Err(GpdError::Api(ApiError::Decode(_)))
+    ));
+}

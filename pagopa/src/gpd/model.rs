@@ -603,8 +603,44 @@ impl<'de> Deserialize<'de> for PositionStatus {
     }
 }
 
+// Answers are decoded leniently: a value out of range or of the wrong type in an optional field
+// becomes `None` (a negative or fractional amount, a number where text was expected) instead of
+// failing the whole answer; fields this crate cannot do without (`iupd`, `iuv`) stay required.
+
 fn cents<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Amount>, D::Error> {
-    Ok(Option::<u64>::deserialize(d)?.map(Amount::from_cents))
+    Ok(serde_json::Value::deserialize(d)?
+        .as_u64()
+        .map(Amount::from_cents))
+}
+
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(serde_json::from_value(serde_json::Value::deserialize(d)?).ok())
+}
+
+/// A list whose elements that cannot be read are dropped (a `null` or a non-list is empty).
+fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// A count: a number beyond `u32` saturates, anything else is 0.
+fn lenient_u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    Ok(serde_json::Value::deserialize(d)?
+        .as_u64()
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
 }
 
 /// A transfer as GPD returns it.
@@ -612,25 +648,25 @@ fn cents<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Amount>, D::Error> {
 #[serde(rename_all = "camelCase")]
 pub struct TransferInfo {
     /// Id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub id_transfer: Option<String>,
     /// Amount.
     #[serde(default, deserialize_with = "cents")]
     pub amount: Option<Amount>,
     /// Beneficiary.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub organization_fiscal_code: Option<String>,
     /// Causale.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub remittance_information: Option<String>,
     /// Taxonomy.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub category: Option<String>,
     /// IBAN.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub iban: Option<String>,
     /// `T_UNREPORTED` / `T_REPORTED`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub status: Option<String>,
 }
 
@@ -641,31 +677,31 @@ pub struct PaymentOptionInfo {
     /// IUV.
     pub iuv: String,
     /// NAV.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub nav: Option<String>,
     /// Amount.
     #[serde(default, deserialize_with = "cents")]
     pub amount: Option<Amount>,
     /// Description.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub description: Option<String>,
     /// Due date.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub due_date: Option<String>,
     /// Payment date.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub payment_date: Option<String>,
     /// `PO_UNPAID`, `PO_PAID`, ...
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub status: Option<String>,
     /// Receipt id, once paid.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub id_receipt: Option<String>,
     /// Reporting flow, once reported.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub id_flow_reporting: Option<String>,
-    /// Transfers.
-    #[serde(default)]
+    /// Transfers (those that cannot be read are dropped).
+    #[serde(default, deserialize_with = "lenient_vec")]
     pub transfer: Vec<TransferInfo>,
 }
 
@@ -676,16 +712,16 @@ pub struct DebtPositionInfo {
     /// IUPD.
     pub iupd: String,
     /// Creditor.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub organization_fiscal_code: Option<String>,
     /// Creditor name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub company_name: Option<String>,
     /// Status.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub status: Option<PositionStatus>,
     /// Payment date.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub payment_date: Option<String>,
     /// Options.
     #[serde(default)]
@@ -696,12 +732,16 @@ pub struct DebtPositionInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct PageInfo {
     /// Page number (0-based).
+    #[serde(default, deserialize_with = "lenient_u32")]
     pub page: u32,
     /// Page size.
+    #[serde(default, deserialize_with = "lenient_u32")]
     pub limit: u32,
     /// Items in this page.
+    #[serde(default, deserialize_with = "lenient_u32")]
     pub items_found: u32,
     /// Total pages.
+    #[serde(default, deserialize_with = "lenient_u32")]
     pub total_pages: u32,
 }
 

@@ -10,18 +10,18 @@ use super::model::PageInfo;
 #[serde(rename_all = "camelCase")]
 pub struct ReceiptSummary {
     /// Creditor.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::model::lenient")]
     pub organization_fiscal_code: Option<String>,
     /// IUV.
     pub iuv: String,
     /// Debtor fiscal code.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::model::lenient")]
     pub debtor: Option<String>,
     /// When it was paid.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::model::lenient")]
     pub payment_date_time: Option<String>,
     /// Receipt status.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::model::lenient")]
     pub status: Option<String>,
 }
 
