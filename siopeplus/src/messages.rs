@@ -12,7 +12,7 @@ use crate::error::{Error, ParseError, ParseErrorKind};
 use crate::model::{RawXml, Soggetto, Sospeso};
 use crate::reader::{OpiAmount, XsDate, XsDateTime};
 use crate::types::{CodiceA2a, CodiceAbi, CodiceEnte, CodiceIstat, SignedAmount};
-use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits, local_name};
+use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits};
 
 /// `testata_messaggio`, common to the treasurer's messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -534,7 +534,7 @@ fn read_root(xml: &[u8], limits: XmlLimits) -> Result<Node, ParseError> {
     loop {
         match x.next("/")? {
             Ev::Start(s) => {
-                let name = String::from_utf8_lossy(local_name(s.name().as_ref())).into_owned();
+                let name = s.local.clone();
                 let node = x.read_node(&s, &name)?;
                 loop {
                     match x.next(&name)? {

@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::types::{InvalidValue, parse_amount};
 use crate::writer::{BENEFICIARIO, CREDITORE, SoggettoNames, VERSANTE};
-use crate::xml::{Cursor, Ev, Node, XmlIn, XmlLimits, local_name, push_index};
+use crate::xml::{Cursor, Ev, Node, Start, XmlIn, XmlLimits, push_index};
 
 /// An OPI amount read from XML.
 #[derive(Debug, Clone, Copy)]
@@ -138,7 +138,7 @@ impl<R: BufRead> FlowReader<R> {
         loop {
             match x.next(ROOT)? {
                 Ev::Start(s) => {
-                    let name = String::from_utf8_lossy(local_name(s.name().as_ref())).into_owned();
+                    let name = s.local;
                     if name != ROOT {
                         return Err(x.err(
                             ROOT,
@@ -148,11 +148,7 @@ impl<R: BufRead> FlowReader<R> {
                             },
                         ));
                     }
-                    id = s
-                        .try_get_attribute("Id")
-                        .ok()
-                        .flatten()
-                        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()));
+                    id = s.id;
                     break;
                 }
                 Ev::Text(t) if t.trim().is_empty() => {}
@@ -339,10 +335,7 @@ impl<R: BufRead> Iterator for FlowReader<R> {
     }
 }
 
-fn next_start<R: BufRead>(
-    x: &mut XmlIn<R>,
-    path: &str,
-) -> Result<Option<quick_xml::events::BytesStart<'static>>, ParseError> {
+fn next_start<R: BufRead>(x: &mut XmlIn<R>, path: &str) -> Result<Option<Start>, ParseError> {
     loop {
         match x.next(path)? {
             Ev::Start(s) => return Ok(Some(s)),

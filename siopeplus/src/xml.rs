@@ -4,8 +4,8 @@
 use std::io::BufRead;
 use std::str::FromStr;
 
-use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
+use xmldsig::ParseErrorKind as XmlKind;
+use xmldsig::stream::{Event, Reader, StreamOptions};
 
 use crate::error::{ParseError, ParseErrorKind};
 
@@ -42,27 +42,6 @@ fn is_raw(name: &str) -> bool {
         || name == "dati_a_disposizione_BT"
 }
 
-pub(crate) fn local_name(qname: &[u8]) -> &[u8] {
-    // Eight bytes at a time: most names have no prefix and are 10 to 40 bytes long.
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const COLONS: u64 = ONES * b':' as u64;
-    let mut from = 0;
-    for chunk in qname.chunks_exact(8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(w) ^ COLONS;
-        if x.wrapping_sub(ONES) & !x & HIGH != 0 {
-            break;
-        }
-        from += 8;
-    }
-    match qname[from..].iter().position(|&b| b == b':') {
-        Some(i) => &qname[from + i + 1..],
-        None => qname,
-    }
-}
-
 /// Appends `[i]` (an XPath position) to `path` without going through `fmt`.
 pub(crate) fn push_index(path: &mut String, i: usize) {
     let mut digits = [0u8; 20];
@@ -86,12 +65,18 @@ pub(crate) fn push_index(path: &mut String, i: usize) {
 
 pub(crate) struct XmlIn<R: BufRead> {
     pub(crate) reader: Reader<R>,
-    buf: Vec<u8>,
     pub(crate) limits: XmlLimits,
     /// Spare nodes (cleared on reuse) with their allocations.
     pool: Vec<Node>,
     /// The open elements while reading a node (kept for its allocation).
     stack: Vec<Node>,
+}
+
+/// A start tag read by [`XmlIn::next`]: the local name and the `Id` attribute.
+#[derive(Debug, Clone)]
+pub(crate) struct Start {
+    pub(crate) local: String,
+    pub(crate) id: Option<String>,
 }
 
 /// Most nodes kept in the pool (enough for an order of a few hundred beneficiaries).
@@ -112,16 +97,28 @@ fn fresh_from(pool: &mut Vec<Node>, name: &str, pos: u64) -> Node {
     n
 }
 
+/// The shared reader's error as this crate's, at `path`.
+fn xml_error(path: &str, position: u64, e: xmldsig::ParseError) -> ParseError {
+    let kind = match e.kind {
+        XmlKind::Doctype => ParseErrorKind::Dtd,
+        XmlKind::TooDeep { limit } => ParseErrorKind::TooDeep(limit),
+        _ => ParseErrorKind::Xml(e.to_string()),
+    };
+    ParseError {
+        path: path.to_owned(),
+        position,
+        kind,
+    }
+}
+
 impl<R: BufRead> XmlIn<R> {
     pub(crate) fn new(r: R, limits: XmlLimits) -> Self {
-        let mut reader = Reader::from_reader(r);
-        let cfg = reader.config_mut();
-        cfg.trim_text(false);
-        cfg.check_end_names = true;
-        cfg.expand_empty_elements = true;
+        let opts = StreamOptions::default()
+            .with_max_size(u64::MAX)
+            .with_max_depth(limits.max_depth)
+            .with_max_text_len(usize::try_from(limits.max_unit_bytes).unwrap_or(usize::MAX));
         XmlIn {
-            reader,
-            buf: Vec::with_capacity(4096),
+            reader: Reader::with_options(r, opts),
             limits,
             pool: Vec::new(),
             stack: Vec::new(),
@@ -129,7 +126,7 @@ impl<R: BufRead> XmlIn<R> {
     }
 
     pub(crate) fn pos(&self) -> u64 {
-        self.reader.buffer_position()
+        self.reader.end_offset()
     }
 
     pub(crate) fn err(&self, path: &str, kind: ParseErrorKind) -> ParseError {
@@ -140,60 +137,21 @@ impl<R: BufRead> XmlIn<R> {
         }
     }
 
-    /// The next structural event: a start tag (owned), an end tag, text, or end of file.
-    /// Declarations, comments and processing instructions are skipped; a DTD is refused.
+    /// The next structural event: a start tag, an end tag, text, or end of file. Comments and
+    /// processing instructions are skipped; a DTD is refused.
     pub(crate) fn next(&mut self, path: &str) -> Result<Ev, ParseError> {
         loop {
-            self.buf.clear();
-            let ev = self
-                .reader
-                .read_event_into(&mut self.buf)
-                .map_err(|e| ParseError {
-                    path: path.to_owned(),
-                    position: self.reader.error_position(),
-                    kind: ParseErrorKind::Xml(e.to_string()),
-                })?;
+            let at = self.reader.offset();
+            let ev = self.reader.next().map_err(|e| xml_error(path, at, e))?;
             return Ok(match ev {
-                Event::Start(s) => Ev::Start(s.into_owned()),
+                Event::Start(s) => Ev::Start(Start {
+                    local: s.name().local.to_owned(),
+                    id: s.attr("Id").map(str::to_owned),
+                }),
                 Event::End(_) => Ev::End,
-                Event::Text(t) => {
-                    let s = t.decode().map_err(|e| ParseError {
-                        path: path.to_owned(),
-                        position: self.reader.buffer_position(),
-                        kind: ParseErrorKind::Xml(e.to_string()),
-                    })?;
-                    Ev::Text(s.into_owned())
-                }
-                Event::GeneralRef(r) => {
-                    let name = r.decode().map_err(|e| ParseError {
-                        path: path.to_owned(),
-                        position: self.reader.buffer_position(),
-                        kind: ParseErrorKind::Xml(e.to_string()),
-                    })?;
-                    match resolve_ref(&name) {
-                        Some(c) => Ev::Text(c.to_string()),
-                        None => {
-                            return Err(ParseError {
-                                path: path.to_owned(),
-                                position: self.reader.buffer_position(),
-                                kind: ParseErrorKind::Xml(format!("unknown entity &{name};")),
-                            });
-                        }
-                    }
-                }
-                Event::CData(c) => Ev::Text(String::from_utf8_lossy(&c).into_owned()),
-                Event::DocType(_) => {
-                    return Err(self.err(path, ParseErrorKind::Dtd));
-                }
+                Event::Text(t) => Ev::Text(t.to_owned()),
                 Event::Eof => Ev::Eof,
-                Event::Empty(_) => {
-                    // `expand_empty_elements` turns empty elements into Start + End.
-                    return Err(self.err(
-                        path,
-                        ParseErrorKind::Xml("unexpected empty element event".into()),
-                    ));
-                }
-                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => continue,
+                _ => continue,
             });
         }
     }
@@ -202,15 +160,11 @@ impl<R: BufRead> XmlIn<R> {
     ///
     /// Nodes come from a pool that [`XmlIn::recycle`] refills, so a reader that hands each unit
     /// back does not allocate a name, a text and a child list per element once warm.
-    pub(crate) fn read_node(
-        &mut self,
-        start: &BytesStart<'_>,
-        path: &str,
-    ) -> Result<Node, ParseError> {
+    pub(crate) fn read_node(&mut self, start: &Start, path: &str) -> Result<Node, ParseError> {
         let begin = self.pos();
         let mut stack = std::mem::take(&mut self.stack);
         stack.clear();
-        let r = self.read_node_into(&mut stack, start, begin, path);
+        let r = self.read_node_into(&mut stack, &start.local, begin, path);
         // Whatever is left (an error midway) goes back to the pool.
         for n in stack.drain(..) {
             self.recycle(n);
@@ -222,13 +176,11 @@ impl<R: BufRead> XmlIn<R> {
     fn read_node_into(
         &mut self,
         stack: &mut Vec<Node>,
-        start: &BytesStart<'_>,
+        root_name: &str,
         begin: u64,
         path: &str,
     ) -> Result<Node, ParseError> {
-        let qname = start.name();
-        let root_name = String::from_utf8_lossy(local_name(qname.as_ref()));
-        let root = self.fresh(&root_name, begin);
+        let root = fresh_from(&mut self.pool, root_name, begin);
         let mut top_raw = is_raw(&root.name);
         stack.push(root);
         loop {
@@ -246,36 +198,14 @@ impl<R: BufRead> XmlIn<R> {
                 }
                 continue;
             }
-            let XmlIn {
-                reader,
-                buf,
-                limits,
-                pool,
-                ..
-            } = self;
-            buf.clear();
-            let ev = reader.read_event_into(buf).map_err(|e| ParseError {
-                path: path.to_owned(),
-                position: reader.error_position(),
-                kind: ParseErrorKind::Xml(e.to_string()),
-            })?;
-            let at = |kind| ParseError {
-                path: path.to_owned(),
-                position: reader.buffer_position(),
-                kind,
-            };
+            let XmlIn { reader, pool, .. } = self;
+            let at = reader.offset();
+            let ev = reader.next().map_err(|e| xml_error(path, at, e))?;
             match ev {
                 Event::Start(s) => {
-                    if stack.len() >= limits.max_depth {
-                        return Err(at(ParseErrorKind::TooDeep(limits.max_depth)));
-                    }
-                    let pos = reader.buffer_position();
-                    let qname = s.name();
-                    let name = match std::str::from_utf8(local_name(qname.as_ref())) {
-                        Ok(n) => n,
-                        Err(e) => return Err(at(ParseErrorKind::Xml(e.to_string()))),
-                    };
+                    let name = s.name().local;
                     top_raw = is_raw(name);
+                    let pos = s.end_offset();
                     stack.push(fresh_from(pool, name, pos));
                 }
                 Event::End(_) => {
@@ -286,47 +216,19 @@ impl<R: BufRead> XmlIn<R> {
                     }
                 }
                 Event::Text(t) => {
-                    let t = t
-                        .decode()
-                        .map_err(|e| at(ParseErrorKind::Xml(e.to_string())))?;
-                    if let Some(top) = stack.last_mut() {
-                        top.text.push_str(&t);
-                    }
-                }
-                Event::GeneralRef(r) => {
-                    let name = r
-                        .decode()
-                        .map_err(|e| at(ParseErrorKind::Xml(e.to_string())))?;
-                    let Some(c) = resolve_ref(&name) else {
-                        return Err(at(ParseErrorKind::Xml(format!("unknown entity &{name};"))));
-                    };
-                    if let Some(top) = stack.last_mut() {
-                        top.text.push(c);
-                    }
-                }
-                Event::CData(c) => {
-                    let t = std::str::from_utf8(&c)
-                        .map_err(|e| at(ParseErrorKind::Xml(e.to_string())))?;
                     if let Some(top) = stack.last_mut() {
                         top.text.push_str(t);
                     }
                 }
-                Event::DocType(_) => return Err(at(ParseErrorKind::Dtd)),
-                Event::Empty(_) => {
-                    return Err(at(ParseErrorKind::Xml(
-                        "unexpected empty element event".into(),
-                    )));
-                }
-                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
                 Event::Eof => {
-                    return Err(at(ParseErrorKind::Xml("unexpected end of document".into())));
+                    return Err(self.err(
+                        path,
+                        ParseErrorKind::Xml("unexpected end of document".into()),
+                    ));
                 }
+                _ => {}
             }
         }
-    }
-
-    fn fresh(&mut self, name: &str, pos: u64) -> Node {
-        fresh_from(&mut self.pool, name, pos)
     }
 
     /// Hands a tree that is no longer needed back to the node pool.
@@ -350,96 +252,105 @@ impl<R: BufRead> XmlIn<R> {
         pool.truncate(MAX_POOLED_NODES);
     }
 
-    /// Copies the content of the current element verbatim (re-serialised) up to its end tag.
+    /// Copies the content of the current element (re-serialised: references resolved and
+    /// escaped again, empty elements written with an end tag) up to its end tag.
     fn read_raw(&mut self, path: &str) -> Result<String, ParseError> {
-        use quick_xml::Writer;
-        let mut w = Writer::new(Vec::new());
+        let mut out = String::new();
         let mut depth = 0usize;
         loop {
-            self.buf.clear();
-            let ev = self
-                .reader
-                .read_event_into(&mut self.buf)
-                .map_err(|e| ParseError {
-                    path: path.to_owned(),
-                    position: self.reader.error_position(),
-                    kind: ParseErrorKind::Xml(e.to_string()),
-                })?;
+            let at = self.reader.offset();
+            let ev = self.reader.next().map_err(|e| xml_error(path, at, e))?;
             match ev {
-                Event::Start(_) => {
+                Event::Start(s) => {
                     depth += 1;
-                    if depth > self.limits.max_depth {
-                        return Err(self.err(path, ParseErrorKind::TooDeep(self.limits.max_depth)));
+                    out.push('<');
+                    out.push_str(s.qname());
+                    for (p, u) in s.namespace_declarations() {
+                        out.push_str(" xmlns");
+                        if !p.is_empty() {
+                            out.push(':');
+                            out.push_str(p);
+                        }
+                        out.push_str("=\"");
+                        escape_into(&mut out, u);
+                        out.push('"');
                     }
+                    for a in s.attributes() {
+                        out.push(' ');
+                        if !a.prefix.is_empty() {
+                            out.push_str(a.prefix);
+                            out.push(':');
+                        }
+                        out.push_str(a.local_name);
+                        out.push_str("=\"");
+                        escape_into(&mut out, a.value);
+                        out.push('"');
+                    }
+                    out.push('>');
                 }
                 Event::End(_) if depth == 0 => break,
-                Event::End(_) => depth -= 1,
-                Event::DocType(_) => return Err(self.err(path, ParseErrorKind::Dtd)),
+                Event::End(n) => {
+                    depth -= 1;
+                    out.push_str("</");
+                    if !n.prefix.is_empty() {
+                        out.push_str(n.prefix);
+                        out.push(':');
+                    }
+                    out.push_str(n.local);
+                    out.push('>');
+                }
+                Event::Text(t) => escape_into(&mut out, t),
+                Event::Comment(c) => {
+                    out.push_str("<!--");
+                    out.push_str(c);
+                    out.push_str("-->");
+                }
                 Event::Eof => {
                     return Err(self.err(
                         path,
                         ParseErrorKind::Xml("unexpected end of document".into()),
                     ));
                 }
-                Event::PI(_) | Event::Decl(_) => continue,
                 _ => {}
             }
-            w.write_event(ev)
-                .map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))?;
+            if self.pos().saturating_sub(at) > self.limits.max_unit_bytes {
+                return Err(self.err(path, ParseErrorKind::TooLarge(self.limits.max_unit_bytes)));
+            }
         }
-        String::from_utf8(w.into_inner())
-            .map_err(|e| self.err(path, ParseErrorKind::Xml(e.to_string())))
+        Ok(out)
     }
 }
 
-fn resolve_ref(name: &str) -> Option<char> {
-    match name {
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "amp" => Some('&'),
-        "apos" => Some('\''),
-        "quot" => Some('"'),
-        _ => {
-            let n = if let Some(h) = name.strip_prefix("#x") {
-                u32::from_str_radix(h, 16).ok()?
-            } else if let Some(d) = name.strip_prefix('#') {
-                d.parse().ok()?
-            } else {
-                return None;
-            };
-            char::from_u32(n)
+/// Appends `s` escaped for element content and double-quoted attribute values.
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
         }
     }
 }
 
 pub(crate) enum Ev {
-    Start(BytesStart<'static>),
+    Start(Start),
     End,
     Text(String),
     Eof,
 }
 
-/// Whether `s` is a well-formed XML fragment without DTD or processing instructions.
+/// Whether `s` is a well-formed XML fragment (elements and text, balanced) without DTD or
+/// processing instructions, read by the shared hardened reader inside a wrapper element.
 pub(crate) fn check_fragment(s: &str) -> bool {
-    let mut r = Reader::from_str(s);
-    r.config_mut().check_end_names = true;
-    let mut depth = 0i64;
+    let wrapped = format!("<f>{s}</f>");
+    let mut r = Reader::new(wrapped.as_bytes());
     loop {
-        match r.read_event() {
-            Ok(Event::Start(_)) => depth += 1,
-            Ok(Event::End(_)) => {
-                depth -= 1;
-                if depth < 0 {
-                    return false;
-                }
-            }
-            Ok(Event::Eof) => return depth == 0,
-            Ok(Event::DocType(_) | Event::PI(_) | Event::Decl(_)) | Err(_) => return false,
-            Ok(Event::GeneralRef(g)) => {
-                if g.decode().ok().and_then(|n| resolve_ref(&n)).is_none() {
-                    return false;
-                }
-            }
+        match r.next() {
+            Ok(Event::Eof) => return true,
+            Ok(Event::ProcessingInstruction { .. }) | Err(_) => return false,
             Ok(_) => {}
         }
     }
@@ -639,23 +550,6 @@ mod tests {
             push_index(&mut p, i);
             assert_eq!(p, format!("a[{i}]"));
         }
-        assert_eq!(local_name(b"ds:Signature"), b"Signature");
-        assert_eq!(local_name(b"mandato"), b"mandato");
-        assert_eq!(local_name(b"a:b:c"), b"b:c");
-        let long = b"dati_a_disposizione_ente_reversale_MIUR";
-        for i in 0..=long.len() {
-            let mut q = long.to_vec();
-            q.insert(i, b':');
-            assert_eq!(local_name(&q), &long[i..], "colon at {i}");
-        }
-        assert_eq!(local_name(long), long);
-        assert_eq!(local_name(b""), b"");
-        // Bytes that differ from ':' only in the high bit, or next to it, are not colons.
-        assert_eq!(local_name(b"abcdefgh\xbaijklmnop"), b"abcdefgh\xbaijklmnop");
-        assert_eq!(
-            local_name(b"\xba;9;9;9;9;9;9;9;9;"),
-            b"\xba;9;9;9;9;9;9;9;9;"
-        );
     }
 
     #[test]

@@ -168,6 +168,7 @@ pub struct StartTag<'a> {
     decls: &'a [Binding],
     scope: &'a str,
     empty: bool,
+    span: (u64, u64),
 }
 
 impl std::fmt::Debug for StartTag<'_> {
@@ -191,6 +192,18 @@ impl<'a> StartTag<'a> {
     #[must_use]
     pub fn qname(&self) -> &'a str {
         self.qname
+    }
+
+    /// Byte offset of the tag's `<` (as [`Reader::offset`]).
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.span.0
+    }
+
+    /// Byte offset just after the tag's `>`.
+    #[must_use]
+    pub fn end_offset(&self) -> u64 {
+        self.span.1
     }
 
     /// True for an empty-element tag (`<a/>`).
@@ -362,10 +375,11 @@ impl<R: BufRead> BufRead for Source<R> {
             return Err(self.too_large());
         }
         // At most one byte past the limit is handed out, so that no token grows beyond it.
-        let room = usize::try_from(self.max - self.raw_read + 1).unwrap_or(usize::MAX);
+        let room =
+            usize::try_from((self.max - self.raw_read).saturating_add(1)).unwrap_or(usize::MAX);
         if self.encoding == Encoding::Utf8 {
             if self.prefix_pos < self.prefix.len() {
-                let end = self.prefix.len().min(self.prefix_pos + room);
+                let end = self.prefix.len().min(self.prefix_pos.saturating_add(room));
                 return Ok(&self.prefix[self.prefix_pos..end]);
             }
             let b = self.inner.fill_buf()?;
@@ -477,6 +491,8 @@ pub struct Reader<R: BufRead> {
     end_at: Position,
     aside_at: Position,
     tag_empty: bool,
+    /// Offset just after the last start tag.
+    tag_end: u64,
 }
 
 impl<R: BufRead> std::fmt::Debug for Reader<R> {
@@ -550,6 +566,7 @@ impl<R: BufRead> Reader<R> {
             end_at: start,
             aside_at: start,
             tag_empty: false,
+            tag_end: 0,
         }
     }
 
@@ -705,6 +722,7 @@ impl<R: BufRead> Reader<R> {
             decls: &self.scope[o.scope_len.min(self.scope.len())..],
             scope: &self.scope_buf,
             empty: self.tag_empty,
+            span: (u64::from(self.tag_at.offset), self.tag_end),
         }
     }
 
@@ -876,6 +894,7 @@ impl<R: BufRead> Reader<R> {
                 }
                 self.read_start(name, attrs, here)?;
                 self.tag_empty = empty;
+                self.tag_end = self.xml.buffer_position() + self.bom;
                 if self.text.is_empty() {
                     self.pending = if empty { Pending::End } else { Pending::None };
                     Ok(Some(Out::Start))
