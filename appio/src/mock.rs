@@ -44,8 +44,8 @@ use crate::types::{
     MessageId, MessageStatus, NotificationStatus, NotificationStatuses, ProblemJson,
 };
 
-/// A check of every request the mock receives, before it is handled: method, path (with the
-/// `/api/v1` base path and without the query) and body. An `Err` is recorded
+/// A check of every request the mock receives, before it is handled: method, path and query
+/// (with the `/api/v1` base path, as in `/api/v1/manage/services?limit=20&offset=0`) and body. An `Err` is recorded
 /// ([`MockServer::request_violations`]) and answered 400, so a client sending a body that the
 /// check refuses fails. Tests plug a schema validator built from the API's OpenAPI here.
 #[derive(Clone)]
@@ -382,7 +382,11 @@ async fn check_request(
         Ok(b) => b,
         Err(e) => return problem(StatusCode::BAD_REQUEST, "Unreadable body", &e.to_string()),
     };
-    if let Err(reason) = (check.0)(&parts.method, parts.uri.path(), &bytes) {
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or(parts.uri.path(), |pq| pq.as_str());
+    if let Err(reason) = (check.0)(&parts.method, target, &bytes) {
         let v = format!("{} {}: {reason}", parts.method, parts.uri.path());
         lock(&s.violations).push(v.clone());
         return problem(StatusCode::BAD_REQUEST, "Request violates the schema", &v);

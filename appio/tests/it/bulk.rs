@@ -18,6 +18,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::common::{base, cf, client, fast_retry, notice};
+use crate::schema::checked;
 
 const TEMPLATE: &str = r#"{
   "subject": "Avviso TARI {{anno}} per {{nome}}",
@@ -57,7 +58,7 @@ fn entries(path: &Path) -> BTreeMap<String, appio::bulk::JournalEntry> {
 
 #[tokio::test]
 async fn sends_skips_and_records_then_a_rerun_sends_nothing() {
-    let mock = IoMock::start(MockConfig::default()).await.unwrap();
+    let mock = IoMock::start(checked(MockConfig::default())).await.unwrap();
     mock.set_profile(cf(1), MockProfile::NotFound);
     mock.set_profile(cf(2), MockProfile::Blocked);
     mock.set_profile(cf(3), MockProfile::RecipientForbidden);
@@ -413,7 +414,7 @@ async fn lost_answer_is_reported_as_ambiguous_and_resolved_by_policy() {
 
 #[tokio::test]
 async fn a_row_marked_sending_by_a_crashed_run_is_ambiguous() {
-    let mock = IoMock::start(MockConfig::default()).await.unwrap();
+    let mock = IoMock::start(checked(MockConfig::default())).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let jpath = dir.path().join("j.sqlite");
     {
@@ -452,10 +453,10 @@ async fn a_row_marked_sending_by_a_crashed_run_is_ambiguous() {
 
 #[tokio::test]
 async fn retryable_failures_are_retried_on_the_next_run() {
-    let mock = IoMock::start(MockConfig {
+    let mock = IoMock::start(checked(MockConfig {
         server_error_rate: 1.0,
         ..MockConfig::default()
-    })
+    }))
     .await
     .unwrap();
     let c = IoClient::builder(SubscriptionKey::new("k"))
@@ -473,7 +474,7 @@ async fn retryable_failures_are_retried_on_the_next_run() {
         .await
         .unwrap();
     assert_eq!(r.failed.get(&FailureReason::ServerError), Some(&2));
-    let healthy = IoMock::start(MockConfig::default()).await.unwrap();
+    let healthy = IoMock::start(checked(MockConfig::default())).await.unwrap();
     let r = BulkSender::new(client(&healthy.base_url()), journal(&jpath), template())
         .run(rows(2))
         .await
@@ -483,7 +484,7 @@ async fn retryable_failures_are_retried_on_the_next_run() {
 
 #[tokio::test]
 async fn a_changed_row_is_not_resent_and_another_template_is_refused() {
-    let mock = IoMock::start(MockConfig::default()).await.unwrap();
+    let mock = IoMock::start(checked(MockConfig::default())).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let jpath = dir.path().join("j.sqlite");
     BulkSender::new(client(&mock.base_url()), journal(&jpath), template())
@@ -530,7 +531,7 @@ async fn a_changed_row_is_not_resent_and_another_template_is_refused() {
 
 #[tokio::test]
 async fn duplicate_keys_in_an_iterator_are_reported_once() {
-    let mock = IoMock::start(MockConfig::default()).await.unwrap();
+    let mock = IoMock::start(checked(MockConfig::default())).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut input = rows(2);
     input.push(row(0));
@@ -700,7 +701,7 @@ impl FailingJournal {
 
 #[tokio::test]
 async fn a_failing_journal_stops_the_run_and_nothing_unrecorded_is_sent() {
-    let mock = IoMock::start(MockConfig::default()).await.unwrap();
+    let mock = IoMock::start(checked(MockConfig::default())).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let j = Arc::new(FailingJournal {
         inner: SqliteJournal::open(&dir.path().join("j")).unwrap(),
@@ -918,10 +919,10 @@ async fn a_201_without_a_usable_id_is_ambiguous_not_failed() {
 #[tokio::test]
 async fn two_senders_on_one_sqlite_file_split_the_rows() {
     const N: usize = 60;
-    let mock = IoMock::start(MockConfig {
+    let mock = IoMock::start(checked(MockConfig {
         latency: Duration::from_millis(3),
         ..MockConfig::default()
-    })
+    }))
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -7,6 +7,7 @@ use appio::{
 };
 
 use crate::common::{cf, client, text};
+use crate::schema::checked;
 
 fn message(n: usize) -> NewMessage {
     NewMessage::builder(
@@ -20,7 +21,9 @@ fn message(n: usize) -> NewMessage {
 
 #[tokio::test]
 async fn profiles_messages_and_activations() {
-    let mock = MockServer::start(MockConfig::default()).await.unwrap();
+    let mock = MockServer::start(checked(MockConfig::default()))
+        .await
+        .unwrap();
     mock.set_profile(cf(2), MockProfile::Blocked);
     mock.set_profile(cf(3), MockProfile::NotFound);
     mock.set_profile(cf(4), MockProfile::RecipientForbidden);
@@ -73,6 +76,7 @@ async fn profiles_messages_and_activations() {
 
 #[tokio::test]
 async fn refuses_invalid_messages_and_wrong_keys() {
+    // Unchecked: this test sends a bad body on purpose, to see the mock's own answer.
     let mock = MockServer::start(MockConfig {
         accepted_keys: vec!["good".into()],
         ..MockConfig::default()
@@ -107,11 +111,11 @@ async fn refuses_invalid_messages_and_wrong_keys() {
 
 #[tokio::test]
 async fn injected_faults_are_retried_by_the_client() {
-    let mock = MockServer::start(MockConfig {
+    let mock = MockServer::start(checked(MockConfig {
         throttle_rate: 0.2,
         server_error_rate: 0.2,
         ..MockConfig::default()
-    })
+    }))
     .await
     .unwrap();
     let c = IoClient::builder(SubscriptionKey::new("k"))
