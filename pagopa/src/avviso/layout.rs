@@ -106,7 +106,7 @@ fn field(
     value: &str,
 ) -> f32 {
     c.text(Face::Regular, 7.0, x, y, color, label);
-    c.paragraph(Face::Bold, size, x, y + 4.2, w, size * 0.45, color, value)
+    c.fit(Face::Bold, size, x, y + 4.2, w, 2, color, value)
 }
 
 struct Symbols {
@@ -116,7 +116,7 @@ struct Symbols {
 
 fn header(c: &mut Canvas, a: &Avviso) {
     c.text(Face::Bold, 8.0, LEFT, 14.0, TEXT, "AVVISO DI PAGAMENTO");
-    c.paragraph(Face::Bold, 15.0, LEFT, 22.0, 150.0, 6.5, TEXT, &a.subject);
+    c.fit(Face::Bold, 15.0, LEFT, 22.0, 150.0, 2, TEXT, &a.subject);
     c.text_right(Face::Bold, 18.0, RIGHT, 18.0, BLUE, "pagoPA");
     c.line(LEFT, 34.0, RIGHT, 34.0, 0.3, RULE);
 }
@@ -124,17 +124,19 @@ fn header(c: &mut Canvas, a: &Avviso) {
 fn parties(c: &mut Canvas, a: &Avviso) {
     let cr = &a.creditor;
     c.text(Face::Bold, 7.0, LEFT, 41.0, BLUE, "ENTE CREDITORE");
-    c.text(
+    c.fit(
         Face::Regular,
         8.0,
         LEFT,
         46.0,
+        186.0,
+        1,
         TEXT,
         &format!("Cod. Fiscale {}", cr.fiscal_code),
     );
-    let mut y = c.paragraph(Face::Bold, 11.0, LEFT, 52.0, 92.0, 4.8, TEXT, &cr.name);
+    let mut y = c.fit(Face::Bold, 11.0, LEFT, 52.0, 92.0, 2, TEXT, &cr.name);
     for line in [&cr.sector, &cr.info].into_iter().flatten() {
-        y = c.paragraph(Face::Regular, 8.0, LEFT, y, 92.0, 3.8, TEXT, line);
+        y = c.fit(Face::Regular, 8.0, LEFT, y, 92.0, 1, TEXT, line);
     }
     let d = &a.debtor;
     c.text(Face::Bold, 7.0, MID, 41.0, BLUE, "DESTINATARIO AVVISO");
@@ -146,9 +148,9 @@ fn parties(c: &mut Canvas, a: &Avviso) {
         TEXT,
         &format!("Cod. Fiscale {}", d.fiscal_code),
     );
-    let y = c.paragraph(Face::Bold, 11.0, MID, 52.0, 90.0, 4.8, TEXT, &d.name);
+    let y = c.fit(Face::Bold, 11.0, MID, 52.0, 90.0, 2, TEXT, &d.name);
     if let Some(addr) = &d.address {
-        c.paragraph(Face::Regular, 8.0, MID, y, 90.0, 3.8, TEXT, addr);
+        c.fit(Face::Regular, 8.0, MID, y, 90.0, 2, TEXT, addr);
     }
 }
 
@@ -170,11 +172,13 @@ fn how_much_where(c: &mut Canvas, a: &Avviso) {
         );
         y += 6.0;
         if n > 0 {
-            c.text(
+            c.fit(
                 Face::Regular,
                 8.0,
                 LEFT,
                 y,
+                186.0,
+                1,
                 TEXT,
                 &format!("Puoi pagare per intero o in {n} rate."),
             );
@@ -275,7 +279,7 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
     field(
         c,
         x,
-        y0 + 27.0,
+        y0 + 28.0,
         78.0,
         TEXT,
         9.0,
@@ -355,13 +359,13 @@ fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0:
     c.text(Face::Regular, 7.0, 140.0, y0 + 14.0, POSTE, "Euro");
     c.text(Face::Bold, 12.0, 147.0, y0 + 14.0, POSTE, &euro(o));
     c.text(Face::Regular, 7.0, INNER, y0 + 20.0, POSTE, "intestato a");
-    c.paragraph(
+    c.fit(
         Face::Bold,
         9.0,
         INNER + 13.0,
         y0 + 20.0,
         160.0,
-        4.0,
+        1,
         POSTE,
         &p.holder,
     );
@@ -380,7 +384,7 @@ fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0:
     field(
         c,
         x,
-        y0 + 40.0,
+        y0 + 41.5,
         78.0,
         POSTE,
         9.0,
@@ -409,13 +413,13 @@ fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0:
         "Cod. Fiscale Ente Creditore",
         a.creditor.fiscal_code.as_str(),
     );
-    c.paragraph(
+    c.fit(
         Face::Regular,
         6.0,
         INNER,
         y0 + 27.0 + symbol_height(dm) + 6.0,
         180.0,
-        2.8,
+        1,
         POSTE,
         &p.authorization,
     );
@@ -445,22 +449,26 @@ fn group_block(
         "BANCHE E ALTRI CANALI",
     );
     let cr = &a.creditor;
-    c.text(
+    c.fit(
         Face::Regular,
         7.0,
         INNER,
         y0 + 12.0,
+        186.0,
+        1,
         TEXT,
         &format!(
             "Ente Creditore: {} · Cod. Fiscale Ente Creditore: {} · Codice CBILL: {}",
             cr.name, cr.fiscal_code, cr.cbill
         ),
     );
-    c.text(
+    c.fit(
         Face::Regular,
         7.0,
         INNER,
         y0 + 16.0,
+        186.0,
+        1,
         TEXT,
         &format!("Oggetto del pagamento: {}", a.subject),
     );
@@ -513,35 +521,43 @@ fn postal_group(
 ) {
     let Some(p) = &a.creditor.postal else { return };
     postal_title(c, y0);
-    c.text(
+    c.fit(
         Face::Regular,
         7.0,
         INNER,
         y0 + 12.0,
+        186.0,
+        1,
         POSTE,
         &format!("sul C/C n. {} intestato a {}", p.account, p.holder),
     );
-    c.text(
+    c.fit(
         Face::Regular,
         7.0,
         INNER,
         y0 + 16.0,
+        186.0,
+        1,
         POSTE,
         &format!("Destinatario: {}", a.debtor.name),
     );
-    c.text(
+    c.fit(
         Face::Regular,
         7.0,
         INNER,
         y0 + 20.0,
+        186.0,
+        1,
         POSTE,
         &format!("Oggetto del pagamento: {}", a.subject),
     );
-    c.text(
+    c.fit(
         Face::Regular,
         7.0,
         INNER,
         y0 + 24.0,
+        186.0,
+        1,
         POSTE,
         &format!(
             "Cod. Fiscale Ente Creditore: {} · Tipo: P1",
@@ -585,35 +601,39 @@ fn postal_group(
             &o.notice.to_print_format(),
         );
     }
-    c.paragraph(
+    c.fit(
         Face::Regular,
         6.0,
         INNER,
         bottom + 1.0,
         180.0,
-        2.8,
+        1,
         POSTE,
         &p.authorization,
     );
 }
 
 fn short_parties(c: &mut Canvas, a: &Avviso) {
-    c.text(
+    c.fit(
         Face::Regular,
         8.0,
         LEFT,
         41.0,
+        186.0,
+        1,
         TEXT,
         &format!(
             "Ente Creditore: {} · Cod. Fiscale {}",
             a.creditor.name, a.creditor.fiscal_code
         ),
     );
-    c.text(
+    c.fit(
         Face::Regular,
         8.0,
         LEFT,
         46.0,
+        186.0,
+        1,
         TEXT,
         &format!(
             "Destinatario: {} · Cod. Fiscale {}",

@@ -231,6 +231,41 @@ impl Canvas {
         y
     }
 
+    /// Draws `text` in at most `max_lines` lines of `max_w` millimetres, lowering the size
+    /// from `size` in steps of half a point (down to 5 points) until it fits; the leading is
+    /// `size × 0.45` millimetres. Returns the baseline after the last line.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn fit(
+        &mut self,
+        face: Face,
+        size: f32,
+        x: f32,
+        y: f32,
+        max_w: f32,
+        max_lines: usize,
+        color: Rgb,
+        text: &str,
+    ) -> f32 {
+        let mut size = size;
+        loop {
+            let lines = self.wrap(face, size, max_w, text);
+            let widest = lines
+                .iter()
+                .map(|l| self.width(face, size, l))
+                .fold(0.0, f32::max);
+            if size <= 5.0 || (lines.len() <= max_lines && widest <= max_w) {
+                let leading = size * 0.45;
+                let mut y = y;
+                for line in lines {
+                    self.text(face, size, x, y, color, &line);
+                    y += leading;
+                }
+                return y;
+            }
+            size -= 0.5;
+        }
+    }
+
     /// Fills a rectangle whose top-left corner is at (`x`, `y`).
     pub(crate) fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
         self.push(Op::Rect { x, y, w, h, color });

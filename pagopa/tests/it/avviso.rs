@@ -586,3 +586,89 @@ fn qr_code_is_vector_and_25_mm_wide() {
         "QR height {h} px, expected {side:.1}"
     );
 }
+
+/// A word's box as poppler sees it: (xMin, yMin, xMax, yMax, word), in points.
+type WordBox = (f64, f64, f64, f64, String);
+
+/// The page width and the word boxes of one page.
+fn word_boxes(pdf: &Path, page: usize) -> Option<(f64, Vec<WordBox>)> {
+    let p = page.to_string();
+    let out = tool(
+        "pdftotext",
+        &["-bbox", "-f", &p, "-l", &p, pdf.to_str().unwrap(), "-"],
+    )?;
+    let html = ok_stdout("pdftotext", &out);
+    let attr = |tag: &str, name: &str| -> f64 {
+        let at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        tag[at..at + tag[at..].find('"').unwrap()].parse().unwrap()
+    };
+    let page_tag = &html[html.find("<page ").unwrap()..];
+    let width = attr(page_tag, "width");
+    let words = html
+        .split("<word ")
+        .skip(1)
+        .map(|w| {
+            let text = &w[w.find('>').unwrap() + 1..w.find("</word>").unwrap()];
+            (
+                attr(w, "xMin"),
+                attr(w, "yMin"),
+                attr(w, "xMax"),
+                attr(w, "yMax"),
+                text.to_owned(),
+            )
+        })
+        .collect();
+    Some((width, words))
+}
+
+#[test]
+fn longest_fields_stay_inside_the_page_without_overlapping() {
+    let long = |prefix: &str, n: usize| {
+        let mut s = prefix.to_owned();
+        while s.chars().count() < n {
+            s.push_str(" Parola");
+        }
+        s.chars().take(n).collect::<String>().trim_end().to_owned() + "Z"
+    };
+    for (rates, single) in [(3, true), (4, false)] {
+        let mut v = base(rates, single, true);
+        v["subject"] = json!(long("Oggetto", 89));
+        v["creditor"]["name"] = json!(long("Ente", 99));
+        v["creditor"]["sector"] = json!(long("Settore", 99));
+        v["creditor"]["info"] = json!(long("Info", 99));
+        v["creditor"]["postal"]["holder"] = json!(long("Intestatario", 99));
+        v["creditor"]["postal"]["authorization"] = json!(long("AUT.", 99));
+        v["debtor"]["name"] = json!(long("Destinatario", 69));
+        v["debtor"]["address"] = json!(long("Via", 99));
+        if single {
+            v["single"]["amount_cents"] = json!(9_999_999_999_u64);
+        }
+        let a = avviso(&v);
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = write_pdf(dir.path(), &a);
+        for page in 1..=a.page_count() {
+            let Some((width, words)) = word_boxes(&pdf, page) else {
+                return;
+            };
+            let margin = 9.0 / 25.4 * 72.0;
+            for w in &words {
+                assert!(
+                    w.0 >= margin && w.2 <= width - margin,
+                    "page {page}: {w:?} leaves the margins"
+                );
+            }
+            for (i, p) in words.iter().enumerate() {
+                for q in &words[i + 1..] {
+                    let dx = p.2.min(q.2) - p.0.max(q.0);
+                    let dy = p.3.min(q.3) - p.1.max(q.1);
+                    // Boxes span the font's whole ascent and descent: adjacent lines may touch.
+                    let shorter = (p.3 - p.1).min(q.3 - q.1);
+                    assert!(
+                        dx <= 0.5 || dy <= 0.4 * shorter,
+                        "page {page}: {p:?} overlaps {q:?}"
+                    );
+                }
+            }
+        }
+    }
+}
