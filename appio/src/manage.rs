@@ -122,15 +122,25 @@ impl ManageClient {
     /// empty or short page.
     ///
     /// # Errors
-    /// [`crate::ValidationError::Range`] for a bad page size; [`Error`]s of the calls.
+    /// [`crate::ValidationError::Range`] for a bad page size; [`crate::ApiError::MalformedResponse`]
+    /// when a service comes twice (a server that ignores the offset); [`Error`]s of the calls.
     pub async fn all_services(&self, page_size: u32) -> Result<Vec<ServiceLifecycle>, Error> {
-        let mut out = Vec::new();
+        let mut out: Vec<ServiceLifecycle> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         let mut offset = 0u64;
         loop {
             let page = self
                 .list_services(PageRequest::new(page_size, offset)?)
                 .await?;
             let n = page.value.len() as u64;
+            // A server that ignored the offset would give the same page forever.
+            if let Some(dup) = page.value.iter().find(|s| !seen.insert(s.id.clone())) {
+                return Err(crate::ApiError::MalformedResponse {
+                    operation: Operation::CmsGetServices.id(),
+                    reason: format!("service {} came twice while paging", dup.id),
+                }
+                .into());
+            }
             out.extend(page.value);
             offset += n;
             let done = n == 0

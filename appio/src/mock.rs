@@ -2,7 +2,11 @@
 //!
 //! It serves the operations this crate implements under `/api/v1` on `127.0.0.1`, validates
 //! messages with the same rules as the client, records every message it accepts, and can inject
-//! faults (429, 500, lost answers) at a configured rate.
+//! faults (429, 500, lost answers) at a configured rate. It keeps services created through the
+//! management API with their own two keys (accepted for every call; a regenerated key is
+//! refused at once), their lifecycle (review, [`MockServer::approve`], release) and history,
+//! logos, subscriptions feeds ([`MockServer::set_feed`]) and remote-content configurations.
+//! A [`RequestCheck`] sees every request before it is handled.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -437,3 +437,39 @@ fn logos_are_checked_before_sending() {
         LogoError::TooLarge { max: 10, .. }
     ));
 }
+
+#[tokio::test]
+async fn a_server_ignoring_the_offset_does_not_loop_forever() {
+    let server = MockServer::start().await;
+    let one = serde_json::json!({
+        "id": "S1", "status": {"value": "draft"}, "last_update": "2025-01-01T00:00:00.000Z",
+        "name": "TARI", "description": "d",
+        "organization": {"name": "Comune", "fiscal_code": "00488410010"}
+    });
+    Mock::given(method("GET"))
+        .and(path("/api/v1/manage/services"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "value": [one.clone(), {"id": "S2", "status": {"value": "weird"},
+                "last_update": "2025-01-01T00:00:00Z", "name": "B", "description": "d",
+                "organization": {"name": "Comune", "fiscal_code": "00488410010"}}],
+            "pagination": {"offset": 0.0, "limit": 2, "count": 10}
+        })))
+        .mount(&server)
+        .await;
+    let m = manage(&base(&server), "k");
+    let page = m
+        .list_services(PageRequest::new(2, 0).unwrap())
+        .await
+        .unwrap();
+    // An unknown status is kept; a count written as a float is read.
+    assert_eq!(
+        page.value[1].status.value,
+        LifecycleStatus::Other("weird".into())
+    );
+    assert_eq!(page.pagination.offset, Some(0));
+    let e = m.all_services(2).await.unwrap_err();
+    assert!(
+        matches!(e, Error::Api(ApiError::MalformedResponse { .. })),
+        "{e}"
+    );
+}
