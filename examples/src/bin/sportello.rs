@@ -67,6 +67,7 @@ async fn main() -> ExitCode {
     match sportello::start(config).await {
         Ok(running) => {
             println!("Sportello telematico in ascolto su {}/", running.base_url);
+            println!("Istanza: {}", running.instance);
             if running.enti.len() > 1 {
                 for (id, url) in &running.enti {
                     println!("  ente {id}: {url}/");

@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 /// The PostgreSQL schema of the portal (component `sportello`).
 pub const PG_MIGRATIONS: Migrations = Migrations::new(
     "sportello",
-    &[Migration::new(
-        1,
-        "sessions and requests",
-        "CREATE TABLE sportello_session (
+    &[
+        Migration::new(
+            1,
+            "sessions and requests",
+            "CREATE TABLE sportello_session (
             ente TEXT NOT NULL, id TEXT NOT NULL, identity TEXT NOT NULL,
             created_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (ente, id));
          CREATE TABLE sportello_request (
@@ -27,8 +28,33 @@ pub const PG_MIGRATIONS: Migrations = Migrations::new(
             receipt_id TEXT, io_message_id TEXT,
             PRIMARY KEY (ente, id), UNIQUE (ente, notice_number));
          CREATE INDEX sportello_request_iuv ON sportello_request (ente, iuv);",
-    )],
+        ),
+        Migration::new(
+            2,
+            "App IO bulk jobs",
+            "CREATE TABLE sportello_io_job (
+                ente TEXT NOT NULL, job TEXT NOT NULL, subject TEXT NOT NULL,
+                markdown TEXT NOT NULL, recipients TEXT NOT NULL,
+                created_at TIMESTAMPTZ NOT NULL DEFAULT now(), done BOOLEAN NOT NULL DEFAULT false,
+                PRIMARY KEY (ente, job));",
+        ),
+    ],
 );
+
+/// An App IO message to many citizens, run by whichever instance's worker gets to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoJob {
+    /// Job id (also the journal's job name).
+    pub job: String,
+    /// Subject.
+    pub subject: String,
+    /// Markdown body.
+    pub markdown: String,
+    /// Recipients' fiscal codes.
+    pub recipients: Vec<String>,
+    /// Every row sent or resolved.
+    pub done: bool,
+}
 
 /// A citizen's request as the demo keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -367,6 +393,123 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Records a new App IO bulk job (before any message of it is sent).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn insert_io_job(&self, job: &IoJob) -> Result<(), DbError> {
+        let recipients = job.recipients.join("\n");
+        match self {
+            Db::Sqlite(s) => {
+                s.conn().execute(
+                    "INSERT INTO io_jobs (job, subject, markdown, recipients, created_at, done)
+                     VALUES (?1, ?2, ?3, ?4, datetime('now'), ?5)",
+                    params![job.job, job.subject, job.markdown, recipients, job.done],
+                )?;
+                Ok(())
+            }
+            Db::Postgres { db, ente } => Self::pg_exec(
+                db,
+                "INSERT INTO sportello_io_job (ente, job, subject, markdown, recipients, done)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    ente,
+                    &job.job,
+                    &job.subject,
+                    &job.markdown,
+                    &recipients,
+                    &job.done,
+                ],
+            )
+            .await
+            .map(drop),
+        }
+    }
+
+    /// Every App IO bulk job, oldest first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn io_jobs(&self) -> Result<Vec<IoJob>, DbError> {
+        let split = |r: String| -> Vec<String> {
+            r.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        match self {
+            Db::Sqlite(s) => {
+                let conn = s.conn();
+                let mut stmt = conn.prepare(
+                    "SELECT job, subject, markdown, recipients, done FROM io_jobs
+                     ORDER BY created_at, job",
+                )?;
+                let rows = stmt.query_map([], |r| {
+                    Ok(IoJob {
+                        job: r.get(0)?,
+                        subject: r.get(1)?,
+                        markdown: r.get(2)?,
+                        recipients: split(r.get(3)?),
+                        done: r.get(4)?,
+                    })
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            }
+            Db::Postgres { db, ente } => {
+                let c = db.client().await?;
+                let rows = c
+                    .query(
+                        "SELECT job, subject, markdown, recipients, done FROM sportello_io_job
+                         WHERE ente = $1 ORDER BY created_at, job",
+                        &[ente],
+                    )
+                    .await
+                    .map_err(db.query_error())?;
+                Ok(rows
+                    .iter()
+                    .map(|r| IoJob {
+                        job: r.get(0),
+                        subject: r.get(1),
+                        markdown: r.get(2),
+                        recipients: split(r.get(3)),
+                        done: r.get(4),
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Marks a job finished.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn finish_io_job(&self, job: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(s) => {
+                s.conn()
+                    .execute("UPDATE io_jobs SET done = 1 WHERE job = ?1", params![job])?;
+                Ok(())
+            }
+            Db::Postgres { db, ente } => Self::pg_exec(
+                db,
+                "UPDATE sportello_io_job SET done = true WHERE ente = $1 AND job = $2",
+                &[ente, &job],
+            )
+            .await
+            .map(drop),
+        }
+    }
+
+    /// The shared pool, when the database is PostgreSQL.
+    pub fn postgres_pool(&self) -> Option<&Database> {
+        match self {
+            Db::Postgres { db, .. } => Some(db),
+            Db::Sqlite(_) => None,
+        }
+    }
+}
+
 impl SqliteDb {
     /// Opens (creating) the database file.
     ///
@@ -383,7 +526,10 @@ impl SqliteDb {
                 full_name TEXT NOT NULL, login TEXT NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,
                 protocol_number INTEGER NOT NULL, segnatura TEXT NOT NULL, segnatura_xml TEXT NOT NULL,
                 notice_number TEXT NOT NULL UNIQUE, iuv TEXT NOT NULL, amount_cents INTEGER NOT NULL,
-                status TEXT NOT NULL, receipt_id TEXT, io_message_id TEXT);",
+                status TEXT NOT NULL, receipt_id TEXT, io_message_id TEXT);
+             CREATE TABLE IF NOT EXISTS io_jobs (
+                job TEXT PRIMARY KEY, subject TEXT NOT NULL, markdown TEXT NOT NULL,
+                recipients TEXT NOT NULL, created_at TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0);",
         )?;
         Ok(SqliteDb {
             conn: Mutex::new(conn),

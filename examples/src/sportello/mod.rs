@@ -10,6 +10,7 @@
 //! Everything runs on embedded defaults: [`Config::default`] needs no setup. Each external
 //! platform can be pointed at a real endpoint by configuration instead.
 
+mod bulk;
 mod cns;
 mod db;
 mod html;
@@ -310,6 +311,12 @@ pub struct Config {
     /// `https://servizi.partner.example`): SAML identities and links use it instead of this
     /// instance's own address, so that every instance is the same service provider.
     pub public_url: Option<String>,
+    /// How often each instance's background workers look for work (the SIOPE+ outbox, App IO
+    /// bulk jobs), in milliseconds.
+    pub worker_interval_ms: u64,
+    /// How long a worker's claim on a flow or a message lasts before another instance takes
+    /// it over (when the holder died), in milliseconds.
+    pub lease_ms: u64,
 }
 
 impl Default for Config {
@@ -325,6 +332,8 @@ impl Default for Config {
             database_url: None,
             redis_url: None,
             public_url: None,
+            worker_interval_ms: 1000,
+            lease_ms: 30_000,
         }
     }
 }
@@ -480,7 +489,10 @@ pub struct Running {
     /// Each ente served: its id and its base URL (`http://127.0.0.1:PORT/prefix`, or
     /// `http://HOST:PORT` for an ente chosen by host).
     pub enti: Vec<(String, String)>,
+    /// This instance's name in the leases it takes on shared state.
+    pub instance: String,
     task: tokio::task::JoinHandle<()>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -492,9 +504,12 @@ impl Running {
         self.task.await
     }
 
-    /// Stops the server.
+    /// Stops the server and its background workers.
     pub fn stop(&self) {
         self.task.abort();
+        for w in &self.workers {
+            w.abort();
+        }
     }
 
     /// The base URL of the ente `id`.
@@ -535,8 +550,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         path: config.data_dir.clone(),
         message: e.to_string(),
     })?;
-    let deployment =
+    let mut deployment =
         pages::Deployment::build(&config, &setups, &root_url, &own_url, addr.port()).await?;
+    let workers = deployment.take_workers();
+    let instance = deployment.instance().to_owned();
     let (cns_addr, demo_card) =
         cns::start(config.cns_port, &config.data_dir, deployment.cns_targets()).await?;
     let cns_base_url = format!("https://{cns_addr}");
@@ -555,6 +572,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cns_base_url,
         demo_card,
         enti,
+        instance,
         task,
+        workers,
     })
 }

@@ -27,6 +27,7 @@ use protocollo::{PgRegister, Register, SqliteRegister};
 use serde::Deserialize;
 use spid::SessionStore;
 
+use super::bulk::IoBulk;
 use super::cns::CnsTarget;
 use super::db::{Db, Request};
 use super::html::{error_box, esc, fields};
@@ -82,12 +83,17 @@ pub(crate) struct AppState {
     io: appio::IoClient,
     io_mock: Option<Arc<appio::mock::MockServer>>,
     treasury: Treasury,
+    bulk: IoBulk,
     cns_url: std::sync::OnceLock<String>,
 }
 
 /// The partner's deployment: every ente's state, the shared paForNode station, the routing.
 pub(crate) struct Deployment {
     enti: Vec<(Arc<AppState>, Route, String)>,
+    /// The background workers (one per ente).
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    /// This instance's name in leases.
+    instance: String,
     node: Arc<NodeService>,
     /// Kept alive for the deployment's lifetime.
     _io_mock: Option<Arc<appio::mock::MockServer>>,
@@ -198,7 +204,14 @@ impl Deployment {
         ));
         // The node simulator of this instance calls this instance.
         let node_url = format!("{own_url}/pagopa/paForNode");
+        // This instance's name in leases (outbox flows, IO journal rows).
+        let instance = format!(
+            "sportello-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let lease = std::time::Duration::from_millis(config.lease_ms.max(500));
         let mut enti = Vec::new();
+        let mut workers = Vec::new();
         for (s, (ente, db, dir)) in setups.iter().zip(dbs) {
             let (prefix, base_url) = match &s.route {
                 Route::Prefix(p) => (p.clone(), format!("{root_url}{p}")),
@@ -223,15 +236,46 @@ impl Deployment {
                 (shared.as_ref(), config.redis_url.as_deref()),
             )
             .await?;
-            let state =
-                AppState::build(parts, Arc::clone(&node), &node_url, shared.as_ref()).await?;
+            let state = AppState::build(
+                parts,
+                Arc::clone(&node),
+                &node_url,
+                shared.as_ref(),
+                (&instance, lease),
+            )
+            .await?;
+            // The instance's worker: the SIOPE+ outbox and App IO bulk jobs, including what
+            // another instance left unfinished when it died.
+            let worker = Arc::clone(&state);
+            let every = std::time::Duration::from_millis(config.worker_interval_ms.max(50));
+            workers.push(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if let Err(e) = worker.treasury.process_once().await {
+                        eprintln!("sportello: outbox SIOPE+: {e}");
+                    }
+                    worker.bulk.run_open_jobs().await;
+                }
+            }));
             enti.push((state, s.route.clone(), base_url));
         }
         Ok(Deployment {
             enti,
+            workers,
+            instance,
             node,
             _io_mock: io_mock,
         })
+    }
+
+    /// Hands the background workers over (to stop them with the server).
+    pub(crate) fn take_workers(&mut self) -> Vec<tokio::task::JoinHandle<()>> {
+        std::mem::take(&mut self.workers)
+    }
+
+    /// This instance's name in leases.
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Each ente's id and base URL.
@@ -465,6 +509,7 @@ impl AppState {
         node: Arc<NodeService>,
         node_url: &str,
         shared: Option<&Database>,
+        (instance, lease): (&str, std::time::Duration),
     ) -> Result<Arc<AppState>, StartError> {
         let simulator = NodeSimulator::new(
             node_url.to_owned(),
@@ -474,7 +519,21 @@ impl AppState {
                 id_station: p.ente.station.clone(),
             },
         );
-        let treasury = Treasury::start(p.siope.as_ref(), &p.dir, shared).await?;
+        let treasury = Treasury::start(
+            p.siope.as_ref(),
+            &p.dir,
+            shared,
+            (instance, lease),
+            p.ente.fiscal_code.as_str(),
+        )
+        .await?;
+        let bulk = IoBulk::new(
+            Arc::clone(&p.db),
+            p.io.clone(),
+            p.dir.clone(),
+            instance.to_owned(),
+            lease,
+        );
         Ok(Arc::new(AppState {
             ente: p.ente,
             prefix: p.prefix,
@@ -488,6 +547,7 @@ impl AppState {
             io: p.io,
             io_mock: p.io_mock,
             treasury,
+            bulk,
             cns_url: std::sync::OnceLock::new(),
         }))
     }
@@ -622,6 +682,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/richieste/{id}/paga", post(pay))
         .route("/operatore", get(operator))
         .route("/operatore/flusso", post(send_flow))
+        .route("/operatore/io", post(send_io))
         .with_state(state)
         .nest("/spid", spid)
 }
@@ -1250,8 +1311,9 @@ async fn operator(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Respon
 <table id="tabella-istanze"><thead><tr><th>Segnatura</th><th>Cittadino</th><th>Oggetto</th><th>Avviso</th><th>Importo</th><th>Stato</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>Ricevute pagoPA</h2>
 <table id="tabella-ricevute"><thead><tr><th>Ricevuta</th><th>Avviso</th><th>IUV</th><th>Importo</th><th>Pagatore</th></tr></thead><tbody>{rt_rows}</tbody></table>
-{treasury}"#,
+{treasury}{io}"#,
         treasury = st.treasury.section(&st.url("/operatore/flusso")).await,
+        io = io_section(&st).await,
         who = esc(&format!(
             "{} {} {}",
             who.given_name.as_deref().unwrap_or_default(),
@@ -1277,4 +1339,76 @@ async fn send_flow(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Respo
         Ok(()) => st.redirect("/operatore"),
         Err(e) => st.problem(StatusCode::BAD_GATEWAY, "SIOPE+", &e),
     }
+}
+
+/// The operator page's App IO section: the form for a message to many citizens and the jobs.
+async fn io_section(st: &AppState) -> String {
+    let mut rows = String::new();
+    for j in st.bulk.jobs().await {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&j.job),
+            esc(&j.subject),
+            j.recipients.len(),
+            if j.done { "concluso" } else { "in corso" }
+        ));
+    }
+    format!(
+        r#"<h2>App IO: messaggio a più cittadini</h2>
+<form method="post" action="{}">
+<label for="io-oggetto">Oggetto</label><input id="io-oggetto" name="subject" required value="Avviso del Comune per i cittadini">
+<label for="io-testo">Testo (markdown)</label><textarea id="io-testo" name="markdown" rows="4" required>Gentile cittadina, gentile cittadino, ti informiamo che gli uffici comunali resteranno chiusi lunedì per la festa patronale.</textarea>
+<label for="io-destinatari">Codici fiscali dei destinatari (uno per riga)</label><textarea id="io-destinatari" name="recipients" rows="4" required></textarea>
+<div class="azioni"><button type="submit" id="invia-io">Invia con App IO</button></div></form>
+<table id="tabella-io"><thead><tr><th>Invio</th><th>Oggetto</th><th>Destinatari</th><th>Stato</th></tr></thead><tbody>{rows}</tbody></table>"#,
+        esc(&st.url("/operatore/io"))
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct IoForm {
+    subject: String,
+    markdown: String,
+    recipients: String,
+}
+
+async fn send_io(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(f): Form<IoForm>,
+) -> Response {
+    if let Err(r) = st.operator(&headers).await {
+        return r;
+    }
+    let mut recipients = Vec::new();
+    for line in f
+        .recipients
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        match line.parse::<CodiceFiscale>() {
+            Ok(cf) => recipients.push(cf),
+            Err(e) => {
+                return st.problem(
+                    StatusCode::BAD_REQUEST,
+                    "Destinatari non validi",
+                    &format!("{line}: {e}"),
+                );
+            }
+        }
+    }
+    let job = match st.bulk.create(&f.subject, &f.markdown, &recipients).await {
+        Ok(j) => j,
+        Err(e) => return st.problem(StatusCode::BAD_REQUEST, "Messaggio App IO", &e),
+    };
+    // Recorded: the send runs in the background (this instance now, any instance's worker if
+    // this one stops).
+    let worker = Arc::clone(&st);
+    tokio::spawn(async move {
+        if let Some(j) = worker.bulk.jobs().await.into_iter().find(|j| j.job == job) {
+            let _ = worker.bulk.run(&j).await;
+        }
+    });
+    st.redirect("/operatore")
 }

@@ -41,6 +41,8 @@ pub(crate) struct Treasury {
     signer: FlowSigner,
     cert: CertInfo,
     outbox: Outboxes,
+    /// One outbox pass at a time in this instance (the worker's and an operator's).
+    pass: Mutex<()>,
     last: Mutex<Option<Sent>>,
 }
 
@@ -66,6 +68,13 @@ impl Outboxes {
         }
     }
 
+    async fn get(&self, id: i64) -> Result<siopeplus::OutboxEntry, siopeplus::OutboxError> {
+        match self {
+            Outboxes::Sqlite(o) => o.store().get(id).await,
+            Outboxes::Postgres(o) => o.store().get(id).await,
+        }
+    }
+
     async fn messages(
         &self,
         id: i64,
@@ -82,6 +91,8 @@ impl Treasury {
         endpoint: Option<&SiopeEndpoint>,
         dir: &Path,
         shared: Option<&pa_postgres::Database>,
+        (instance, lease): (&str, Duration),
+        channel: &str,
     ) -> Result<Treasury, StartError> {
         let err = component("SIOPE+");
         let read = |p: &Path| {
@@ -147,10 +158,16 @@ impl Treasury {
         let grace = Duration::from_secs(60);
         let outbox = match shared {
             Some(db) => {
+                // One channel per ente: its flows are uploaded with its own certificate only.
                 let store = siopeplus::PgOutbox::open(db.clone())
                     .await
-                    .map_err(|e| err(e.to_string()))?;
-                Outboxes::Postgres(Outbox::new(Arc::new(store), client, grace))
+                    .map_err(|e| err(e.to_string()))?
+                    .with_channel(channel);
+                Outboxes::Postgres(
+                    Outbox::new(Arc::new(store), client, grace)
+                        .with_owner(instance)
+                        .with_lease(lease),
+                )
             }
             None => {
                 let path = dir.join("outbox-siope.sqlite");
@@ -158,7 +175,11 @@ impl Treasury {
                     path: path.clone(),
                     message: e.to_string(),
                 })?;
-                Outboxes::Sqlite(Outbox::new(Arc::new(store), client, grace))
+                Outboxes::Sqlite(
+                    Outbox::new(Arc::new(store), client, grace)
+                        .with_owner(instance)
+                        .with_lease(lease),
+                )
             }
         };
         Ok(Treasury {
@@ -168,6 +189,7 @@ impl Treasury {
             signer,
             cert,
             outbox,
+            pass: Mutex::new(()),
             last: Mutex::new(None),
         })
     }
@@ -181,28 +203,28 @@ impl Treasury {
         let flow_id = format!("SPORTELLO-{}", now.format("%Y%m%d-%H%M%S%3f"));
         let xml = self.write_flow(ente, &flow_id, receipts)?;
         let signed = sign_flow(&xml, &self.signer).map_err(|e| format!("firma del flusso: {e}"))?;
-        self.outbox
+        // Stored before anything is sent: from here on the flow is uploaded once, by this
+        // instance or, if it dies, by another one's worker.
+        let id = self
+            .outbox
             .enqueue(&flow_id, &signed)
             .await
             .map_err(|e| format!("outbox: {e}"))?;
-        // Upload, then collect ACK and esiti: a few passes, as a scheduler would do.
+        // Upload, then collect ACK and esiti, as the worker does; wait for the end.
         let mut entry = None;
-        for _ in 0..4 {
-            let entries = self
+        for _ in 0..60 {
+            self.process_once().await?;
+            let e = self
                 .outbox
-                .process()
+                .get(id)
                 .await
-                .map_err(|e| format!("canale A2A: {e}"))?;
-            if let Some(e) = entries
-                .into_iter()
-                .find(|e| e.identificativo_flusso == flow_id)
-            {
-                let done = e.state.is_final();
-                entry = Some(e);
-                if done {
-                    break;
-                }
+                .map_err(|e| format!("outbox: {e}"))?;
+            let done = e.state.is_final();
+            entry = Some(e);
+            if done {
+                break;
             }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
         let entry = entry.ok_or("il flusso non risulta nell'outbox")?;
         let messages = self
@@ -220,6 +242,17 @@ impl Treasury {
             messages,
         });
         Ok(())
+    }
+
+    /// One pass of the outbox: uploads what is due, collects ACKs and esiti (the worker runs
+    /// it periodically).
+    pub(crate) async fn process_once(&self) -> Result<(), String> {
+        let _one = self.pass.lock().await;
+        self.outbox
+            .process()
+            .await
+            .map(drop)
+            .map_err(|e| format!("canale A2A: {e}"))
     }
 
     fn write_flow(

@@ -11,9 +11,10 @@ use crate::error::OutboxError;
 /// The schema of [`PgOutbox`] (component `siopeplus`).
 pub(crate) const MIGRATIONS: Migrations = Migrations::new(
     "siopeplus",
-    &[Migration::new(
-        1,
-        "outbox with leases",
+    &[
+        Migration::new(
+            1,
+            "outbox with leases",
         "CREATE TABLE siopeplus_outbox (
              id                    BIGSERIAL PRIMARY KEY,
              identificativo_flusso TEXT NOT NULL UNIQUE,
@@ -38,7 +39,19 @@ pub(crate) const MIGRATIONS: Migrations = Migrations::new(
              xml      BYTEA NOT NULL,
              PRIMARY KEY (entry_id, kind, location)
          );",
-    )],
+        ),
+        Migration::new(
+            2,
+            "one outbox per channel",
+            "ALTER TABLE siopeplus_outbox ADD COLUMN channel TEXT NOT NULL DEFAULT '';
+             ALTER TABLE siopeplus_outbox
+                 DROP CONSTRAINT siopeplus_outbox_identificativo_flusso_key;
+             ALTER TABLE siopeplus_outbox
+                 ADD CONSTRAINT siopeplus_outbox_channel_flow UNIQUE (channel, identificativo_flusso);
+             CREATE INDEX siopeplus_outbox_channel_open ON siopeplus_outbox (channel, id)
+                 WHERE state NOT IN ('ack_ko', 'rifiutato', 'completed');",
+        ),
+    ],
 );
 
 /// The outbox in PostgreSQL, shared by every instance of the application.
@@ -48,9 +61,15 @@ pub(crate) const MIGRATIONS: Migrations = Migrations::new(
 /// server's clock), so one flow is handled by one instance at a time, and the entries of an
 /// instance that died are taken over when its leases run out. Every method commits before it
 /// returns.
+///
+/// One database can hold the outboxes of many enti, each sending with its own A2A client
+/// certificate: give each its [`channel`](PgOutbox::with_channel) (e.g. its A2A code), and an
+/// outbox sees, claims and sends only its own channel's flows. Flow identifiers are unique per
+/// channel.
 #[derive(Debug, Clone)]
 pub struct PgOutbox {
     db: Database,
+    channel: String,
 }
 
 fn pg(e: DbError) -> OutboxError {
@@ -95,13 +114,29 @@ impl PgOutbox {
     /// [`OutboxError::Db`] when a migration fails.
     pub async fn open(db: Database) -> Result<Self, OutboxError> {
         db.migrate(&MIGRATIONS).await.map_err(pg)?;
-        Ok(PgOutbox { db })
+        Ok(PgOutbox::new(db))
     }
 
-    /// Uses `db` as it is (the schema must already be migrated).
+    /// Uses `db` as it is (the schema must already be migrated), default channel (`""`).
     #[must_use]
     pub fn new(db: Database) -> Self {
-        PgOutbox { db }
+        PgOutbox {
+            db,
+            channel: String::new(),
+        }
+    }
+
+    /// The outbox of `channel` (one per ente sending with its own certificate).
+    #[must_use]
+    pub fn with_channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = channel.into();
+        self
+    }
+
+    /// The channel.
+    #[must_use]
+    pub fn channel(&self) -> &str {
+        &self.channel
     }
 
     /// The pool.
@@ -125,8 +160,8 @@ impl OutboxStore for PgOutbox {
         let c = self.client().await?;
         match c
             .query_one(
-                "INSERT INTO siopeplus_outbox (identificativo_flusso, xml, state) VALUES ($1, $2, 'pending') RETURNING id",
-                &[&identificativo_flusso, &xml],
+                "INSERT INTO siopeplus_outbox (identificativo_flusso, xml, state, channel) VALUES ($1, $2, 'pending', $3) RETURNING id",
+                &[&identificativo_flusso, &xml, &self.channel],
             )
             .await
         {
@@ -146,8 +181,8 @@ impl OutboxStore for PgOutbox {
         let c = self.client().await?;
         let r = c
             .query_opt(
-                &format!("SELECT {COLS} FROM siopeplus_outbox WHERE id = $1"),
-                &[&id],
+                &format!("SELECT {COLS} FROM siopeplus_outbox WHERE id = $1 AND channel = $2"),
+                &[&id, &self.channel],
             )
             .await
             .map_err(|e| self.err(&e))?
@@ -158,7 +193,10 @@ impl OutboxStore for PgOutbox {
     async fn xml(&self, id: i64) -> Result<Vec<u8>, OutboxError> {
         let c = self.client().await?;
         let r = c
-            .query_opt("SELECT xml FROM siopeplus_outbox WHERE id = $1", &[&id])
+            .query_opt(
+                "SELECT xml FROM siopeplus_outbox WHERE id = $1 AND channel = $2",
+                &[&id, &self.channel],
+            )
             .await
             .map_err(|e| self.err(&e))?
             .ok_or(OutboxError::NotFound(id))?;
@@ -169,8 +207,10 @@ impl OutboxStore for PgOutbox {
         let c = self.client().await?;
         let rows = c
             .query(
-                &format!("SELECT {COLS} FROM siopeplus_outbox WHERE {OPEN} ORDER BY id"),
-                &[],
+                &format!(
+                    "SELECT {COLS} FROM siopeplus_outbox WHERE channel = $1 AND {OPEN} ORDER BY id"
+                ),
+                &[&self.channel],
             )
             .await
             .map_err(|e| self.err(&e))?;
@@ -271,7 +311,7 @@ impl OutboxStore for PgOutbox {
                     "UPDATE siopeplus_outbox o
                         SET lease_owner = $2, lease_until = now() + make_interval(secs => $3)
                        FROM (SELECT id FROM siopeplus_outbox
-                              WHERE {OPEN} AND id > $1
+                              WHERE channel = $5 AND {OPEN} AND id > $1
                                 AND (lease_owner IS NULL OR lease_owner = $2
                                      OR lease_until IS NULL OR lease_until <= now())
                               ORDER BY id LIMIT $4
@@ -280,7 +320,7 @@ impl OutboxStore for PgOutbox {
                   RETURNING o.id, o.identificativo_flusso, o.state, o.prog_flusso,
                             o.attempted_at, o.attempts, o.detail"
                 ),
-                &[&after_id, &owner, &secs(lease), &limit],
+                &[&after_id, &owner, &secs(lease), &limit, &self.channel],
             )
             .await
             .map_err(|e| self.err(&e))?;

@@ -469,3 +469,44 @@ async fn the_pool_reconnects_after_the_server_dropped_its_connections() {
     };
     assert_eq!(e.identificativo_flusso, "FL-R");
 }
+
+#[tokio::test]
+async fn channels_on_one_database_never_see_each_others_flows() {
+    let Some(url) = pa_postgres::testing::fresh_database().await.unwrap() else {
+        return;
+    };
+    let db = pa_postgres::Database::connect(&url).await.unwrap();
+    let a = PgOutbox::open(db.clone())
+        .await
+        .unwrap()
+        .with_channel("A2A-11111111");
+    let b = PgOutbox::new(db).with_channel("A2A-22222222");
+    // The same flow identifier in two channels: two flows (unique per channel only).
+    let ia = a.insert("FL-1", b"<a/>").await.unwrap();
+    let ib = b.insert("FL-1", b"<b/>").await.unwrap();
+    assert!(matches!(
+        a.insert("FL-1", b"<a/>").await,
+        Err(OutboxError::Duplicate(_))
+    ));
+    // Each lists, claims and reads only its own.
+    let open: Vec<i64> = a
+        .open_entries()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(open, vec![ia]);
+    let claimed: Vec<i64> = b
+        .claim("B", LONG, 0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(claimed, vec![ib]);
+    assert_eq!(a.xml(ia).await.unwrap(), b"<a/>");
+    // Another channel's entry is not there for it, by id either.
+    assert!(matches!(a.get(ib).await, Err(OutboxError::NotFound(_))));
+    assert!(matches!(a.xml(ib).await, Err(OutboxError::NotFound(_))));
+}
