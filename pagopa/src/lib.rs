@@ -47,7 +47,9 @@
 //!   `server`).
 //! - [`reporting`]: streaming `FlussoRiversamento` parser, FdR client, reconciliation of reported
 //!   payments against received receipts.
-//! - `simulator` (feature `simulator`): a local pagoPA node that drives a paForNode server.
+//! - `simulator` (feature `simulator`): a local pagoPA node that drives a paForNode server, and
+//!   `CheckoutSimulator`, a local Checkout that takes carts, shows a payment page and pays through
+//!   the creditor's paForNode endpoint.
 //! - [`avviso`] (feature `avviso`): the printable payment notice as a PDF, in pagoPA's layout.
 
 mod alloc;
