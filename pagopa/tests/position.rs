@@ -498,6 +498,7 @@ mod paid_through_pa_for_node {
     use std::time::Duration as StdDuration;
 
     use super::*;
+    use pagopa::gpd::PositionStatus;
     use pagopa::node::*;
     use pagopa::position::{InstallmentState, PositionBook, ReceiptEffect};
     use pagopa::simulator::{NodeSimulator, ReceiptRetry, SimulatorError};
@@ -546,6 +547,8 @@ mod paid_through_pa_for_node {
     async fn each_rate_pays_on_its_own_and_closes_the_single_option() {
         let book = PositionBook::new();
         book.insert(tari("TARI-A", 100)).unwrap();
+        assert_eq!(book.status(&org(), "TARI-A"), Some(PositionStatus::Valid));
+        assert_eq!(book.status(&org(), "nope"), None);
         let (service, sim, _dir) = serve(book).await;
         // Before any payment every notice verifies, each with its own amount and due date.
         let single = sim.verify(&qr(nav(100))).await.unwrap();
@@ -583,11 +586,16 @@ mod paid_through_pa_for_node {
             Some(InstallmentState::Closed)
         );
         assert!(!host.is_settled(&org(), "TARI-A"));
+        assert_eq!(
+            host.status(&org(), "TARI-A"),
+            Some(PositionStatus::PartiallyPaid)
+        );
         // Rates 3 and 2, in any order, each on its own.
         let last = sim.pay(&qr(nav(103))).await.unwrap();
         assert_eq!(last.data.last_payment, Some(true));
         sim.pay(&qr(nav(102))).await.unwrap();
         assert!(host.is_settled(&org(), "TARI-A"));
+        assert_eq!(host.status(&org(), "TARI-A"), Some(PositionStatus::Paid));
         assert_eq!(service.store().count().await.unwrap(), 3);
         // The closed single option cannot be activated either.
         assert_eq!(

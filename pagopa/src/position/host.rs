@@ -8,7 +8,7 @@ use pa_types::OrganizationFiscalCode;
 
 use super::Position;
 use crate::NoticeNumber;
-use crate::gpd::{DebtorType, Destination, ValidationError};
+use crate::gpd::{DebtorType, Destination, PositionStatus, ValidationError};
 use crate::node::{
     AmountOption, EntityType, Fault, FaultCode, GetPaymentRequest, MapEntry, NoticeDescription,
     Operation, PaForNodeHost, PaymentData, PaymentOptionDescription, Receipt, StampRequest,
@@ -188,6 +188,22 @@ impl PositionBook {
         self.position(creditor, iupd).is_some_and(|(_, s)| {
             s.iter()
                 .any(|o| o.iter().all(|&x| x == InstallmentState::Paid))
+        })
+    }
+
+    /// The position's status as GPD v3 names it: `PAID` when one option is paid in full,
+    /// `PARTIALLY_PAID` when some installment is paid, `VALID` otherwise; `None` for an unknown
+    /// position.
+    #[must_use]
+    pub fn status(&self, creditor: &OrganizationFiscalCode, iupd: &str) -> Option<PositionStatus> {
+        let (_, s) = self.position(creditor, iupd)?;
+        let paid = |o: &Vec<InstallmentState>| o.iter().all(|&x| x == InstallmentState::Paid);
+        Some(if s.iter().any(paid) {
+            PositionStatus::Paid
+        } else if s.iter().flatten().any(|&x| x == InstallmentState::Paid) {
+            PositionStatus::PartiallyPaid
+        } else {
+            PositionStatus::Valid
         })
     }
 
