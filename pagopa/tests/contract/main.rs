@@ -7,6 +7,8 @@
 //! are skipped with a message, except when `CI` is set: then they fail.
 #![allow(clippy::unwrap_used)]
 
+mod faults;
+mod processes;
 mod receipts;
 mod sequence;
 
