@@ -149,12 +149,35 @@ async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
     expect_contains("QR", &qr_html, "<path")?;
     wait_contains(c, "IO", "#messaggi-io", "Avviso di pagamento").await?;
 
-    // 5. Pay through the node simulator: verify, activate, receipt.
+    // 5. The printable notice is offered; "Paga con pagoPA" goes to Checkout, whose page
+    //    pays through our paForNode endpoint (verify, paGetPaymentV2, paSendRTV2) and sends
+    //    the browser back with the receipt.
+    wait_contains(c, "notice PDF", "#scarica-avviso", "Scarica l'avviso (PDF)").await?;
     click(c, "#paga").await?;
+    wait_contains(c, "Checkout", "body", "3010 0000 0000 0001 44").await?;
+    click(c, "#pay").await?;
+    wait_contains(
+        c,
+        "back from Checkout",
+        "#esito-pagamento",
+        "Pagamento completato",
+    )
+    .await?;
     wait_contains(c, "receipt", "#ricevuta", "25.00 euro").await?;
     wait_contains(c, "receipt", "#ricevuta", "301000000000000144").await?;
     wait_contains(c, "receipt", "#ricevuta", "Ok").await?;
     wait_contains(c, "IO", "#messaggi-io", "Pagamento ricevuto").await?;
+
+    // 5b. The cancel path: a second request, Checkout's "cancel", nothing paid.
+    c.goto(&format!("{base}/area"))
+        .await
+        .map_err(|e| e.to_string())?;
+    click(c, "#invia-istanza").await?;
+    wait_contains(c, "second request", "main", "REGISTRO UFFICIALE(E).0000002").await?;
+    click(c, "#paga").await?;
+    click(c, "#cancel").await?;
+    wait_contains(c, "cancelled", "#esito-pagamento", "Pagamento annullato").await?;
+    wait_contains(c, "cancelled", "main", "da pagare").await?;
 
     // 6. The operator: requests, receipts, the OPI flow to the treasurer, the certificate.
     c.goto(&format!("{base}/operatore"))
@@ -187,6 +210,61 @@ async fn citizen_path(c: &Client, base: &str) -> Result<(), String> {
     )
     .await?;
     Ok(())
+}
+
+/// A partner's deployment with two enti under path prefixes: the same browser logs in at each
+/// through its own SPID entity and files a request with that ente's fee and register.
+async fn two_enti_path(c: &Client, root: &str) -> Result<(), String> {
+    c.goto(&format!("{root}/"))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_contains(c, "partner home", "#enti", "Comune di Roccaverde").await?;
+    wait_contains(c, "partner home", "#enti", "Comune di Valfonda").await?;
+    for (prefix, name, fee) in [
+        ("/roccaverde", "Comune di Roccaverde", "16.00 euro"),
+        ("/valfonda", "Comune di Valfonda", "30.00 euro"),
+    ] {
+        let base = format!("{root}{prefix}");
+        c.goto(&format!("{base}/"))
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_contains(c, name, "header", name).await?;
+        click(c, "#entra-spid").await?;
+        wait_contains(c, "chooser", ".italia-it-button-text", "Entra con SPID").await?;
+        click(c, "#spid-idp-list li.spid-idp-button-link a").await?;
+        wait_contains(c, "IdP page", "main", &format!("{base}/pub-ag-full/")).await?;
+        click(c, "#idp-accedi").await?;
+        wait_contains(c, "area", "#benvenuto", "Mario Rossi").await?;
+        wait_contains(c, "area", "header", name).await?;
+        click(c, "#invia-istanza").await?;
+        wait_contains(c, "request", "main", "(E).0000001").await?;
+        wait_contains(c, "request", "main", fee).await?;
+    }
+    Ok(())
+}
+
+fn partner_config(data: &Path) -> Config {
+    let mut config: Config = serde_json::from_value(serde_json::json!({
+        "partner": {
+            "name": "Partner Tecnologico S.p.A.", "vat_number": "01234567897",
+            "email": "spid@partner.example", "broker": "01234567897", "station": "01234567897_01"
+        },
+        "enti": [
+            {"id": "roccaverde", "name": "Comune di Roccaverde", "ipa": "c_r001",
+             "fiscal_code": "00000000018", "segregation": "01",
+             "iban": "IT25O0306909606100000012345", "fee_cents": 1600, "aoo": "AOO_RV",
+             "path_prefix": "/roccaverde"},
+            {"id": "valfonda", "name": "Comune di Valfonda", "ipa": "c_v002",
+             "fiscal_code": "00000000026", "segregation": "02",
+             "iban": "IT78T0760101600000000654321", "fee_cents": 3000, "aoo": "AOO_VF",
+             "path_prefix": "/valfonda"}
+        ]
+    }))
+    .unwrap();
+    config.port = 0;
+    config.cns_port = 0;
+    config.data_dir = data.to_owned();
+    config
 }
 
 async fn screenshot(c: &Client, dir: &Path) {
@@ -228,7 +306,15 @@ async fn citizen_path_in_chromium() {
             .unwrap(),
     );
     let client = connect(port).await;
-    let result = citizen_path(&client, &app.base_url).await;
+    let partner_data = tempfile::tempdir().unwrap();
+    let partner = sportello::start(partner_config(partner_data.path()))
+        .await
+        .unwrap();
+    let mut result = citizen_path(&client, &app.base_url).await;
+    if result.is_ok() {
+        result = two_enti_path(&client, &format!("http://{}", partner.addr)).await;
+    }
+    partner.stop();
     if let Err(e) = &result {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts");
         screenshot(&client, &dir).await;

@@ -237,6 +237,9 @@ async fn each_ente_mints_protocols_and_is_paid_through_the_partners_one_station(
     // Pay both: the node simulator of each ente calls the partner's one paForNode endpoint,
     // which answers for the ente named by idPA.
     for (base, req, session) in [(&rv, &req_rv, &mario_rv), (&vf, &req_vf, &mario_vf)] {
+        // "Paga con pagoPA" hands a cart to Checkout (the embedded simulator) and sends the
+        // browser there; paying there makes Checkout call our paForNode endpoint, then sends
+        // the browser back to the ok URL.
         let r = http()
             .post(format!("{root}{req}/paga"))
             .header("cookie", session.as_str())
@@ -244,8 +247,16 @@ async fn each_ente_mints_protocols_and_is_paid_through_the_partners_one_station(
             .await
             .unwrap();
         assert_eq!(r.status(), 303, "{base}: {:?}", r.text().await);
-        let (_, page) = get(&format!("{root}{req}"), Some(session)).await;
+        let checkout = r.headers()["location"].to_str().unwrap().to_owned();
+        let (status, page) = get(&checkout, None).await;
+        assert_eq!(status, 200, "{page}");
+        let back = http().post(format!("{checkout}/pay")).send().await.unwrap();
+        assert_eq!(back.status(), 303);
+        let ok = back.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(ok, format!("{root}{req}?esito=ok"));
+        let (_, page) = get(&ok, Some(session)).await;
         assert!(page.contains("id=\"ricevuta\""), "{page}");
+        assert!(page.contains("Pagamento completato"), "{page}");
     }
     // Each operator sees only the ente's own receipts.
     let giulia = spid_login(&rv, GIULIA, "Giulia", "Bianchi").await;

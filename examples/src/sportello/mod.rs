@@ -59,6 +59,9 @@ pub struct Ente {
     pub fee: Amount,
     /// Fiscal codes of the people allowed in the operator area.
     pub operators: BTreeSet<CodiceFiscale>,
+    /// The ente's CBILL code (5 characters), printed on the pagoPA notice; without it no PDF
+    /// notice is offered.
+    pub cbill: Option<String>,
 }
 
 impl Ente {
@@ -81,6 +84,7 @@ impl Ente {
             station: "12345678903_01".into(),
             fee: Amount::from_cents(2500),
             operators: BTreeSet::from(["RSSMRA85T10A562S".parse().map_err(e)?]),
+            cbill: Some("A1B2C".into()),
         })
     }
 }
@@ -141,6 +145,9 @@ pub struct EnteConfig {
     /// Fiscal codes of the ente's operators.
     #[serde(default)]
     pub operators: Vec<String>,
+    /// CBILL code (5 uppercase letters or digits) for the printable pagoPA notice.
+    #[serde(default)]
+    pub cbill: Option<String>,
 }
 
 /// A bad configuration file: which ente and field, and why.
@@ -189,6 +196,17 @@ impl EnteConfig {
         }
         if self.fee_cents == 0 {
             return Err(bad("fee_cents", "must be more than zero".into()));
+        }
+        if let Some(c) = &self.cbill {
+            let ok = c.len() == 5
+                && c.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            if !ok {
+                return Err(bad(
+                    "cbill",
+                    format!("{c:?}: 5 uppercase letters or digits"),
+                ));
+            }
         }
         let mut operators = BTreeSet::new();
         for o in &self.operators {
@@ -246,6 +264,7 @@ impl EnteConfig {
             station: partner.station.clone(),
             fee: Amount::from_cents(self.fee_cents),
             operators,
+            cbill: self.cbill.clone(),
         };
         Ok((ente, route))
     }
@@ -257,6 +276,16 @@ pub struct IoEndpoint {
     /// Base URL, e.g. `https://api.io.pagopa.it/api/v1`.
     pub base_url: String,
     /// The service's subscription key.
+    pub subscription_key: String,
+}
+
+/// A real pagoPA Checkout endpoint instead of the embedded simulator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutEndpoint {
+    /// Base URL of the EC API, e.g. `https://api.platform.pagopa.it/checkout/ec/v1`.
+    pub base_url: String,
+    /// The subscription key (`Ocp-Apim-Subscription-Key`).
     pub subscription_key: String,
 }
 
@@ -300,6 +329,8 @@ pub struct Config {
     pub partner: Option<PartnerConfig>,
     /// The enti served; empty for the single demo ente.
     pub enti: Vec<EnteConfig>,
+    /// pagoPA Checkout (EC API `POST /carts`); `None` runs the embedded Checkout simulator.
+    pub checkout: Option<CheckoutEndpoint>,
     /// `postgres://…`: every durable store (requests and sessions, receipts, IUV sequences,
     /// protocol registers, SIOPE+ outbox) in this shared database instead of SQLite files, so
     /// that several instances serve the same enti.
@@ -329,6 +360,7 @@ impl Default for Config {
             siope: None,
             partner: None,
             enti: Vec::new(),
+            checkout: None,
             database_url: None,
             redis_url: None,
             public_url: None,
@@ -493,6 +525,8 @@ pub struct Running {
     pub instance: String,
     task: tokio::task::JoinHandle<()>,
     workers: Vec<tokio::task::JoinHandle<()>>,
+    /// The embedded pagoPA Checkout (stops when this is dropped).
+    _checkout: Option<pagopa::simulator::CheckoutSimulator>,
 }
 
 impl Running {
@@ -553,6 +587,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let mut deployment =
         pages::Deployment::build(&config, &setups, &root_url, &own_url, addr.port()).await?;
     let workers = deployment.take_workers();
+    let checkout = deployment.take_keepalive();
     let instance = deployment.instance().to_owned();
     let (cns_addr, demo_card) =
         cns::start(config.cns_port, &config.data_dir, deployment.cns_targets()).await?;
@@ -575,5 +610,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         instance,
         task,
         workers,
+        _checkout: checkout,
     })
 }

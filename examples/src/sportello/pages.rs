@@ -14,11 +14,12 @@ use axum::routing::{get, post};
 use chrono::{Local, Utc};
 use pa_postgres::Database;
 use pa_types::{Amount, CitizenIdentity, CodiceFiscale, LoginMethod};
+use pagopa::checkout::{Cart, CartNotice, CheckoutClient, ReturnUrls};
 use pagopa::node::{
-    PaForNodeService, PgReceiptStore, PutOutcome, QrCode, Receipt, ReceiptPage, ReceiptQuery,
-    ReceiptStore, RequestIds, SqliteReceiptStore, StationConfig, StoreError,
+    PaForNodeService, PgReceiptStore, PutOutcome, Receipt, ReceiptPage, ReceiptQuery, ReceiptStore,
+    SqliteReceiptStore, StationConfig, StoreError,
 };
-use pagopa::simulator::NodeSimulator;
+use pagopa::simulator::{CheckoutConfig, CheckoutSimulator};
 use pagopa::{
     AsyncIuvAllocator, BlockingAllocator, NoticeNumber, PgSequence, SequenceAllocator,
     SharedSequenceAllocator, SqliteSequence,
@@ -79,7 +80,10 @@ pub(crate) struct AppState {
     registry: Arc<dyn Register>,
     allocator: Arc<dyn AsyncIuvAllocator>,
     node: Arc<NodeService>,
-    simulator: NodeSimulator,
+    /// pagoPA Checkout, where "Paga con pagoPA" sends the citizen.
+    checkout: Arc<CheckoutClient>,
+    /// The ente's absolute base URL (Checkout's return URLs).
+    base_url: String,
     io: appio::IoClient,
     io_mock: Option<Arc<appio::mock::MockServer>>,
     treasury: Treasury,
@@ -97,6 +101,34 @@ pub(crate) struct Deployment {
     node: Arc<NodeService>,
     /// Kept alive for the deployment's lifetime.
     _io_mock: Option<Arc<appio::mock::MockServer>>,
+    /// The embedded Checkout, kept alive for the deployment's lifetime.
+    _checkout: Option<CheckoutSimulator>,
+}
+
+/// One IO client per ente, with the key of the ente's own service (the embedded mock's key when
+/// the ente has no real endpoint).
+fn io_client(
+    setup: &EnteSetup,
+    io_mock: Option<&Arc<appio::mock::MockServer>>,
+) -> Result<(appio::IoClient, Option<Arc<appio::mock::MockServer>>), StartError> {
+    match &setup.io {
+        Some(real) => Ok((
+            appio::IoClient::builder(appio::SubscriptionKey::new(real.subscription_key.clone()))
+                .base_url(real.base_url.clone())
+                .build()
+                .map_err(|e| component("App IO")(e.to_string()))?,
+            None,
+        )),
+        None => {
+            let mock = io_mock.ok_or_else(|| component("mock App IO")("not started".into()))?;
+            let client =
+                appio::IoClient::builder(appio::SubscriptionKey::new(mock_key(&setup.ente)))
+                    .base_url(mock.base_url())
+                    .build()
+                    .map_err(|e| component("App IO")(e.to_string()))?;
+            Ok((client, Some(Arc::clone(mock))))
+        }
+    }
 }
 
 fn state_err(path: &FsPath) -> impl Fn(String) -> StartError + '_ {
@@ -183,7 +215,8 @@ impl Deployment {
                 }
             };
             let db = Arc::new(db);
-            dbs.push((Arc::new(s.ente.clone()), db, dir));
+            let io = io_client(s, io_mock.as_ref())?;
+            dbs.push((Arc::new(s.ente.clone()), db, dir, io));
         }
         let first = &setups[0].ente;
         let mut station = StationConfig::new(
@@ -191,19 +224,41 @@ impl Deployment {
             first.broker.clone(),
             first.station.clone(),
         );
-        for (ente, _, _) in &dbs {
+        for (ente, _, _, _) in &dbs {
             station.creditors.insert(ente.fiscal_code.to_string());
         }
         let node = Arc::new(PaForNodeService::new(
             station,
-            Stations::new(dbs.iter().map(|(ente, db, _)| Station {
+            Stations::new(dbs.iter().map(|(ente, db, _, (io, _))| Station {
                 db: Arc::clone(db),
                 ente: Arc::clone(ente),
+                io: io.clone(),
             })),
             SharedReceipts(receipts),
         ));
-        // The node simulator of this instance calls this instance.
+        // pagoPA Checkout: the real one by configuration, else the embedded simulator, which
+        // calls this instance's paForNode endpoint as the node would.
         let node_url = format!("{own_url}/pagopa/paForNode");
+        let (checkout, checkout_sim) = match &config.checkout {
+            Some(real) => (
+                CheckoutClient::new(
+                    real.base_url.clone(),
+                    pagopa::gpd::SubscriptionKey::new(real.subscription_key.clone()),
+                ),
+                None,
+            ),
+            None => {
+                let sim = CheckoutSimulator::start(CheckoutConfig::new(
+                    node_url.clone(),
+                    first.broker.clone(),
+                    first.station.clone(),
+                ))
+                .await
+                .map_err(|e| component("Checkout simulato")(e.to_string()))?;
+                (CheckoutClient::without_key(sim.base_url()), Some(sim))
+            }
+        };
+        let checkout = Arc::new(checkout);
         // This instance's name in leases (outbox flows, IO journal rows).
         let instance = format!(
             "sportello-{}",
@@ -212,7 +267,7 @@ impl Deployment {
         let lease = std::time::Duration::from_millis(config.lease_ms.max(500));
         let mut enti = Vec::new();
         let mut workers = Vec::new();
-        for (s, (ente, db, dir)) in setups.iter().zip(dbs) {
+        for (s, (ente, db, dir, (io, mock))) in setups.iter().zip(dbs) {
             let (prefix, base_url) = match &s.route {
                 Route::Prefix(p) => (p.clone(), format!("{root_url}{p}")),
                 Route::Hosts(hosts) => {
@@ -232,14 +287,13 @@ impl Deployment {
                 &dir,
                 s,
                 &base_url,
-                io_mock.as_ref(),
+                (io, mock),
                 (shared.as_ref(), config.redis_url.as_deref()),
             )
             .await?;
             let state = AppState::build(
                 parts,
-                Arc::clone(&node),
-                &node_url,
+                (Arc::clone(&node), Arc::clone(&checkout)),
                 shared.as_ref(),
                 (&instance, lease),
             )
@@ -260,12 +314,18 @@ impl Deployment {
             enti.push((state, s.route.clone(), base_url));
         }
         Ok(Deployment {
+            _checkout: checkout_sim,
             enti,
             workers,
             instance,
             node,
             _io_mock: io_mock,
         })
+    }
+
+    /// Hands over what must live as long as the server (the embedded Checkout).
+    pub(crate) fn take_keepalive(&mut self) -> Option<CheckoutSimulator> {
+        self._checkout.take()
     }
 
     /// Hands the background workers over (to stop them with the server).
@@ -407,6 +467,7 @@ fn partner_home(enti: &[(String, String)]) -> Response {
 /// What [`AppState::build`] needs of one ente.
 pub(crate) struct Parts {
     ente: Arc<Ente>,
+    base_url: String,
     prefix: String,
     db: Arc<Db>,
     registry: Arc<dyn Register>,
@@ -428,7 +489,7 @@ impl AppState {
         dir: &FsPath,
         setup: &EnteSetup,
         base_url: &str,
-        io_mock: Option<&Arc<appio::mock::MockServer>>,
+        (io, io_mock): (appio::IoClient, Option<Arc<appio::mock::MockServer>>),
         (shared, redis): (Option<&Database>, Option<&str>),
     ) -> Result<Parts, StartError> {
         let pg = |e: String| component("PostgreSQL")(e);
@@ -463,26 +524,6 @@ impl AppState {
                 )
             }
         };
-        // One IO client per ente, with the key of the ente's own service.
-        let (io, io_mock) = match &setup.io {
-            Some(real) => (
-                appio::IoClient::builder(appio::SubscriptionKey::new(
-                    real.subscription_key.clone(),
-                ))
-                .base_url(real.base_url.clone())
-                .build()
-                .map_err(|e| component("App IO")(e.to_string()))?,
-                None,
-            ),
-            None => {
-                let mock = io_mock.ok_or_else(|| component("mock App IO")("not started".into()))?;
-                let client = appio::IoClient::builder(appio::SubscriptionKey::new(mock_key(&ente)))
-                    .base_url(mock.base_url())
-                    .build()
-                    .map_err(|e| component("App IO")(e.to_string()))?;
-                (client, Some(Arc::clone(mock)))
-            }
-        };
         let stores = match redis {
             Some(url) => LoginStores::redis(url, &ente.id).await?,
             None => LoginStores::memory(),
@@ -491,6 +532,7 @@ impl AppState {
         let login = Login::build(&ente, base_url, &prefix, setup.partner.as_ref(), &stores)?;
         Ok(Parts {
             ente,
+            base_url: base_url.to_owned(),
             prefix,
             db,
             registry,
@@ -506,19 +548,10 @@ impl AppState {
 
     async fn build(
         p: Parts,
-        node: Arc<NodeService>,
-        node_url: &str,
+        (node, checkout): (Arc<NodeService>, Arc<CheckoutClient>),
         shared: Option<&Database>,
         (instance, lease): (&str, std::time::Duration),
     ) -> Result<Arc<AppState>, StartError> {
-        let simulator = NodeSimulator::new(
-            node_url.to_owned(),
-            RequestIds {
-                id_pa: p.ente.fiscal_code.to_string(),
-                id_broker_pa: p.ente.broker.clone(),
-                id_station: p.ente.station.clone(),
-            },
-        );
         let treasury = Treasury::start(
             p.siope.as_ref(),
             &p.dir,
@@ -543,7 +576,8 @@ impl AppState {
             registry: p.registry,
             allocator: p.allocator,
             node,
-            simulator,
+            checkout,
+            base_url: p.base_url,
             io: p.io,
             io_mock: p.io_mock,
             treasury,
@@ -680,6 +714,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/richieste", post(new_request))
         .route("/richieste/{id}", get(show_request))
         .route("/richieste/{id}/paga", post(pay))
+        .route("/richieste/{id}/avviso.pdf", get(notice_pdf))
         .route("/operatore", get(operator))
         .route("/operatore/flusso", post(send_flow))
         .route("/operatore/io", post(send_io))
@@ -1102,6 +1137,7 @@ async fn show_request(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
 ) -> Response {
     let Some(c) = st.citizen(&headers).await else {
         return st.redirect("/");
@@ -1122,8 +1158,24 @@ async fn show_request(
         Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &format!("{e}")),
     };
     let amount = Amount::from_cents(r.amount_cents);
+    // Back from pagoPA Checkout.
+    let outcome = match q.get("esito").map(String::as_str) {
+        Some("ok") if r.status == "pagata" => {
+            r#"<div class="ok" role="status" id="esito-pagamento">Pagamento completato.</div>"#
+        }
+        Some("ok") => {
+            r#"<div class="ok" role="status" id="esito-pagamento">Pagamento in corso di conferma: la ricevuta arriverà a breve.</div>"#
+        }
+        Some("annullato") => {
+            r#"<div class="errore" role="alert" id="esito-pagamento">Pagamento annullato: non è stato addebitato nulla.</div>"#
+        }
+        Some("errore") => {
+            r#"<div class="errore" role="alert" id="esito-pagamento">Il pagamento non è andato a buon fine. Puoi riprovare.</div>"#
+        }
+        _ => "",
+    };
     let mut body = format!(
-        r#"<div class="ok" role="status">Istanza protocollata.</div>
+        r#"{outcome}<div class="ok" role="status">Istanza protocollata.</div>
 <h2>Protocollo</h2>
 <div class="scheda">{}</div>
 <details><summary>Segnatura informatica (XML)</summary><pre id="segnatura-xml">{}</pre></details>"#,
@@ -1172,8 +1224,16 @@ async fn show_request(
         body.push_str(&format!(
             r#"<form method="post" action="{}"><div class="azioni">
 <button type="submit" id="paga">Paga con pagoPA</button></div></form>
-<p>Il pagamento passa dal nodo pagoPA simulato: verifica dell'avviso, attivazione, ricevuta.</p>"#,
-            esc(&st.url(&format!("/richieste/{}/paga", r.id)))
+<p>Il pagamento passa da pagoPA Checkout: scegli come pagare, poi torni qui con la ricevuta.</p>{}"#,
+            esc(&st.url(&format!("/richieste/{}/paga", r.id))),
+            if st.ente.cbill.is_some() {
+                format!(
+                    r#"<p><a id="scarica-avviso" href="{}">Scarica l'avviso (PDF)</a></p>"#,
+                    esc(&st.url(&format!("/richieste/{}/avviso.pdf", r.id)))
+                )
+            } else {
+                String::new()
+            }
         ));
     }
     if let Some(mock) = &st.io_mock {
@@ -1235,37 +1295,106 @@ async fn pay(
         Ok(n) => n,
         Err(e) => return st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &format!("{e}")),
     };
-    let qr = QrCode {
-        fiscal_code: st.ente.fiscal_code.clone(),
-        notice_number: notice,
+    // The cart for pagoPA Checkout: the notice, where to come back, and the request id as
+    // idCart (it comes back to our paForNode endpoint as paymentNote).
+    let back = |esito: &str| format!("{}/richieste/{id}?esito={esito}", st.base_url);
+    let description: String = format!("Diritti di istruttoria pratica {}", r.segnatura)
+        .chars()
+        .take(140)
+        .collect();
+    let cart = Cart::new(
+        vec![CartNotice {
+            notice_number: notice,
+            fiscal_code: st.ente.fiscal_code.clone(),
+            amount: Amount::from_cents(r.amount_cents),
+            company_name: st.ente.name.chars().take(140).collect(),
+            description,
+        }],
+        ReturnUrls::new(back("ok"), back("annullato"), back("errore")),
+    )
+    .with_id_cart(r.id.clone());
+    match st.checkout.post_cart(&cart).await {
+        // To Checkout's payment page; the receipt reaches paForNode before the browser is
+        // sent back, and the station confirms it through App IO.
+        Ok(location) => redirect(&location),
+        Err(e) => st.problem(
+            StatusCode::BAD_GATEWAY,
+            "Pagamento non avviato",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// The printable pagoPA notice of a request (PDF, the guide's layout).
+async fn notice_pdf(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Some(c) = st.citizen(&headers).await else {
+        return st.redirect("/");
     };
-    let paid = match st.simulator.pay(&qr).await {
-        Ok(p) => p,
+    let r = match st.db.request(&id).await {
+        Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
+        Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
         Err(e) => {
             return st.problem(
-                StatusCode::BAD_GATEWAY,
-                "Pagamento non riuscito",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Archivio",
                 &e.to_string(),
             );
         }
     };
-    // The receipt is stored by the paForNode service before it answered OK, and the host
-    // marked the request paid; confirm through App IO.
-    match io::send_confirmation(
-        &st.io,
-        &c.fiscal_code,
-        &r.segnatura,
-        paid.receipt.payment_amount,
-        &paid.receipt.receipt_id,
-    )
-    .await
-    {
-        Ok(mid) => {
-            let _ = st.db.set_io_message(&r.id, &mid).await;
-        }
-        Err(e) => tracing_warn(&e),
+    let Some(cbill) = st.ente.cbill.clone() else {
+        return st.problem(
+            StatusCode::NOT_FOUND,
+            "Avviso",
+            "l'ente non ha un codice CBILL: l'avviso stampabile non è disponibile",
+        );
+    };
+    let due = chrono::DateTime::parse_from_rfc3339(&r.created_at)
+        .map(|d| d.date_naive())
+        .unwrap_or_else(|_| Local::now().date_naive())
+        + chrono::Duration::days(30);
+    let input = pagopa::avviso::AvvisoInput {
+        subject: format!("Diritti di istruttoria {}", r.segnatura)
+            .chars()
+            .take(90)
+            .collect(),
+        creditor: pagopa::avviso::CreditorInput {
+            name: st.ente.name.clone(),
+            sector: Some("Sportello telematico".into()),
+            info: None,
+            fiscal_code: st.ente.fiscal_code.to_string(),
+            cbill,
+            postal: None,
+        },
+        debtor: pagopa::avviso::DebtorInput {
+            name: r.full_name.chars().take(70).collect(),
+            fiscal_code: r.fiscal_code.clone(),
+            address: None,
+        },
+        single: Some(pagopa::avviso::OptionInput {
+            notice_number: r.notice_number.clone(),
+            amount_cents: r.amount_cents,
+            due_date: due.format("%Y-%m-%d").to_string(),
+        }),
+        installments: Vec::new(),
+    };
+    match pagopa::avviso::Avviso::try_from(&input).and_then(|a| a.to_pdf()) {
+        Ok(pdf) => (
+            [
+                (CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"avviso-{}.pdf\"", r.notice_number),
+                ),
+            ],
+            pdf,
+        )
+            .into_response(),
+        Err(e) => st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &e.to_string()),
     }
-    st.redirect(&format!("/richieste/{id}"))
 }
 
 // ---------- operator ----------

@@ -46,6 +46,8 @@ pub(crate) fn qr_svg(ente: &Ente, notice: &NoticeNumber, amount: Amount) -> Resu
 pub(crate) struct Station {
     pub(crate) db: Arc<Db>,
     pub(crate) ente: Arc<Ente>,
+    /// The ente's IO service: the citizen is told when the receipt arrives.
+    pub(crate) io: appio::IoClient,
 }
 
 impl Station {
@@ -140,6 +142,27 @@ impl PaForNodeHost for Station {
             .db
             .mark_paid(&receipt.creditor_reference_id, &receipt.receipt_id)
             .await;
+        // The confirmation through App IO, however the payment came (Checkout, the app, a PSP).
+        let Ok(Some(r)) = self.db.request_by_iuv(&receipt.creditor_reference_id).await else {
+            return;
+        };
+        let Ok(cf) = r.fiscal_code.parse() else {
+            return;
+        };
+        match super::io::send_confirmation(
+            &self.io,
+            &cf,
+            &r.segnatura,
+            receipt.payment_amount,
+            &receipt.receipt_id,
+        )
+        .await
+        {
+            Ok(id) => {
+                let _ = self.db.set_io_message(&r.id, &id).await;
+            }
+            Err(e) => eprintln!("sportello: {e}"),
+        }
     }
 }
 
