@@ -1,4 +1,5 @@
-//! `pa appio ...`: App IO bulk sending from a CSV file, journal status, profile look-up.
+//! `pa appio ...`: App IO bulk sending from a CSV file, journal status, profile look-up, the
+//! institution's services, the subscriptions feed, logo checks.
 //!
 //! Exit codes: 0 on success; 1 when the input is invalid, an operation fails, some row of a
 //! bulk send failed or is ambiguous, the send was interrupted (Ctrl-C; run it again to resume),
@@ -65,6 +66,37 @@ pub(crate) enum Appio {
         fiscal_code: String,
         #[command(flatten)]
         conn: Connection,
+    },
+    /// List the institution's services (id, lifecycle status, name), with the manage key.
+    Services {
+        /// Environment variable holding the institution's manage key.
+        #[arg(long, default_value = "IO_MANAGE_KEY")]
+        manage_key_env: String,
+        /// IO Services base URL.
+        #[arg(long, default_value = appio::api::PRODUCTION_BASE_URL)]
+        base_url: String,
+    },
+    /// Print the subscriptions feed of a UTC day: counts, then `+hash` / `-hash` lines. With
+    /// `--fiscal-code`, say whether that citizen subscribed or unsubscribed that day.
+    Feed {
+        /// The day, `YYYY-MM-DD`.
+        date: String,
+        /// A citizen to look for in the feed.
+        #[arg(long)]
+        fiscal_code: Option<String>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+    /// Check a PNG logo as it would be before an upload (exit 1 with the reason if refused).
+    LogoCheck {
+        /// The PNG file.
+        file: PathBuf,
+        /// Require a square image.
+        #[arg(long)]
+        square: bool,
+        /// Smallest width and height in pixels.
+        #[arg(long, default_value_t = 1)]
+        min_side: u32,
     },
 }
 
@@ -136,6 +168,26 @@ pub(crate) fn run(cmd: Appio) -> ExitCode {
                 conn,
             } => status(&journal, check_delivery.then_some(&conn)).await,
             Appio::Profile { fiscal_code, conn } => profile(&fiscal_code, &conn).await,
+            Appio::Services {
+                manage_key_env,
+                base_url,
+            } => {
+                let conn = Connection {
+                    key_env: manage_key_env,
+                    base_url,
+                };
+                services(&conn).await
+            }
+            Appio::Feed {
+                date,
+                fiscal_code,
+                conn,
+            } => feed(&date, fiscal_code.as_deref(), &conn).await,
+            Appio::LogoCheck {
+                file,
+                square,
+                min_side,
+            } => logo_check(&file, square, min_side),
         }
     })
 }
@@ -327,4 +379,82 @@ async fn profile(fiscal_code: &str, conn: &Connection) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn services(conn: &Connection) -> ExitCode {
+    let manage = appio::ManageClient::new(tri!(conn.client(4, None)));
+    let all = tri!(manage.all_services(100).await);
+    for s in &all {
+        println!("{}\t{}\t{}", s.id, s.status.value, s.data.name);
+    }
+    println!("services: {}", all.len());
+    ExitCode::SUCCESS
+}
+
+async fn feed(date: &str, fiscal_code: Option<&str>, conn: &Connection) -> ExitCode {
+    let day = tri!(appio::parse_date_utc(date));
+    let wanted = match fiscal_code {
+        Some(cf) => Some(appio::FiscalCodeHash::of(&tri!(
+            cf.parse::<CodiceFiscale>()
+                .map_err(|e| format!("fiscal code: {e}"))
+        ))),
+        None => None,
+    };
+    let client = tri!(conn.client(1, None));
+    let f = match client.subscriptions_feed(day).await {
+        Ok(f) => f,
+        Err(Error::Api(ApiError::NotFound { .. })) => {
+            eprintln!("error: the feed of {day} is not available yet");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{}: {} subscribed, {} unsubscribed",
+        f.date,
+        f.subscriptions.len(),
+        f.unsubscriptions.len()
+    );
+    if let Some(h) = wanted {
+        let sub = f.subscriptions.contains(&h);
+        let unsub = f.unsubscriptions.contains(&h);
+        println!(
+            "citizen: {}",
+            match (sub, unsub) {
+                (true, false) => "subscribed",
+                (false, true) => "unsubscribed",
+                (true, true) => "subscribed and unsubscribed",
+                (false, false) => "not in the feed",
+            }
+        );
+    } else {
+        for h in &f.subscriptions {
+            println!("+{h}");
+        }
+        for h in &f.unsubscriptions {
+            println!("-{h}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn logo_check(file: &Path, square: bool, min_side: u32) -> ExitCode {
+    let bytes = tri!(std::fs::read(file).map_err(|e| format!("{}: {e}", file.display())));
+    let rules = appio::LogoRules {
+        square,
+        min_side,
+        ..appio::LogoRules::default()
+    };
+    let logo = tri!(appio::Logo::png_with(bytes, &rules));
+    println!(
+        "{}: PNG {}x{}, {} bytes: accepted",
+        file.display(),
+        logo.width(),
+        logo.height(),
+        logo.bytes().len()
+    );
+    ExitCode::SUCCESS
 }

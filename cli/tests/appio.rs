@@ -300,3 +300,95 @@ async fn ctrl_c_stops_cleanly_and_a_rerun_resumes() {
     );
     assert_eq!(mock.messages().len(), 60, "every row exactly once");
 }
+
+#[tokio::test]
+async fn services_feed_and_logo_check() {
+    use appio::services::{
+        BaseMetadata, Organization, PayloadMetadata, ServiceData, ServicePayload, ServiceScope,
+    };
+    let mock = MockServer::start(MockConfig::default()).await.unwrap();
+    let base = mock.base_url();
+    let m = appio::ManageClient::new(
+        appio::IoClient::builder(appio::SubscriptionKey::new("k-123"))
+            .base_url(&base)
+            .build()
+            .unwrap(),
+    );
+    for name in ["TARI", "Mensa scolastica"] {
+        let org = Organization::new("Comune", "00488410010".parse().unwrap()).unwrap();
+        let p = ServicePayload::new(
+            ServiceData::new(name, "Servizio del comune", org).unwrap(),
+            PayloadMetadata {
+                base: BaseMetadata::new(ServiceScope::Local),
+                topic_id: 3,
+            },
+        );
+        m.create_service(&p).await.unwrap();
+    }
+    let (code, out, err) = pa(&[
+        "appio",
+        "services",
+        "--manage-key-env",
+        "TEST_IO_KEY",
+        "--base-url",
+        &base,
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\tdraft\tMensa scolastica"), "{out}");
+    assert!(out.contains("services: 2"), "{out}");
+
+    let cf = "RSSMRA85T10A562S";
+    let hash = appio::FiscalCodeHash::of(&cf.parse().unwrap()).to_string();
+    mock.set_feed("2025-03-01", vec![hash.clone()], vec![]);
+    let feed = |date: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "appio",
+            "feed",
+            date,
+            "--key-env",
+            "TEST_IO_KEY",
+            "--base-url",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        a.push(base.clone());
+        a.extend(extra.iter().map(|s| (*s).to_owned()));
+        a
+    };
+    let run = |a: Vec<String>| async move {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        pa(&refs).await
+    };
+    let (code, out, _) = run(feed("2025-03-01", &[])).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("1 subscribed, 0 unsubscribed"), "{out}");
+    assert!(out.contains(&format!("+{hash}")), "{out}");
+    let (code, out, _) = run(feed("2025-03-01", &["--fiscal-code", cf])).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("citizen: subscribed"), "{out}");
+    let (code, _, err) = run(feed("2025-03-02", &[])).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not available yet"), "{err}");
+    let (code, _, err) = run(feed("2025-3-2", &[])).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("logo.png");
+    image::RgbaImage::from_pixel(120, 80, image::Rgba([1, 2, 3, 255]))
+        .save(&png)
+        .unwrap();
+    let (code, out, err) = pa(&["appio", "logo-check", png.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("PNG 120x80"), "{out}");
+    let (code, _, err) = pa(&["appio", "logo-check", "--square", png.to_str().unwrap()]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("must be square"), "{err}");
+    let jpg = dir.path().join("logo.jpg");
+    std::fs::write(&jpg, b"\xFF\xD8\xFF\xE0 not a png").unwrap();
+    let (code, _, err) = pa(&["appio", "logo-check", jpg.to_str().unwrap()]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("not a PNG"), "{err}");
+}
