@@ -22,7 +22,13 @@ fn partner_config() -> serde_json::Value {
             "vat_number": "01234567897",
             "email": "spid@partner.example",
             "broker": "01234567897",
-            "station": "01234567897_01"
+            "station": "01234567897_01",
+            "cie_technical": {
+                "company": "Partner Tecnologico S.p.A.", "vat_number": "01234567897",
+                "fiscal_code": "01234567897", "nace2_code": "62.01",
+                "email": "cie@partner.example",
+                "location": {"municipality": "058091", "province": "RM", "country": "IT"}
+            }
         },
         "enti": [
             {
@@ -133,6 +139,17 @@ async fn enti_are_routed_by_prefix_and_host_each_with_its_own_identity() {
     assert!(md.contains("01234567897"), "{md}");
     let (_, md_vf) = get(&format!("{vf}/spid/metadata"), None).await;
     assert!(md_vf.contains("c_v002") && !md_vf.contains("c_r001"));
+
+    // Its CIE identity: the ente in the metadata, the partner as the technical contact.
+    let (status, cie_md) = get(&format!("{rv}/cie/metadata"), None).await;
+    assert_eq!(status, 200, "{cie_md}");
+    assert!(
+        cie_md.contains("<cie:IPACode>c_r001</cie:IPACode>"),
+        "{cie_md}"
+    );
+    assert!(cie_md.contains("contactType=\"technical\""), "{cie_md}");
+    assert!(cie_md.contains("IT01234567897"), "{cie_md}");
+    assert!(cie_md.contains("Comune di Roccaverde"), "{cie_md}");
 
     // The chooser is the library's: the "Entra con SPID" button and the ente's IdP list.
     let (_, chooser) = get(&format!("{rv}/spid/login"), None).await;

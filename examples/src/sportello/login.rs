@@ -203,6 +203,17 @@ impl Login {
         // CIE: its own entityID and ACS on the same portal, the CIE metadata extensions.
         let mut cie_config = cie::CieSpConfig::example_public(base_url);
         cie_config.entity_id = format!("{base_url}/cie/metadata");
+        // The ente itself in the CIE metadata; the partner, when it runs the service, as the
+        // `technical` contact.
+        cie_config.sector = cie::CieSector::Public {
+            ipa_code: ente.ipa.clone(),
+            ipa_category: Some("L6".into()),
+            vat_number: None,
+            fiscal_code: Some(ente.fiscal_code.to_string()),
+        };
+        cie_config.organization.names = vec![Localized::it(&ente.name)];
+        cie_config.organization.display_names = vec![Localized::it(&ente.name)];
+        cie_config.technical = partner.and_then(|p| p.cie_technical.clone());
         for acs in &mut cie_config.assertion_consumer_services {
             acs.location = format!("{base_url}/cie/acs");
         }

@@ -104,6 +104,10 @@ pub struct PartnerConfig {
     pub broker: String,
     /// pagoPA `idStation` of the partner's station.
     pub station: String,
+    /// The partner as the `technical` contact of each ente's CIE metadata (company, VAT number,
+    /// fiscal code, NACE2 code, e-mail, seat).
+    #[serde(default)]
+    pub cie_technical: Option<cie::CieTechnicalContact>,
 }
 
 /// One ente in a partner's configuration file.
