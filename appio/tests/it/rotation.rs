@@ -46,6 +46,9 @@ async fn rotating_keys_during_a_bulk_send_loses_and_doubles_nothing() {
         .base_url(mock.base_url())
         .retry(fast_retry())
         .max_concurrency(12)
+        // 480 requests at 400/s: the send lasts at least 1.2 s however fast the machine is,
+        // so the rotation (four manage calls) happens while it runs.
+        .rate_limit(Some(400.0))
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
