@@ -16,6 +16,7 @@ mod registry;
 mod revocation;
 mod seal;
 mod textual;
+mod tsp;
 mod write;
 mod xml;
 
@@ -59,4 +60,8 @@ pub use seal::{
     check_documents_in_dir, impronta_of_file, seal_segnatura, verify_segnatura,
 };
 pub use textual::*;
+pub use tsp::{
+    OID_SIGNATURE_TIME_STAMP, OID_TIMESTAMPED_DATA, OID_TST_INFO, P7mTimeStamp, TimeStampVerifier,
+    TimeStampedFormat, VerifiedTimeStamp, VerifiedTimeStamped, is_timestamped,
+};
 pub use write::{NS_PEC, NS_PROTOCOLLO, NS_PROTOCOLLO_2013};

@@ -16,6 +16,7 @@ use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use crate::revocation::{CertRevocation, Embedded, RevocationOptions, Times};
+use crate::tsp::{OID_SIGNATURE_TIME_STAMP, P7mTimeStamp, TimeStampVerifier};
 
 #[path = "p7m_cms.rs"]
 pub(crate) mod p7m_cms;
@@ -328,6 +329,25 @@ pub enum P7mError {
         /// The source that said so.
         decided_by: String,
     },
+    /// A malformed or refused time-stamp.
+    #[error("time-stamp: {0}")]
+    TimeStamp(String),
+    /// The time-stamp's message imprint is not the digest of the data it should cover.
+    #[error("time-stamp: the message imprint does not match the data (a time-stamp of other data)")]
+    TimeStampImprint,
+    /// The token's signer is not a time-stamping authority.
+    #[error(
+        "time-stamp: certificate `{subject}` is not a TSA's: {why} (RFC 3161 requires a critical extendedKeyUsage with id-kp-timeStamping only)"
+    )]
+    TsaUsage {
+        /// Its subject.
+        subject: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The token's signature, attributes or TSA chain do not verify.
+    #[error("time-stamp signer: {0}")]
+    TimeStampSigner(Box<P7mError>),
     /// No revocation source decided a certificate's status (fail-closed; see
     /// [`RevocationOptions::soft_fail`]).
     #[error("certificate `{subject}`: revocation status unknown: {reason}")]
@@ -395,6 +415,13 @@ pub struct P7mSigner {
     pub legacy: Vec<LegacyAcceptance>,
     /// Countersignatures of this signer, each verified.
     pub countersignatures: Vec<P7mCountersignature>,
+    /// Signature time-stamps (CAdES-T, unsigned attribute `id-aa-signatureTimeStampToken`),
+    /// each verified over the signature value against [`P7mVerifier::with_tsa`].
+    pub timestamps: Vec<P7mTimeStamp>,
+    /// The time the signature is proven to have existed at: the earliest verified
+    /// time-stamp (or the time-stamp of an enclosing `.tsd` / `.m7m`). Certificates, legacy
+    /// algorithms and revocation are judged at it when present.
+    pub trusted_time: Option<DateTime<Utc>>,
     /// Revocation status of each certificate of the chain but the trust anchor, signer
     /// first (empty when revocation is not checked: see [`P7mVerifier::with_revocation`]).
     pub revocation: Vec<CertRevocation>,
@@ -427,6 +454,8 @@ pub struct P7mVerifier {
     now: Option<DateTime<Utc>>,
     options: VerifyOptions,
     revocation: Option<RevocationOptions>,
+    tsa: Option<TimeStampVerifier>,
+    trusted_time: Option<DateTime<Utc>>,
 }
 
 /// The legacy algorithms usable for one signer (policy and time both satisfied).
@@ -453,6 +482,8 @@ impl P7mVerifier {
             now: None,
             options: VerifyOptions::default(),
             revocation: None,
+            tsa: None,
+            trusted_time: None,
         }
     }
 
@@ -493,6 +524,52 @@ impl P7mVerifier {
     pub fn with_revocation(mut self, options: RevocationOptions) -> Self {
         self.revocation = Some(options);
         self
+    }
+
+    /// Verifies signature time-stamps (CAdES-T) with `tsa`; a verified one's time becomes the
+    /// signer's trusted time. Without it, time-stamps are reported as not checked.
+    #[must_use]
+    pub fn with_tsa(mut self, tsa: TimeStampVerifier) -> Self {
+        self.tsa = Some(tsa);
+        self
+    }
+
+    /// Verifies a `.p7m` whose existence at `time` is proven (a verified time-stamp over it,
+    /// as in a `.tsd` or `.m7m`): every signer's trusted time.
+    pub(crate) fn verify_at_trusted_time(
+        &self,
+        input: &[u8],
+        time: DateTime<Utc>,
+    ) -> Result<VerifiedP7m, P7mError> {
+        let mut v = self.clone();
+        v.trusted_time = Some(time);
+        v.verify(input)
+    }
+
+    /// The content type and content of a SignedData, not verified.
+    pub(crate) fn signed_content(
+        &self,
+        der: &[u8],
+    ) -> Result<(ObjectIdentifier, Vec<u8>), P7mError> {
+        let norm = normalize(der)?;
+        let (ct, inner) = p7m_cms::content_info(&norm)?;
+        if ct != OID_SIGNED_DATA {
+            return Err(P7mError::NotSignedData(ct.to_string()));
+        }
+        let sd = p7m_cms::signed_data(&inner)?;
+        Ok((
+            sd.econtent_type,
+            sd.econtent.ok_or(P7mError::Detached)?.to_vec(),
+        ))
+    }
+
+    /// Verifies one SignedData envelope (no unwrapping).
+    pub(crate) fn verify_single_layer(
+        &self,
+        der: &[u8],
+    ) -> Result<(Vec<u8>, Vec<P7mSigner>), P7mError> {
+        let l = self.verify_layer(der, None)?;
+        Ok((l.content, l.signers))
     }
 
     /// Verifies a `.p7m` (DER, PEM or base64), unwrapping nested envelopes.
@@ -588,6 +665,7 @@ impl P7mVerifier {
         i: usize,
         algorithm: LegacyAlgorithm,
         signing_time: Option<DateTime<Utc>>,
+        proven: Option<DateTime<Utc>>,
     ) -> Result<LegacyAcceptance, P7mError> {
         let refused = || match algorithm {
             LegacyAlgorithm::Sha1 => P7mError::Sha1Refused { signer: i },
@@ -612,7 +690,7 @@ impl P7mVerifier {
             deadline,
             reason,
         };
-        let (time, source) = match (p.trusted_time, signing_time) {
+        let (time, source) = match (p.trusted_time.or(proven), signing_time) {
             (Some(t), _) => (t, LegacyTimeSource::Trusted),
             (None, Some(t)) if p.trust_signing_time => (t, LegacyTimeSource::SigningTime),
             (None, Some(_)) => {
@@ -678,6 +756,20 @@ impl P7mVerifier {
                 Some(to_chrono(t))
             }
         };
+        // Signature time-stamps: the time the signature is proven to have existed at.
+        let ts_tokens: Vec<&[u8]> = si
+            .unsigned_attrs
+            .iter()
+            .filter(|a| a.oid == OID_SIGNATURE_TIME_STAMP)
+            .flat_map(|a| a.values.iter().map(|v| v.raw))
+            .collect();
+        let timestamps =
+            crate::tsp::signature_time_stamps(&ts_tokens, si.signature, self.tsa.as_ref());
+        let trusted_time = timestamps
+            .iter()
+            .filter_map(|t| t.result.as_ref().ok().map(|v| v.gen_time))
+            .chain(self.trusted_time)
+            .min();
         // The algorithms, and the legacy ones the policy accepts at this time.
         let spki = &cert.tbs_certificate.subject_public_key_info;
         let algo = select_algorithm(spki, &si.signature_alg, Some(&si.digest_alg.oid))
@@ -688,7 +780,12 @@ impl P7mVerifier {
         let mut legacy = Vec::new();
         let mut allow = Allow::default();
         if algo.sha1 || content_digest_sha1 || scv1 {
-            legacy.push(self.legacy_decision(i, LegacyAlgorithm::Sha1, signing_time)?);
+            legacy.push(self.legacy_decision(
+                i,
+                LegacyAlgorithm::Sha1,
+                signing_time,
+                trusted_time,
+            )?);
             allow.sha1 = true;
         }
         if let Some(bits) = algo.rsa_bits.filter(|b| *b < MIN_RSA_BITS) {
@@ -696,7 +793,7 @@ impl P7mVerifier {
                 return Err(P7mError::WeakRsaKey { signer: i, bits });
             }
             legacy.push(
-                self.legacy_decision(i, LegacyAlgorithm::Rsa1024, signing_time)
+                self.legacy_decision(i, LegacyAlgorithm::Rsa1024, signing_time, trusted_time)
                     .map_err(|e| match e {
                         P7mError::WeakRsaKey { signer, .. } => {
                             P7mError::WeakRsaKey { signer, bits }
@@ -763,7 +860,10 @@ impl P7mVerifier {
         verify_with(&algo, spki, allow, signed, si.signature).map_err(|e| with_signer(e, i))?;
         check_signing_usage(cert)?;
         // certificate validity and chain at signing time
-        let at = signing_time.or(self.now).unwrap_or_else(Utc::now);
+        let at = trusted_time
+            .or(signing_time)
+            .or(self.now)
+            .unwrap_or_else(Utc::now);
         let mut pool: Vec<&Certificate> = certs.iter().map(|(c, _)| c).collect();
         pool.extend(self.intermediates.iter());
         let path = if self.check_chain {
@@ -776,11 +876,14 @@ impl P7mVerifier {
             }
             path
         };
-        // revocation of each certificate but the anchor, judged now (no trusted time yet)
+        // revocation of each certificate but the anchor, judged at the trusted time or now
         let mut revocation = Vec::new();
         if let Some(ro) = &self.revocation {
             let now = self.now.unwrap_or_else(Utc::now);
-            let times = Times { now, at: now };
+            let times = Times {
+                now,
+                at: trusted_time.unwrap_or(now),
+            };
             if path.len() < 2 && !(self.check_chain && self.anchors.contains(cert)) {
                 return Err(P7mError::RevocationUnknown {
                     subject: cert.tbs_certificate.subject.to_string(),
@@ -831,6 +934,8 @@ impl P7mVerifier {
             certificate_der: cert_der.clone(),
             legacy,
             countersignatures,
+            timestamps,
+            trusted_time,
             revocation,
         })
     }
@@ -920,12 +1025,12 @@ pub(crate) fn to_chrono(t: x509_cert::time::Time) -> DateTime<Utc> {
     .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-fn is_signed_data(der: &[u8]) -> bool {
+pub(crate) fn is_signed_data(der: &[u8]) -> bool {
     normalize(der)
         .is_ok_and(|n| p7m_cms::content_info(&n).is_ok_and(|(ct, _)| ct == OID_SIGNED_DATA))
 }
 
-fn decode_input(input: &[u8]) -> Result<Vec<u8>, P7mError> {
+pub(crate) fn decode_input(input: &[u8]) -> Result<Vec<u8>, P7mError> {
     if input.first() == Some(&0x30) {
         return Ok(input.to_vec());
     }

@@ -12,3 +12,4 @@ mod revocation;
 mod seal;
 mod segnatura;
 mod textual;
+mod tsp;

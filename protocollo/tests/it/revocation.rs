@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use protocollo::*;
 
-struct Pki {
+pub(crate) struct Pki {
     _dir: tempfile::TempDir,
     path: PathBuf,
     ocsp_port: u16,
@@ -29,7 +29,7 @@ fn free_port() -> u16 {
 }
 
 /// Makes the PKI once per run; None when openssl is absent outside CI.
-fn pki() -> Option<&'static Pki> {
+pub(crate) fn pki() -> Option<&'static Pki> {
     static PKI: OnceLock<Option<Pki>> = OnceLock::new();
     PKI.get_or_init(|| {
         if Command::new("openssl").arg("version").output().is_err() {
@@ -67,11 +67,11 @@ fn pki() -> Option<&'static Pki> {
     .as_ref()
 }
 
-fn p(name: &str) -> PathBuf {
+pub(crate) fn p(name: &str) -> PathBuf {
     pki().unwrap().path.join(name)
 }
 
-fn rd(name: &str) -> Vec<u8> {
+pub(crate) fn rd(name: &str) -> Vec<u8> {
     std::fs::read(p(name)).unwrap()
 }
 
@@ -79,7 +79,7 @@ fn verifier(o: RevocationOptions) -> P7mVerifier {
     P7mVerifier::new(load_certificates(&rd("ca.pem")).unwrap()).with_revocation(o)
 }
 
-fn with_crls(crls: &[&str]) -> RevocationOptions {
+pub(crate) fn with_crls(crls: &[&str]) -> RevocationOptions {
     RevocationOptions {
         crls: crls.iter().map(|c| rd(c)).collect(),
         ..RevocationOptions::default()
