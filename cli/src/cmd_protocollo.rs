@@ -7,8 +7,8 @@ use clap::Subcommand;
 use protocollo::xmldsig::{Certificate as DsigCertificate, SigningKey};
 use protocollo::{
     LegacyPolicy, MessaggioRicevuto, OcspHash, P7mVerifier, RevocationInfo, RevocationOptions,
-    SealOptions, SealVerifyOptions, SegnaturaInformatica, VerifyOptions, load_certificates,
-    load_certificates_dir, seal_segnatura, verify_segnatura,
+    SealOptions, SealVerifyOptions, SegnaturaInformatica, TimeStampVerifier, VerifyOptions,
+    is_timestamped, load_certificates, load_certificates_dir, seal_segnatura, verify_segnatura,
 };
 
 /// Segnatura informatica (AgID 2021).
@@ -109,6 +109,11 @@ pub(crate) enum P7m {
         /// Check only the revocation values embedded in the signature.
         #[arg(long)]
         embedded_revocation: bool,
+        /// Trusted time-stamping authority roots (PEM/DER file or directory): CAdES-T
+        /// signature time-stamps are verified and their time used to judge the signers;
+        /// required for `.tsd` (RFC 5544) and `.m7m` files, which are recognised by content.
+        #[arg(long, value_name = "CERTS")]
+        tsa_trust: Option<PathBuf>,
         /// Accept a certificate whose revocation status no source decided (reported as
         /// UNKNOWN); a revoked certificate still fails.
         #[arg(long)]
@@ -299,6 +304,7 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
         fetch_crl,
         embedded_revocation,
         soft_fail,
+        tsa_trust,
     } = cmd;
     let check_revocation = !crl.is_empty() || ocsp || fetch_crl || embedded_revocation || soft_fail;
     if check_revocation && trust.is_none() {
@@ -362,6 +368,44 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
+    let tsa = match &tsa_trust {
+        Some(t) => match load_trust(t) {
+            Ok(roots) => Some(TimeStampVerifier::new(roots)),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+    let verifier = match &tsa {
+        Some(t) => verifier.with_tsa(t.clone()),
+        None => verifier,
+    };
+    if is_timestamped(&bytes) {
+        let Some(tsa) = &tsa else {
+            return fail(format!(
+                "{}: a time-stamped file (.tsd/.m7m): give --tsa-trust",
+                file.display()
+            ));
+        };
+        let ts = match tsa.verify_timestamped(&bytes, &verifier) {
+            Ok(v) => v,
+            Err(e) => return fail(format!("{}: {e}", file.display())),
+        };
+        for t in &ts.timestamps {
+            println!("{t}");
+        }
+        match &ts.p7m {
+            Some(v) => return report_p7m(v, extract.as_deref()),
+            None => {
+                println!("content: {} bytes (not signed)", ts.data.len());
+                if let Some(out) = extract
+                    && let Err(e) = std::fs::write(&out, &ts.data)
+                {
+                    return fail(format!("{}: {e}", out.display()));
+                }
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
     let result = match &content {
         Some(doc) => match read(doc) {
             Ok(d) => verifier.verify_detached(&bytes, &d),
@@ -373,6 +417,10 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
         Ok(v) => v,
         Err(e) => return fail(format!("{}: {e}", file.display())),
     };
+    report_p7m(&v, extract.as_deref())
+}
+
+fn report_p7m(v: &protocollo::VerifiedP7m, extract: Option<&Path>) -> ExitCode {
     for (depth, layer) in v.layers.iter().enumerate() {
         for s in layer {
             println!(
@@ -394,6 +442,15 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
             );
             for l in &s.legacy {
                 println!("  legacy: {l}");
+            }
+            for t in &s.timestamps {
+                match &t.result {
+                    Ok(t) => println!("  signature {t}"),
+                    Err(e) => println!("  signature time-stamp NOT used: {e}"),
+                }
+            }
+            if let Some(t) = s.trusted_time {
+                println!("  judged at the time-stamp time {t}");
             }
             for r in &s.revocation {
                 println!("  revocation: {r}");
@@ -419,7 +476,7 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
     }
     println!("content: {} bytes", v.content.len());
     if let Some(out) = extract
-        && let Err(e) = std::fs::write(&out, &v.content)
+        && let Err(e) = std::fs::write(out, &v.content)
     {
         return fail(format!("{}: {e}", out.display()));
     }

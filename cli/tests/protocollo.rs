@@ -390,3 +390,66 @@ fn p7m_verify_revocation_flags() {
         "{help}"
     );
 }
+
+#[test]
+fn p7m_verify_m7m_with_tsa_trust() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required in CI"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path().join("rev");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocollo/tests/fixtures/p7m/make-revocation.sh");
+    let st = Command::new("bash")
+        .arg(script)
+        .arg(&pki)
+        .args(["1", "2"])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let p = |n: &str| pki.join(n).display().to_string();
+    let (trust, tsa) = (p("ca.pem"), p("tsa/tsa-ca.pem"));
+    // Time-stamped before its signer's revocation: valid, and said so.
+    let args = [
+        "p7m",
+        "verify",
+        &p("later.m7m"),
+        "--trust",
+        &trust,
+        "--crl",
+        &p("crl2.der"),
+    ];
+    let mut with_tsa = args.to_vec();
+    with_tsa.extend(["--tsa-trust", &tsa]);
+    let (code, out, err) = pa(&with_tsa);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("time-stamp") && out.contains("Test Time Stamping Unit"),
+        "{out}"
+    );
+    assert!(out.contains("revoked later"), "{out}");
+    // Without TSA roots: refused.
+    let (code, _, err) = pa(&args);
+    assert_eq!(code, 1);
+    assert!(err.contains("--tsa-trust"), "{err}");
+    // The .p7m alone: revoked.
+    let (code, _, err) = pa(&[
+        "p7m",
+        "verify",
+        &p("later.p7m"),
+        "--trust",
+        &trust,
+        "--crl",
+        &p("crl2.der"),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("is revoked"), "{err}");
+}
