@@ -861,8 +861,11 @@ impl<R: BufRead> Reader<R> {
                 }
                 let name = as_str(&r).map_err(|k| self.err(k))?;
                 let c = resolve_ref(name).map_err(|k| self.err(k))?;
-                let mut tmp = [0u8; 4];
-                self.text_piece(c.encode_utf8(&mut tmp), here)?;
+                // A reference is character data as it is: `&#13;` stays a CR.
+                if self.text.is_empty() {
+                    self.text_at = here;
+                }
+                self.text.push(c);
                 Ok(None)
             }
             QEvent::CData(t) => {
@@ -1212,7 +1215,7 @@ mod tests {
     #[test]
     fn events_namespaces_and_text() {
         let v = events(
-            b"<?xml version='1.0'?>\n<p:a xmlns:p='urn:p' xmlns='urn:d' p:x='1&amp;2' y=\"3\"><b>x &lt; y<![CDATA[<z>]]>&#233;</b><!--c--><c/>t\r\nu</p:a>\n",
+            b"<?xml version='1.0'?>\n<p:a xmlns:p='urn:p' xmlns='urn:d' p:x='1&amp;2' y=\"3\"><b>x &lt; y<![CDATA[<z>]]>&#233;</b><!--c--><c/>t\r\nu&#13;</p:a>\n",
         )
         .expect("parse");
         assert_eq!(
@@ -1225,7 +1228,7 @@ mod tests {
                 "c:c",
                 "<{urn:d}c",
                 "</c",
-                "t:t\nu",
+                "t:t\nu\r",
                 "</a"
             ]
         );

@@ -1,11 +1,10 @@
-//! A small, hardened XML reader (bounded tree, no DTD) and writing helpers for SOAP messages.
+//! SOAP messages as a small bounded tree read by the shared hardened reader
+//! ([`xmldsig::stream`]: no DTD, limits, namespaces, declared encodings), and writing helpers.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use quick_xml::events::{BytesRef, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
+use xmldsig::ParseErrorKind;
+use xmldsig::stream::{Event, Reader, StreamOptions};
 
 /// Maximum nesting depth accepted in a message.
 pub(crate) const MAX_DEPTH: usize = 32;
@@ -69,89 +68,52 @@ fn malformed(pos: u64, e: impl std::fmt::Display) -> XmlError {
     }
 }
 
-/// Resolves a general reference (`&amp;`, `&#233;`) to text; only the predefined entities.
-pub(crate) fn resolve_ref(r: &BytesRef<'_>, pos: u64) -> Result<Cow<'static, str>, XmlError> {
-    if r.is_char_ref() {
-        return match r.resolve_char_ref() {
-            Ok(Some(c)) => Ok(Cow::Owned(c.to_string())),
-            Ok(None) | Err(_) => Err(malformed(pos, "invalid character reference")),
-        };
+/// The shared reader's error as an [`XmlError`] (`position` = byte offset of the event).
+pub(crate) fn from_stream(position: u64, e: xmldsig::ParseError) -> XmlError {
+    match e.kind {
+        ParseErrorKind::Doctype => XmlError::Dtd { position },
+        ParseErrorKind::UnknownEntity(name) => XmlError::UnknownEntity {
+            name: name.chars().take(64).collect(),
+            position,
+        },
+        ParseErrorKind::TooDeep { .. } => XmlError::TooDeep,
+        ParseErrorKind::TooManyElements { .. } => XmlError::TooManyElements,
+        ParseErrorKind::NoRoot => XmlError::NoRoot,
+        ParseErrorKind::OutsideRoot(_) => XmlError::TrailingContent,
+        _ => malformed(position, e),
     }
-    let name = r.decode().map_err(|e| malformed(pos, e))?;
-    let s = match name.as_ref() {
-        "amp" => "&",
-        "lt" => "<",
-        "gt" => ">",
-        "quot" => "\"",
-        "apos" => "'",
-        other => {
-            return Err(XmlError::UnknownEntity {
-                name: other.chars().take(64).collect(),
-                position: pos,
-            });
-        }
-    };
-    Ok(Cow::Borrowed(s))
 }
 
 /// Parses `input` into a tree of elements (text of mixed content is concatenated; leading and
-/// trailing whitespace of each element's text is trimmed).
+/// trailing whitespace of each element's text is trimmed), with the shared hardened reader.
 pub(crate) fn parse(input: &[u8]) -> Result<Element, XmlError> {
-    let mut reader = NsReader::from_reader(input);
-    reader.config_mut().expand_empty_elements = true;
+    let opts = StreamOptions::default()
+        .with_max_depth(MAX_DEPTH)
+        .with_max_elements(MAX_ELEMENTS as u64);
+    let mut reader = Reader::with_options(input, opts);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
-    let mut count = 0usize;
     loop {
-        let pos = reader.buffer_position();
-        let (res, ev) = match reader.read_resolved_event() {
-            Ok(x) => x,
-            Err(e) => return Err(malformed(pos, e)),
+        let ev = match reader.next() {
+            Ok(ev) => ev,
+            Err(e) => return Err(from_stream(reader.offset(), e)),
         };
         match ev {
             Event::Start(s) => {
-                if root.is_some() {
-                    return Err(XmlError::TrailingContent);
-                }
-                count += 1;
-                if count > MAX_ELEMENTS {
-                    return Err(XmlError::TooManyElements);
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return Err(XmlError::TooDeep);
-                }
-                let ns = match res {
-                    ResolveResult::Bound(ns) => {
-                        Some(String::from_utf8_lossy(ns.into_inner()).into_owned())
-                    }
-                    ResolveResult::Unbound => None,
-                    ResolveResult::Unknown(p) => {
-                        return Err(malformed(
-                            pos,
-                            format!("unknown prefix {}", String::from_utf8_lossy(&p)),
-                        ));
-                    }
-                };
-                let name = std::str::from_utf8(s.local_name().into_inner())
-                    .map_err(|e| malformed(pos, e))?
-                    .to_owned();
-                // Check attributes are well-formed.
-                for a in s.attributes() {
-                    a.map_err(|e| malformed(pos, e))?;
-                }
+                let n = s.name();
                 stack.push(Element {
-                    ns,
-                    name,
+                    ns: (!n.namespace.is_empty()).then(|| n.namespace.to_owned()),
+                    name: n.local.to_owned(),
                     text: String::new(),
                     children: Vec::new(),
-                    span: (usize::try_from(pos).unwrap_or(usize::MAX), 0),
+                    span: (usize::try_from(s.offset()).unwrap_or(usize::MAX), 0),
                 });
             }
             Event::End(_) => {
                 let mut el = stack
                     .pop()
-                    .ok_or_else(|| malformed(pos, "unexpected end tag"))?;
-                el.span.1 = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                    .ok_or_else(|| malformed(reader.offset(), "unexpected end tag"))?;
+                el.span.1 = usize::try_from(reader.end_offset()).unwrap_or(usize::MAX);
                 let trimmed = el.text.trim_matches(is_xml_space);
                 if trimmed.len() != el.text.len() {
                     el.text = trimmed.to_owned();
@@ -162,37 +124,13 @@ pub(crate) fn parse(input: &[u8]) -> Result<Element, XmlError> {
                 }
             }
             Event::Text(t) => {
-                let txt = t.xml10_content().map_err(|e| malformed(pos, e))?;
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&txt),
-                    None if txt.trim().is_empty() => {}
-                    None => return Err(XmlError::TrailingContent),
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(t);
                 }
             }
-            Event::CData(c) => {
-                let txt = c.xml10_content().map_err(|e| malformed(pos, e))?;
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&txt),
-                    None => return Err(XmlError::TrailingContent),
-                }
-            }
-            Event::GeneralRef(r) => {
-                let txt = resolve_ref(&r, pos)?;
-                match stack.last_mut() {
-                    Some(el) => el.text.push_str(&txt),
-                    None => return Err(XmlError::TrailingContent),
-                }
-            }
-            Event::DocType(_) => return Err(XmlError::Dtd { position: pos }),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::Empty(_) => {}
             Event::Eof => break,
+            _ => {}
         }
-    }
-    if !stack.is_empty() {
-        return Err(malformed(
-            reader.buffer_position(),
-            "unexpected end of input",
-        ));
     }
     root.ok_or(XmlError::NoRoot)
 }

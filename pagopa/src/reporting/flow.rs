@@ -1,15 +1,12 @@
-//! Streaming parser of `FlussoRiversamento` reporting flows (constant memory).
+//! Streaming parser of `FlussoRiversamento` reporting flows (constant memory), on the shared
+//! hardened reader [`xmldsig::stream`].
 
 use std::io::BufRead;
 
 use chrono::NaiveDate;
 use pa_types::Amount;
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
 use serde::{Deserialize, Serialize};
-
-use crate::node::xml::resolve_ref;
+use xmldsig::stream::{Event, Reader, StreamOptions};
 
 /// Namespace of `FlussoRiversamento`.
 pub const FLOW_NS: &str = "http://www.digitpa.gov.it/schemas/2011/Pagamenti/";
@@ -182,8 +179,10 @@ pub fn flow_id_from_causale(causale: &str) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ev {
-    Start(String),
+    /// A start tag; its local name is in [`Cursor::name`].
+    Start,
     End,
     Eof,
 }
@@ -222,15 +221,16 @@ impl<R: BufRead> std::fmt::Debug for FlowParser<R> {
 }
 
 struct Cursor<R: BufRead> {
-    reader: NsReader<R>,
-    buf: Vec<u8>,
+    reader: Reader<R>,
+    /// Local name of the last start tag.
+    name: String,
     pending: Option<Ev>,
     path: Vec<&'static str>,
 }
 
 impl<R: BufRead> Cursor<R> {
     fn pos(&self) -> u64 {
-        self.reader.buffer_position()
+        self.reader.offset()
     }
 
     fn schema(&self, problem: impl Into<String>) -> FlowError {
@@ -241,72 +241,60 @@ impl<R: BufRead> Cursor<R> {
         }
     }
 
-    /// Next structural event; whitespace, comments, PIs and the declaration are skipped.
+    fn xml(&self, e: &xmldsig::ParseError) -> FlowError {
+        FlowError::Xml {
+            position: self.pos(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Next structural event; whitespace, comments and PIs are skipped.
     fn next(&mut self) -> Result<Ev, FlowError> {
         if let Some(e) = self.pending.take() {
             return Ok(e);
         }
         loop {
-            self.buf.clear();
-            let pos = self.reader.buffer_position();
-            let (res, ev) = match self.reader.read_resolved_event_into(&mut self.buf) {
-                Ok(x) => x,
-                Err(e) => {
-                    return Err(FlowError::Xml {
-                        position: pos,
-                        message: e.to_string(),
-                    });
-                }
+            let ev = match self.reader.next() {
+                Ok(ev) => ev,
+                Err(e) => return Err(self.xml(&e)),
             };
             match ev {
                 Event::Start(s) => {
-                    let ns_ok = matches!(res, ResolveResult::Bound(ns) if ns.into_inner() == FLOW_NS.as_bytes());
-                    let name = String::from_utf8_lossy(s.local_name().into_inner()).into_owned();
-                    if !ns_ok {
-                        return Err(FlowError::Schema {
-                            position: pos,
-                            path: self.path.join("/"),
-                            problem: format!("element {name} is not in namespace {FLOW_NS}"),
-                        });
+                    let n = s.name();
+                    self.name.clear();
+                    self.name.push_str(n.local);
+                    if n.namespace != FLOW_NS {
+                        return Err(self.schema(format!(
+                            "element {} is not in namespace {FLOW_NS}",
+                            self.name
+                        )));
                     }
-                    return Ok(Ev::Start(name));
+                    return Ok(Ev::Start);
                 }
                 Event::End(_) => return Ok(Ev::End),
-                Event::Text(t) => {
-                    let ok = t.iter().all(u8::is_ascii_whitespace);
-                    if !ok {
-                        return Err(self.schema("unexpected text"));
-                    }
-                }
-                Event::Eof => return Ok(Ev::Eof),
-                Event::DocType(_) => {
-                    return Err(FlowError::Xml {
-                        position: pos,
-                        message: "DTDs are not allowed".into(),
-                    });
-                }
-                Event::CData(_) | Event::GeneralRef(_) => {
+                Event::Text(t) if !t.bytes().all(|b| b.is_ascii_whitespace()) => {
                     return Err(self.schema("unexpected text"));
                 }
-                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::Empty(_) => {}
+                Event::Eof => return Ok(Ev::Eof),
+                _ => {}
             }
         }
     }
 
     fn peek_start(&mut self, name: &str) -> Result<bool, FlowError> {
         let e = self.next()?;
-        let is = matches!(&e, Ev::Start(n) if n == name);
+        let is = e == Ev::Start && self.name == name;
         self.pending = Some(e);
         Ok(is)
     }
 
     fn open(&mut self, name: &'static str) -> Result<(), FlowError> {
         match self.next()? {
-            Ev::Start(n) if n == name => {
+            Ev::Start if self.name == name => {
                 self.path.push(name);
                 Ok(())
             }
-            Ev::Start(n) => Err(self.schema(format!("expected {name}, found {n}"))),
+            Ev::Start => Err(self.schema(format!("expected {name}, found {}", self.name))),
             Ev::End => Err(self.schema(format!("expected {name}, found end of element"))),
             Ev::Eof => Err(self.schema(format!("expected {name}, found end of input"))),
         }
@@ -318,7 +306,7 @@ impl<R: BufRead> Cursor<R> {
                 self.path.pop();
                 Ok(())
             }
-            Ev::Start(n) => Err(self.schema(format!("unexpected element {n}"))),
+            Ev::Start => Err(self.schema(format!("unexpected element {}", self.name))),
             Ev::Eof => Err(self.schema("unexpected end of input")),
         }
     }
@@ -326,46 +314,21 @@ impl<R: BufRead> Cursor<R> {
     /// Reads `<name>text</name>`.
     fn leaf(&mut self, name: &'static str) -> Result<String, FlowError> {
         self.open(name)?;
-        let path = self.path.join("/");
         let mut text = String::new();
         loop {
-            self.buf.clear();
-            let pos = self.reader.buffer_position();
-            let xml = |m: String| FlowError::Xml {
-                position: pos,
-                message: m,
-            };
-            let schema = |m: &str| FlowError::Schema {
-                position: pos,
-                path: path.clone(),
-                problem: m.to_owned(),
-            };
-            let ev = match self.reader.read_event_into(&mut self.buf) {
-                Ok(e) => e,
-                Err(e) => return Err(xml(e.to_string())),
+            let ev = match self.reader.next() {
+                Ok(ev) => ev,
+                Err(e) => return Err(self.xml(&e)),
             };
             match ev {
-                Event::Text(t) => {
-                    let s = t.xml10_content().map_err(|e| xml(e.to_string()))?;
-                    text.push_str(&s);
-                }
-                Event::CData(c) => {
-                    let s = c.xml10_content().map_err(|e| xml(e.to_string()))?;
-                    text.push_str(&s);
-                }
-                Event::GeneralRef(r) => {
-                    let s = resolve_ref(&r, pos).map_err(|e| xml(e.to_string()))?;
-                    text.push_str(&s);
-                }
+                Event::Text(t) => text.push_str(t),
                 Event::End(_) => break,
                 Event::Comment(_) => {}
-                Event::Start(_) | Event::Empty(_) => {
-                    return Err(schema("expected text, found an element"));
-                }
-                _ => return Err(schema("unexpected content")),
+                Event::Start(_) => return Err(self.schema("expected text, found an element")),
+                _ => return Err(self.schema("unexpected content")),
             }
             if text.len() > MAX_TEXT {
-                return Err(schema("text too long"));
+                return Err(self.schema("text too long"));
             }
         }
         let t = text.trim_matches(crate::node::xml::is_xml_space);
@@ -449,11 +412,10 @@ impl<R: BufRead> FlowParser<R> {
     /// # Errors
     /// [`FlowError`] with the byte position and element path.
     pub fn new(input: R) -> Result<FlowParser<R>, FlowError> {
-        let mut reader = NsReader::from_reader(input);
-        reader.config_mut().expand_empty_elements = true;
+        let opts = StreamOptions::default().with_max_text_len(MAX_TEXT);
         let mut c = Cursor {
-            reader,
-            buf: Vec::with_capacity(256),
+            reader: Reader::with_options(input, opts),
+            name: String::new(),
             pending: None,
             path: Vec::new(),
         };
