@@ -81,12 +81,16 @@ impl WebOptions {
     }
 }
 
+/// A metadata document served instead of the engine's SPID metadata.
+type MetadataSource = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
 /// The state of the SPID routes: the SP, the session store and the options.
 #[derive(Clone)]
 pub struct SpidWeb {
     sp: Arc<ServiceProvider>,
     sessions: Arc<dyn SessionStore>,
     opts: Arc<WebOptions>,
+    metadata: Option<MetadataSource>,
 }
 
 impl std::fmt::Debug for SpidWeb {
@@ -109,7 +113,25 @@ impl SpidWeb {
             sp,
             sessions,
             opts: Arc::new(opts),
+            metadata: None,
         }
+    }
+
+    /// Serves the document `source` makes at `/metadata` instead of the SPID metadata: for
+    /// another profile of the same engine (the CIE SP of the `cie` crate uses it for its CIE
+    /// metadata). An error becomes a 500 page; its text is logged at debug level only.
+    #[must_use]
+    pub fn with_metadata(
+        mut self,
+        source: impl Fn() -> Result<String, String> + Send + Sync + 'static,
+    ) -> Self {
+        self.metadata = Some(Arc::new(source));
+        self
+    }
+
+    /// The SP of these routes.
+    pub fn service_provider(&self) -> &ServiceProvider {
+        &self.sp
     }
 
     /// The routes `/metadata`, `/login`, `/acs`, `/logout` and `/slo`, to nest at
@@ -323,6 +345,24 @@ fn send_logout(m: LogoutMessage) -> Response {
 
 #[tracing::instrument(name = "spid.web.metadata", skip_all)]
 async fn metadata(State(w): State<SpidWeb>) -> Response {
+    if let Some(source) = &w.metadata {
+        return match source() {
+            Ok(xml) => (
+                [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+                xml,
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::error!("SP metadata could not be made");
+                tracing::debug!(error = %e, "SP metadata failure detail");
+                page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Errore",
+                    "<p>Si è verificato un errore. Riprova più tardi.</p>",
+                )
+            }
+        };
+    }
     match w.sp.metadata() {
         Ok(xml) => (
             [(header::CONTENT_TYPE, "application/samlmetadata+xml")],

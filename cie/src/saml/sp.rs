@@ -90,6 +90,25 @@ impl CieServiceProvider {
         self.engine.credentials()
     }
 
+    /// The axum routes of this SP (feature `web`): the `spid` crate's [`spid::SpidWeb`] on the
+    /// CIE engine — `/metadata` serving the CIE metadata, `/login?idp=…` sending the signed
+    /// AuthnRequest, `/acs` running every CIE check, `/logout`, `/slo` — with the sessions in
+    /// `sessions` (memory or Redis, as for SPID). Nest them at [`spid::WebOptions::base_path`].
+    #[cfg(feature = "web")]
+    pub fn into_web(
+        self,
+        sessions: Arc<dyn spid::SessionStore>,
+        opts: spid::WebOptions,
+    ) -> spid::SpidWeb {
+        let config = self.config.clone();
+        let creds = self.engine.credentials().clone();
+        spid::SpidWeb::new(Arc::new(self.engine), sessions, opts).with_metadata(move || {
+            let id = new_id();
+            let xml = super::metadata::unsigned_metadata(&config, &creds, &id);
+            super::metadata::sign(&xml, &id, &creds).map_err(|e| e.to_string())
+        })
+    }
+
     /// The signed CIE SP metadata, valid against `saml-schema-metadata-sp-cie.xsd`.
     ///
     /// # Errors

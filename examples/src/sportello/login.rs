@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use pa_types::CitizenIdentity;
 use spid::{
-    Aggregator, AggregatorKind, AssertionStore, AuthnOptions, AuthnRequestMessage,
-    CertificateSubject, Localized, OrganizationIdentifier, PendingRequestStore, ReceivedRequest,
-    ServiceProvider, SessionStore, SpConfig, SpCredentials, SpSession, SpidAttribute, SpidWeb,
-    TestIdp, TestUser, WebOptions, certificate_for_key,
+    Aggregator, AggregatorKind, AssertionStore, CertificateSubject, Localized,
+    OrganizationIdentifier, PendingRequestStore, ReceivedRequest, ServiceProvider, SessionStore,
+    SpConfig, SpCredentials, SpSession, SpidAttribute, SpidWeb, TestIdp, TestUser, WebOptions,
+    certificate_for_key,
 };
 
 use super::{Ente, PartnerConfig, StartError, component};
@@ -47,6 +47,27 @@ impl Scheme {
             Scheme::Cie => "CIE",
         }
     }
+}
+
+/// The session cookie of the CIE routes.
+pub(crate) const CIE_SESSION_COOKIE: &str = "cie_session";
+
+/// The citizen of a CIE session kept by the CIE [`SpidWeb`] (the same engine, the CIE checks).
+pub(crate) fn cie_citizen(session: &SpSession) -> Option<CitizenIdentity> {
+    let cf = session.identity.fiscal_number.clone()?;
+    Some(
+        CitizenIdentity::new(
+            cf,
+            pa_types::LoginMethod::CieId {
+                level: session.level.into(),
+            },
+            session.idp_entity_id.clone(),
+        )
+        .with_names(
+            session.identity.name.clone(),
+            session.identity.family_name.clone(),
+        ),
+    )
 }
 
 /// The citizen of a SPID session kept by [`SpidWeb`].
@@ -106,7 +127,9 @@ pub(crate) struct Login {
     /// The SPID routes (`/spid/…`) of this ente.
     pub(crate) spid_web: SpidWeb,
     pub(crate) idp: TestIdp,
-    pub(crate) cie_sp: cie::CieServiceProvider,
+    /// The CIE routes (`/cie/…`): the `spid` crate's [`SpidWeb`] on the `cie` engine.
+    pub(crate) cie_web: SpidWeb,
+    pub(crate) cie_config: cie::CieSpConfig,
     pub(crate) cie_idp: cie::CieTestIdp,
     /// Requests the test IdPs received and have not answered yet, by a one-time token.
     received: Mutex<HashMap<String, (Scheme, ReceivedRequest)>>,
@@ -227,6 +250,7 @@ impl Login {
             format!("{base_url}/test-idp/cie/sso"),
             credentials(ente, CIE_IDP_KEY, "IdP CIE di prova", &cie_idp_entity)?,
         );
+        let cie_config_kept = cie_config.clone();
         let mut cie_sp = cie::CieServiceProvider::with_stores(
             cie_config,
             cie_creds,
@@ -241,28 +265,22 @@ impl Login {
                     .map_err(|e| component("IdP CIE di prova")(e.to_string()))?,
             )
             .map_err(|e| component("CIE")(e.to_string()))?;
+        let mut cie_opts = WebOptions::default().insecure_http_cookies();
+        cie_opts.base_path = format!("{prefix}/cie");
+        cie_opts.default_next = format!("{prefix}/area");
+        cie_opts.cookie_path = cookie_path.to_owned();
+        cie_opts.session_cookie = CIE_SESSION_COOKIE.into();
+        cie_opts.login_cookie = "cie_login".into();
+        let cie_web = cie_sp.into_web(Arc::clone(&stores.sessions), cie_opts);
         Ok(Login {
             sp,
             spid_web,
             idp,
-            cie_sp,
+            cie_web,
+            cie_config: cie_config_kept,
             cie_idp,
             received: Mutex::new(HashMap::new()),
         })
-    }
-
-    /// Starts a CIE login for `session`: the URL to send the browser to. (SPID logins start at
-    /// the [`SpidWeb`] chooser.)
-    pub(crate) async fn start_cie(&self, session: &str) -> Result<String, String> {
-        let message = self
-            .cie_sp
-            .authn_request(AuthnOptions::new(self.cie_idp.entity_id(), session))
-            .await
-            .map_err(|e| e.to_string())?;
-        match message {
-            AuthnRequestMessage::Redirect { url, .. } => Ok(url),
-            _ => Err("binding inattesa".into()),
-        }
     }
 
     /// A test IdP receives a Redirect-binding AuthnRequest; returns a one-time token.
@@ -305,8 +323,7 @@ impl Login {
         }
         if scheme == Scheme::Cie {
             let acs = self
-                .cie_sp
-                .config()
+                .cie_config
                 .assertion_consumer_services
                 .first()
                 .map(|a| a.location.clone())
@@ -340,19 +357,5 @@ impl Login {
             .saml_response(&template)
             .map_err(|e| e.to_string())?;
         Ok((acs, response, req.relay_state))
-    }
-
-    /// Validates the SAML Response posted to the CIE ACS by `session`.
-    pub(crate) async fn finish_cie(
-        &self,
-        saml_response: &str,
-        session: &str,
-    ) -> Result<CitizenIdentity, String> {
-        let auth = self
-            .cie_sp
-            .process_response(saml_response, session)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(CitizenIdentity::from(auth))
     }
 }

@@ -32,7 +32,7 @@ use super::bulk::IoBulk;
 use super::cns::CnsTarget;
 use super::db::{Db, Request};
 use super::html::{error_box, esc, fields};
-use super::login::{Login, LoginStores, Scheme, spid_citizen};
+use super::login::{CIE_SESSION_COOKIE, Login, LoginStores, Scheme, cie_citizen, spid_citizen};
 use super::payment::{Station, Stations, mint, qr_svg};
 use super::treasury::Treasury;
 use super::{Config, Ente, EnteSetup, Route, StartError, component, io, protocol};
@@ -615,6 +615,14 @@ impl AppState {
                 return spid_citizen(&s);
             }
         }
+        if let Some(sid) = cookie(headers, CIE_SESSION_COOKIE) {
+            let entity = &self.login.cie_config.entity_id;
+            if let Ok(Some(s)) = self.sessions.get_session(&sid, Utc::now()).await
+                && s.belongs_to(entity)
+            {
+                return cie_citizen(&s);
+            }
+        }
         let sid = cookie(headers, COOKIE_NAME)?;
         let json = self.db.session(&sid).await.ok()??;
         serde_json::from_str(&json).ok()
@@ -667,22 +675,13 @@ impl AppState {
     fn redirect(&self, path: &str) -> Response {
         redirect(&self.url(path))
     }
-
-    fn set_cookie(&self, value: &str) -> HeaderValue {
-        // HttpOnly and SameSite=Lax; the demo is plain http on loopback, so no `Secure`.
-        HeaderValue::from_str(&format!(
-            "{COOKIE_NAME}={value}; Path={}; HttpOnly; SameSite=Lax",
-            self.cookie_path()
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("sportello_sid=; Path=/"))
-    }
 }
 
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let spid = state.login.spid_web.router();
+    let cie = state.login.cie_web.router();
     Router::new()
         .route("/", get(home))
-        .route("/login/cie", get(login_cie))
         .route(
             "/test-idp/spid/sso",
             get(|st, q| idp_sso(st, q, Scheme::Spid)),
@@ -707,8 +706,6 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/test-idp/cie/metadata",
             get(|st| idp_metadata(st, Scheme::Cie)),
         )
-        .route("/cie/metadata", get(cie_metadata))
-        .route("/cie/acs", post(cie_acs))
         .route("/area", get(area))
         .route("/logout", post(logout))
         .route("/richieste", post(new_request))
@@ -720,6 +717,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/operatore/io", post(send_io))
         .with_state(state)
         .nest("/spid", spid)
+        .nest("/cie", cie)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -783,28 +781,17 @@ lettore, importa nel browser la carta di prova salvata nella cartella dei dati
 <p><a href="{}">Area operatore</a></p>"#,
             esc(&st.ente.name),
             esc(&spid_login),
-            esc(&st.url("/login/cie")),
+            esc(&format!(
+                "{}?idp={}&next={}",
+                st.url("/cie/login"),
+                spid::quote_plus(st.login.cie_idp.entity_id()),
+                spid::quote_plus(&st.url("/area"))
+            )),
             esc(st.cns_url.get().map_or("/", String::as_str)),
             esc(&st.url("/operatore")),
         ),
     ))
     .into_response()
-}
-
-async fn login_cie(State(st): State<Arc<AppState>>) -> Response {
-    let sid = new_token();
-    match st.login.start_cie(&sid).await {
-        Ok(url) => {
-            let mut r = redirect(&url);
-            r.headers_mut().insert(SET_COOKIE, st.set_cookie(&sid));
-            r
-        }
-        Err(e) => st.problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Accesso non riuscito",
-            &e,
-        ),
-    }
 }
 
 async fn idp_metadata(State(st): State<Arc<AppState>>, scheme: Scheme) -> Response {
@@ -813,17 +800,6 @@ async fn idp_metadata(State(st): State<Arc<AppState>>, scheme: Scheme) -> Respon
         Scheme::Cie => st.login.cie_idp.metadata_xml(),
     };
     match xml {
-        Ok(xml) => ([(CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response(),
-        Err(e) => st.problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Metadata",
-            &e.to_string(),
-        ),
-    }
-}
-
-async fn cie_metadata(State(st): State<Arc<AppState>>) -> Response {
-    match st.login.cie_sp.metadata() {
         Ok(xml) => ([(CONTENT_TYPE, "application/samlmetadata+xml")], xml).into_response(),
         Err(e) => st.problem(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -916,53 +892,17 @@ async fn idp_login(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct AcsForm {
-    #[serde(rename = "SAMLResponse")]
-    saml_response: String,
-}
-
-async fn cie_acs(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(f): Form<AcsForm>,
-) -> Response {
-    let Some(pre) = cookie(&headers, COOKIE_NAME) else {
-        return st.problem(
-            StatusCode::BAD_REQUEST,
-            "Accesso non riuscito",
-            "sessione assente: riparti da \"Entra con CIE\"",
-        );
-    };
-    match st.login.finish_cie(&f.saml_response, &pre).await {
-        Ok(citizen) => {
-            // A new session id after login (no session fixation).
-            let sid = new_token();
-            let json = serde_json::to_string(&citizen).unwrap_or_default();
-            if let Err(e) = st.db.put_session(&sid, &json).await {
-                return st.problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Sessione",
-                    &e.to_string(),
-                );
-            }
-            let mut r = st.redirect("/area");
-            r.headers_mut().insert(SET_COOKIE, st.set_cookie(&sid));
-            r
-        }
-        Err(e) => st.problem(StatusCode::FORBIDDEN, "Accesso non riuscito", &e),
-    }
-}
-
 async fn logout(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Some(sid) = cookie(&headers, COOKIE_NAME) {
         let _ = st.db.delete_session(&sid).await;
     }
-    if let Some(sid) = cookie(&headers, SPID_COOKIE) {
-        let _ = st.sessions.remove_session(&sid).await;
+    for name in [SPID_COOKIE, CIE_SESSION_COOKIE] {
+        if let Some(sid) = cookie(&headers, name) {
+            let _ = st.sessions.remove_session(&sid).await;
+        }
     }
     let mut r = st.redirect("/");
-    for name in [COOKIE_NAME, SPID_COOKIE] {
+    for name in [COOKIE_NAME, SPID_COOKIE, CIE_SESSION_COOKIE] {
         if let Ok(v) = HeaderValue::from_str(&format!(
             "{name}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
             st.cookie_path()
