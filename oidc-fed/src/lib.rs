@@ -1,1 +1,18 @@
-//! placeholder
+//! SPID / CIE id over OpenID Connect Federation 1.0 (issue 19), first part: JOSE.
+//!
+//! JWS and JWK are implemented on `ring`, which the workspace already uses for every signature
+//! (XML-DSig, SAML): RS256, PS256 and ES256 verification from raw JWK components, signing from
+//! PKCS#8 keys, SHA-256 for RFC 7638 thumbprints. No new cryptographic dependency and no C library
+//! beyond `ring`'s own primitives.
+//!
+//! Verification is strict: `alg: none` is never accepted, `alg` must be in the caller's allow-list,
+//! `kid` must name a key of the trusted JWKS (keys come from configuration or from the superior's
+//! statement, never from the token), the key type must fit `alg`, `crit` is refused and `typ` is
+//! checked when the caller requires one (e.g. `entity-statement+jwt`).
+
+mod jose;
+
+pub use jose::{
+    Alg, JoseError, Jwk, Jwks, MAX_JWS_LEN, PublicKey, SigningKey, Verified, VerifyOptions,
+    decode_unverified, verify,
+};
