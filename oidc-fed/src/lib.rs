@@ -11,6 +11,12 @@
 //! checked when the caller requires one (e.g. `entity-statement+jwt`).
 
 mod jose;
+mod statement;
+
+pub use statement::{
+    CLOCK_SKEW, ENTITY_STATEMENT_TYP, EntityConfigurationBuilder, EntityStatement, StatementError,
+    verify_entity_configuration, verify_statement,
+};
 
 pub use jose::{
     Alg, JoseError, Jwk, Jwks, MAX_JWS_LEN, PublicKey, SigningKey, Verified, VerifyOptions,

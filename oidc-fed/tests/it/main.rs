@@ -3,6 +3,7 @@
 
 mod jose;
 mod oracle;
+mod statement;
 
 use oidc_fed::{Alg, SigningKey};
 use std::process::Command;
