@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{http, spid_answer, spid_login_via};
+use common::{http, page, spid_answer, spid_login_via};
 use pagopa::node::{QrCode, RequestIds};
 use pagopa::simulator::NodeSimulator;
 
@@ -135,6 +135,17 @@ fn instance_with(
     }
 }
 
+/// The notice number of request `id` of Roccaverde, read from the shared database.
+async fn notice_of(c: &pa_postgres::Client, id: &str) -> String {
+    c.query_one(
+        "SELECT notice_number FROM sportello_request WHERE ente = 'roccaverde' AND id = $1",
+        &[&id],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
 async fn file_request(base: &str, session: &str, subject: &str) -> String {
     let r = http()
         .post(format!("{base}/richieste"))
@@ -176,15 +187,7 @@ async fn two_instances_share_logins_numbers_and_receipts() {
     assert_eq!(answer.post_to(&rb).await.status(), 303);
     assert_eq!(answer.post_to(&ra).await.status(), 403);
     for base in [&ra, &rb] {
-        let area = http()
-            .get(format!("{base}/area"))
-            .header("cookie", &session)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let area = page(&format!("{base}/area"), &session).await;
         assert!(area.contains(MARIO), "{base}: {area}");
     }
 
@@ -224,25 +227,10 @@ async fn two_instances_share_logins_numbers_and_receipts() {
     // and A shows the request paid.
     let on_a = file_request(&ra, &session, "Pagata tramite B").await;
     let root_a = a.url.clone();
-    let page = http()
-        .get(format!("{root_a}{on_a}"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let shown = page(&format!("{root_a}{on_a}"), &session).await;
     let id = on_a.rsplit('/').next().unwrap();
-    let notice: String = c
-        .query_one(
-            "SELECT notice_number FROM sportello_request WHERE ente = 'roccaverde' AND id = $1",
-            &[&id],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert!(page.contains(&notice[..4]), "{page}");
+    let notice = notice_of(&c, id).await;
+    assert!(shown.contains(&notice[..4]), "{shown}");
     let ids = RequestIds {
         id_pa: ROCCAVERDE_CF.into(),
         id_broker_pa: "01234567897".into(),
@@ -254,28 +242,13 @@ async fn two_instances_share_logins_numbers_and_receipts() {
     };
     let node_b = NodeSimulator::new(format!("{}/pagopa/paForNode", b.url), ids.clone());
     node_b.pay(&qr).await.unwrap();
-    let page = http()
-        .get(format!("{root_a}{on_a}"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("id=\"ricevuta\""), "{page}");
+    let shown = page(&format!("{root_a}{on_a}"), &session).await;
+    assert!(shown.contains("id=\"ricevuta\""), "{shown}");
 
     // The same receipt delivered to A and to B at once is stored once.
     let twice = file_request(&ra, &session, "Ricevuta doppia").await;
     let id = twice.rsplit('/').next().unwrap();
-    let notice: String = c
-        .query_one(
-            "SELECT notice_number FROM sportello_request WHERE ente = 'roccaverde' AND id = $1",
-            &[&id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let notice = notice_of(&c, id).await;
     let qr = QrCode {
         fiscal_code: ROCCAVERDE_CF.parse().unwrap(),
         notice_number: notice.parse().unwrap(),
@@ -302,15 +275,7 @@ async fn two_instances_share_logins_numbers_and_receipts() {
 
     // B killed with SIGKILL: A goes on with the same session and data.
     drop(b);
-    let area = http()
-        .get(format!("{ra}/area"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let area = page(&format!("{ra}/area"), &session).await;
     assert!(area.contains("Ricevuta doppia"), "{area}");
     drop(a);
 }

@@ -642,6 +642,23 @@ impl AppState {
         }
     }
 
+    /// The logged-in citizen's request `id`: a redirect home without a login, 404 for a request
+    /// of somebody else (the same answer as for an unknown id).
+    async fn own_request(&self, headers: &HeaderMap, id: &str) -> Result<Request, Response> {
+        let Some(c) = self.citizen(headers).await else {
+            return Err(self.redirect("/"));
+        };
+        match self.db.request(id).await {
+            Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => Ok(r),
+            Ok(_) => Err(self.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata")),
+            Err(e) => Err(self.problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Archivio",
+                &e.to_string(),
+            )),
+        }
+    }
+
     fn forbidden(&self, message: &str) -> Response {
         (
             StatusCode::FORBIDDEN,
@@ -1079,19 +1096,9 @@ async fn show_request(
     Path(id): Path<String>,
     axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
 ) -> Response {
-    let Some(c) = st.citizen(&headers).await else {
-        return st.redirect("/");
-    };
-    let r = match st.db.request(&id).await {
-        Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
-        Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
-        Err(e) => {
-            return st.problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Archivio",
-                &e.to_string(),
-            );
-        }
+    let r = match st.own_request(&headers, &id).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
     let notice: NoticeNumber = match r.notice_number.parse() {
         Ok(n) => n,
@@ -1214,19 +1221,9 @@ async fn pay(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(c) = st.citizen(&headers).await else {
-        return st.redirect("/");
-    };
-    let r = match st.db.request(&id).await {
-        Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
-        Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
-        Err(e) => {
-            return st.problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Archivio",
-                &e.to_string(),
-            );
-        }
+    let r = match st.own_request(&headers, &id).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
     if r.status == "pagata" {
         return st.redirect(&format!("/richieste/{id}"));
@@ -1271,19 +1268,9 @@ async fn notice_pdf(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(c) = st.citizen(&headers).await else {
-        return st.redirect("/");
-    };
-    let r = match st.db.request(&id).await {
-        Ok(Some(r)) if r.fiscal_code == c.fiscal_code.as_str() => r,
-        Ok(_) => return st.problem(StatusCode::NOT_FOUND, "Istanza", "istanza non trovata"),
-        Err(e) => {
-            return st.problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Archivio",
-                &e.to_string(),
-            );
-        }
+    let r = match st.own_request(&headers, &id).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
     let Some(cbill) = st.ente.cbill.clone() else {
         return st.problem(

@@ -12,6 +12,19 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// The text of the page at `url`, asked with the `Cookie` header `cookie`.
+pub async fn page(url: &str, cookie: &str) -> String {
+    http()
+        .get(url)
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// `name=value` of the `Set-Cookie` named `name`.
 pub fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
     r.headers()
