@@ -11,92 +11,19 @@ use std::hint::black_box;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_trait::async_trait;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pa_types::{Amount, OrganizationFiscalCode};
+use pa_types::Amount;
 use pagopa::NoticeNumber;
 use pagopa::node::*;
 use pagopa::reporting::FlowParser;
 
-const EC: &str = "80016350821";
-
-struct Host;
-
-#[async_trait]
-impl PaForNodeHost for Host {
-    async fn verify_payment_notice(
-        &self,
-        _: &VerifyPaymentNoticeRequest,
-    ) -> Result<NoticeDescription, Fault> {
-        Err(Fault::new(FaultCode::PagamentoSconosciuto))
-    }
-    async fn get_payment(&self, _: Operation, _: &GetPaymentRequest) -> Result<PaymentData, Fault> {
-        Err(Fault::new(FaultCode::PagamentoSconosciuto))
-    }
-}
-
-fn ec() -> OrganizationFiscalCode {
-    EC.parse().expect("valid")
-}
-
-fn receipt(id: &str) -> Receipt {
-    let transfer = |i: u8, cents: u64| ReceiptTransfer {
-        id_transfer: i,
-        amount: Amount::from_cents(cents),
-        fiscal_code_pa: ec(),
-        company_name: None,
-        target: ReceiptTransferTarget::Iban("IT60X0542811101000000123456".into()),
-        remittance_information: "TARI 2026".into(),
-        transfer_category: "9/0101101IM/".into(),
-        metadata: vec![],
-    };
-    Receipt {
-        version: ReceiptVersion::V2,
-        receipt_id: id.into(),
-        notice_number: NoticeNumber::parse("301000000000000144").expect("valid"),
-        fiscal_code: ec(),
-        outcome: Outcome::Ok,
-        creditor_reference_id: "01000000000000144".into(),
-        payment_amount: Amount::from_cents(12050),
-        description: "TARI 2026".into(),
-        company_name: "Comune di Prova".into(),
-        office_name: None,
-        debtor: Subject::new(EntityType::F, "RSSMRA80A01H501U", "Mario Rossi"),
-        transfers: vec![transfer(1, 10000), transfer(2, 2050)],
-        id_psp: "BCITITMM".into(),
-        psp_fiscal_code: Some("00799960158".into()),
-        psp_partita_iva: None,
-        psp_company_name: "Intesa Sanpaolo".into(),
-        id_channel: "00799960158_01".into(),
-        channel_description: "app".into(),
-        payer: None,
-        payment_method: Some("creditCard".into()),
-        payment_note: None,
-        fee: Some(Amount::from_cents(150)),
-        primary_ci_incurred_fee: None,
-        id_bundle: None,
-        id_ci_bundle: None,
-        payment_date_time: Some("2026-11-23T10:15:00".into()),
-        application_date: None,
-        transfer_date: None,
-        metadata: vec![],
-        stand_in: None,
-    }
-}
+use benches::node::{UnknownNotices as Host, send_rt_request, station as config};
 
 fn request(id: &str) -> String {
-    write_request(&NodeRequest::SendRtV2(SendReceiptRequest {
-        ids: RequestIds {
-            id_pa: EC.into(),
-            id_broker_pa: "15376371009".into(),
-            id_station: "15376371009_01".into(),
-        },
-        receipt: receipt(id),
-    }))
-}
-
-fn config() -> StationConfig {
-    StationConfig::new(EC, "15376371009", "15376371009_01")
+    send_rt_request(
+        id,
+        NoticeNumber::parse("301000000000000144").expect("valid"),
+    )
 }
 
 fn send_rt(c: &mut Criterion) {

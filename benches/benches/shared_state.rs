@@ -17,95 +17,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pa_types::{Amount, OrganizationFiscalCode};
 use pagopa::node::*;
+
+use benches::node::{UnknownNotices as Host, ec, send_rt_request, station as config};
 use pagopa::{
     AsyncIuvAllocator, BlockingAllocator, NoticeNumber, PgSequence, SegregationCode,
     SequenceAllocator, SharedSequenceAllocator, SqliteSequence,
 };
 
-const EC: &str = "80016350821";
-
-struct Host;
-
-#[async_trait]
-impl PaForNodeHost for Host {
-    async fn verify_payment_notice(
-        &self,
-        _: &VerifyPaymentNoticeRequest,
-    ) -> Result<NoticeDescription, Fault> {
-        Err(Fault::new(FaultCode::PagamentoSconosciuto))
-    }
-    async fn get_payment(&self, _: Operation, _: &GetPaymentRequest) -> Result<PaymentData, Fault> {
-        Err(Fault::new(FaultCode::PagamentoSconosciuto))
-    }
-}
-
-fn ec() -> OrganizationFiscalCode {
-    EC.parse().expect("valid")
-}
-
 fn request(id: &str, n: u64) -> String {
-    let transfer = ReceiptTransfer {
-        id_transfer: 1,
-        amount: Amount::from_cents(12050),
-        fiscal_code_pa: ec(),
-        company_name: None,
-        target: ReceiptTransferTarget::Iban("IT60X0542811101000000123456".into()),
-        remittance_information: "TARI 2026".into(),
-        transfer_category: "9/0101101IM/".into(),
-        metadata: vec![],
-    };
     let notice = NoticeNumber::new_aux3(
         SegregationCode::new(1).expect("01"),
         n % 9_999_999_999_999 + 1,
     )
     .expect("notice");
-    write_request(&NodeRequest::SendRtV2(SendReceiptRequest {
-        ids: RequestIds {
-            id_pa: EC.into(),
-            id_broker_pa: "15376371009".into(),
-            id_station: "15376371009_01".into(),
-        },
-        receipt: Receipt {
-            version: ReceiptVersion::V2,
-            receipt_id: id.into(),
-            notice_number: notice,
-            fiscal_code: ec(),
-            outcome: Outcome::Ok,
-            creditor_reference_id: notice.iuv().to_string(),
-            payment_amount: Amount::from_cents(12050),
-            description: "TARI 2026".into(),
-            company_name: "Comune di Prova".into(),
-            office_name: None,
-            debtor: Subject::new(EntityType::F, "RSSMRA80A01H501U", "Mario Rossi"),
-            transfers: vec![transfer],
-            id_psp: "BCITITMM".into(),
-            psp_fiscal_code: None,
-            psp_partita_iva: None,
-            psp_company_name: "Intesa Sanpaolo".into(),
-            id_channel: "00799960158_01".into(),
-            channel_description: "app".into(),
-            payer: None,
-            payment_method: Some("creditCard".into()),
-            payment_note: None,
-            fee: Some(Amount::from_cents(150)),
-            primary_ci_incurred_fee: None,
-            id_bundle: None,
-            id_ci_bundle: None,
-            payment_date_time: Some("2026-11-23T10:15:00".into()),
-            application_date: None,
-            transfer_date: None,
-            metadata: vec![],
-            stand_in: None,
-        },
-    }))
-}
-
-fn config() -> StationConfig {
-    StationConfig::new(EC, "15376371009", "15376371009_01")
+    send_rt_request(id, notice)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
