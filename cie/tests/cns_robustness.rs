@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 struct Fixture {
     card: Vec<u8>,
+    ca_der: Vec<u8>,
     verifier: CardVerifier,
 }
 
@@ -24,7 +25,11 @@ fn fixture() -> &'static Fixture {
             InsecureNoRevocationCheck,
         )
         .with_clock(FixedClock(now()));
-        Fixture { card, verifier }
+        Fixture {
+            card,
+            ca_der: ca.der.clone(),
+            verifier,
+        }
     })
 }
 
@@ -43,7 +48,11 @@ proptest! {
         let _ = CardIdentity::from_der(&bytes);
         let _ = CardIdentity::from_pem(&bytes);
         let _ = IssuerList::from_pem(&bytes);
-        let _ = IssuerList::from_trusted_list_xml(&bytes, cie::cns::SERVICE_TYPE_IDV);
+        let _ = IssuerList::from_trusted_list_xml(
+            &bytes,
+            &fixture().ca_der,
+            &cie::cns::TrustedListOptions::new([cie::cns::SERVICE_TYPE_IDV]),
+        );
         let _ = cie::cns::CrlChecker::from_pem(&bytes);
         let _ = block_on(fixture().verifier.verify(&bytes, &[&bytes]));
     }

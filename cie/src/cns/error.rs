@@ -373,4 +373,23 @@ pub enum IssuerListError {
     /// The list holds no certificate.
     #[error("the issuer list is empty")]
     Empty,
+    /// The trusted list's signer (scheme operator) certificates given do not decode.
+    #[error("trusted list operator certificate: {reason}")]
+    Operator {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The trusted list is not signed, or its signature does not verify with the operator
+    /// certificates: none of its CAs is trusted.
+    #[error("trusted list signature: {reason}")]
+    Signature {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The trusted list is past its `NextUpdate`, or closed.
+    #[error("trusted list is not current: {reason}")]
+    Stale {
+        /// What is wrong.
+        reason: String,
+    },
 }

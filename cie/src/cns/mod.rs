@@ -14,7 +14,8 @@
 //!   refused. The profile ([`CardProfile`]) comes from the certificate policies ([`POLICY_CNS`],
 //!   [`POLICY_CIE`]).
 //! * [`CardVerifier`] verifies before trusting: chain to the configured [`IssuerList`] (an input
-//!   file: a PEM bundle, or the ETSI trusted list `TSL-IT.xml` filtered on [`SERVICE_TYPE_IDV`];
+//!   file: a PEM bundle, or the ETSI trusted list `TSL-IT.xml`, its signature verified with the
+//!   pinned operator certificate, filtered on [`SERVICE_TYPE_IDV`] and the services' status;
 //!   nothing is fetched at run time), validity at an injectable [`Clock`]'s now, key usage
 //!   `digitalSignature` and extended key usage `clientAuth`, policy, and revocation through a
 //!   pluggable [`RevocationChecker`] ([`CrlChecker`] reads CRL files; with the `crl-fetch`
@@ -75,5 +76,5 @@ pub use revocation::{
     CrlChecker, InsecureNoRevocationCheck, RevocationChecker, RevocationQuery, RevocationReason,
     RevocationStatus,
 };
-pub use trust::{IssuerList, SERVICE_TYPE_IDV};
+pub use trust::{IssuerList, SERVICE_TYPE_CA_QC, SERVICE_TYPE_IDV, TSL_NS, TrustedListOptions};
 pub use verify::{CardVerifier, Clock, FixedClock, SystemClock};
