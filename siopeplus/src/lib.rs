@@ -7,6 +7,7 @@ mod messages;
 mod model;
 mod outbox;
 mod reader;
+pub mod reconcile;
 mod sign;
 #[cfg(feature = "simulator")]
 pub mod simulator;

@@ -1134,3 +1134,274 @@ impl fmt::Display for EsitoOrdinativo {
         )
     }
 }
+
+fn write_party(out: &mut String, sfx: &str, p: &Soggetto, piva: bool) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "<anagrafica_{sfx}>{}</anagrafica_{sfx}>",
+        esc(&p.anagrafica)
+    );
+    let mut opt = |name: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            let _ = write!(out, "<{name}_{sfx}>{}</{name}_{sfx}>", esc(v));
+        }
+    };
+    opt("indirizzo", &p.indirizzo);
+    opt("cap", &p.cap);
+    opt("localita", &p.localita);
+    opt("provincia", &p.provincia);
+    opt("stato", &p.stato);
+    if piva {
+        opt("partita_iva", &p.partita_iva);
+    }
+    opt("codice_fiscale", &p.codice_fiscale);
+}
+
+fn write_movimento(s: &mut String, m: &Movimento) {
+    use std::fmt::Write as _;
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let text = |s: &mut String, name: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            let _ = write!(s, "<{name}>{}</{name}>", esc(v));
+        }
+    };
+    let amount = |s: &mut String, name: &str, v: Option<Amount>| {
+        if let Some(v) = v {
+            let _ = write!(s, "<{name}>{}</{name}>", v.to_decimal_string());
+        }
+    };
+    let _ = write!(
+        s,
+        "<movimento_conto_evidenza><identificativo_flusso>{}</identificativo_flusso>\
+<numero_movimento>{}</numero_movimento><tipo_movimento>{}</tipo_movimento>\
+<tipo_documento>{}</tipo_documento><tipo_operazione>{}</tipo_operazione>\
+<numero_documento>{}</numero_documento>",
+        esc(&m.identificativo_flusso),
+        m.numero_movimento,
+        match m.tipo_movimento {
+            TipoMovimento::Entrata => "ENTRATA",
+            TipoMovimento::Uscita => "USCITA",
+        },
+        esc(&m.tipo_documento),
+        esc(m.tipo_operazione.as_str()),
+        m.numero_documento,
+    );
+    if let Some(sr) = &m.sospeso_da_regolarizzare {
+        let _ = write!(
+            s,
+            "<sospeso_da_regolarizzare><data_effettiva_sospeso>{}</data_effettiva_sospeso>\
+<codice_gestionale_provvisorio>{}</codice_gestionale_provvisorio></sospeso_da_regolarizzare>",
+            day(sr.data_effettiva_sospeso),
+            esc(&sr.codice_gestionale_provvisorio)
+        );
+    }
+    text(
+        s,
+        "tipologia_pagamento_funzionario_delegato",
+        &m.tipologia_pagamento_funzionario_delegato,
+    );
+    text(
+        s,
+        "numero_pagamento_funzionario_delegato",
+        &m.numero_pagamento_funzionario_delegato,
+    );
+    let _ = write!(
+        s,
+        "<progressivo_documento>{}</progressivo_documento><importo>{}</importo>",
+        m.progressivo_documento, m.importo
+    );
+    amount(s, "importo_ritenute", m.importo_ritenute);
+    if let Some(n) = m.numero_bolletta_quietanza {
+        let _ = write!(
+            s,
+            "<numero_bolletta_quietanza>{n}</numero_bolletta_quietanza>"
+        );
+    }
+    if let Some(n) = m.numero_bolletta_quietanza_storno {
+        let _ = write!(
+            s,
+            "<numero_bolletta_quietanza_storno>{n}</numero_bolletta_quietanza_storno>"
+        );
+    }
+    let _ = write!(
+        s,
+        "<data_movimento>{}</data_movimento><data_movimento_siope>{}</data_movimento_siope>",
+        day(m.data_movimento),
+        day(m.data_movimento_siope)
+    );
+    if let Some(d) = m.data_valuta_ente {
+        let _ = write!(s, "<data_valuta_ente>{}</data_valuta_ente>", day(d));
+    }
+    let _ = write!(
+        s,
+        "<tipo_esecuzione>{}</tipo_esecuzione>",
+        esc(&m.tipo_esecuzione)
+    );
+    text(s, "coordinate", &m.coordinate);
+    text(
+        s,
+        "codice_riferimento_operazione",
+        &m.codice_riferimento_operazione,
+    );
+    text(s, "end_to_end_id", &m.end_to_end_id);
+    text(
+        s,
+        "codice_riferimento_interno",
+        &m.codice_riferimento_interno,
+    );
+    text(s, "tipo_contabilita", &m.tipo_contabilita);
+    text(s, "destinazione", &m.destinazione);
+    let _ = write!(
+        s,
+        "<assoggettamento_bollo>{}</assoggettamento_bollo>",
+        esc(&m.assoggettamento_bollo)
+    );
+    amount(s, "importo_bollo", m.importo_bollo);
+    text(s, "assoggettamento_spese", &m.assoggettamento_spese);
+    amount(s, "importo_spese", m.importo_spese);
+    text(
+        s,
+        "assoggettamento_commissioni",
+        &m.assoggettamento_commissioni,
+    );
+    amount(s, "importo_commissioni", m.importo_commissioni);
+    s.push_str("<cliente>");
+    write_party(s, "cliente", &m.cliente, true);
+    s.push_str("</cliente>");
+    if let Some(d) = &m.delegato {
+        s.push_str("<delegato>");
+        write_party(s, "delegato", d, false);
+        s.push_str("</delegato>");
+    }
+    if let Some(c) = &m.creditore_effettivo {
+        s.push_str("<creditore_effettivo>");
+        write_party(s, "creditore_effettivo", c, true);
+        s.push_str("</creditore_effettivo>");
+    }
+    let _ = write!(s, "<causale>{}</causale>", esc(&m.causale));
+    for so in &m.sospeso {
+        let _ = write!(
+            s,
+            "<sospeso><numero_provvisorio>{}</numero_provvisorio><importo_provvisorio>{}</importo_provvisorio></sospeso>",
+            so.numero_provvisorio,
+            so.importo_provvisorio.to_decimal_string()
+        );
+    }
+    if let Some(raw) = &m.dati_a_disposizione_bt {
+        let _ = write!(
+            s,
+            "<dati_a_disposizione_BT>{}</dati_a_disposizione_BT>",
+            raw.as_str()
+        );
+    }
+    s.push_str("</movimento_conto_evidenza>");
+}
+
+impl GiornaleDiCassa {
+    /// Writes the page as XML, unsigned (sign it to meet `OPI_GIORNALE_DI_CASSA_V_1_7_1.xsd`,
+    /// which requires a signature): the treasurer's side, for the simulator and tests.
+    /// [`GiornaleDiCassa::from_xml`] reads it back.
+    #[must_use]
+    pub fn to_xml(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s =
+            String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><flusso_giornale_di_cassa>");
+        write_testata(&mut s, &self.testata);
+        let _ = write!(
+            s,
+            "<identificativo_flusso_BT>{}</identificativo_flusso_BT><pagina>{}</pagina><pagine_totali>{}</pagine_totali>",
+            esc(&self.identificativo_flusso_bt),
+            self.pagina,
+            self.pagine_totali
+        );
+        if let Some(r) = &self.riferimento_ente {
+            let _ = write!(s, "<riferimento_ente>{}</riferimento_ente>", esc(r));
+        }
+        let _ = write!(
+            s,
+            "<esercizio>{}</esercizio><data_riferimento_GdC>{}</data_riferimento_GdC>",
+            self.esercizio,
+            self.data_riferimento.format("%Y-%m-%d")
+        );
+        let signed = |s: &mut String, name: &str, v: Option<SignedAmount>| {
+            if let Some(v) = v {
+                let _ = write!(s, "<{name}>{v}</{name}>");
+            }
+        };
+        for c in &self.conti {
+            let _ = write!(
+                s,
+                "<informazioni_conto_evidenza><conto_evidenza>{}</conto_evidenza>",
+                esc(&c.conto_evidenza)
+            );
+            if let Some(d) = &c.descrizione {
+                let _ = write!(
+                    s,
+                    "<descrizione_conto_evidenza>{}</descrizione_conto_evidenza>",
+                    esc(d)
+                );
+            }
+            for m in &c.movimenti {
+                write_movimento(&mut s, m);
+            }
+            signed(
+                &mut s,
+                "saldo_precedente_conto_evidenza",
+                c.saldo_precedente,
+            );
+            signed(&mut s, "totale_entrate_conto_evidenza", c.totale_entrate);
+            signed(&mut s, "totale_uscite_conto_evidenza", c.totale_uscite);
+            signed(&mut s, "saldo_finale_conto_evidenza", c.saldo_finale);
+            s.push_str("</informazioni_conto_evidenza>");
+        }
+        signed(
+            &mut s,
+            "saldo_complessivo_precedente",
+            self.saldo_complessivo_precedente,
+        );
+        signed(
+            &mut s,
+            "totale_complessivo_entrate",
+            self.totale_complessivo_entrate,
+        );
+        signed(
+            &mut s,
+            "totale_complessivo_uscite",
+            self.totale_complessivo_uscite,
+        );
+        signed(
+            &mut s,
+            "saldo_complessivo_finale",
+            self.saldo_complessivo_finale,
+        );
+        if let Some(t) = &self.totali_esercizio {
+            let _ = write!(
+                s,
+                "<totali_esercizio><fondo_di_cassa>{}</fondo_di_cassa><totale_reversali_riscosse>{}</totale_reversali_riscosse>\
+<totale_sospesi_entrata>{}</totale_sospesi_entrata><totale_entrate>{}</totale_entrate>\
+<deficit_di_cassa>{}</deficit_di_cassa><totale_mandati_pagati>{}</totale_mandati_pagati>\
+<totale_sospesi_uscita>{}</totale_sospesi_uscita><totale_uscite>{}</totale_uscite>\
+<saldo_esercizio>{}</saldo_esercizio></totali_esercizio>",
+                t.fondo_di_cassa,
+                t.totale_reversali_riscosse,
+                t.totale_sospesi_entrata,
+                t.totale_entrate,
+                t.deficit_di_cassa,
+                t.totale_mandati_pagati,
+                t.totale_sospesi_uscita,
+                t.totale_uscite,
+                t.saldo_esercizio
+            );
+        }
+        if let Some(t) = &self.totali_disponibilita_liquide {
+            s.push_str("<totali_disponibilita_liquide>");
+            for (name, _) in TOTALI_DISPONIBILITA {
+                signed(&mut s, name, t.voci.get(name).copied());
+            }
+            s.push_str("</totali_disponibilita_liquide>");
+        }
+        s.push_str("</flusso_giornale_di_cassa>");
+        s
+    }
+}

@@ -4,6 +4,7 @@
 //! - [`FlowParser`] reads a flow in constant memory, payment by payment, and checks the declared
 //!   totals at the end. Outcome codes 0, 3, 9 (schema) and 4, 8 (stand-in) are understood.
 //! - `FdrClient` (feature `client`) lists published flows and pages through their payments.
+//! - [`write_flow`] writes a flow (simulators, tests).
 //! - [`reconcile`] matches reported payments with received ones on IUV + IUR + transfer index and
 //!   lists what is reported but not received, received but not reported, or differs in amount.
 
@@ -11,6 +12,7 @@
 mod fdr;
 mod flow;
 mod reconcile;
+mod write;
 
 #[cfg(feature = "client")]
 pub use fdr::{
@@ -24,3 +26,4 @@ pub use flow::{
 pub use reconcile::{
     Mismatch, PaymentKey, ReceivedPayment, Reconciliation, ReportedPayment, reconcile,
 };
+pub use write::write_flow;

@@ -10,4 +10,5 @@ mod outbox;
 mod outbox_pg;
 mod outbox_store;
 mod props;
+mod reconcile;
 mod sign;
