@@ -1,4 +1,5 @@
-//! SPID / CIE id over OpenID Connect Federation 1.0 (issue 19), first part: JOSE.
+//! SPID / CIE id over OpenID Connect Federation 1.0 (issue 19): JOSE, entity statements,
+//! metadata policy.
 //!
 //! JWS and JWK are implemented on `ring`, which the workspace already uses for every signature
 //! (XML-DSig, SAML): RS256, PS256 and ES256 verification from raw JWK components, signing from
@@ -11,12 +12,15 @@
 //! checked when the caller requires one (e.g. `entity-statement+jwt`).
 
 mod jose;
+mod policy;
 mod statement;
 
 pub use statement::{
     CLOCK_SKEW, ENTITY_STATEMENT_TYP, EntityConfigurationBuilder, EntityStatement, StatementError,
     verify_entity_configuration, verify_statement,
 };
+
+pub use policy::{MetadataPolicy, OPERATORS, ParameterPolicy, PolicyError, PolicyErrorKind};
 
 pub use jose::{
     Alg, JoseError, Jwk, Jwks, MAX_JWS_LEN, PublicKey, SigningKey, Verified, VerifyOptions,

@@ -3,6 +3,7 @@
 
 mod jose;
 mod oracle;
+mod policy;
 mod statement;
 
 use oidc_fed::{Alg, SigningKey};
