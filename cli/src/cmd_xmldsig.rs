@@ -60,9 +60,21 @@ pub(crate) enum Xmldsig {
         /// Require XAdES signed properties.
         #[arg(long)]
         require_xades: bool,
+        /// Accept a signature over the whole document (`Reference URI=""`, enveloped in the
+        /// root element), as segnatura seals, trusted lists and Java XMLENVELOPED signers write.
+        #[arg(long)]
+        whole_document: bool,
         /// The XML file.
         file: PathBuf,
     },
+}
+
+/// What `pa xmldsig verify` accepts besides the strict defaults.
+#[derive(Debug, Clone, Copy, Default)]
+struct VerifyFlags {
+    allow_inclusive_c14n: bool,
+    require_xades: bool,
+    whole_document: bool,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
@@ -132,8 +144,7 @@ fn verify(
     certs: &[PathBuf],
     id: Option<&str>,
     id_attr: &[String],
-    allow_inclusive_c14n: bool,
-    require_xades: bool,
+    flags: VerifyFlags,
     file: &Path,
 ) -> Result<String, String> {
     let trusted = certs
@@ -149,11 +160,14 @@ fn verify(
     let doc = Document::parse_with(&xml, &parse_options(id_attr))
         .map_err(|e| format!("{}: {e}", file.display()))?;
     let mut opts = VerifyOptions::default();
-    if allow_inclusive_c14n {
+    if flags.allow_inclusive_c14n {
         opts = opts.allow_inclusive_c14n();
     }
-    if require_xades {
+    if flags.require_xades {
         opts = opts.require_xades();
+    }
+    if flags.whole_document {
+        opts = opts.allow_whole_document_reference();
     }
     let verified = match id {
         Some(id) => {
@@ -166,10 +180,15 @@ fn verify(
     }
     .map_err(|e| e.to_string())?;
     let el = verified.element();
+    let signed_id = if verified.id().is_empty() {
+        "\"\" (whole document)".to_owned()
+    } else {
+        verified.id().to_owned()
+    };
     let mut line = format!(
         "signed element: <{}> ID={} (line {}); algorithm {}; key {}",
         el.qname(),
-        verified.id(),
+        signed_id,
         el.position().line,
         verified.algorithm().uri(),
         trusted[verified.key_index()].name().unwrap_or("?"),
@@ -209,13 +228,17 @@ pub(crate) fn run(cmd: Xmldsig) -> ExitCode {
             id_attr,
             allow_inclusive_c14n,
             require_xades,
+            whole_document,
             file,
         } => verify(
             &cert,
             id.as_deref(),
             &id_attr,
-            allow_inclusive_c14n,
-            require_xades,
+            VerifyFlags {
+                allow_inclusive_c14n,
+                require_xades,
+                whole_document,
+            },
             &file,
         )
         .map(|line| println!("{line}")),
@@ -255,21 +278,40 @@ mod tests {
         .expect("sign");
         let f = dir.path().join("signed.xml");
         std::fs::write(&f, &signed).expect("write");
-        let line = verify(&[fx("keys/rsa.crt.pem")], None, &[], false, false, &f).expect("verify");
+        let line = verify(
+            &[fx("keys/rsa.crt.pem")],
+            None,
+            &[],
+            VerifyFlags::default(),
+            &f,
+        )
+        .expect("verify");
         assert!(
             line.starts_with("signed element: <saml:Assertion> ID=_assert1"),
             "{line}"
         );
-        let err = verify(&[fx("keys/rsa2.crt.pem")], None, &[], false, false, &f)
-            .expect_err("wrong cert");
+        let err = verify(
+            &[fx("keys/rsa2.crt.pem")],
+            None,
+            &[],
+            VerifyFlags::default(),
+            &f,
+        )
+        .expect_err("wrong cert");
         assert!(err.contains("KeyInfo"), "{err}");
         // Tampered.
         let t = String::from_utf8(signed)
             .expect("utf8")
             .replace("TINIT-RSSMRA80A01H501U", "TINIT-RSSMRA80A01H501V");
         std::fs::write(&f, t).expect("write");
-        let err =
-            verify(&[fx("keys/rsa.crt.pem")], None, &[], false, false, &f).expect_err("tampered");
+        let err = verify(
+            &[fx("keys/rsa.crt.pem")],
+            None,
+            &[],
+            VerifyFlags::default(),
+            &f,
+        )
+        .expect_err("tampered");
         assert!(err.contains("digest mismatch"), "{err}");
     }
 
@@ -293,8 +335,10 @@ mod tests {
             &[fx("keys/rsa.crt.pem")],
             Some("_resp1"),
             &[],
-            false,
-            true,
+            VerifyFlags {
+                require_xades: true,
+                ..VerifyFlags::default()
+            },
             &f,
         )
         .expect("verify");
@@ -303,8 +347,7 @@ mod tests {
             &[fx("keys/rsa.crt.pem")],
             Some("_assert1"),
             &[],
-            false,
-            false,
+            VerifyFlags::default(),
             &f,
         )
         .expect_err("unsigned element");
@@ -321,5 +364,50 @@ mod tests {
         )
         .expect_err("id");
         assert!(err.contains("_nope"), "{err}");
+    }
+
+    #[test]
+    fn whole_document_signature_needs_the_flag() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("flusso.xml");
+        std::fs::write(&f, b"<flusso xmlns=\"urn:opi\"><a>1</a></flusso>").expect("write");
+        let signed = sign(
+            &fx("keys/rsa.key.pem"),
+            Some(&fx("keys/rsa.crt.pem")),
+            None,
+            "",
+            None,
+            &[],
+            false,
+            &f,
+        )
+        .expect("sign");
+        assert!(String::from_utf8_lossy(&signed).contains("URI=\"\""));
+        std::fs::write(&f, &signed).expect("write");
+        let err = verify(
+            &[fx("keys/rsa.crt.pem")],
+            None,
+            &[],
+            VerifyFlags::default(),
+            &f,
+        )
+        .expect_err("URI=\"\" without the flag");
+        assert!(err.contains("URI"), "{err}");
+        let whole = VerifyFlags {
+            whole_document: true,
+            ..VerifyFlags::default()
+        };
+        let line = verify(&[fx("keys/rsa.crt.pem")], None, &[], whole, &f).expect("verify");
+        assert!(
+            line.starts_with("signed element: <flusso> ID=\"\" (whole document)"),
+            "{line}"
+        );
+        // The flag does not weaken anything else: a changed value still fails.
+        let t = String::from_utf8(signed)
+            .expect("utf8")
+            .replace("<a>1</a>", "<a>2</a>");
+        std::fs::write(&f, t).expect("write");
+        let err = verify(&[fx("keys/rsa.crt.pem")], None, &[], whole, &f).expect_err("tampered");
+        assert!(err.contains("digest mismatch"), "{err}");
     }
 }

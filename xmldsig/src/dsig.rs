@@ -967,7 +967,9 @@ fn check_digest(
 
 /// Verifies one `ds:Signature` element (found by the caller, e.g. with
 /// [`Document::find_all`]) under the strict rules: exactly one content reference with
-/// `URI="#id"` resolving to the signature's parent element, transforms exactly
+/// `URI="#id"` resolving to the signature's parent element (besides it, at most one
+/// XAdES `SignedProperties` reference and one reference to the signature's own `KeyInfo`,
+/// each with a single c14n transform and its digest checked), transforms exactly
 /// enveloped-signature + exclusive C14N (inclusive only if allowed), allowed algorithms only,
 /// a trusted key (KeyInfo only selects among `trusted`).
 ///
@@ -1038,13 +1040,30 @@ pub fn verify_signature<'a>(
         }
         refs.push(read_reference(r, opts)?);
     }
-    let content_refs = refs.iter().filter(|r| !r.is_xades).count();
+    // A reference that resolves to this signature's own KeyInfo (xmlsec1 and DSS write one to
+    // sign the key hint) is neither content nor XAdES; only the first one is taken as such, any
+    // other counts as content. An element elsewhere named or identified like it does not count.
+    let key_info_ref = key_info.and_then(|ki| {
+        refs.iter().position(|r| {
+            !r.is_xades
+                && r.uri
+                    .strip_prefix('#')
+                    .filter(|id| !id.is_empty())
+                    .and_then(|id| doc.element_by_id(id))
+                    == Some(ki)
+        })
+    });
+    let content_refs = refs
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| !r.is_xades && Some(*i) != key_info_ref)
+        .count();
     if content_refs != 1 {
         return Err(VerifyError::ReferenceCount {
             found: content_refs,
         });
     }
-    let xades_refs = refs.len() - content_refs;
+    let xades_refs = refs.iter().filter(|r| r.is_xades).count();
     if xades_refs > 1 {
         return Err(VerifyError::Xades(format!(
             "{xades_refs} SignedProperties references"
@@ -1132,7 +1151,9 @@ pub fn verify_signature<'a>(
     // Content reference.
     let cref = refs
         .iter()
-        .find(|r| !r.is_xades)
+        .enumerate()
+        .find(|(i, r)| !r.is_xades && Some(*i) != key_info_ref)
+        .map(|(_, r)| r)
         .ok_or(VerifyError::ReferenceCount { found: 0 })?;
     let whole = cref.uri.is_empty() && opts.allow_whole_document_reference;
     let target = if whole {
@@ -1196,6 +1217,13 @@ pub fn verify_signature<'a>(
     let apex = if whole { NodeId::DOCUMENT } else { target.id() };
     check_digest(doc, apex, target, cref, &c14n, &mut buf)?;
 
+    // The reference to KeyInfo: one c14n transform (none only when inclusive C14N is allowed).
+    if let (Some(i), Some(ki)) = (key_info_ref, key_info) {
+        let kr = &refs[i];
+        let spec = single_c14n_transform(kr, ki, "KeyInfo", opts)?;
+        check_digest(doc, ki.id(), ki, kr, &c14n_options(&spec, false), &mut buf)?;
+    }
+
     // XAdES.
     let xades = match refs.iter().find(|r| r.is_xades) {
         None => None,
@@ -1224,6 +1252,30 @@ pub fn verify_signature<'a>(
     })
 }
 
+/// The transforms of a reference to a part of the signature (`SignedProperties`, `KeyInfo`):
+/// exactly one c14n transform, or none (inclusive C14N) when inclusive C14N is allowed.
+fn single_c14n_transform(
+    r: &RefInfo<'_>,
+    target: Element<'_>,
+    what: &str,
+    opts: &VerifyOptions,
+) -> Result<C14nSpec, VerifyError> {
+    match r.transforms.as_slice() {
+        [] if opts.allow_inclusive_c14n => Ok(C14nSpec {
+            alg: C14nAlgorithm::Inclusive,
+            prefixes: None,
+        }),
+        [t] => c14n_spec(*t, "Transform", opts),
+        _ => Err(VerifyError::Transforms {
+            target: RefTarget {
+                uri: r.uri.to_owned(),
+                element: Some(target.qname()),
+            },
+            detail: format!("{what} reference must have exactly one c14n transform"),
+        }),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn verify_xades(
     doc: &Document,
@@ -1249,22 +1301,7 @@ fn verify_xades(
             "SignedProperties is not inside a ds:Object of this signature",
         ));
     }
-    let spec = match xr.transforms.as_slice() {
-        [] if opts.allow_inclusive_c14n => C14nSpec {
-            alg: C14nAlgorithm::Inclusive,
-            prefixes: None,
-        },
-        [t] => c14n_spec(*t, "Transform", opts)?,
-        _ => {
-            return Err(VerifyError::Transforms {
-                target: RefTarget {
-                    uri: xr.uri.to_owned(),
-                    element: Some(props.qname()),
-                },
-                detail: "SignedProperties reference must have exactly one c14n transform".into(),
-            });
-        }
-    };
+    let spec = single_c14n_transform(xr, props, "SignedProperties", opts)?;
     check_digest(doc, props.id(), props, xr, &c14n_options(&spec, false), buf)?;
     let qp = props
         .parent()

@@ -3,6 +3,7 @@
 mod c14n_lxml;
 mod common;
 mod dsig;
+mod keyinfo_ref;
 mod parse;
 mod robustness;
 mod stream;
