@@ -16,7 +16,11 @@ use crate::services::NonEmptyText;
 use crate::types::HasPrecondition;
 
 #[cfg(feature = "remote-content")]
+pub mod lollipop;
+#[cfg(feature = "remote-content")]
 pub mod server;
+#[cfg(feature = "remote-content")]
+mod sfv;
 
 /// The id of a remote-content configuration (`RCConfigurationId`: a ULID).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -20,8 +20,12 @@
 //! Checks, in order, each answered without revealing more than needed:
 //! 1. the configured header holds the configured key (compared in constant time), else 401;
 //! 2. `fiscal_code` is present and a valid fiscal code written in upper case, else 400;
-//! 3. when IO sends Lollipop headers, `x-pagopa-lollipop-user-id` equals `fiscal_code`, else
-//!    403 (the Lollipop signature itself is not verified here);
+//! 3. Lollipop: with [`IoAuthentication::lollipop`] (for a configuration with
+//!    `is_lollipop_enabled`) every call must carry the citizen's signature, checked by a
+//!    [`LollipopVerifier`] (signature, digest, key bound to the assertion ref, freshness,
+//!    replay, user; see [`crate::remote::lollipop`]), else 403 naming the failed check;
+//!    without it, Lollipop headers are not required, but a `x-pagopa-lollipop-user-id` other
+//!    than `fiscal_code` is still refused with 403;
 //! 4. the message exists and its recipient is that fiscal code, else 404 (the same answer as
 //!    for an unknown id, so that ids of other citizens cannot be probed);
 //! 5. an attachment is served only if its `url` is one the message lists, else 404.
@@ -29,6 +33,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,6 +43,7 @@ use serde::Serialize;
 use crate::deps::CodiceFiscale;
 use crate::message::{Markdown, Subject};
 use crate::remote::AuthenticationConfig;
+use crate::remote::lollipop::LollipopVerifier;
 use crate::types::ProblemJson;
 
 /// The header in which IO sends the recipient's fiscal code.
@@ -107,11 +113,13 @@ pub trait RemoteContentStore: Send + Sync + 'static {
     async fn attachment(&self, id: &str, url: &str) -> Result<Option<AttachmentContent>, String>;
 }
 
-/// How the router authenticates IO: the remote-content configuration's key in its header.
+/// How the router authenticates IO: the remote-content configuration's key in its header,
+/// and, when Lollipop is required, the citizen's signature.
 #[derive(Clone)]
 pub struct IoAuthentication {
     header: HeaderName,
     key: Vec<u8>,
+    lollipop: Option<Arc<LollipopVerifier>>,
 }
 
 impl std::fmt::Debug for IoAuthentication {
@@ -119,11 +127,28 @@ impl std::fmt::Debug for IoAuthentication {
         f.debug_struct("IoAuthentication")
             .field("header", &self.header)
             .field("key", &"[redacted]")
+            .field("lollipop", &self.lollipop)
             .finish()
     }
 }
 
 impl IoAuthentication {
+    /// Requires every call to be Lollipop-signed and checked by `verifier` (for a
+    /// configuration with `is_lollipop_enabled`; its `disable_lollipop_for` go to
+    /// [`LollipopVerifier::exempt`]).
+    #[must_use]
+    pub fn lollipop(mut self, verifier: LollipopVerifier) -> Self {
+        self.lollipop = Some(Arc::new(verifier));
+        self
+    }
+
+    /// Lollipop not required (the default): only the user-id check of step 3.
+    #[must_use]
+    pub fn without_lollipop(mut self) -> Self {
+        self.lollipop = None;
+        self
+    }
+
     /// From the configuration's `details_authentication`.
     ///
     /// # Errors
@@ -140,6 +165,7 @@ impl IoAuthentication {
         Ok(Self {
             header,
             key: c.key.as_str().as_bytes().to_vec(),
+            lollipop: None,
         })
     }
 
@@ -199,7 +225,12 @@ fn not_found() -> Response {
 }
 
 /// Checks 1 to 4; returns the message.
-async fn authorize(ctx: &Ctx, headers: &HeaderMap, id: &str) -> Result<RemoteMessage, Response> {
+async fn authorize(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    body: &[u8],
+    id: &str,
+) -> Result<RemoteMessage, Response> {
     if !ctx.auth.accepts(headers) {
         return Err(problem(
             StatusCode::UNAUTHORIZED,
@@ -229,14 +260,29 @@ async fn authorize(ctx: &Ctx, headers: &HeaderMap, id: &str) -> Result<RemoteMes
     if cf.as_str() != raw {
         return Err(not_cf());
     }
-    if let Some(v) = headers.get(LOLLIPOP_USER_HEADER)
-        && v.as_bytes() != cf.as_str().as_bytes()
-    {
-        return Err(problem(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            "the Lollipop user is not the fiscal_code of the request",
-        ));
+    match &ctx.auth.lollipop {
+        Some(v) if !v.may_skip(&cf, headers) => {
+            if let Err(e) = v.verify(headers, body, &cf).await {
+                tracing::info!(error = %e, "Lollipop check failed");
+                return Err(problem(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    &format!("Lollipop: {e}"),
+                ));
+            }
+        }
+        Some(_) => {}
+        None => {
+            if let Some(v) = headers.get(LOLLIPOP_USER_HEADER)
+                && v.as_bytes() != cf.as_str().as_bytes()
+            {
+                return Err(problem(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "the Lollipop user is not the fiscal_code of the request",
+                ));
+            }
+        }
     }
     let msg = ctx.store.message(id).await.map_err(|e| {
         tracing::warn!(error = %e, "remote content store failed");
@@ -266,8 +312,9 @@ async fn details(
     State(ctx): State<Arc<Ctx>>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    let m = match authorize(&ctx, &headers, &id).await {
+    let m = match authorize(&ctx, &headers, &body, &id).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -288,8 +335,9 @@ async fn precondition(
     State(ctx): State<Arc<Ctx>>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    match authorize(&ctx, &headers, &id).await {
+    match authorize(&ctx, &headers, &body, &id).await {
         Ok(RemoteMessage {
             precondition: Some(p),
             ..
@@ -307,8 +355,9 @@ async fn attachment(
     State(ctx): State<Arc<Ctx>>,
     Path((id, url)): Path<(String, String)>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    let m = match authorize(&ctx, &headers, &id).await {
+    let m = match authorize(&ctx, &headers, &body, &id).await {
         Ok(m) => m,
         Err(r) => return r,
     };

@@ -7,6 +7,7 @@ mod client;
 mod common;
 mod feed;
 mod journal_contract;
+mod lollipop;
 mod manage;
 mod mock;
 mod per_service;

@@ -121,6 +121,13 @@ impl RemoteContentStore for Store {
 }
 
 async fn serve() -> (String, tokio::task::JoinHandle<()>) {
+    let auth = config("x").prod_environment.unwrap().details_authentication;
+    serve_with(IoAuthentication::from_config(&auth).unwrap()).await
+}
+
+/// The router over messages `m1` (of `cf(1)`, with an attachment and a precondition) and `m2`
+/// (of `cf(2)`), authenticating IO with `auth`.
+pub(crate) async fn serve_with(auth: IoAuthentication) -> (String, tokio::task::JoinHandle<()>) {
     let mut msgs = BTreeMap::new();
     msgs.insert(
         "m1".to_owned(),
@@ -151,11 +158,7 @@ async fn serve() -> (String, tokio::task::JoinHandle<()>) {
             precondition: None,
         },
     );
-    let auth = config("x").prod_environment.unwrap().details_authentication;
-    let app = router(
-        Arc::new(Store(msgs)),
-        IoAuthentication::from_config(&auth).unwrap(),
-    );
+    let app = router(Arc::new(Store(msgs)), auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let h = tokio::spawn(async move {
