@@ -2,6 +2,7 @@
 
 mod cert;
 mod client;
+pub mod coverage;
 mod error;
 mod messages;
 mod model;

@@ -246,7 +246,7 @@ pub struct ReceiptLine {
     /// When it was paid.
     pub paid_on: Option<NaiveDate>,
     /// The service: the transfer's taxonomy code (`transferCategory`), which the classification
-    /// rules of `crate::coverage` are keyed on.
+    /// rules of [`crate::coverage`] are keyed on.
     pub service: String,
 }
 

@@ -872,6 +872,29 @@ fn versante(v: &mut V, p: &str, b: &InformazioniVersante, op: TipoOperazione) {
     soggetto(v, &format!("{p}/versante"), "versante", &b.versante);
     v.not_blank(format_args!("{p}/causale"), &b.causale);
     sospesi(v, p, &b.sospeso);
+    if b.tipo_riscossione == TipoRiscossione::Regolarizzazione {
+        // A regularisation covers provvisori: it names them, for its whole amount.
+        let covered = b
+            .sospeso
+            .iter()
+            .map(|s| s.importo_provvisorio.cents())
+            .fold(0u64, u64::saturating_add);
+        if b.sospeso.is_empty() {
+            v.push(
+                format!("{p}/sospeso"),
+                "tipo_riscossione REGOLARIZZAZIONE names the provvisori it covers (at least one sospeso)",
+            );
+        } else if covered != b.importo_versante.cents() {
+            v.push(
+                format!("{p}/sospeso"),
+                format!(
+                    "the provvisori add up to {} but importo_versante is {}",
+                    Amount::from_cents(covered),
+                    b.importo_versante
+                ),
+            );
+        }
+    }
     if b.mandato_associato.len() > 100 {
         v.push(format!("{p}/mandato_associato"), "at most 100 entries");
     }

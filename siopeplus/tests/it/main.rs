@@ -4,6 +4,7 @@
 mod a2a;
 mod cert;
 mod common;
+mod coverage;
 mod flow;
 mod messages;
 mod outbox;
