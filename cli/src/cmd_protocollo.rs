@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use protocollo::xmldsig::{Certificate as DsigCertificate, SigningKey};
 use protocollo::{
     LegacyPolicy, MessaggioRicevuto, OcspHash, P7mVerifier, RevocationInfo, RevocationOptions,
@@ -74,63 +74,144 @@ pub(crate) enum P7m {
         /// The signed document of a detached signature.
         #[arg(long, value_name = "DOC")]
         content: Option<PathBuf>,
-        /// Accept SHA-1 and RSA-1024 signatures made before their deprecation dates.
-        #[arg(long)]
-        allow_legacy: bool,
-        /// With `--allow-legacy`: judge the date by the signer's signing-time attribute (a
-        /// claim of the signer, not a proof) when no `--trusted-time` is given.
-        #[arg(long, requires = "allow_legacy")]
-        trust_signing_time: bool,
-        /// With `--allow-legacy`: a time (RFC 3339) the signature is known to have existed
-        /// at, e.g. from a verified time-stamp or the protocol registration.
-        #[arg(long, requires = "allow_legacy", value_name = "RFC3339")]
-        trusted_time: Option<String>,
-        /// Trust anchors: a PEM/DER file or a directory of them.
-        #[arg(long, value_name = "DIR")]
-        trust: Option<PathBuf>,
         /// Write the signed content here.
         #[arg(long, value_name = "OUT")]
         extract: Option<PathBuf>,
-        /// A CRL (DER or PEM) to check the signers' certificates against; repeatable.
-        #[arg(long, value_name = "FILE")]
-        crl: Vec<PathBuf>,
-        /// Ask the OCSP responder of each certificate (its authority information access).
-        #[arg(long)]
-        ocsp: bool,
-        /// With `--ocsp`: ask this responder instead (http:// URL).
-        #[arg(long, requires = "ocsp", value_name = "URL")]
-        ocsp_url: Option<String>,
-        /// With `--ocsp`: identify certificates by SHA-256 instead of SHA-1 hashes.
-        #[arg(long, requires = "ocsp")]
-        ocsp_sha256: bool,
-        /// Download the CRL from each certificate's distribution point (http:// only).
-        #[arg(long)]
-        fetch_crl: bool,
-        /// Check only the revocation values embedded in the signature.
-        #[arg(long)]
-        embedded_revocation: bool,
-        /// Trusted time-stamping authority roots (PEM/DER file or directory): CAdES-T
-        /// signature time-stamps are verified and their time used to judge the signers;
-        /// required for `.tsd` (RFC 5544) and `.m7m` files, which are recognised by content.
-        #[arg(long, value_name = "CERTS")]
-        tsa_trust: Option<PathBuf>,
-        /// Accept a certificate whose revocation status no source decided (reported as
-        /// UNKNOWN); a revoked certificate still fails.
-        #[arg(long)]
-        soft_fail: bool,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
 }
 
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
+/// How signers are judged: trust anchors, legacy algorithms, revocation, time-stamps (shared
+/// by `pa p7m verify` and `pa pdf verify`).
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// Accept SHA-1 and RSA-1024 signatures made before their deprecation dates.
+    #[arg(long)]
+    allow_legacy: bool,
+    /// With `--allow-legacy`: judge the date by the signer's signing-time attribute (a
+    /// claim of the signer, not a proof) when no `--trusted-time` is given.
+    #[arg(long, requires = "allow_legacy")]
+    trust_signing_time: bool,
+    /// With `--allow-legacy`: a time (RFC 3339) the signature is known to have existed
+    /// at, e.g. from a verified time-stamp or the protocol registration.
+    #[arg(long, requires = "allow_legacy", value_name = "RFC3339")]
+    trusted_time: Option<String>,
+    /// Trust anchors: a PEM/DER file or a directory of them.
+    #[arg(long, value_name = "DIR")]
+    trust: Option<PathBuf>,
+    /// A CRL (DER or PEM) to check the signers' certificates against; repeatable.
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<PathBuf>,
+    /// Ask the OCSP responder of each certificate (its authority information access).
+    #[arg(long)]
+    ocsp: bool,
+    /// With `--ocsp`: ask this responder instead (http:// URL).
+    #[arg(long, requires = "ocsp", value_name = "URL")]
+    ocsp_url: Option<String>,
+    /// With `--ocsp`: identify certificates by SHA-256 instead of SHA-1 hashes.
+    #[arg(long, requires = "ocsp")]
+    ocsp_sha256: bool,
+    /// Download the CRL from each certificate's distribution point (http:// only).
+    #[arg(long)]
+    fetch_crl: bool,
+    /// Check only the revocation values embedded in the signature.
+    #[arg(long)]
+    embedded_revocation: bool,
+    /// Trusted time-stamping authority roots (PEM/DER file or directory): CAdES-T
+    /// signature time-stamps are verified and their time used to judge the signers;
+    /// required for `.tsd` (RFC 5544) and `.m7m` files, which are recognised by content.
+    #[arg(long, value_name = "CERTS")]
+    tsa_trust: Option<PathBuf>,
+    /// Accept a certificate whose revocation status no source decided (reported as
+    /// UNKNOWN); a revoked certificate still fails.
+    #[arg(long)]
+    soft_fail: bool,
+}
+
+impl TrustArgs {
+    /// The CMS verifier these options describe, and the time-stamp verifier of
+    /// `--tsa-trust` (also set on the CMS verifier). Warns on stderr without `--trust`.
+    pub(crate) fn verifiers(&self) -> Result<(P7mVerifier, Option<TimeStampVerifier>), String> {
+        let check_revocation = !self.crl.is_empty()
+            || self.ocsp
+            || self.fetch_crl
+            || self.embedded_revocation
+            || self.soft_fail;
+        if check_revocation && self.trust.is_none() {
+            return Err("revocation checking needs --trust (the issuers must be known)".into());
+        }
+        let mut crls = Vec::new();
+        for c in &self.crl {
+            crls.push(read(c)?);
+        }
+        let trusted_time = match self
+            .trusted_time
+            .as_deref()
+            .map(chrono::DateTime::parse_from_rfc3339)
+        {
+            None => None,
+            Some(Ok(t)) => Some(t.with_timezone(&chrono::Utc)),
+            Some(Err(e)) => return Err(format!("--trusted-time: {e}")),
+        };
+        let options = if self.allow_legacy {
+            VerifyOptions::legacy(LegacyPolicy {
+                allow_sha1: true,
+                allow_rsa1024: true,
+                trust_signing_time: self.trust_signing_time,
+                trusted_time,
+                ..LegacyPolicy::default()
+            })
+        } else {
+            VerifyOptions::default()
+        };
+        let verifier = match &self.trust {
+            Some(t) => P7mVerifier::new(load_trust(t)?),
+            None => {
+                eprintln!("warning: no --trust given: the chain of trust is NOT checked");
+                P7mVerifier::insecure_without_chain_check()
+            }
+        }
+        .with_options(options);
+        let verifier = if check_revocation {
+            verifier.with_revocation(RevocationOptions {
+                crls,
+                ocsp: self.ocsp,
+                ocsp_url: self.ocsp_url.clone(),
+                ocsp_hash: if self.ocsp_sha256 {
+                    OcspHash::Sha256
+                } else {
+                    OcspHash::Sha1
+                },
+                fetch_crls: self.fetch_crl,
+                soft_fail: self.soft_fail,
+                ..RevocationOptions::default()
+            })
+        } else {
+            verifier
+        };
+        let tsa = match &self.tsa_trust {
+            Some(t) => Some(TimeStampVerifier::new(load_trust(t)?)),
+            None => None,
+        };
+        let verifier = match &tsa {
+            Some(t) => verifier.with_tsa(t.clone()),
+            None => verifier,
+        };
+        Ok((verifier, tsa))
+    }
+}
+
+pub(crate) fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(1)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn load_trust(path: &Path) -> Result<Vec<protocollo::x509_cert::Certificate>, String> {
+pub(crate) fn load_trust(path: &Path) -> Result<Vec<protocollo::x509_cert::Certificate>, String> {
     if path.is_dir() {
         load_certificates_dir(path).map_err(|e| e.to_string())
     } else {
@@ -292,92 +373,16 @@ pub(crate) fn run_p7m(cmd: P7m) -> ExitCode {
     let P7m::Verify {
         file,
         content,
-        allow_legacy,
-        trust_signing_time,
-        trusted_time,
-        trust,
         extract,
-        crl,
-        ocsp,
-        ocsp_url,
-        ocsp_sha256,
-        fetch_crl,
-        embedded_revocation,
-        soft_fail,
-        tsa_trust,
+        trust,
     } = cmd;
-    let check_revocation = !crl.is_empty() || ocsp || fetch_crl || embedded_revocation || soft_fail;
-    if check_revocation && trust.is_none() {
-        return fail("revocation checking needs --trust (the issuers must be known)");
-    }
-    let mut crls = Vec::new();
-    for c in &crl {
-        match read(c) {
-            Ok(b) => crls.push(b),
-            Err(e) => return fail(e),
-        }
-    }
-    let trusted_time = match trusted_time
-        .as_deref()
-        .map(chrono::DateTime::parse_from_rfc3339)
-    {
-        None => None,
-        Some(Ok(t)) => Some(t.with_timezone(&chrono::Utc)),
-        Some(Err(e)) => return fail(format!("--trusted-time: {e}")),
-    };
-    let options = if allow_legacy {
-        VerifyOptions::legacy(LegacyPolicy {
-            allow_sha1: true,
-            allow_rsa1024: true,
-            trust_signing_time,
-            trusted_time,
-            ..LegacyPolicy::default()
-        })
-    } else {
-        VerifyOptions::default()
-    };
-    let verifier = match &trust {
-        Some(t) => match load_trust(t) {
-            Ok(a) => P7mVerifier::new(a),
-            Err(e) => return fail(e),
-        },
-        None => {
-            eprintln!("warning: no --trust given: the chain of trust is NOT checked");
-            P7mVerifier::insecure_without_chain_check()
-        }
-    }
-    .with_options(options);
-    let verifier = if check_revocation {
-        verifier.with_revocation(RevocationOptions {
-            crls,
-            ocsp,
-            ocsp_url,
-            ocsp_hash: if ocsp_sha256 {
-                OcspHash::Sha256
-            } else {
-                OcspHash::Sha1
-            },
-            fetch_crls: fetch_crl,
-            soft_fail,
-            ..RevocationOptions::default()
-        })
-    } else {
-        verifier
+    let (verifier, tsa) = match trust.verifiers() {
+        Ok(v) => v,
+        Err(e) => return fail(e),
     };
     let bytes = match read(&file) {
         Ok(b) => b,
         Err(e) => return fail(e),
-    };
-    let tsa = match &tsa_trust {
-        Some(t) => match load_trust(t) {
-            Ok(roots) => Some(TimeStampVerifier::new(roots)),
-            Err(e) => return fail(e),
-        },
-        None => None,
-    };
-    let verifier = match &tsa {
-        Some(t) => verifier.with_tsa(t.clone()),
-        None => verifier,
     };
     if is_timestamped(&bytes) {
         let Some(tsa) = &tsa else {

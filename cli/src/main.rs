@@ -12,6 +12,7 @@ mod cmd_appio;
 mod cmd_check;
 mod cmd_db;
 mod cmd_pagopa;
+mod cmd_pdf;
 mod cmd_protocollo;
 mod cmd_siopeplus;
 mod cmd_spid;
@@ -40,6 +41,9 @@ enum Command {
     /// Signed documents: verify a CAdES `.p7m`.
     #[command(subcommand)]
     P7m(cmd_protocollo::P7m),
+    /// Signed PDF documents: verify PAdES signatures, revisions and changes after signing.
+    #[command(subcommand)]
+    Pdf(cmd_pdf::Pdf),
     /// App IO: bulk sending from CSV, journal status, profile look-up.
     #[command(subcommand)]
     Appio(cmd_appio::Appio),
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
         Command::Xmldsig(cmd) => cmd_xmldsig::run(cmd),
         Command::P7m(cmd) => cmd_protocollo::run_p7m(cmd),
+        Command::Pdf(cmd) => cmd_pdf::run(cmd),
         Command::Spid(cmd) => cmd_spid::run(cmd),
         Command::Siopeplus(cmd) => cmd_siopeplus::run(cmd),
     }

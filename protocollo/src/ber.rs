@@ -16,6 +16,14 @@ pub(crate) fn to_der(input: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The length of the BER element at the start of `input` (what follows it is not read).
+pub(crate) fn element_len(input: &[u8]) -> Result<usize, String> {
+    let mut pos = 0;
+    let mut out = Vec::new();
+    element(input, &mut pos, &mut out, 0)?;
+    Ok(pos)
+}
+
 struct Header {
     tag: Vec<u8>,
     constructed: bool,

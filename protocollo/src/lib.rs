@@ -8,6 +8,7 @@ mod legacy;
 mod messages;
 mod model;
 mod p7m;
+mod pades;
 mod parse;
 mod register;
 #[cfg(feature = "postgres")]
@@ -36,6 +37,11 @@ pub use p7m::{
     MAX_P7M_NESTING, MIN_RSA_BITS, OID_RI_OCSP_RESPONSE, P7mCountersignature, P7mError, P7mSigner,
     P7mVerifier, RevocationInfo, VerifiedP7m, VerifyOptions, certificates_from_trusted_list,
     load_certificates, load_certificates_dir, rsa1024_deadline, sha1_deadline,
+};
+pub use pades::{
+    Change, DocMdp, MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES, MAX_SIGNATURE_CONTENTS, ModificationLevel,
+    PdfError, PdfSignature, PdfSignatureError, PdfVerifier, RevisionUpdate, SignatureContent,
+    SignatureKind, VerifiedPdf,
 };
 pub use parse::{NS_DSIG, ParseOptions, ParsedSegnatura, RootNamespace};
 pub use register::{

@@ -6,6 +6,7 @@ mod legacy;
 mod messages;
 mod p7m;
 mod p7m_cms;
+mod pades;
 mod props;
 mod registry;
 mod revocation;
