@@ -105,6 +105,10 @@ pub(crate) enum Pagopa {
         /// The PDF to write.
         #[arg(long)]
         out: PathBuf,
+        /// The creditor's logo (`ENTE.LOGO`), a PNG or JPEG image, drawn in the header's
+        /// 30 × 30 mm logo area.
+        #[arg(long)]
+        logo: Option<PathBuf>,
     },
 }
 
@@ -162,7 +166,7 @@ pub(crate) fn run(cmd: Pagopa) -> ExitCode {
                 None => ExitCode::SUCCESS,
             }
         }
-        Pagopa::Avviso { input, out } => avviso(&input, &out),
+        Pagopa::Avviso { input, out, logo } => avviso(&input, &out, logo.as_deref()),
         Pagopa::Datamatrix {
             notice,
             creditor,
@@ -362,7 +366,7 @@ fn write_symbol(symbol: Symbol, out: &Path, scale: u32) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn avviso(input: &Path, out: &Path) -> ExitCode {
+fn avviso(input: &Path, out: &Path, logo: Option<&Path>) -> ExitCode {
     let json = if input == Path::new("-") {
         let mut s = String::new();
         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
@@ -375,7 +379,14 @@ fn avviso(input: &Path, out: &Path) -> ExitCode {
             Err(e) => return fail(format!("cannot read {}: {e}", input.display())),
         }
     };
-    let avviso = tri!(pagopa::avviso::Avviso::from_json(&json));
+    let mut avviso = tri!(pagopa::avviso::Avviso::from_json(&json));
+    if let Some(path) = logo {
+        let image = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+        };
+        avviso = tri!(avviso.with_logo(&image));
+    }
     let pdf = tri!(avviso.to_pdf());
     if let Err(e) = std::fs::write(out, &pdf) {
         eprintln!("cannot write {}: {e}", out.display());

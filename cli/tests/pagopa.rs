@@ -306,6 +306,40 @@ fn avviso_writes_a_pdf_and_refuses_invalid_input() {
     );
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
+    assert!(!bytes.windows(6).any(|w| w == b"/Image"));
+
+    // --logo: a PNG made by the image crate is embedded as an image XObject; a file that is
+    // not an image is refused, naming the logo.
+    let logo = tmp("logo.png");
+    image::RgbImage::from_pixel(60, 30, image::Rgb([0, 102, 204]))
+        .save(&logo)
+        .unwrap();
+    let with_logo = tmp("avviso-logo.pdf");
+    let (code, _, err) = pa(&[
+        "pagopa",
+        "avviso",
+        "--input",
+        json.to_str().unwrap(),
+        "--out",
+        with_logo.to_str().unwrap(),
+        "--logo",
+        logo.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bytes = std::fs::read(&with_logo).unwrap();
+    assert!(bytes.windows(13).any(|w| w == b"/Subtype /Ima"), "no image");
+    let (code, _, err) = pa(&[
+        "pagopa",
+        "avviso",
+        "--input",
+        json.to_str().unwrap(),
+        "--out",
+        with_logo.to_str().unwrap(),
+        "--logo",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("logo: is neither a PNG nor a JPEG"), "{err}");
 
     let bad = std::fs::read_to_string(&json)
         .unwrap()

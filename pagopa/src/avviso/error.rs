@@ -130,6 +130,9 @@ pub enum AvvisoError {
         /// What is wrong.
         source: PayloadError,
     },
+    /// The creditor's logo cannot be embedded.
+    #[error("logo: {0}")]
+    Logo(super::logo::LogoProblem),
     /// A symbol could not be drawn.
     #[error("symbol: {0}")]
     Render(#[from] RenderError),

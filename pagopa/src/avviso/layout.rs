@@ -1,7 +1,18 @@
-//! The pages of the notice, after the guide's modules in their order: header, creditor and
-//! recipient, "how much and when", "where to pay", the payment data (single payment, or
-//! installments grouped by 2 or 3) and, when the creditor has a postal account, the Bollettino
-//! Postale PA with the Poste Data Matrix of each option.
+//! The pages of the notice, after the modules of pagoPA's guide "Avviso di pagamento pagoPA"
+//! v3.x (Allegato 2, "Specifiche Tecniche",
+//! <https://docs.pagopa.it/avviso-pagamento/allegato-2/specifiche-tecniche>) in the guide's
+//! order: 1 "Intestazione" (on every page), 2.1 "Informazioni sull'Ente Creditore", 2.2
+//! "Informazioni sul Destinatario", 3.1 "Importo e scadenza", 3.2 "Dove pagare", 4 "Dati per il
+//! pagamento": the single payment ("Rata unica") first, then the installments ("Rate multiple")
+//! grouped by 2 or 3, each followed, when the creditor collects on a postal account, by its
+//! "Bollettino Postale PA" with the Poste Data Matrix.
+//!
+//! The fixed texts are the guide's Italian strings ("Stringhe dei testi fissi",
+//! `pagoPA-avvisi-320-stringhe-it.json`, page "Traduzioni" of Allegato 1, Varianti) and the
+//! texts the page "Dove pagare" gives for the digital and physical channels; section headings
+//! are set in capitals as in the guide's models. The Bollettino Postale PA texts follow the
+//! guide's model of that part ("sul C/C n.", "Intestato a", "Tipo P1", Poste's authorisation
+//! in 70 % black, page "Bollettino Postale PA").
 
 use super::error::AvvisoError;
 use super::model::{Avviso, PaymentOption};
@@ -9,10 +20,11 @@ use super::pdf::{Canvas, Face, Rgb};
 use crate::notice::Symbol;
 
 const TEXT: Rgb = Rgb(0.090, 0.196, 0.302);
+/// pagoPA blue (#0066CC).
 const BLUE: Rgb = Rgb(0.0, 0.400, 0.800);
 const LIGHT: Rgb = Rgb(0.933, 0.949, 0.965);
 const RULE: Rgb = Rgb(0.702, 0.745, 0.788);
-/// The bollettino's text is 70 % black (guide, Bollettino Postale PA).
+/// The bollettino's text is 70 % black (guide, Bollettino Postale PA, `<autorizzazione>`).
 const POSTE: Rgb = Rgb(0.3, 0.3, 0.3);
 const BLACK: Rgb = Rgb(0.0, 0.0, 0.0);
 const WHITE: Rgb = Rgb(1.0, 1.0, 1.0);
@@ -22,18 +34,101 @@ const RIGHT: f32 = 200.0;
 const MID: f32 = 110.0;
 const INNER: f32 = 14.0;
 
-/// Fixed wording of the notice.
-const LEGAL: &str = "In fase di pagamento, se previsto dall'ente, l'importo potrebbe essere \
-    aggiornato automaticamente e subire variazioni in diminuzione (per sgravi, note di credito) \
-    o in aumento (per sanzioni, interessi, ecc.).";
-const ONLINE: &str = "del tuo Ente Creditore, della tua Banca o degli altri canali di \
-    pagamento. Potrai pagare con carte, conto corrente, CBILL.";
-const TERRITORY: &str = "in tutti gli Uffici Postali, in Banca, in Ricevitoria, dal \
-    Tabaccaio, al Bancomat, al Supermercato. Potrai pagare in contanti, con carte o conto \
-    corrente.";
-const QR_HINT: &str = "Qui accanto trovi il codice QR e il codice interbancario CBILL per \
-    pagare attraverso il circuito bancario e gli altri canali di pagamento abilitati.";
-const MANY: &str = "Importi e scadenze sono riportati nel dettaglio di ogni singola rata.";
+/// The guide's fixed texts (Italian strings of the guide, v3.2 and later).
+pub(crate) mod texts {
+    /// `intestazione.titolo`.
+    pub(crate) const TITLE: &str = "AVVISO DI PAGAMENTO";
+    /// `infoEnteCreditore.titolo`.
+    pub(crate) const CREDITOR: &str = "ENTE CREDITORE";
+    /// `infoDestinatario.titolo`.
+    pub(crate) const DEBTOR: &str = "DESTINATARIO";
+    /// `importoScadenza.titolo`.
+    pub(crate) const HOW_MUCH: &str = "QUANTO E QUANDO PAGARE?";
+    /// `importoScadenza.euro`.
+    pub(crate) const EURO: &str = "Euro";
+    /// `importoScadenza.scadenza.scadenza` and `datiPagamento.scadenza`.
+    pub(crate) const BY: &str = "entro il";
+    /// `importoScadenza.disclaimer.legal`.
+    pub(crate) const LEGAL: &str = "In fase di pagamento, se previsto dall\u{2019}ente, \
+        l\u{2019}importo potrebbe essere aggiornato automaticamente e subire variazioni in \
+        diminuzione (per sgravi, note di credito) o in aumento (per sanzioni, interessi, ecc.).";
+    /// `importoScadenza.disclaimer.rate.rate`, `{{Numero}}` replaced.
+    pub(crate) fn full_or_rates(n: usize) -> String {
+        format!("Puoi pagare per intero o in {n} rate")
+    }
+    /// `importoScadenza.disclaimer.rate.soloRate`, `{{Numero}}` replaced.
+    pub(crate) fn only_rates(n: usize) -> String {
+        format!("Puoi pagare in {n} rate")
+    }
+    /// `importoScadenza.disclaimer.rate.molteRate`.
+    pub(crate) const EACH_RATE: &str =
+        "Importi e scadenze sono riportati nel dettaglio di ogni singola rata.";
+    /// `dovePagare.titolo`.
+    pub(crate) const WHERE: &str = "DOVE PAGARE?";
+    /// `dovePagare.cta`.
+    pub(crate) const CTA: &str = "vai su pagopa.gov.it";
+    /// `dovePagare.italia.online.titolo`.
+    pub(crate) const ONLINE_TITLE: &str = "PAGA CON L\u{2019}APP IO";
+    /// `dovePagare.italia.online.descrizione.noEnte` without its first word, "oppure".
+    pub(crate) const ONLINE_REST: &str =
+        "dal tuo Home Banking, con la tua app di pagamento o con gli altri canali abilitati.";
+    /// `dovePagare.italia.territorio.titolo`.
+    pub(crate) const TERRITORY_TITLE: &str = "PAGA SUL TERRITORIO";
+    /// `dovePagare.italia.territorio.descrizione`.
+    pub(crate) const TERRITORY: &str = "presso Banche e Sportelli ATM, negli Uffici Postali e Punti \
+        Postali, nei Bar, Edicole, Ricevitorie, Supermercati, Tabaccherie e altri Esercenti \
+        Convenzionati.";
+    /// `datiPagamento.titolo`.
+    pub(crate) const PAYMENT_DATA: &str = "DATI PER IL PAGAMENTO";
+    /// `datiPagamento.rataUnica`.
+    pub(crate) const SINGLE: &str = "RATA UNICA";
+    /// `datiPagamento.numRata`, `{{Numero}}` replaced.
+    pub(crate) fn rate(n: usize) -> String {
+        format!("RATA {n}")
+    }
+    /// `datiPagamento.destinatario`.
+    pub(crate) const L_DEBTOR: &str = "Destinatario";
+    /// `datiPagamento.enteCreditore`.
+    pub(crate) const L_CREDITOR: &str = "Ente Creditore";
+    /// `datiPagamento.oggettoDelPagamento`.
+    pub(crate) const L_SUBJECT: &str = "Oggetto del pagamento";
+    /// `datiPagamento.cbill.esteso` / `.breve`.
+    pub(crate) const L_CBILL: &str = "Codice CBILL";
+    /// `datiPagamento.cbill.breve`.
+    pub(crate) const L_CBILL_SHORT: &str = "Cod. CBILL";
+    /// `datiPagamento.avviso.esteso`.
+    pub(crate) const L_NOTICE: &str = "Codice Avviso";
+    /// `datiPagamento.avviso.breve`.
+    pub(crate) const L_NOTICE_SHORT: &str = "Cod. Avviso";
+    /// `datiPagamento.codiceFiscaleEnte.esteso`.
+    pub(crate) const L_CF: &str = "Codice Fiscale Ente";
+    /// `datiPagamento.codiceFiscaleEnte.breve`.
+    pub(crate) const L_CF_SHORT: &str = "Cod. Fiscale Ente";
+    /// `datiPagamento.istruzioni.qrCode.rataUnica`.
+    pub(crate) const QR_SINGLE: &str =
+        "Inquadra il codice QR con la tua app di pagamento o usa i dati accanto.";
+    /// `datiPagamento.istruzioni.qrCode.rate`.
+    pub(crate) const QR_RATES: &str =
+        "Inquadra il codice QR con la tua app di pagamento o usa i dati sopra.";
+    /// Title of the bollettino part.
+    pub(crate) const POSTAL: &str = "BOLLETTINO POSTALE PA";
+    /// What the bollettino part says of where it is paid.
+    pub(crate) const POSTAL_WHERE: &str = "Bollettino Postale pagabile in tutti gli Uffici Postali e \
+        sui canali fisici o digitali abilitati di Poste Italiane e dell\u{2019}Ente Creditore";
+    /// Label of the postal account number.
+    pub(crate) const L_ACCOUNT: &str = "sul C/C n.";
+    /// Label of the account holder.
+    pub(crate) const L_HOLDER: &str = "Intestato a";
+    /// Label of the bollettino type.
+    pub(crate) const L_TYPE: &str = "Tipo";
+    /// The bollettino type of the Bollettino Postale PA.
+    pub(crate) const TYPE: &str = "P1";
+    /// The creditor's fiscal code on the bollettino.
+    pub(crate) const L_CF_POSTAL: &str = "Cod. Fiscale Ente Creditore";
+    /// Label of the fiscal codes of the parties in sections 2.1 and 2.2.
+    pub(crate) const L_FISCAL: &str = "Codice Fiscale";
+}
+use texts as t;
 
 /// `1.234,56`: thousands with a dot, decimals with a comma (guide, AVVISO.IMPORTO).
 pub(crate) fn euro(o: &PaymentOption) -> String {
@@ -114,52 +209,100 @@ struct Symbols {
     dm: Vec<Symbol>,
 }
 
-fn header(c: &mut Canvas, a: &Avviso) {
-    c.text(Face::Bold, 8.0, LEFT, 14.0, TEXT, "AVVISO DI PAGAMENTO");
-    c.fit(Face::Bold, 15.0, LEFT, 22.0, 150.0, 2, TEXT, &a.subject);
-    c.text_right(Face::Bold, 18.0, RIGHT, 18.0, BLUE, "pagoPA");
-    c.line(LEFT, 34.0, RIGHT, 34.0, 0.3, RULE);
+/// Bottom of the header (the rule under it).
+const HEADER_BOTTOM: f32 = 37.0;
+/// The creditor's logo area (`ENTE.LOGO`, 30 × 30 mm), left of the pagoPA logo.
+const LOGO_X: f32 = 136.0;
+const LOGO_Y: f32 = 5.0;
+const LOGO_SIDE: f32 = 30.0;
+
+/// The pagoPA logo area: a pagoPA-blue mark with the brand name.
+fn pagopa_logo(c: &mut Canvas) {
+    let (x, y, w, h) = (172.0, 8.0, RIGHT - 172.0, 11.0);
+    c.rect(x, y, w, h, BLUE);
+    let tw = c.width(Face::Bold, 15.0, "pagoPA");
+    c.text(
+        Face::Bold,
+        15.0,
+        x + (w - tw) / 2.0,
+        y + 8.0,
+        WHITE,
+        "pagoPA",
+    );
 }
 
+/// 1, "Intestazione": title, subject (`AVVISO.OGGETTO`), the creditor's logo and pagoPA's.
+fn header(c: &mut Canvas, a: &Avviso) {
+    c.text(Face::Bold, 8.0, LEFT, 14.0, TEXT, t::TITLE);
+    c.fit(Face::Bold, 15.0, LEFT, 22.0, 122.0, 2, TEXT, &a.subject);
+    if let Some(logo) = &a.logo {
+        c.image(logo, LOGO_X, LOGO_Y, LOGO_SIDE, LOGO_SIDE);
+    }
+    pagopa_logo(c);
+    c.line(LEFT, HEADER_BOTTOM, RIGHT, HEADER_BOTTOM, 0.3, RULE);
+}
+
+/// 2.1 and 2.2: the creditor (`ENTE.CF`, `ENTE.NOME`, `ENTE.SETTORE`, `ENTE.INFO`) and the
+/// recipient (`DESTINATARIO.CF`, `DESTINATARIO.NOMECOMPLETO`, `DESTINATARIO.INDIRIZZO`).
 fn parties(c: &mut Canvas, a: &Avviso) {
     let cr = &a.creditor;
-    c.text(Face::Bold, 7.0, LEFT, 41.0, BLUE, "ENTE CREDITORE");
-    c.fit(
+    c.text(Face::Bold, 7.0, LEFT, 43.0, BLUE, t::CREDITOR);
+    c.text(
         Face::Regular,
-        8.0,
+        7.0,
         LEFT,
-        46.0,
-        186.0,
-        1,
+        47.5,
         TEXT,
-        &format!("Cod. Fiscale {}", cr.fiscal_code),
+        &format!("{} {}", t::L_FISCAL, cr.fiscal_code),
     );
-    let mut y = c.fit(Face::Bold, 11.0, LEFT, 52.0, 92.0, 2, TEXT, &cr.name);
+    let mut y = c.fit(Face::Bold, 11.0, LEFT, 53.0, 92.0, 2, TEXT, &cr.name);
     for line in [&cr.sector, &cr.info].into_iter().flatten() {
         y = c.fit(Face::Regular, 8.0, LEFT, y, 92.0, 1, TEXT, line);
     }
     let d = &a.debtor;
-    c.text(Face::Bold, 7.0, MID, 41.0, BLUE, "DESTINATARIO AVVISO");
+    c.text(Face::Bold, 7.0, MID, 43.0, BLUE, t::DEBTOR);
     c.text(
         Face::Regular,
-        8.0,
+        7.0,
         MID,
-        46.0,
+        47.5,
         TEXT,
-        &format!("Cod. Fiscale {}", d.fiscal_code),
+        &format!("{} {}", t::L_FISCAL, d.fiscal_code),
     );
-    let y = c.fit(Face::Bold, 11.0, MID, 52.0, 90.0, 2, TEXT, &d.name);
+    let y = c.fit(Face::Bold, 11.0, MID, 53.0, 90.0, 2, TEXT, &d.name);
     if let Some(addr) = &d.address {
         c.fit(Face::Regular, 8.0, MID, y, 90.0, 2, TEXT, addr);
     }
 }
 
+/// The online channels' text: "oppure [sul sito di <Ente.Nome>, ]dal tuo Home Banking, ...".
+fn online_text(a: &Avviso) -> String {
+    match a.creditor.online_channel {
+        None => format!("oppure {}", t::ONLINE_REST),
+        Some(ch) => format!(
+            "oppure {} {}, {}",
+            ch.words(),
+            a.creditor.name,
+            t::ONLINE_REST
+        ),
+    }
+}
+
+/// The physical channels' text: "[<Ente.Canale.Fisico>, ]presso Banche e Sportelli ATM, ...".
+fn territory_text(a: &Avviso) -> String {
+    match &a.creditor.physical_channel {
+        None => t::TERRITORY.to_owned(),
+        Some(place) => format!("{place}, {}", t::TERRITORY),
+    }
+}
+
+/// 3.1 "Importo e scadenza" and 3.2 "Dove pagare".
 fn how_much_where(c: &mut Canvas, a: &Avviso) {
-    c.text(Face::Bold, 7.0, LEFT, 80.0, BLUE, "QUANTO E QUANDO PAGARE?");
+    c.text(Face::Bold, 7.0, LEFT, 81.0, BLUE, t::HOW_MUCH);
     let n = a.installments.len();
-    let mut y = 89.0;
+    let mut y = 90.0;
     if let Some(s) = &a.single {
-        let amount = format!("{} Euro", euro(s));
+        let amount = format!("{} {}", euro(s), t::EURO);
         c.text(Face::Bold, 16.0, LEFT, y, TEXT, &amount);
         let w = c.width(Face::Bold, 16.0, &amount);
         c.text(
@@ -168,7 +311,7 @@ fn how_much_where(c: &mut Canvas, a: &Avviso) {
             LEFT + w + 2.0,
             y,
             TEXT,
-            &format!("entro il {}", date(s)),
+            &format!("{} {}", t::BY, date(s)),
         );
         y += 6.0;
         if n > 0 {
@@ -177,94 +320,80 @@ fn how_much_where(c: &mut Canvas, a: &Avviso) {
                 8.0,
                 LEFT,
                 y,
-                186.0,
+                92.0,
                 1,
                 TEXT,
-                &format!("Puoi pagare per intero o in {n} rate."),
+                &t::full_or_rates(n),
             );
             y += 5.0;
         }
     } else {
-        c.text(
-            Face::Bold,
-            13.0,
-            LEFT,
-            y,
-            TEXT,
-            &format!("Puoi pagare in {n} rate"),
-        );
+        c.text(Face::Bold, 13.0, LEFT, y, TEXT, &t::only_rates(n));
         y += 6.0;
-        c.text(Face::Regular, 8.0, LEFT, y, TEXT, MANY);
+        c.fit(Face::Regular, 8.0, LEFT, y, 92.0, 1, TEXT, t::EACH_RATE);
         y += 5.0;
     }
-    c.paragraph(Face::Regular, 6.5, LEFT, y, 92.0, 3.0, TEXT, LEGAL);
+    c.paragraph(Face::Regular, 6.5, LEFT, y, 92.0, 3.0, TEXT, t::LEGAL);
 
-    c.text(Face::Bold, 7.0, MID, 80.0, BLUE, "DOVE PAGARE?");
-    c.text(
-        Face::Bold,
-        8.0,
-        MID,
-        86.0,
-        TEXT,
-        "PAGA SUL SITO O CON LE APP",
-    );
-    let y = c.paragraph(Face::Regular, 7.0, MID, 90.0, 90.0, 3.3, TEXT, ONLINE);
-    c.text(Face::Bold, 8.0, MID, y + 2.0, TEXT, "PAGA SUL TERRITORIO");
-    let y = c.paragraph(Face::Regular, 7.0, MID, y + 6.0, 90.0, 3.3, TEXT, TERRITORY);
-    c.text(
+    c.text(Face::Bold, 7.0, MID, 81.0, BLUE, t::WHERE);
+    c.text_right(Face::Regular, 7.0, RIGHT, 81.0, BLUE, t::CTA);
+    c.text(Face::Bold, 8.0, MID, 87.0, TEXT, t::ONLINE_TITLE);
+    let y = c.paragraph(
         Face::Regular,
         7.0,
         MID,
-        y + 2.0,
+        91.0,
+        90.0,
+        3.3,
         TEXT,
-        "Lista dei canali di pagamento su www.pagopa.gov.it",
+        &online_text(a),
+    );
+    c.text(Face::Bold, 8.0, MID, y + 2.0, TEXT, t::TERRITORY_TITLE);
+    c.paragraph(
+        Face::Regular,
+        7.0,
+        MID,
+        y + 6.0,
+        90.0,
+        3.3,
+        TEXT,
+        &territory_text(a),
     );
 }
 
+/// 4, "Dati per il pagamento": the module's title.
 fn payment_title(c: &mut Canvas, y: f32) {
-    c.text(Face::Bold, 7.0, LEFT, y, BLUE, "DATI PER IL PAGAMENTO");
-    c.text_right(
-        Face::Regular,
-        7.0,
-        RIGHT,
-        y,
-        TEXT,
-        "Utilizza la porzione di avviso relativa alla rata e al canale di pagamento che preferisci.",
-    );
+    c.text(Face::Bold, 7.0, LEFT, y, BLUE, t::PAYMENT_DATA);
 }
 
 /// Height of the single-payment block.
 const SINGLE_H: f32 = 62.0;
 
+/// "Rata unica": title and due date, QR code with its instruction, recipient, creditor,
+/// subject, amount, CBILL code, notice code, creditor's fiscal code.
 fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: f32) {
     c.rect(LEFT, y0, RIGHT - LEFT, SINGLE_H, LIGHT);
+    c.text(Face::Bold, 9.0, INNER, y0 + 7.0, TEXT, t::SINGLE);
+    let w = c.width(Face::Bold, 9.0, t::SINGLE);
     c.text(
-        Face::Bold,
-        9.0,
-        INNER,
+        Face::Regular,
+        8.0,
+        INNER + w + 2.0,
         y0 + 7.0,
         TEXT,
-        "BANCHE E ALTRI CANALI",
+        &format!("{} {}", t::BY, date(o)),
     );
-    c.text_right(
-        Face::Bold,
-        9.0,
-        RIGHT - 4.0,
-        y0 + 7.0,
-        TEXT,
-        &format!("RATA UNICA entro il {}", date(o)),
-    );
+    symbol(c, qr, INNER + 3.0, y0 + 14.0);
     c.paragraph(
         Face::Regular,
         6.5,
         INNER,
-        y0 + 12.0,
+        y0 + 47.0,
         36.0,
         3.0,
         TEXT,
-        QR_HINT,
+        t::QR_SINGLE,
     );
-    symbol(c, qr, INNER + 3.0, y0 + 32.0);
     let x = 55.0;
     field(
         c,
@@ -273,7 +402,7 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
         78.0,
         TEXT,
         9.0,
-        "Destinatario",
+        t::L_DEBTOR,
         &a.debtor.name,
     );
     field(
@@ -283,21 +412,12 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
         78.0,
         TEXT,
         9.0,
-        "Ente Creditore",
+        t::L_CREDITOR,
         &a.creditor.name,
     );
-    field(
-        c,
-        x,
-        y0 + 40.0,
-        78.0,
-        TEXT,
-        9.0,
-        "Oggetto del pagamento",
-        &a.subject,
-    );
+    field(c, x, y0 + 40.0, 78.0, TEXT, 9.0, t::L_SUBJECT, &a.subject);
     let x = 140.0;
-    c.text(Face::Regular, 7.0, x, y0 + 16.0, TEXT, "Euro");
+    c.text(Face::Regular, 7.0, x, y0 + 16.0, TEXT, t::EURO);
     c.text(Face::Bold, 14.0, x, y0 + 22.5, TEXT, &euro(o));
     field(
         c,
@@ -306,7 +426,7 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
         58.0,
         TEXT,
         10.0,
-        "Codice CBILL",
+        t::L_CBILL,
         &a.creditor.cbill,
     );
     field(
@@ -316,7 +436,7 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
         58.0,
         TEXT,
         10.0,
-        "Codice Avviso",
+        t::L_NOTICE,
         &o.notice.to_print_format(),
     );
     field(
@@ -326,99 +446,105 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
         58.0,
         TEXT,
         10.0,
-        "Cod. Fiscale Ente Creditore",
+        t::L_CF,
         a.creditor.fiscal_code.as_str(),
     );
 }
 
-fn postal_title(c: &mut Canvas, y0: f32) {
+/// The bollettino's title row ("BOLLETTINO POSTALE PA", the BancoPosta mark, and on the
+/// right `right`) and the line on where it is paid.
+fn postal_title(c: &mut Canvas, y0: f32, right: Option<&str>) {
     c.line(LEFT, y0, RIGHT, y0, 0.3, RULE);
+    c.text(Face::Bold, 9.0, INNER, y0 + 7.0, POSTE, t::POSTAL);
+    let w = c.width(Face::Bold, 9.0, t::POSTAL);
     c.text(
         Face::Bold,
         9.0,
-        INNER,
+        INNER + w + 6.0,
         y0 + 7.0,
         POSTE,
-        "BOLLETTINO POSTALE PA",
+        "BancoPosta",
     );
-    c.text_right(Face::Bold, 9.0, RIGHT - 4.0, y0 + 7.0, POSTE, "BancoPosta");
+    if let Some(r) = right {
+        c.text_right(Face::Bold, 9.0, RIGHT - 4.0, y0 + 7.0, POSTE, r);
+    }
+    c.fit(
+        Face::Regular,
+        6.5,
+        INNER,
+        y0 + 11.5,
+        182.0,
+        1,
+        POSTE,
+        t::POSTAL_WHERE,
+    );
 }
 
-fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0: f32) {
+/// Account number and holder on one row.
+fn postal_account(c: &mut Canvas, a: &Avviso, y: f32) {
     let Some(p) = &a.creditor.postal else { return };
-    postal_title(c, y0);
-    c.text(Face::Regular, 7.0, INNER, y0 + 14.0, POSTE, "sul C/C n.");
+    c.text(Face::Regular, 7.0, INNER, y, POSTE, t::L_ACCOUNT);
     c.text(
         Face::Bold,
         10.0,
         INNER + 13.0,
-        y0 + 14.0,
+        y,
         POSTE,
         &p.account.to_string(),
     );
-    c.text(Face::Regular, 7.0, 140.0, y0 + 14.0, POSTE, "Euro");
-    c.text(Face::Bold, 12.0, 147.0, y0 + 14.0, POSTE, &euro(o));
-    c.text(Face::Regular, 7.0, INNER, y0 + 20.0, POSTE, "intestato a");
-    c.fit(
-        Face::Bold,
-        9.0,
-        INNER + 13.0,
-        y0 + 20.0,
-        160.0,
-        1,
-        POSTE,
-        &p.holder,
-    );
-    symbol(c, dm, INNER + 1.0, y0 + 27.0);
+    c.text(Face::Regular, 7.0, 80.0, y, POSTE, t::L_HOLDER);
+    c.fit(Face::Bold, 8.5, 94.0, y, 104.0, 1, POSTE, &p.holder);
+}
+
+/// Bollettino Postale PA of the single payment.
+fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0: f32) {
+    let Some(p) = &a.creditor.postal else { return };
+    let right = format!("{} {} {}", t::SINGLE, t::BY, date(o));
+    postal_title(c, y0, Some(&right));
+    postal_account(c, a, y0 + 18.0);
+    symbol(c, dm, INNER + 1.0, y0 + 24.0);
     let x = 55.0;
     field(
         c,
         x,
-        y0 + 29.0,
+        y0 + 26.0,
         78.0,
         POSTE,
         9.0,
-        "Destinatario",
+        t::L_DEBTOR,
         &a.debtor.name,
     );
-    field(
-        c,
-        x,
-        y0 + 41.5,
-        78.0,
-        POSTE,
-        9.0,
-        "Oggetto del pagamento",
-        &a.subject,
-    );
+    field(c, x, y0 + 38.5, 78.0, POSTE, 9.0, t::L_SUBJECT, &a.subject);
     let x = 140.0;
+    c.text(Face::Regular, 7.0, x, y0 + 26.0, POSTE, t::EURO);
+    c.text(Face::Bold, 12.0, x, y0 + 31.0, POSTE, &euro(o));
     field(
         c,
         x,
-        y0 + 29.0,
+        y0 + 36.0,
         58.0,
         POSTE,
         10.0,
-        "Codice Avviso",
+        t::L_NOTICE,
         &o.notice.to_print_format(),
     );
-    field(c, x, y0 + 39.0, 58.0, POSTE, 10.0, "Tipo", "P1");
+    field(c, x, y0 + 45.0, 20.0, POSTE, 10.0, t::L_TYPE, t::TYPE);
     field(
         c,
         x,
-        y0 + 49.0,
+        y0 + 54.0,
         58.0,
         POSTE,
         10.0,
-        "Cod. Fiscale Ente Creditore",
+        t::L_CF_POSTAL,
         a.creditor.fiscal_code.as_str(),
     );
     c.fit(
         Face::Regular,
         6.0,
         INNER,
-        y0 + 27.0 + symbol_height(dm) + 6.0,
-        180.0,
+        y0 + 24.0 + symbol_height(dm) + 5.0,
+        120.0,
         1,
         POSTE,
         &p.authorization,
@@ -426,9 +552,11 @@ fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0:
 }
 
 /// Height of a block of installments.
-const GROUP_H: f32 = 78.0;
+const GROUP_H: f32 = 79.0;
 
-/// Draws installments `first..first + group.len()` (0-based) in `k` columns.
+/// "Rate multiple": the data shared by the installments (creditor, subject, recipient, CBILL,
+/// creditor's fiscal code, the QR instruction), then installments `first..first + group.len()`
+/// (0-based) in `k` columns, each with its title, due date, QR code, amount and notice code.
 #[allow(clippy::too_many_arguments)]
 fn group_block(
     c: &mut Canvas,
@@ -440,75 +568,66 @@ fn group_block(
     y0: f32,
 ) {
     c.rect(LEFT, y0, RIGHT - LEFT, GROUP_H, LIGHT);
-    c.text(
-        Face::Bold,
-        9.0,
-        INNER,
-        y0 + 7.0,
-        TEXT,
-        "BANCHE E ALTRI CANALI",
-    );
     let cr = &a.creditor;
-    c.fit(
-        Face::Regular,
-        7.0,
-        INNER,
-        y0 + 12.0,
-        186.0,
-        1,
-        TEXT,
-        &format!(
-            "Ente Creditore: {} · Cod. Fiscale Ente Creditore: {} · Codice CBILL: {}",
-            cr.name, cr.fiscal_code, cr.cbill
-        ),
+    let one = |c: &mut Canvas, x: f32, y: f32, w: f32, label: &str, value: &str| {
+        c.text(Face::Regular, 7.0, x, y, TEXT, label);
+        c.fit(Face::Bold, 8.5, x, y + 4.2, w, 1, TEXT, value);
+    };
+    one(c, INNER, y0 + 6.0, 88.0, t::L_CREDITOR, &cr.name);
+    one(c, 105.0, y0 + 6.0, 93.0, t::L_SUBJECT, &a.subject);
+    one(c, INNER, y0 + 15.0, 88.0, t::L_DEBTOR, &a.debtor.name);
+    one(c, 105.0, y0 + 15.0, 40.0, t::L_CBILL_SHORT, &cr.cbill);
+    one(
+        c,
+        150.0,
+        y0 + 15.0,
+        48.0,
+        t::L_CF_SHORT,
+        cr.fiscal_code.as_str(),
     );
     c.fit(
         Face::Regular,
-        7.0,
+        6.5,
         INNER,
-        y0 + 16.0,
-        186.0,
+        y0 + 25.0,
+        182.0,
         1,
         TEXT,
-        &format!("Oggetto del pagamento: {}", a.subject),
+        t::QR_RATES,
     );
     #[allow(clippy::cast_precision_loss)]
     let col_w = (RIGHT - INNER) / k as f32;
     for (i, (o, qr)) in group.iter().zip(qrs).enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let cx = INNER + i as f32 * col_w;
-        c.text(
-            Face::Bold,
-            9.0,
-            cx,
-            y0 + 23.0,
-            TEXT,
-            &format!("RATA {}", first + i + 1),
-        );
+        let title = t::rate(first + i + 1);
+        c.text(Face::Bold, 9.0, cx, y0 + 31.0, TEXT, &title);
+        let w = c.width(Face::Bold, 9.0, &title);
         c.text(
             Face::Regular,
-            7.0,
-            cx,
-            y0 + 27.0,
+            7.5,
+            cx + w + 2.0,
+            y0 + 31.0,
             TEXT,
-            &format!("entro il {}", date(o)),
+            &format!("{} {}", t::BY, date(o)),
         );
-        symbol(c, qr, cx + 3.0, y0 + 33.0);
-        c.text(Face::Regular, 7.0, cx, y0 + 65.0, TEXT, "Euro");
-        c.text(Face::Bold, 11.0, cx + 7.0, y0 + 65.0, TEXT, &euro(o));
+        symbol(c, qr, cx + 3.0, y0 + 37.0);
+        c.text(Face::Regular, 7.0, cx, y0 + 67.0, TEXT, t::EURO);
+        c.text(Face::Bold, 11.0, cx + 7.0, y0 + 67.0, TEXT, &euro(o));
         field(
             c,
             cx,
-            y0 + 70.0,
+            y0 + 71.0,
             col_w - 2.0,
             TEXT,
             8.5,
-            "Codice Avviso",
+            t::L_NOTICE_SHORT,
             &o.notice.to_print_format(),
         );
     }
 }
 
+/// Bollettino Postale PA of a group of installments.
 #[allow(clippy::too_many_arguments)]
 fn postal_group(
     c: &mut Canvas,
@@ -520,84 +639,52 @@ fn postal_group(
     y0: f32,
 ) {
     let Some(p) = &a.creditor.postal else { return };
-    postal_title(c, y0);
-    c.fit(
-        Face::Regular,
-        7.0,
-        INNER,
-        y0 + 12.0,
-        186.0,
-        1,
-        POSTE,
-        &format!("sul C/C n. {} intestato a {}", p.account, p.holder),
+    postal_title(c, y0, None);
+    postal_account(c, a, y0 + 17.0);
+    let one = |c: &mut Canvas, x: f32, y: f32, w: f32, label: &str, value: &str| {
+        c.text(Face::Regular, 7.0, x, y, POSTE, label);
+        c.fit(Face::Bold, 8.5, x, y + 4.2, w, 1, POSTE, value);
+    };
+    one(c, INNER, y0 + 22.0, 62.0, t::L_DEBTOR, &a.debtor.name);
+    one(c, 80.0, y0 + 22.0, 68.0, t::L_SUBJECT, &a.subject);
+    one(
+        c,
+        150.0,
+        y0 + 22.0,
+        34.0,
+        t::L_CF_POSTAL,
+        a.creditor.fiscal_code.as_str(),
     );
-    c.fit(
-        Face::Regular,
-        7.0,
-        INNER,
-        y0 + 16.0,
-        186.0,
-        1,
-        POSTE,
-        &format!("Destinatario: {}", a.debtor.name),
-    );
-    c.fit(
-        Face::Regular,
-        7.0,
-        INNER,
-        y0 + 20.0,
-        186.0,
-        1,
-        POSTE,
-        &format!("Oggetto del pagamento: {}", a.subject),
-    );
-    c.fit(
-        Face::Regular,
-        7.0,
-        INNER,
-        y0 + 24.0,
-        186.0,
-        1,
-        POSTE,
-        &format!(
-            "Cod. Fiscale Ente Creditore: {} · Tipo: P1",
-            a.creditor.fiscal_code
-        ),
-    );
+    one(c, 188.0, y0 + 22.0, 12.0, t::L_TYPE, t::TYPE);
     #[allow(clippy::cast_precision_loss)]
     let col_w = (RIGHT - INNER) / k as f32;
     let mut bottom = y0;
     for (i, (o, dm)) in group.iter().zip(dms).enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let cx = INNER + i as f32 * col_w;
-        c.text(
-            Face::Bold,
-            9.0,
-            cx,
-            y0 + 31.0,
-            POSTE,
-            &format!("RATA {}", first + i + 1),
-        );
+        let title = t::rate(first + i + 1);
+        c.text(Face::Bold, 9.0, cx, y0 + 33.0, POSTE, &title);
+        let w = c.width(Face::Bold, 9.0, &title);
         c.text(
             Face::Regular,
-            7.0,
-            cx + 14.0,
-            y0 + 31.0,
+            7.5,
+            cx + w + 2.0,
+            y0 + 33.0,
             POSTE,
-            &format!("entro il {}", date(o)),
+            &format!("{} {}", t::BY, date(o)),
         );
-        symbol(c, dm, cx + 1.0, y0 + 35.0);
-        let y = y0 + 35.0 + symbol_height(dm) + 5.0;
-        c.text(Face::Regular, 7.0, cx, y, POSTE, "Euro");
+        symbol(c, dm, cx + 1.0, y0 + 36.0);
+        let y = y0 + 36.0 + symbol_height(dm) + 4.5;
+        c.text(Face::Regular, 7.0, cx, y, POSTE, t::EURO);
         c.text(Face::Bold, 10.0, cx + 7.0, y, POSTE, &euro(o));
         bottom = field(
             c,
             cx,
-            y + 4.5,
+            y + 4.0,
             col_w - 2.0,
             POSTE,
             8.5,
-            "Codice Avviso",
+            t::L_NOTICE,
             &o.notice.to_print_format(),
         );
     }
@@ -605,7 +692,7 @@ fn postal_group(
         Face::Regular,
         6.0,
         INNER,
-        bottom + 1.0,
+        bottom + 0.5,
         180.0,
         1,
         POSTE,
@@ -613,31 +700,38 @@ fn postal_group(
     );
 }
 
+/// The parties on the pages after the first: names and fiscal codes on two lines.
 fn short_parties(c: &mut Canvas, a: &Avviso) {
     c.fit(
         Face::Regular,
         8.0,
         LEFT,
-        41.0,
+        43.0,
         186.0,
         1,
         TEXT,
         &format!(
-            "Ente Creditore: {} · Cod. Fiscale {}",
-            a.creditor.name, a.creditor.fiscal_code
+            "{}: {} · {} {}",
+            t::L_CREDITOR,
+            a.creditor.name,
+            t::L_FISCAL,
+            a.creditor.fiscal_code
         ),
     );
     c.fit(
         Face::Regular,
         8.0,
         LEFT,
-        46.0,
+        48.0,
         186.0,
         1,
         TEXT,
         &format!(
-            "Destinatario: {} · Cod. Fiscale {}",
-            a.debtor.name, a.debtor.fiscal_code
+            "{}: {} · {} {}",
+            t::L_DEBTOR,
+            a.debtor.name,
+            t::L_FISCAL,
+            a.debtor.fiscal_code
         ),
     );
 }
@@ -648,6 +742,7 @@ fn check_texts(c: &Canvas, a: &Avviso) -> Result<(), AvvisoError> {
     for (f, v) in [
         ("creditor.sector", &a.creditor.sector),
         ("creditor.info", &a.creditor.info),
+        ("creditor.physical_channel", &a.creditor.physical_channel),
         ("debtor.address", &a.debtor.address),
     ] {
         if let Some(v) = v {
@@ -662,6 +757,9 @@ fn check_texts(c: &Canvas, a: &Avviso) -> Result<(), AvvisoError> {
     Ok(())
 }
 
+/// The Data Matrix is printed 25 × 25 mm (guide, Bollettino Postale PA, `<data_matrix>`).
+const DM_SIZE_MM: f64 = 25.0;
+
 pub(crate) fn render(a: &Avviso) -> Result<Vec<u8>, AvvisoError> {
     let mut c = Canvas::new()?;
     check_texts(&c, a)?;
@@ -673,7 +771,10 @@ pub(crate) fn render(a: &Avviso) -> Result<Vec<u8>, AvvisoError> {
         syms.qr.push(a.qr(o)?.to_symbol()?);
     }
     for dm in a.data_matrices()? {
-        syms.dm.push(dm.to_symbol()?);
+        let s = dm.to_symbol()?;
+        #[allow(clippy::cast_precision_loss)]
+        let module = DM_SIZE_MM / s.width().max(1) as f64;
+        syms.dm.push(s.with_module_mm(module));
     }
     let postal = a.creditor.postal.is_some();
     let offset = usize::from(a.single.is_some());
@@ -683,8 +784,8 @@ pub(crate) fn render(a: &Avviso) -> Result<Vec<u8>, AvvisoError> {
     header(&mut c, a);
     parties(&mut c, a);
     how_much_where(&mut c, a);
-    payment_title(&mut c, 122.0);
-    let y0 = 125.0;
+    payment_title(&mut c, 123.0);
+    let y0 = 126.0;
     let mut groups = a.installments.chunks(k.max(1)).enumerate().peekable();
     if let Some(s) = &a.single {
         single_block(&mut c, a, s, &syms.qr[0], y0);
@@ -704,8 +805,8 @@ pub(crate) fn render(a: &Avviso) -> Result<Vec<u8>, AvvisoError> {
         c.new_page();
         header(&mut c, a);
         short_parties(&mut c, a);
-        payment_title(&mut c, 54.0);
-        group_block(&mut c, a, group, &syms.qr[range.clone()], first, k, 57.0);
+        payment_title(&mut c, 56.0);
+        group_block(&mut c, a, group, &syms.qr[range.clone()], first, k, 59.0);
         if postal {
             postal_group(
                 &mut c,
@@ -714,7 +815,7 @@ pub(crate) fn render(a: &Avviso) -> Result<Vec<u8>, AvvisoError> {
                 &syms.dm[range],
                 first,
                 k,
-                57.0 + GROUP_H + 4.0,
+                59.0 + GROUP_H + 4.0,
             );
         }
     }

@@ -1,25 +1,33 @@
 //! The printable payment notice ("avviso di pagamento pagoPA") as a PDF (feature `avviso`).
 //!
-//! Follows the layout of pagoPA's technical guide to payment notices (v3.x, "Avviso di
-//! pagamento"): on every page the header with the subject; on the first page the creditor
-//! (name, fiscal code, unit, contacts) and the recipient (name, fiscal code, address), "Quanto e
-//! quando pagare?" and "Dove pagare?"; then the payment data: the single payment ("rata unica")
-//! and/or the installments ("rate multiple"), grouped by 3 when their number is a multiple of
-//! 3, else by 2 when even, else by 3, one group per page. Each option shows its QR code
-//! (`PAGOPA|002|notice|creditor|cents`, version 4, ECC level M, 25 × 25 mm, drawn as vector
-//! rectangles), its notice code in groups of four, the creditor's CBILL code and fiscal code, the
-//! amount (`1.234,56`) and the due date (`dd/mm/yyyy`). When the creditor collects on a postal
-//! account, each option also gets its Bollettino Postale PA part with the Poste Data Matrix
-//! ([`PosteDataMatrix`](crate::PosteDataMatrix)), the account, its holder, "Tipo P1" and Poste's
-//! printing authorisation, in 70 % black.
+//! Follows pagoPA's guide "Avviso di pagamento pagoPA" v3.x
+//! (<https://docs.pagopa.it/avviso-pagamento>, Allegato 2 "Specifiche Tecniche"): its modules
+//! in the guide's order, with the guide's fixed Italian texts (see the `layout` module for the
+//! list and where each comes from). On every page the header ("Intestazione": "AVVISO DI
+//! PAGAMENTO", the subject `AVVISO.OGGETTO`, the creditor's logo `ENTE.LOGO` in its 30 × 30 mm
+//! area when given with [`Avviso::with_logo`] as a PNG or JPEG image, and the pagoPA mark); on
+//! the first page "Ente Creditore" (name, unit, contacts, fiscal code) and "Destinatario" (name,
+//! fiscal code, address), "Quanto e quando pagare?" (amount, due date, "Puoi pagare per intero
+//! o in N rate" / "Puoi pagare in N rate", the guide's disclaimer) and "Dove pagare?" ("PAGA
+//! CON L'APP IO" and "PAGA SUL TERRITORIO", naming the creditor's own channels when it has
+//! them: `ENTE.CANALE.ONLINE`, `ENTE.CANALE.FISICO`); then "Dati per il pagamento": the single
+//! payment ("Rata unica") and/or the installments ("Rate multiple"), grouped by 3 when their
+//! number is a multiple of 3, else by 2 when even, else by 3, one group per page. Each option
+//! shows its QR code (`PAGOPA|002|notice|creditor|cents`, version 4, ECC level M, 25 × 25 mm,
+//! drawn as vector rectangles) with the guide's instruction, its notice code in groups of four,
+//! the creditor's CBILL code and fiscal code, the amount (`1.234,56`) and the due date
+//! (`dd/mm/yyyy`). When the creditor collects on a postal account, each option also gets its
+//! Bollettino Postale PA part with the Poste Data Matrix
+//! ([`PosteDataMatrix`](crate::PosteDataMatrix), 25 × 25 mm), the account, its holder, "Tipo
+//! P1" and Poste's printing authorisation, in 70 % black.
 //!
 //! Text is set in Noto Sans (SIL Open Font License 1.1, from the `notosans` crate), embedded
 //! as a subset with a ToUnicode map, so the text of the PDF can be searched and extracted.
 //! The PDF is written with `pdf-writer` (typst's low-level writer: no C, few dependencies) and
 //! fonts are subset with `subsetter`.
 //!
-//! Not drawn: the creditor's logo and the guide's variants (notice with many installments,
-//! without due date, traffic fines, other languages).
+//! Not drawn: the guide's variants (notice with many installments, without due date, traffic
+//! fines, other languages) and the alternative text for public service operators.
 //!
 //! ```
 //! use pagopa::avviso::Avviso;
@@ -46,14 +54,16 @@
 
 mod error;
 mod layout;
+mod logo;
 mod model;
 mod pdf;
 
 pub use error::{AvvisoError, TextProblem};
+pub use logo::{Logo, LogoProblem, MAX_LOGO_BYTES, MAX_LOGO_PIXELS};
 pub use model::{
     Avviso, AvvisoInput, Creditor, CreditorInput, Debtor, DebtorInput, MAX_CREDITOR_NAME,
-    MAX_DEBTOR_NAME, MAX_INSTALLMENTS, MAX_LINE, MAX_SUBJECT, OptionInput, PaymentOption, Postal,
-    PostalInput,
+    MAX_DEBTOR_NAME, MAX_INSTALLMENTS, MAX_LINE, MAX_PHYSICAL_CHANNEL, MAX_POSTAL_HOLDER,
+    MAX_SUBJECT, OnlineChannel, OptionInput, PaymentOption, Postal, PostalInput,
 };
 
 impl Avviso {

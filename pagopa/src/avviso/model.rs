@@ -5,6 +5,7 @@ use pa_types::{Amount, AnyFiscalCode, OrganizationFiscalCode};
 use serde::{Deserialize, Serialize};
 
 use super::error::{AvvisoError, TextProblem};
+use super::logo::Logo;
 use crate::codes::NoticeNumber;
 use crate::notice::{MAX_QR_CENTS, PostalAccount, PosteDataMatrix, QrPayload};
 
@@ -19,8 +20,39 @@ pub const MAX_SUBJECT: usize = 90;
 pub const MAX_CREDITOR_NAME: usize = 100;
 /// Longest debtor name (`DESTINATARIO.NOMECOMPLETO`): 70 characters.
 pub const MAX_DEBTOR_NAME: usize = 70;
-/// Longest free line (sector, creditor info, debtor address, postal holder, authorization).
+/// Longest free line (sector, creditor info, debtor address, authorization).
 pub const MAX_LINE: usize = 100;
+/// Longest postal account holder (`<intestatario_conto_corrente_postale>`, guide "Bollettino
+/// Postale PA"): 50 characters.
+pub const MAX_POSTAL_HOLDER: usize = 50;
+/// Longest physical channel of the creditor (`ENTE.CANALE.FISICO`, guide "Dove pagare"): 50
+/// characters.
+pub const MAX_PHYSICAL_CHANNEL: usize = 50;
+
+/// Where the creditor's own digital channel takes the payment (`ENTE.CANALE.ONLINE`, guide
+/// "Dove pagare"): it is named in the "Paga con l'app IO" text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlineChannel {
+    /// "sul sito di <Ente.Nome>,".
+    Site,
+    /// "sull'app di <Ente.Nome>,".
+    App,
+    /// "sul sito o app di <Ente.Nome>,".
+    SiteOrApp,
+}
+
+impl OnlineChannel {
+    /// The guide's words before the creditor's name.
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            OnlineChannel::Site => "sul sito di",
+            OnlineChannel::App => "sull\u{2019}app di",
+            OnlineChannel::SiteOrApp => "sul sito o app di",
+        }
+    }
+}
 
 /// The JSON form of a payment notice, as read by [`Avviso::from_json`].
 ///
@@ -58,6 +90,13 @@ pub struct CreditorInput {
     pub fiscal_code: String,
     /// Interbank CBILL code (`ENTE.CBILL`), 5 characters.
     pub cbill: String,
+    /// The creditor's own web site or app where the notice can be paid (`ENTE.CANALE.ONLINE`).
+    #[serde(default)]
+    pub online_channel: Option<OnlineChannel>,
+    /// The creditor's own place where the notice can be paid, e.g. "Casse Dell'Ospedale"
+    /// (`ENTE.CANALE.FISICO`, at most 50 characters).
+    #[serde(default)]
+    pub physical_channel: Option<String>,
     /// Postal current account, when the creditor collects on one: adds the Bollettino Postale PA.
     #[serde(default)]
     pub postal: Option<PostalInput>,
@@ -113,6 +152,10 @@ pub struct Creditor {
     pub fiscal_code: OrganizationFiscalCode,
     /// CBILL code.
     pub cbill: String,
+    /// The creditor's own digital channel, if it takes the payment.
+    pub online_channel: Option<OnlineChannel>,
+    /// The creditor's own physical channel, if it takes the payment.
+    pub physical_channel: Option<String>,
     /// Postal account, if any.
     pub postal: Option<Postal>,
 }
@@ -178,6 +221,8 @@ pub struct Avviso {
     pub single: Option<PaymentOption>,
     /// The installments (empty, or 2 to [`MAX_INSTALLMENTS`]).
     pub installments: Vec<PaymentOption>,
+    /// The creditor's logo (`ENTE.LOGO`), if given with [`Avviso::with_logo`].
+    pub logo: Option<Logo>,
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<String, AvvisoError> {
@@ -267,7 +312,7 @@ impl TryFrom<&AvvisoInput> for Avviso {
             None => None,
             Some(p) => Some(Postal {
                 account: PostalAccount::parse(&p.account).map_err(AvvisoError::PostalAccount)?,
-                holder: text("creditor.postal.holder", &p.holder, MAX_LINE)?,
+                holder: text("creditor.postal.holder", &p.holder, MAX_POSTAL_HOLDER)?,
                 authorization: text("creditor.postal.authorization", &p.authorization, MAX_LINE)?,
             }),
         };
@@ -277,6 +322,12 @@ impl TryFrom<&AvvisoInput> for Avviso {
             info: optional_text("creditor.info", c.info.as_deref(), MAX_LINE)?,
             fiscal_code,
             cbill: cbill.to_owned(),
+            online_channel: c.online_channel,
+            physical_channel: optional_text(
+                "creditor.physical_channel",
+                c.physical_channel.as_deref(),
+                MAX_PHYSICAL_CHANNEL,
+            )?,
             postal,
         };
         let d = &input.debtor;
@@ -340,6 +391,7 @@ impl TryFrom<&AvvisoInput> for Avviso {
             debtor,
             single,
             installments,
+            logo: None,
         };
         // Every Data Matrix must be encodable: fail here, naming the option, not while drawing.
         avviso.data_matrices()?;
@@ -348,6 +400,16 @@ impl TryFrom<&AvvisoInput> for Avviso {
 }
 
 impl Avviso {
+    /// The same notice with the creditor's logo (`ENTE.LOGO`), a PNG or JPEG image drawn in
+    /// the header's 30 × 30 mm logo area.
+    ///
+    /// # Errors
+    /// [`AvvisoError::Logo`] when the image is not a PNG or JPEG that can be embedded.
+    pub fn with_logo(mut self, image: &[u8]) -> Result<Self, AvvisoError> {
+        self.logo = Some(Logo::parse(image).map_err(AvvisoError::Logo)?);
+        Ok(self)
+    }
+
     /// Reads and checks a notice from its JSON form ([`AvvisoInput`]).
     ///
     /// # Errors

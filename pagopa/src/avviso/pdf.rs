@@ -8,6 +8,7 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
 use super::error::{AvvisoError, TextProblem};
+use super::logo::{Logo, LogoData};
 
 /// A4 width in millimetres.
 pub(crate) const PAGE_W: f32 = 210.0;
@@ -60,6 +61,14 @@ impl FontState {
 }
 
 enum Op {
+    /// Image `index` of [`Canvas::images`] in the box whose top-left corner is (`x`, `y`).
+    Image {
+        index: usize,
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
     Text {
         face: Face,
         size: f32,
@@ -91,6 +100,7 @@ pub(crate) struct Canvas {
     regular: FontState,
     bold: FontState,
     pages: Vec<Vec<Op>>,
+    images: Vec<Logo>,
 }
 
 impl Canvas {
@@ -99,6 +109,7 @@ impl Canvas {
             regular: FontState::new(notosans::REGULAR_TTF, "NotoSans-Regular")?,
             bold: FontState::new(notosans::BOLD_TTF, "NotoSans-Bold")?,
             pages: Vec::new(),
+            images: Vec::new(),
         })
     }
 
@@ -266,6 +277,33 @@ impl Canvas {
         }
     }
 
+    /// Draws an image inside the box whose top-left corner is (`x`, `y`), `w` × `h` mm,
+    /// keeping its proportions and resting against the box's top right corner (the guide's
+    /// rule for a horizontal creditor logo).
+    pub(crate) fn image(&mut self, logo: &Logo, x: f32, y: f32, w: f32, h: f32) {
+        #[allow(clippy::cast_precision_loss)]
+        let ratio = logo.width() as f32 / logo.height() as f32;
+        let (iw, ih) = if ratio >= w / h {
+            (w, w / ratio)
+        } else {
+            (h * ratio, h)
+        };
+        let index = match self.images.iter().position(|l| l == logo) {
+            Some(i) => i,
+            None => {
+                self.images.push(logo.clone());
+                self.images.len() - 1
+            }
+        };
+        self.push(Op::Image {
+            index,
+            x: x + w - iw,
+            y,
+            w: iw,
+            h: ih,
+        });
+    }
+
     /// Fills a rectangle whose top-left corner is at (`x`, `y`).
     pub(crate) fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
         self.push(Op::Rect { x, y, w, h, color });
@@ -401,10 +439,64 @@ impl Canvas {
             font_ids.push(type0);
         }
 
+        let mut image_ids = Vec::new();
+        for logo in &self.images {
+            let id = alloc();
+            let (w, h) = (
+                i32::try_from(logo.width()).unwrap_or(i32::MAX),
+                i32::try_from(logo.height()).unwrap_or(i32::MAX),
+            );
+            match &logo.data {
+                LogoData::Jpeg { bytes, gray } => {
+                    let mut x = pdf.image_xobject(id, bytes);
+                    x.filter(Filter::DctDecode);
+                    x.width(w).height(h).bits_per_component(8);
+                    if *gray {
+                        x.color_space().device_gray();
+                    } else {
+                        x.color_space().device_rgb();
+                    }
+                }
+                LogoData::Rgb { rgb, alpha } => {
+                    let mask = alpha.as_ref().map(|a| (alloc(), deflate(a)));
+                    let data = deflate(rgb);
+                    let mut x = pdf.image_xobject(id, &data);
+                    x.filter(Filter::FlateDecode);
+                    x.width(w).height(h).bits_per_component(8);
+                    x.color_space().device_rgb();
+                    if let Some((mask_id, _)) = &mask {
+                        x.s_mask(*mask_id);
+                    }
+                    x.finish();
+                    if let Some((mask_id, data)) = &mask {
+                        let mut m = pdf.image_xobject(*mask_id, data);
+                        m.filter(Filter::FlateDecode);
+                        m.width(w).height(h).bits_per_component(8);
+                        m.color_space().device_gray();
+                    }
+                }
+            }
+            image_ids.push(id);
+        }
+
         for (ops, (page_id, content_id)) in self.pages.iter().zip(&page_ids) {
             let mut content = Content::new();
             for op in ops {
                 match op {
+                    Op::Image { index, x, y, w, h } => {
+                        let name = format!("Im{index}");
+                        content.save_state();
+                        content.transform([
+                            w * PT_PER_MM,
+                            0.0,
+                            0.0,
+                            h * PT_PER_MM,
+                            x * PT_PER_MM,
+                            (PAGE_H - y - h) * PT_PER_MM,
+                        ]);
+                        content.x_object(Name(name.as_bytes()));
+                        content.restore_state();
+                    }
                     Op::Rect { x, y, w, h, color } => {
                         content.set_fill_rgb(color.0, color.1, color.2);
                         content.rect(
@@ -465,6 +557,14 @@ impl Canvas {
             let mut fonts = resources.fonts();
             fonts.pair(Name(b"F0"), font_ids[0]);
             fonts.pair(Name(b"F1"), font_ids[1]);
+            fonts.finish();
+            if !image_ids.is_empty() {
+                let mut xs = resources.x_objects();
+                for (i, id) in image_ids.iter().enumerate() {
+                    let name = format!("Im{i}");
+                    xs.pair(Name(name.as_bytes()), *id);
+                }
+            }
         }
         Ok(pdf.finish())
     }

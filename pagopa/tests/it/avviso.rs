@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pagopa::avviso::{Avviso, AvvisoError, MAX_INSTALLMENTS, TextProblem};
+use pagopa::avviso::{
+    Avviso, AvvisoError, LogoProblem, MAX_INSTALLMENTS, MAX_LOGO_BYTES, MAX_LOGO_PIXELS,
+    TextProblem,
+};
 use pagopa::{CodeError, PayloadError};
 use serde_json::{Value, json};
 
@@ -101,13 +104,56 @@ fn write_pdf(dir: &Path, a: &Avviso) -> PathBuf {
     path
 }
 
-fn page_text(pdf: &Path, page: usize) -> Option<String> {
+/// The text of one page in poppler's reading order with every run of white space made one
+/// space, so that a paragraph wrapped over several lines reads as one line.
+fn flat_text(pdf: &Path, page: usize) -> Option<String> {
     let p = page.to_string();
     let out = tool(
         "pdftotext",
-        &["-f", &p, "-l", &p, "-layout", pdf.to_str().unwrap(), "-"],
+        &["-f", &p, "-l", &p, pdf.to_str().unwrap(), "-"],
     )?;
-    Some(ok_stdout("pdftotext", &out))
+    let text = ok_stdout("pdftotext", &out);
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+fn count(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+/// The fixed texts of the guide "Avviso di pagamento pagoPA" v3.x (its Italian strings,
+/// `pagoPA-avvisi-320-stringhe-it.json`, and the page "Dove pagare"), as printed on the first
+/// page of every notice. Typed here from the guide, not taken from the crate.
+const FIRST_PAGE_TEXTS: [&str; 9] = [
+    "AVVISO DI PAGAMENTO",
+    "ENTE CREDITORE",
+    "DESTINATARIO",
+    "QUANTO E QUANDO PAGARE?",
+    "In fase di pagamento, se previsto dall\u{2019}ente, l\u{2019}importo potrebbe essere \
+     aggiornato automaticamente e subire variazioni in diminuzione (per sgravi, note di \
+     credito) o in aumento (per sanzioni, interessi, ecc.).",
+    "DOVE PAGARE?",
+    "PAGA CON L\u{2019}APP IO",
+    "PAGA SUL TERRITORIO",
+    "DATI PER IL PAGAMENTO",
+];
+/// "Dove pagare", the two channel texts when the creditor takes no payment itself.
+const ONLINE_TEXT: &str =
+    "oppure dal tuo Home Banking, con la tua app di pagamento o con gli altri canali abilitati.";
+const TERRITORY_TEXT: &str = "presso Banche e Sportelli ATM, negli Uffici Postali e Punti \
+    Postali, nei Bar, Edicole, Ricevitorie, Supermercati, Tabaccherie e altri Esercenti \
+    Convenzionati.";
+const QR_SINGLE: &str = "Inquadra il codice QR con la tua app di pagamento o usa i dati accanto.";
+const QR_RATES: &str = "Inquadra il codice QR con la tua app di pagamento o usa i dati sopra.";
+const POSTAL_WHERE: &str = "Bollettino Postale pagabile in tutti gli Uffici Postali e sui \
+    canali fisici o digitali abilitati di Poste Italiane e dell\u{2019}Ente Creditore";
+
+fn assert_all(text: &str, needles: &[&str], what: &str) {
+    for needle in needles {
+        assert!(
+            text.contains(needle),
+            "{what}: {needle:?} not found in:\n{text}"
+        );
+    }
 }
 
 fn pages(pdf: &Path) -> Option<usize> {
@@ -187,38 +233,77 @@ fn single_payment_with_postal_account_reads_back() {
     if let Some(n) = pages(&pdf) {
         assert_eq!(n, 1);
     }
-    if let Some(text) = page_text(&pdf, 1) {
-        for needle in [
-            "AVVISO DI PAGAMENTO",
-            "TARI 2026 - Tassa sui rifiuti, utenza domestica",
-            "ENTE CREDITORE",
-            "Comune di Sant'Elpidio a Mare",
-            "Servizio Tributi",
-            "tributi@comune.example.it · 0734 000000",
-            "Cod. Fiscale 80016350821",
-            "DESTINATARIO AVVISO",
-            "Mario Rossi Niccolò",
-            "Cod. Fiscale RSSMRA80A01H501U",
-            "Via Roma 1, 63811 Sant'Elpidio a Mare (FM)",
-            "QUANTO E QUANDO PAGARE?",
-            "123.456,78 Euro",
-            "entro il 16/04/2026",
-            "DOVE PAGARE?",
-            "RATA UNICA entro il 16/04/2026",
-            "Codice CBILL",
-            "AB12C",
-            "Codice Avviso",
-            "3010 0000 0000 0001 44",
-            "Cod. Fiscale Ente Creditore",
-            "BOLLETTINO POSTALE PA",
-            "sul C/C n.",
-            "001011136627",
-            "Comune di Sant'Elpidio a Mare - Servizio Tesoreria",
-            "AUT. DB/SISB/E 123456 DEL 01/01/2026",
-            "P1",
-        ] {
-            assert!(text.contains(needle), "{needle:?} not found in:\n{text}");
-        }
+    if let Some(text) = flat_text(&pdf, 1) {
+        assert_all(&text, &FIRST_PAGE_TEXTS, "fixed texts");
+        assert_all(
+            &text,
+            &[ONLINE_TEXT, TERRITORY_TEXT, "vai su pagopa.gov.it"],
+            "channels",
+        );
+        // 1, 2.1, 2.2: header and parties.
+        assert_all(
+            &text,
+            &[
+                "TARI 2026 - Tassa sui rifiuti, utenza domestica",
+                "Codice Fiscale 80016350821",
+                "Comune di Sant'Elpidio a Mare",
+                "Servizio Tributi",
+                "tributi@comune.example.it · 0734 000000",
+                "Codice Fiscale RSSMRA80A01H501U",
+                "Mario Rossi Niccolò",
+                "Via Roma 1, 63811 Sant'Elpidio a Mare (FM)",
+            ],
+            "parties",
+        );
+        // 3.1: amount, due date; no installment text without installments.
+        assert_all(&text, &["123.456,78 Euro entro il 16/04/2026"], "amount");
+        assert!(!text.contains("Puoi pagare"), "{text}");
+        // 4, Rata unica: its title, the QR instruction and every field's label.
+        assert_all(
+            &text,
+            &[
+                "RATA UNICA entro il 16/04/2026",
+                QR_SINGLE,
+                "Destinatario",
+                "Ente Creditore",
+                "Oggetto del pagamento",
+                "Euro",
+                "123.456,78",
+                "Codice CBILL",
+                "AB12C",
+                "Codice Avviso",
+                "3010 0000 0000 0001 44",
+                "Codice Fiscale Ente",
+            ],
+            "rata unica",
+        );
+        // Bollettino Postale PA: title, where it is paid, account, holder, recipient, subject,
+        // amount, notice code, type P1, creditor's fiscal code, Poste's authorisation.
+        assert_all(
+            &text,
+            &[
+                "BOLLETTINO POSTALE PA",
+                "BancoPosta",
+                POSTAL_WHERE,
+                "sul C/C n.",
+                "001011136627",
+                "Intestato a",
+                "Comune di Sant'Elpidio a Mare - Servizio Tesoreria",
+                "Tipo",
+                "P1",
+                "Cod. Fiscale Ente Creditore",
+                "AUT. DB/SISB/E 123456 DEL 01/01/2026",
+            ],
+            "bollettino",
+        );
+        // Each option's data twice: once for the banks, once on the bollettino.
+        assert_eq!(count(&text, "RATA UNICA entro il 16/04/2026"), 2, "{text}");
+        assert_eq!(count(&text, "3010 0000 0000 0001 44"), 2, "{text}");
+        assert_eq!(count(&text, "Codice Avviso"), 2, "{text}");
+        assert_eq!(count(&text, "Oggetto del pagamento"), 2, "{text}");
+        assert_eq!(count(&text, "Mario Rossi Niccolò"), 3, "{text}");
+        // Section 2.1, Rata unica, Bollettino.
+        assert_eq!(count(&text, "80016350821"), 3, "{text}");
         // The notice code is printed in groups of four, never as 18 digits in a row.
         assert!(!text.contains(NOTICES[0]), "{text}");
     }
@@ -247,26 +332,71 @@ fn single_payment_with_postal_account_reads_back() {
 /// Checks one page of installments: its text, its QR codes and Data Matrix symbols.
 fn check_installment_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<usize>) {
     let offset = usize::from(a.single.is_some());
-    if let Some(text) = page_text(pdf, page) {
-        assert!(text.contains("TARI 2026 - Tassa sui rifiuti"), "{text}");
+    if let Some(text) = flat_text(pdf, page) {
+        assert_all(
+            &text,
+            &[
+                "AVVISO DI PAGAMENTO",
+                "TARI 2026 - Tassa sui rifiuti, utenza domestica",
+                "DATI PER IL PAGAMENTO",
+            ],
+            "header",
+        );
+        // The data the installments share, with the guide's short labels.
+        assert_all(
+            &text,
+            &[
+                "Ente Creditore",
+                "Comune di Sant'Elpidio a Mare",
+                "Oggetto del pagamento",
+                "Destinatario",
+                "Mario Rossi Niccolò",
+                "Cod. CBILL",
+                "AB12C",
+                "Cod. Fiscale Ente",
+                "80016350821",
+                QR_RATES,
+            ],
+            "rate multiple",
+        );
+        let n = rates.len();
         for i in rates.clone() {
             let o = &a.installments[i];
             let code = o.notice.to_print_format();
             let amount = format!("{},{:02}", o.amount.cents() / 100, o.amount.cents() % 100);
             let due = o.due_date.format("%d/%m/%Y").to_string();
-            for needle in [
-                format!("RATA {}", i + 1),
-                code,
-                amount,
-                format!("entro il {due}"),
-            ] {
-                assert!(
-                    text.contains(&needle),
-                    "page {page}: {needle:?} not in\n{text}"
-                );
-            }
+            let title = format!("RATA {} entro il {due}", i + 1);
+            assert_all(&text, &[&title, &code, &amount], &format!("page {page}"));
+            let copies = if a.creditor.postal.is_some() { 2 } else { 1 };
+            assert_eq!(count(&text, &title), copies, "page {page}: {title}\n{text}");
+            assert_eq!(count(&text, &code), copies, "page {page}: {code}\n{text}");
         }
-        assert!(text.contains("AB12C"), "{text}");
+        assert_eq!(count(&text, "Cod. Avviso"), n, "{text}");
+        assert_eq!(
+            count(&text, "Euro"),
+            n * if a.creditor.postal.is_some() { 2 } else { 1 },
+            "{text}"
+        );
+        if a.creditor.postal.is_some() {
+            assert_all(
+                &text,
+                &[
+                    "BOLLETTINO POSTALE PA",
+                    POSTAL_WHERE,
+                    "sul C/C n. 001011136627",
+                    "Intestato a Comune di Sant'Elpidio a Mare - Servizio Tesoreria",
+                    "Cod. Fiscale Ente Creditore",
+                    "Tipo",
+                    "P1",
+                    "AUT. DB/SISB/E 123456 DEL 01/01/2026",
+                ],
+                "bollettino",
+            );
+            // The bollettino prints the notice code with the long label.
+            assert_eq!(count(&text, "Codice Avviso"), n, "{text}");
+        } else {
+            assert!(!text.contains("BOLLETTINO POSTALE PA"), "{text}");
+        }
         let next = rates.end + 1;
         assert!(!text.contains(&format!("RATA {next} ")), "{text}");
     }
@@ -298,10 +428,15 @@ fn single_payment_and_three_installments_take_two_pages() {
     if let Some(n) = pages(&pdf) {
         assert_eq!(n, 2);
     }
-    if let Some(text) = page_text(&pdf, 1) {
-        assert!(
-            text.contains("Puoi pagare per intero o in 3 rate."),
-            "{text}"
+    if let Some(text) = flat_text(&pdf, 1) {
+        assert_all(&text, &FIRST_PAGE_TEXTS, "fixed texts");
+        assert_all(
+            &text,
+            &[
+                "123.456,78 Euro entro il 16/04/2026",
+                "Puoi pagare per intero o in 3 rate",
+            ],
+            "3.1",
         );
         assert!(text.contains("RATA UNICA"), "{text}");
         assert!(!text.contains("RATA 1"), "{text}");
@@ -320,8 +455,17 @@ fn four_installments_without_single_payment_go_two_per_page() {
     if let Some(n) = pages(&pdf) {
         assert_eq!(n, 2);
     }
-    if let Some(text) = page_text(&pdf, 1) {
-        assert!(text.contains("Puoi pagare in 4 rate"), "{text}");
+    if let Some(text) = flat_text(&pdf, 1) {
+        assert_all(&text, &FIRST_PAGE_TEXTS, "fixed texts");
+        assert_all(
+            &text,
+            &[
+                "Puoi pagare in 4 rate",
+                "Importi e scadenze sono riportati nel dettaglio di ogni singola rata.",
+            ],
+            "3.1",
+        );
+        assert!(!text.contains("per intero"), "{text}");
         assert!(!text.contains("RATA UNICA"), "{text}");
         assert!(!text.contains("BOLLETTINO POSTALE PA"), "{text}");
     }
@@ -561,11 +705,11 @@ fn qr_code_is_vector_and_25_mm_wide() {
     }
     let Some(png) = raster(&pdf, 1) else { return };
     let img = image::open(&png).unwrap().to_luma8();
-    // The QR of the single payment sits at 17 mm from the left, 157 mm from the top; the
+    // The QR of the single payment sits at 17 mm from the left, 140 mm from the top; the
     // window stays inside its white quiet zone, so every dark pixel in it belongs to the symbol.
     let px = |mm: f64| (mm / 25.4 * 300.0).round() as u32;
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for y in px(154.3)..px(184.7) {
+    for y in px(137.3)..px(167.7) {
         for x in px(14.3)..px(44.7) {
             if img.get_pixel(x, y).0[0] < 128 {
                 x0 = x0.min(x);
@@ -636,7 +780,9 @@ fn longest_fields_stay_inside_the_page_without_overlapping() {
         v["creditor"]["name"] = json!(long("Ente", 99));
         v["creditor"]["sector"] = json!(long("Settore", 99));
         v["creditor"]["info"] = json!(long("Info", 99));
-        v["creditor"]["postal"]["holder"] = json!(long("Intestatario", 99));
+        v["creditor"]["postal"]["holder"] = json!(long("Intestatario", 49));
+        v["creditor"]["physical_channel"] = json!(long("Casse", 49));
+        v["creditor"]["online_channel"] = json!("site_or_app");
         v["creditor"]["postal"]["authorization"] = json!(long("AUT.", 99));
         v["debtor"]["name"] = json!(long("Destinatario", 69));
         v["debtor"]["address"] = json!(long("Via", 99));
@@ -671,4 +817,291 @@ fn longest_fields_stay_inside_the_page_without_overlapping() {
             }
         }
     }
+}
+
+#[test]
+fn creditor_channels_are_named_in_the_guide_words() {
+    let dir = tempfile::tempdir().unwrap();
+    for (channel, words) in [
+        ("site", "sul sito di"),
+        ("app", "sull\u{2019}app di"),
+        ("site_or_app", "sul sito o app di"),
+    ] {
+        let mut v = base(0, true, false);
+        v["creditor"]["online_channel"] = json!(channel);
+        v["creditor"]["physical_channel"] = json!("Casse Del Municipio");
+        let pdf = write_pdf(dir.path(), &avviso(&v));
+        let Some(text) = flat_text(&pdf, 1) else {
+            return;
+        };
+        let online = format!(
+            "oppure {words} Comune di Sant'Elpidio a Mare, dal tuo Home \
+             Banking, con la tua app di pagamento o con gli altri canali abilitati."
+        );
+        assert_all(
+            &text,
+            &[
+                &online,
+                &format!("PAGA SUL TERRITORIO Casse Del Municipio, {TERRITORY_TEXT}"),
+            ],
+            channel,
+        );
+        assert!(!text.contains(ONLINE_TEXT), "{text}");
+    }
+    let mut v = base(0, true, false);
+    v["creditor"]["online_channel"] = json!("website");
+    assert!(matches!(error_of(&v), AvvisoError::Json { .. }));
+    let mut v = base(0, true, false);
+    v["creditor"]["physical_channel"] = json!("x".repeat(51));
+    assert!(matches!(
+        error_of(&v),
+        AvvisoError::Text { field, problem: TextProblem::TooLong { max: 50, found: 51 } }
+            if field == "creditor.physical_channel"
+    ));
+    // The guide gives the postal account holder 50 characters.
+    let mut v = base(0, true, true);
+    v["creditor"]["postal"]["holder"] = json!("x".repeat(51));
+    assert!(matches!(
+        error_of(&v),
+        AvvisoError::Text { field, problem: TextProblem::TooLong { max: 50, .. } }
+            if field == "creditor.postal.holder"
+    ));
+}
+
+/// `pdfimages -list` rows after its two header lines: (width, height, color, bpc, enc, is mask).
+type ImageRow = (u32, u32, String, u32, String, bool);
+
+fn image_list(pdf: &Path) -> Option<Vec<ImageRow>> {
+    let out = tool("pdfimages", &["-list", pdf.to_str().unwrap()])?;
+    let list = ok_stdout("pdfimages", &out);
+    Some(
+        list.lines()
+            .skip(2)
+            .map(|l| {
+                let c: Vec<&str> = l.split_whitespace().collect();
+                // page num type width height color comp bpc enc interp object ...
+                (
+                    c[3].parse().unwrap(),
+                    c[4].parse().unwrap(),
+                    c[5].to_owned(),
+                    c[7].parse().unwrap(),
+                    c[8].to_owned(),
+                    c[2] == "smask",
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Mean colour of a rectangle (millimetres) of a 100 dpi colour rendering of page 1.
+fn mean_rgb(pdf: &Path, x: f64, y: f64, w: f64, h: f64) -> Option<[f64; 3]> {
+    let prefix = pdf.with_file_name("colour");
+    let out = tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "100",
+            "-png",
+            "-singlefile",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    )?;
+    ok_stdout("pdftoppm", &out);
+    let img = image::open(prefix.with_extension("png")).unwrap().to_rgb8();
+    let px = |mm: f64| (mm / 25.4 * 100.0).round() as u32;
+    let mut sum = [0.0; 3];
+    let mut n = 0.0;
+    for yy in px(y)..px(y + h) {
+        for xx in px(x)..px(x + w) {
+            let p = img.get_pixel(xx, yy).0;
+            for k in 0..3 {
+                sum[k] += f64::from(p[k]);
+            }
+            n += 1.0;
+        }
+    }
+    Some(sum.map(|s| s / n))
+}
+
+#[test]
+fn creditor_logo_png_with_transparency_is_embedded_in_its_area() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 300 x 150 red logo whose right half is transparent: it rests against the top right
+    // corner of the 30 x 30 mm area (x 136..166 mm, y 5..35 mm), 30 x 15 mm.
+    let mut img = image::RgbaImage::new(300, 150);
+    for (x, _, p) in img.enumerate_pixels_mut() {
+        *p = if x < 150 {
+            image::Rgba([220, 20, 20, 255])
+        } else {
+            image::Rgba([0, 0, 255, 0])
+        };
+    }
+    let png = dir.path().join("logo.png");
+    img.save(&png).unwrap();
+    let a = avviso(&base(0, true, false))
+        .with_logo(&std::fs::read(&png).unwrap())
+        .unwrap();
+    let pdf = write_pdf(dir.path(), &a);
+    if let Some(list) = image_list(&pdf) {
+        assert_eq!(
+            list,
+            vec![
+                (300, 150, "rgb".to_owned(), 8, "image".to_owned(), false),
+                (300, 150, "gray".to_owned(), 8, "image".to_owned(), true),
+            ]
+        );
+    }
+    // Left half red, right half transparent (white paper), below the logo nothing.
+    if let Some(red) = mean_rgb(&pdf, 138.0, 7.0, 11.0, 11.0) {
+        assert!(red[0] > 180.0 && red[1] < 80.0 && red[2] < 80.0, "{red:?}");
+    }
+    if let Some(clear) = mean_rgb(&pdf, 153.0, 7.0, 11.0, 11.0) {
+        assert!(clear.iter().all(|&c| c > 240.0), "{clear:?}");
+    }
+    if let Some(below) = mean_rgb(&pdf, 138.0, 22.0, 26.0, 12.0) {
+        assert!(below.iter().all(|&c| c > 240.0), "{below:?}");
+    }
+}
+
+#[test]
+fn creditor_logo_jpeg_made_by_libjpeg_is_embedded_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    // poppler renders a notice to a JPEG (libjpeg): that JPEG is the logo of another notice.
+    let first = write_pdf(dir.path(), &avviso(&base(0, true, false)));
+    let prefix = dir.path().join("logo");
+    let Some(out) = tool(
+        "pdftoppm",
+        &[
+            "-r",
+            "20",
+            "-jpeg",
+            "-singlefile",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            first.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
+    ) else {
+        return;
+    };
+    ok_stdout("pdftoppm", &out);
+    let jpeg = std::fs::read(prefix.with_extension("jpg")).unwrap();
+    let a = avviso(&base(4, false, false)).with_logo(&jpeg).unwrap();
+    assert_eq!(a.page_count(), 2);
+    let logo = a.logo.as_ref().unwrap();
+    assert!(logo.is_jpeg());
+    // A4 at 20 dpi, as pdftoppm rounds the page size up.
+    let side = |mm: f64| (mm / 25.4 * 20.0).ceil() as u32;
+    let (w, h) = (side(210.0), side(297.0));
+    assert_eq!((logo.width(), logo.height()), (w, h));
+    let pdf = a.to_pdf().unwrap();
+    // Embedded byte for byte (DCTDecode), on both pages through one image object.
+    assert!(pdf.windows(jpeg.len()).any(|w| w == jpeg.as_slice()));
+    let path = dir.path().join("with-logo.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if let Some(list) = image_list(&path) {
+        assert_eq!(
+            list,
+            vec![(w, h, "rgb".to_owned(), 8, "jpeg".to_owned(), false); 2]
+        );
+    }
+}
+
+#[test]
+fn bad_logos_give_typed_errors() {
+    let a = avviso(&base(0, true, false));
+    let err = |bytes: &[u8]| match a.clone().with_logo(bytes) {
+        Err(AvvisoError::Logo(p)) => p,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(err(b"GIF89a\x01\x00\x01\x00"), LogoProblem::UnknownFormat);
+    assert_eq!(err(b""), LogoProblem::UnknownFormat);
+    let mut huge = b"\x89PNG\r\n\x1a\n".to_vec();
+    huge.resize(MAX_LOGO_BYTES + 1, 0);
+    assert_eq!(
+        err(&huge),
+        LogoProblem::TooManyBytes {
+            max: MAX_LOGO_BYTES,
+            found: MAX_LOGO_BYTES + 1
+        }
+    );
+    // A PNG signature followed by garbage, and a PNG cut in the middle.
+    assert!(matches!(
+        err(b"\x89PNG\r\n\x1a\ngarbage"),
+        LogoProblem::Png(_)
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.png");
+    image::GrayImage::new(MAX_LOGO_PIXELS + 1, 1)
+        .save(&wide)
+        .unwrap();
+    let wide = std::fs::read(&wide).unwrap();
+    assert_eq!(
+        err(&wide),
+        LogoProblem::BadSize {
+            width: MAX_LOGO_PIXELS + 1,
+            height: 1,
+            max: MAX_LOGO_PIXELS
+        }
+    );
+    let ok = dir.path().join("ok.png");
+    image::GrayImage::new(40, 40).save(&ok).unwrap();
+    let ok = std::fs::read(&ok).unwrap();
+    assert!(matches!(err(&ok[..ok.len() / 2]), LogoProblem::Png(_)));
+    // JPEG: a header cut short, a segment longer than the file, 12-bit and CMYK frames.
+    assert!(matches!(
+        err(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00]),
+        LogoProblem::Jpeg(_)
+    ));
+    assert!(matches!(
+        err(&[0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 1, 2]),
+        LogoProblem::Jpeg(_)
+    ));
+    assert!(matches!(
+        err(&[0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02]),
+        LogoProblem::Jpeg(_)
+    ));
+    let sof = |bits: u8, comps: u8| {
+        vec![
+            0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, bits, 0, 10, 0, 10, comps, 1, 0x11, 0,
+        ]
+    };
+    assert_eq!(
+        err(&sof(12, 3)),
+        LogoProblem::JpegKind {
+            components: 3,
+            bits: 12
+        }
+    );
+    assert_eq!(
+        err(&sof(8, 4)),
+        LogoProblem::JpegKind {
+            components: 4,
+            bits: 8
+        }
+    );
+    let mut zero = sof(8, 3);
+    zero[9] = 0;
+    zero[10] = 0;
+    assert_eq!(
+        err(&zero),
+        LogoProblem::BadSize {
+            width: 0,
+            height: 10,
+            max: MAX_LOGO_PIXELS
+        }
+    );
+    // A frame header alone is enough to read a JPEG's size.
+    let logo = a.clone().with_logo(&sof(8, 1)).unwrap().logo.unwrap();
+    assert_eq!(
+        (logo.width(), logo.height(), logo.is_jpeg()),
+        (10, 10, true)
+    );
 }
