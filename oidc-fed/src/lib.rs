@@ -1,5 +1,5 @@
 //! SPID / CIE id over OpenID Connect Federation 1.0 (issue 19): JOSE, entity statements,
-//! metadata policy.
+//! metadata policy, trust chains and trust marks.
 //!
 //! JWS and JWK are implemented on `ring`, which the workspace already uses for every signature
 //! (XML-DSig, SAML): RS256, PS256 and ES256 verification from raw JWK components, signing from
@@ -11,16 +11,28 @@
 //! statement, never from the token), the key type must fit `alg`, `crit` is refused and `typ` is
 //! checked when the caller requires one (e.g. `entity-statement+jwt`).
 
+mod chain;
 mod jose;
 mod policy;
 mod statement;
+mod trust_mark;
 
 pub use statement::{
     CLOCK_SKEW, ENTITY_STATEMENT_TYP, EntityConfigurationBuilder, EntityStatement, StatementError,
     verify_entity_configuration, verify_statement,
 };
 
+pub use chain::{
+    ChainError, FetchError, Fetcher, HttpResponse, MAX_BODY, TrustAnchor, TrustChain,
+    TrustChainCache, TrustChainResolver, entity_configuration_url, verify_trust_chain,
+};
+#[cfg(feature = "http")]
+pub use chain::{ReqwestFetcher, spawn_refresher};
 pub use policy::{MetadataPolicy, OPERATORS, ParameterPolicy, PolicyError, PolicyErrorKind};
+pub use trust_mark::{
+    TRUST_MARK_TYP, TrustMark, TrustMarkError, check_issuer_trusted, peek_trust_mark,
+    verify_trust_mark,
+};
 
 pub use jose::{
     Alg, JoseError, Jwk, Jwks, MAX_JWS_LEN, PublicKey, SigningKey, Verified, VerifyOptions,

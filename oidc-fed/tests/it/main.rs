@@ -1,6 +1,10 @@
 //! Public-API tests of oidc-fed.
 #![allow(clippy::unwrap_used)]
 
+#[cfg(feature = "http")]
+mod chain;
+#[cfg(feature = "http")]
+mod fed;
 mod jose;
 mod oracle;
 mod policy;
