@@ -612,3 +612,130 @@ impl Diff<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lopdf::{Stream, dictionary};
+
+    use super::*;
+
+    /// A one-page document; the page's `/Contents` names object 9, which it lacks.
+    fn base() -> Document {
+        let mut doc = Document::with_version("1.7");
+        doc.objects.insert(
+            (1, 0),
+            Object::Dictionary(dictionary! {
+                "Type" => "Catalog", "Pages" => Object::Reference((2, 0)),
+            }),
+        );
+        doc.objects.insert(
+            (2, 0),
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![Object::Reference((3, 0))], "Count" => 1,
+            }),
+        );
+        doc.objects.insert(
+            (3, 0),
+            Object::Dictionary(dictionary! {
+                "Type" => "Page", "Parent" => Object::Reference((2, 0)),
+                "Contents" => vec![Object::Reference((4, 0)), Object::Reference((9, 0))],
+            }),
+        );
+        doc.objects.insert(
+            (4, 0),
+            Object::Stream(Stream::new(dictionary! {}, b"q Q".to_vec())),
+        );
+        doc.objects.insert(
+            (5, 0),
+            Object::Dictionary(dictionary! {
+                "Type" => "Sig", "Contents" => Object::string_literal("x"),
+            }),
+        );
+        doc.trailer.set("Root", Object::Reference((1, 0)));
+        doc
+    }
+
+    fn levels(new: &Document) -> Vec<ModificationLevel> {
+        changes(&base(), new).iter().map(Change::level).collect()
+    }
+
+    #[test]
+    fn unchanged_is_no_change() {
+        assert!(changes(&base(), &base()).is_empty());
+    }
+
+    #[test]
+    fn defining_an_object_the_signed_revision_lacked_is_other() {
+        let mut new = base();
+        new.objects.insert(
+            (9, 0),
+            Object::Stream(Stream::new(dictionary! {}, b"BT (x) Tj ET".to_vec())),
+        );
+        assert_eq!(levels(&new), vec![ModificationLevel::Other]);
+    }
+
+    #[test]
+    fn page_content_and_signature_dictionary_changes_are_other() {
+        let mut new = base();
+        new.objects.insert(
+            (4, 0),
+            Object::Stream(Stream::new(dictionary! {}, b"q 1 0 0 RG Q".to_vec())),
+        );
+        assert_eq!(levels(&new), vec![ModificationLevel::Other]);
+        let mut new = base();
+        new.objects.insert(
+            (5, 0),
+            Object::Dictionary(dictionary! {
+                "Type" => "Sig", "Contents" => Object::string_literal("y"),
+            }),
+        );
+        assert_eq!(levels(&new), vec![ModificationLevel::Other]);
+        let mut new = base();
+        new.objects.remove(&(4, 0));
+        assert_eq!(levels(&new), vec![ModificationLevel::Other]);
+        let mut new = base();
+        new.trailer.set("Root", Object::Reference((7, 0)));
+        assert!(levels(&new).contains(&ModificationLevel::Other));
+    }
+
+    #[test]
+    fn an_annotation_added_to_a_page_is_annotations() {
+        let mut new = base();
+        new.objects.insert((8, 0), Object::Dictionary(dictionary! {
+            "Type" => "Annot", "Subtype" => "FreeText", "Rect" => vec![0.into(), 0.into(), 9.into(), 9.into()],
+        }));
+        if let Some(Object::Dictionary(page)) = new.objects.get_mut(&(3, 0)) {
+            page.set("Annots", vec![Object::Reference((8, 0))]);
+        }
+        assert_eq!(
+            changes(&base(), &new),
+            vec![Change::AnnotationAdded {
+                subtype: "FreeText".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_new_non_signature_field_is_other() {
+        let mut old = base();
+        if let Some(Object::Dictionary(c)) = old.objects.get_mut(&(1, 0)) {
+            c.set("AcroForm", dictionary! { "Fields" => Vec::<Object>::new() });
+        }
+        let mut new = old.clone();
+        new.objects.insert(
+            (8, 0),
+            Object::Dictionary(
+                dictionary! { "FT" => "Tx", "T" => Object::string_literal("importo") },
+            ),
+        );
+        if let Some(Object::Dictionary(c)) = new.objects.get_mut(&(1, 0)) {
+            c.set(
+                "AcroForm",
+                dictionary! { "Fields" => vec![Object::Reference((8, 0))] },
+            );
+        }
+        let got = changes(&old, &new);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].level(), ModificationLevel::Other, "{got:?}");
+    }
+}

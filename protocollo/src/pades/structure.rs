@@ -301,7 +301,7 @@ impl<'a> PdfFile<'a> {
         if hex.len() > MAX_SIGNATURE_CONTENTS {
             return Err(bad("the /Contents hole is larger than the limit"));
         }
-        if hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        if !hex.len().is_multiple_of(2) || !hex.iter().all(u8::is_ascii_hexdigit) {
             return Err(bad(
                 "the hole holds other than an even number of hex digits",
             ));
@@ -501,4 +501,111 @@ pub(crate) fn field_name(doc: &Document, field: &Dictionary) -> String {
     }
     parts.reverse();
     parts.join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
+
+    /// A PDF with one signature field whose dictionary holds `/Fake` and `/Contents` hex
+    /// strings of the same length, a hex string in another object before it, and a
+    /// `/ByteRange` whose hole is the string `target` names ("Contents", "Fake", "Other").
+    fn pdf(target: &str) -> Vec<u8> {
+        let hex = format!("3000{}", "0".repeat(60));
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R /AcroForm 6 0 R >>".to_owned(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] /Annots [5 0 R] >>".to_owned(),
+            format!(
+                "<< /Type /Sig /SubFilter /ETSI.CAdES.detached /ByteRange {PLACEHOLDER} \
+                 /Fake <{hex}> /Contents <{hex}> >>"
+            ),
+            "<< /FT /Sig /T (Firma) /V 4 0 R /Subtype /Widget /Rect [0 0 0 0] /P 3 0 R >>"
+                .to_owned(),
+            "<< /Fields [5 0 R] /SigFlags 3 >>".to_owned(),
+            format!("<< /Other <{hex}> >>"),
+        ];
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        let key = format!("/{target} <");
+        let b = memfind(&out, key.as_bytes()).unwrap_or(0) + key.len() - 1;
+        let c = b + hex.len() + 2;
+        let range = format!("[0 {b:010} {c:010} {:010}]", out.len() - c);
+        let at = memfind(&out, PLACEHOLDER.as_bytes()).unwrap_or(0);
+        out[at..at + range.len()].copy_from_slice(range.as_bytes());
+        out
+    }
+
+    fn check(bytes: &[u8]) -> Result<CheckedRange, PdfSignatureError> {
+        let file = PdfFile::read(bytes).unwrap();
+        let fields = file.signature_fields().unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].name, "Firma");
+        file.check_signature(&fields[0])
+    }
+
+    fn reason(r: Result<CheckedRange, PdfSignatureError>) -> String {
+        match r {
+            Err(PdfSignatureError::ByteRange { reason, .. }) => reason,
+            Err(e) => panic!("not a ByteRange error: {e}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn the_contents_hole_is_accepted() {
+        let bytes = pdf("Contents");
+        let c = check(&bytes).unwrap();
+        assert_eq!(c.revision, 1);
+        assert_eq!(c.cms, vec![0x30, 0x00]);
+        assert_eq!(c.signed.len(), bytes.len() - 66);
+    }
+
+    #[test]
+    fn a_hole_over_another_entry_of_the_dictionary_is_refused() {
+        let r = reason(check(&pdf("Fake")));
+        assert!(r.contains("not the value of /Contents"), "{r}");
+    }
+
+    #[test]
+    fn a_hole_in_another_object_is_refused() {
+        let r = reason(check(&pdf("Other")));
+        assert!(r.contains("not inside the signature dictionary"), "{r}");
+    }
+
+    #[test]
+    fn a_hole_that_is_not_hex_is_refused() {
+        let mut bytes = pdf("Contents");
+        let at = memfind(&bytes, b"/Contents <30").unwrap() + 13;
+        bytes[at] = b'g';
+        // lopdf refuses the hex string itself, or the check does
+        match PdfFile::read(&bytes) {
+            Err(_) => {}
+            Ok(file) => {
+                if let Some(f) = file.signature_fields().unwrap().first() {
+                    assert!(file.check_signature(f).is_err());
+                }
+            }
+        }
+    }
 }
