@@ -4,6 +4,8 @@
 #[cfg(feature = "http")]
 mod chain;
 #[cfg(feature = "http")]
+mod chain_oracle;
+#[cfg(feature = "http")]
 mod fed;
 mod jose;
 mod oracle;

@@ -6,7 +6,7 @@ use oidc_fed::{Alg, JoseError, Jwks, VerifyOptions, verify};
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     let cands = [
         std::env::var("PA_PY").ok(),
         Some("/tmp/jwtvenv/bin/python".into()),
@@ -49,8 +49,13 @@ else:
 "#;
 
 fn run(py: &str, req: serde_json::Value) -> serde_json::Value {
+    run_script(py, SCRIPT, req)
+}
+
+/// Runs a Python script with `req` as JSON on stdin; its stdout is JSON.
+pub(crate) fn run_script(py: &str, script: &str, req: serde_json::Value) -> serde_json::Value {
     let mut c = Command::new(py)
-        .args(["-c", SCRIPT])
+        .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
