@@ -133,7 +133,8 @@ pub struct ReceivedMessage {
     /// When.
     pub received_at: DateTime<Utc>,
     /// The service created on the mock whose key the message came with (`None` for a key of
-    /// [`MockConfig::accepted_keys`] or any key of an open mock).
+    /// [`MockConfig::accepted_keys`] or any key of an open mock). As at IO, `getMessage` answers
+    /// 403 for such a message to a key of any other service.
     pub sent_by: Option<String>,
 }
 
@@ -582,15 +583,7 @@ async fn submit_message(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
         return recipient_forbidden();
     }
     let id = new_id(&s);
-    let key = headers
-        .get(crate::api::SUBSCRIPTION_KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let sent_by = lock(&s.manage)
-        .services
-        .iter()
-        .find(|(_, sv)| sv.primary == key || sv.secondary == key)
-        .map(|(id, _)| id.clone());
+    let sent_by = caller_service(&s, &headers);
     lock(&s.messages).push(ReceivedMessage {
         id: id.clone(),
         message,
@@ -612,6 +605,19 @@ async fn submit_message(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
     r
 }
 
+/// The managed service whose primary or secondary key the request carries.
+fn caller_service(s: &Shared, headers: &HeaderMap) -> Option<String> {
+    let key = headers
+        .get(crate::api::SUBSCRIPTION_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    lock(&s.manage)
+        .services
+        .iter()
+        .find(|(_, sv)| sv.primary == key || sv.secondary == key)
+        .map(|(id, _)| id.clone())
+}
+
 async fn get_message(
     State(s): State<Arc<Shared>>,
     Path((cf, id)): Path<(String, String)>,
@@ -631,6 +637,14 @@ async fn get_message(
             "No message found for the provided ID.",
         );
     };
+    // As IO does: a service reads only the messages it sent.
+    if m.sent_by.is_some() && caller_service(&s, &headers) != m.sent_by {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "You are not allowed here",
+            "You do not have enough permission to complete the operation you requested",
+        );
+    }
     let status = lock(&s.statuses)
         .get(&m.id)
         .cloned()

@@ -192,6 +192,11 @@ pub struct JournalEntry {
     pub attempts: u32,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// The service whose key sends the row, when the job sends per service
+    /// ([`ServiceClients`](super::ServiceClients)): the delivery check
+    /// ([`check_delivery_per_service`](super::check_delivery_per_service)) reads the message
+    /// with that service's key.
+    pub service: Option<String>,
 }
 
 /// A worker's request to take a row ([`Journal::claim`]).
@@ -340,11 +345,11 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 ";
 
-const COLUMNS: &str = "key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at";
+const COLUMNS: &str = "key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at, service";
 
 impl SqliteJournal {
     /// Opens (creating if needed) a journal file. A file written by an earlier version gets
-    /// the holder columns added.
+    /// the holder and service columns added.
     ///
     /// # Errors
     /// [`JournalError::Sqlite`] if the file cannot be opened or set up.
@@ -362,6 +367,12 @@ impl SqliteJournal {
                 "ALTER TABLE rows ADD COLUMN worker TEXT;
                  ALTER TABLE rows ADD COLUMN lease_until INTEGER;",
             )?;
+        }
+        let has_service: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('rows') WHERE name = 'service'")?
+            .exists([])?;
+        if !has_service {
+            conn.execute_batch("ALTER TABLE rows ADD COLUMN service TEXT;")?;
         }
         let (tx, rx) = mpsc::channel::<Cmd>();
         std::thread::Builder::new()
@@ -562,8 +573,8 @@ fn apply(
             let (message_id, reason, detail, delivery) = state_columns(&e.state);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO rows
-                 (key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at, worker, lease_until)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL)",
+                 (key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, delivery, attempts, updated_at, worker, lease_until, service)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, ?12)",
             )?
             .execute(params![
                 e.key,
@@ -577,6 +588,7 @@ fn apply(
                 delivery,
                 e.attempts,
                 crate::types::timestamp::format(&e.updated_at),
+                e.service,
             ])?;
             Ok(Ok(Done::Unit))
         }
@@ -590,7 +602,7 @@ fn apply(
                 .prepare_cached(
                     "UPDATE rows SET seq = ?2, fiscal_code = ?3, fingerprint = ?4, state = ?5,
                      message_id = ?6, reason = ?7, detail = ?8, delivery = ?9, attempts = ?10,
-                     updated_at = ?11, worker = ?12, lease_until = ?13
+                     updated_at = ?11, worker = ?12, lease_until = ?13, service = ?15
                      WHERE key = ?1 AND worker = ?14",
                 )?
                 .execute(params![
@@ -608,6 +620,7 @@ fn apply(
                     keep,
                     until,
                     worker,
+                    e.service,
                 ])?;
             Ok(Ok(Done::Bool(n == 1)))
         }
@@ -627,8 +640,8 @@ fn apply(
                 .query_row([key], |r| {
                     Ok((
                         raw_row(r)?,
-                        r.get::<_, Option<String>>(11)?,
-                        r.get::<_, Option<i64>>(12)?,
+                        r.get::<_, Option<String>>(12)?,
+                        r.get::<_, Option<i64>>(13)?,
                     ))
                 })
                 .optional()?;
@@ -654,6 +667,7 @@ fn apply(
                     state: RowState::Claimed,
                     attempts: 0,
                     updated_at: now,
+                    service: None,
                 }))));
             };
             let entry = match entry_from_raw(raw) {
@@ -742,6 +756,7 @@ pub(super) struct RawRow {
     pub(super) delivery: Option<String>,
     pub(super) attempts: u32,
     pub(super) updated_at: DateTime<Utc>,
+    pub(super) service: Option<String>,
 }
 
 fn raw_row(r: &rusqlite::Row<'_>) -> Result<RawRow, rusqlite::Error> {
@@ -760,6 +775,7 @@ fn raw_row(r: &rusqlite::Row<'_>) -> Result<RawRow, rusqlite::Error> {
         updated_at: DateTime::parse_from_rfc3339(&updated)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default(),
+        service: r.get(11)?,
     })
 }
 
@@ -776,6 +792,7 @@ pub(super) fn entry_from_raw(raw: RawRow) -> Result<JournalEntry, JournalError> 
         delivery,
         attempts,
         updated_at,
+        service,
     } = raw;
     let bad = |key: &str, state: &str| JournalError::UnknownState {
         row: key.to_owned(),
@@ -814,6 +831,7 @@ pub(super) fn entry_from_raw(raw: RawRow) -> Result<JournalEntry, JournalError> 
         state: st,
         attempts,
         updated_at,
+        service,
     })
 }
 

@@ -422,6 +422,11 @@ impl BulkSender {
             state,
             attempts,
             updated_at: Utc::now(),
+            service: self
+                .per_service
+                .as_deref()
+                .and_then(|p| p.service_of(row))
+                .map(str::to_owned),
         }
     }
 
@@ -760,7 +765,7 @@ pub struct DeliveryReport {
 }
 
 /// Reads the processing status of every sent message in the journal whose status is not yet
-/// final, and records it there.
+/// final, and records it there, with one client for all messages.
 ///
 /// # Errors
 /// [`Error::Journal`] if the journal fails; per-message errors are in the report.
@@ -768,6 +773,37 @@ pub async fn check_delivery(
     client: &IoClient,
     journal: &dyn Journal,
     concurrency: usize,
+) -> Result<DeliveryReport, Error> {
+    check_delivery_with(journal, concurrency, |_| Ok(client.clone())).await
+}
+
+/// [`check_delivery`] for a job sent per service: each message is read with the client of the
+/// service that sent it (the journal records it, [`JournalEntry::service`]); IO shows a
+/// message only to its sender. A message whose service is not recorded, or has no client in
+/// `clients`, is not read with another service's key: it is reported in
+/// [`DeliveryReport::errors`].
+///
+/// # Errors
+/// [`Error::Journal`] if the journal fails; per-message errors are in the report.
+pub async fn check_delivery_per_service(
+    clients: &ServiceClients,
+    journal: &dyn Journal,
+    concurrency: usize,
+) -> Result<DeliveryReport, Error> {
+    check_delivery_with(journal, concurrency, |e| match e.service.as_deref() {
+        None => Err("no service is recorded for this row".to_owned()),
+        Some(s) => clients
+            .get(s)
+            .cloned()
+            .ok_or_else(|| format!("no key is configured for service {s:?}")),
+    })
+    .await
+}
+
+async fn check_delivery_with(
+    journal: &dyn Journal,
+    concurrency: usize,
+    pick: impl Fn(&JournalEntry) -> Result<IoClient, String>,
 ) -> Result<DeliveryReport, Error> {
     let entries = journal.load().await?;
     let mut report = DeliveryReport::default();
@@ -794,7 +830,14 @@ pub async fn check_delivery(
             continue;
         }
         let id = message_id.clone();
-        let client = client.clone();
+        let client = match pick(&e) {
+            Ok(c) => c,
+            Err(why) => {
+                report.checked += 1;
+                report.errors.push((e.key.clone(), why));
+                continue;
+            }
+        };
         let permit = permits
             .clone()
             .acquire_owned()

@@ -58,6 +58,11 @@ impl ServiceClients {
         self.clients.keys().map(String::as_str)
     }
 
+    /// The service a row names (the value of the routing column), if any.
+    pub fn service_of<'r>(&self, row: &'r BulkRow) -> Option<&'r str> {
+        row.fields.get(&self.column).map(String::as_str)
+    }
+
     /// The client for a row, or the outcome recorded for it.
     pub(crate) fn for_row(&self, row: &BulkRow) -> Result<&IoClient, RowOutcome> {
         let Some(service) = row.fields.get(&self.column) else {

@@ -18,10 +18,11 @@ use crate::error::JournalError;
 /// by `pa db migrate`.
 pub const PG_MIGRATIONS: Migrations = Migrations::new(
     "appio",
-    &[Migration::new(
-        1,
-        "bulk journal",
-        "CREATE TABLE appio_bulk_job (
+    &[
+        Migration::new(
+            1,
+            "bulk journal",
+            "CREATE TABLE appio_bulk_job (
             job        TEXT PRIMARY KEY,
             template   TEXT NOT NULL,
             created_at TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -45,11 +46,17 @@ pub const PG_MIGRATIONS: Migrations = Migrations::new(
         );
         CREATE INDEX appio_bulk_row_holder ON appio_bulk_row (job, worker)
             WHERE worker IS NOT NULL;",
-    )],
+        ),
+        Migration::new(
+            2,
+            "bulk journal: the service of each row",
+            "ALTER TABLE appio_bulk_row ADD COLUMN service TEXT;",
+        ),
+    ],
 );
 
 const COLUMNS: &str = "key, seq, fiscal_code, fingerprint, state, message_id, reason, detail, \
-                       delivery, attempts, updated_at";
+                       delivery, attempts, updated_at, service";
 
 /// One bulk job's journal in PostgreSQL. Every instance opening the same job (a name chosen by
 /// the caller) on the same database shares it: rows are split between workers by
@@ -78,6 +85,7 @@ fn raw(r: &Row) -> RawRow {
         delivery: r.get(8),
         attempts: u32::try_from(attempts).unwrap_or(0),
         updated_at: r.get(10),
+        service: r.get(11),
     }
 }
 
@@ -201,15 +209,15 @@ impl Journal for PgJournal {
         c.execute(
             "INSERT INTO appio_bulk_row
              (job, key, seq, fiscal_code, fingerprint, state, message_id, reason, detail,
-              delivery, attempts, updated_at, worker, lease_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL)
+              delivery, attempts, updated_at, worker, lease_until, service)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13)
              ON CONFLICT (job, key) DO UPDATE SET
                seq = EXCLUDED.seq, fiscal_code = EXCLUDED.fiscal_code,
                fingerprint = EXCLUDED.fingerprint, state = EXCLUDED.state,
                message_id = EXCLUDED.message_id, reason = EXCLUDED.reason,
                detail = EXCLUDED.detail, delivery = EXCLUDED.delivery,
                attempts = EXCLUDED.attempts, updated_at = EXCLUDED.updated_at,
-               worker = NULL, lease_until = NULL",
+               worker = NULL, lease_until = NULL, service = EXCLUDED.service",
             &[
                 &self.job,
                 &e.key,
@@ -223,6 +231,7 @@ impl Journal for PgJournal {
                 &delivery,
                 &attempts(e.attempts),
                 &e.updated_at,
+                &e.service,
             ],
         )
         .await
@@ -279,8 +288,8 @@ impl Journal for PgJournal {
         if matches!(entry.state, RowState::Sent { .. }) {
             return Ok(Claim::Sent(entry));
         }
-        let worker: Option<String> = r.get(11);
-        let until: Option<DateTime<Utc>> = r.get(12);
+        let worker: Option<String> = r.get(12);
+        let until: Option<DateTime<Utc>> = r.get(13);
         Ok(Claim::Held {
             worker: worker.unwrap_or_default(),
             until: until.unwrap_or_default(),
@@ -303,7 +312,8 @@ impl Journal for PgJournal {
                    seq = $3, fiscal_code = $4, fingerprint = $5, state = $6, message_id = $7,
                    reason = $8, detail = $9, delivery = $10, attempts = $11, updated_at = $12,
                    worker = CASE WHEN $13::float8 IS NULL THEN NULL ELSE worker END,
-                   lease_until = now() + $13::float8 * interval '1 second'
+                   lease_until = now() + $13::float8 * interval '1 second',
+                   service = $15
                  WHERE job = $1 AND key = $2 AND worker = $14",
                 &[
                     &self.job,
@@ -320,6 +330,7 @@ impl Journal for PgJournal {
                     &e.updated_at,
                     &lease,
                     &worker,
+                    &e.service,
                 ],
             )
             .await

@@ -430,6 +430,7 @@ async fn a_row_marked_sending_by_a_crashed_run_is_ambiguous() {
             state: RowState::Sending,
             attempts: 1,
             updated_at: chrono::Utc::now(),
+            service: None,
         })
         .await
         .unwrap();

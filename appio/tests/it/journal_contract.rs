@@ -84,14 +84,17 @@ fn now() -> DateTime<Utc> {
 }
 
 fn entry(key: &str, state: RowState) -> JournalEntry {
+    let seq = key.trim_start_matches('r').parse().unwrap_or(0);
     JournalEntry {
         key: key.to_owned(),
-        seq: key.trim_start_matches('r').parse().unwrap_or(0),
+        seq,
         fiscal_code: "RSSMRA85T10A562S".to_owned(),
         fingerprint: format!("fp-{key}"),
         state,
         attempts: 2,
         updated_at: now(),
+        // Rows of a job sent per service record their service; the others none.
+        service: (seq % 2 == 1).then(|| format!("servizio-{seq}")),
     }
 }
 
@@ -225,12 +228,17 @@ async fn a_claimed_row_belongs_to_one_worker_until_its_lease_ends(p: Pair) {
             delivery: None,
         },
         attempts: 1,
+        service: Some("tari".to_owned()),
         ..e1
     };
     assert!(p.b.put_held(sent.clone(), "w2", None).await.unwrap());
-    // A sent row is given back as sent to anyone, and not taken.
+    // A sent row is given back as sent to anyone, and not taken; the holder's write kept the
+    // service it was sent with.
     match p.a.claim(&req("r1", "w1", LONG)).await.unwrap() {
-        Claim::Sent(e) => assert_eq!(e.state, sent.state),
+        Claim::Sent(e) => {
+            assert_eq!(e.state, sent.state);
+            assert_eq!(e.service.as_deref(), Some("tari"));
+        }
         other => panic!("{other:?}"),
     }
     assert!(!p.a.put_held(sent, "w1", None).await.unwrap());
@@ -364,11 +372,21 @@ fn a_journal_file_of_an_earlier_version_is_upgraded() {
         .unwrap();
     rt.block_on(async {
         let j = SqliteJournal::open(&path).unwrap();
-        // The row of the old run is free to take (no holder), and keeps its state.
+        // The row of the old run is free to take (no holder), and keeps its state; it has
+        // no service recorded.
         match j.claim(&req("r0", "w1", LONG)).await.unwrap() {
-            Claim::Acquired(e) => assert_eq!((e.state, e.attempts), (RowState::Sending, 1)),
+            Claim::Acquired(e) => {
+                assert_eq!(
+                    (e.state, e.attempts, e.service),
+                    (RowState::Sending, 1, None)
+                );
+            }
             other => panic!("{other:?}"),
         }
+        let mut sent = entry("r1", RowState::Claimed);
+        sent.service = Some("tari".to_owned());
+        j.put(sent.clone()).await.unwrap();
+        assert_eq!(j.load().await.unwrap()["r1"], sent);
     });
 }
 
