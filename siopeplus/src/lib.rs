@@ -31,8 +31,8 @@ pub use model::*;
 #[cfg(feature = "postgres")]
 pub use outbox::PgOutbox;
 pub use outbox::{
-    DEFAULT_LEASE, FailOnce, FailPoints, Outbox, OutboxEntry, OutboxState, OutboxStore,
-    SqliteOutbox, Step, StoredMessage,
+    DEFAULT_LEASE, FailOnce, FailPoints, OrderState, OrderStatus, Outbox, OutboxEntry, OutboxState,
+    OutboxStore, SqliteOutbox, Step, StoredMessage,
 };
 
 /// The PostgreSQL schema of [`PgOutbox`] (component `siopeplus`), for `pa db migrate` or

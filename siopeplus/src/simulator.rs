@@ -29,12 +29,14 @@ use url::Url;
 use crate::cert::{CertInfo, ClientIdentity};
 use crate::client::{ListItem, ListPage, unzip_one, zip_one};
 use crate::messages::{
-    AckSiope, ErroreAck, EsitoApplicativo, EsitoOperazione, EsitoOrdinativo, StatoFlusso,
-    TestataMessaggio, TipoOrdinativo,
+    AckSiope, ContoEvidenza, ErroreAck, ErroreEsito, EsitoApplicativo, EsitoOperazione,
+    EsitoOrdinativo, GiornaleDiCassa, Movimento, StatoFlusso, TestataMessaggio, TipoMovimento,
+    TipoOperazioneMovimento, TipoOrdinativo,
 };
-use crate::model::Ordinativo;
+use crate::model::{Ordinativo, Soggetto, Sospeso, TipoRiscossione};
 use crate::reader::FlowReader;
 use crate::sign::{FlowSigner, sign_document, verify_flow};
+use crate::types::SignedAmount;
 use crate::validate::{FlowValidator, validate_testata};
 use xmldsig::TrustedKey;
 
@@ -157,6 +159,11 @@ pub struct SimOptions {
     /// Sign the ricezione and esito applicativo messages with the server's key (verify them
     /// with [`TestPki::server_cert_pem`]). Default true.
     pub sign_messages: bool,
+    /// Hold the execution of accepted orders until [`Simulator::execute_pending`]: the upload
+    /// then produces only the ACK, the ricezione and the first esito applicativo (ACQUISITO /
+    /// NON ACQUISITO per order). Default false: the giornale di cassa executing every
+    /// accepted order is produced at once.
+    pub defer_execution: bool,
 }
 
 impl Default for SimOptions {
@@ -166,6 +173,7 @@ impl Default for SimOptions {
             codice_abi_bt: "03069".into(),
             verify_signatures: false,
             sign_messages: true,
+            defer_execution: false,
         }
     }
 }
@@ -205,8 +213,28 @@ struct Produced {
     downloaded: bool,
 }
 
+/// Accepted orders of a flow waiting for [`Simulator::execute_pending`].
+struct PendingExecution {
+    testata: TestataMessaggio,
+    id: String,
+    prog: i64,
+    esercizio: u16,
+    orders: Vec<OrderOutcome>,
+}
+
+/// An order the treasurer will refuse (NON ACQUISITO with this code).
+#[derive(Debug, Clone)]
+struct Refusal {
+    tipo: TipoOrdinativo,
+    numero: u32,
+    codice: u64,
+    descrizione: String,
+}
+
 #[derive(Default)]
 struct SimState {
+    refusals: Vec<Refusal>,
+    pending: Vec<PendingExecution>,
     flows: Vec<ReceivedFlow>,
     produced: Vec<Produced>,
     faults: VecDeque<Fault>,
@@ -232,6 +260,7 @@ struct Peer {
 pub struct Simulator {
     addr: SocketAddr,
     state: Arc<Mutex<SimState>>,
+    signer: Option<Arc<FlowSigner>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -305,7 +334,7 @@ impl Simulator {
             None
         };
         let app = App {
-            signer,
+            signer: signer.clone(),
             state: state.clone(),
             opts,
             base: format!("https://127.0.0.1:{}/v1", addr.port()),
@@ -341,7 +370,12 @@ impl Simulator {
                 });
             }
         });
-        Ok(Simulator { addr, state, task })
+        Ok(Simulator {
+            addr,
+            state,
+            signer,
+            task,
+        })
     }
 
     /// The base URL (`https://127.0.0.1:PORT/v1`).
@@ -371,6 +405,103 @@ impl Simulator {
     pub fn received(&self) -> Vec<ReceivedFlow> {
         lock(&self.state).flows.clone()
     }
+
+    /// Makes the treasurer refuse the order `tipo` `numero` in every later flow: its esito is
+    /// NON ACQUISITO with `codice` and `descrizione` in `lista_errori`, and it is never executed.
+    pub fn refuse_order(
+        &self,
+        tipo: TipoOrdinativo,
+        numero: u32,
+        codice: u64,
+        descrizione: impl Into<String>,
+    ) {
+        lock(&self.state).refusals.push(Refusal {
+            tipo,
+            numero,
+            codice,
+            descrizione: descrizione.into(),
+        });
+    }
+
+    /// Executes the accepted orders held by [`SimOptions::defer_execution`]: for each flow a
+    /// later esito applicativo (PAGATO / RISCOSSO, REGOLARIZZATO for a reversale covering
+    /// provvisori) and a giornale di cassa page with the executed movements. Returns how many
+    /// flows were executed.
+    pub fn execute_pending(&self) -> usize {
+        let now = Local::now().naive_local();
+        let mut st = lock(&self.state);
+        let pending = std::mem::take(&mut st.pending);
+        let n = pending.len();
+        for p in pending {
+            let esiti = p
+                .orders
+                .iter()
+                .map(|o| EsitoOrdinativo {
+                    tipo: o.tipo,
+                    identificativo_flusso: p.id.clone(),
+                    esercizio: p.esercizio,
+                    numero: u64::from(o.numero),
+                    progressivo: None,
+                    data: Some(o.data),
+                    importo: Some(o.importo),
+                    esito_operazione: match o.tipo {
+                        TipoOrdinativo::Mandato => EsitoOperazione::Pagato,
+                        TipoOrdinativo::Reversale if !o.sospesi.is_empty() => {
+                            EsitoOperazione::Regolarizzato
+                        }
+                        TipoOrdinativo::Reversale => EsitoOperazione::Riscosso,
+                    },
+                    data_ora_esito_operazione: now,
+                    errori: vec![],
+                })
+                .collect();
+            let prog = st.next_prog;
+            st.next_prog += 1;
+            let esito = EsitoApplicativo {
+                testata: p.testata.clone(),
+                identificativo_flusso_bt: format!("EA-{prog:08}"),
+                esiti,
+                signed: false,
+            };
+            let xml = self.sign_xml(
+                esito.to_xml(),
+                "messaggi_esito_applicativo",
+                format!("EA{prog}"),
+            );
+            st.produced.push(Produced {
+                kind: "esitoapplicativo",
+                prog,
+                xml,
+                data: now,
+                downloaded: false,
+            });
+            let g = giornale_xml(&p.testata, &p.id, &p.orders, prog, now, p.esercizio);
+            let xml = self.sign_xml(g, "flusso_giornale_di_cassa", format!("GDC{prog}"));
+            st.produced.push(Produced {
+                kind: "giornale",
+                prog: p.prog,
+                xml,
+                data: now,
+                downloaded: false,
+            });
+        }
+        n
+    }
+
+    fn sign_xml(&self, xml: String, root: &str, id: String) -> String {
+        sign_with(self.signer.as_deref(), xml, root, &id)
+    }
+}
+
+fn sign_with(signer: Option<&FlowSigner>, xml: String, root: &str, id: &str) -> String {
+    let Some(signer) = signer else {
+        return xml;
+    };
+    let with_id = xml.replacen(&format!("<{root}>"), &format!("<{root} Id=\"{id}\">"), 1);
+    sign_document(with_id.as_bytes(), signer)
+        .ok()
+        .and_then(|v| String::from_utf8(v).ok())
+        .unwrap_or(xml)
 }
 
 fn router(app: App) -> Router {
@@ -467,14 +598,7 @@ async fn upload(
         }
     }
     let sign = |xml: String, root: &str, id: String| -> String {
-        let Some(signer) = &app.signer else {
-            return xml;
-        };
-        let with_id = xml.replacen(&format!("<{root}>"), &format!("<{root} Id=\"{id}\">"), 1);
-        sign_document(with_id.as_bytes(), signer)
-            .ok()
-            .and_then(|v| String::from_utf8(v).ok())
-            .unwrap_or(xml)
+        sign_with(app.signer.as_deref(), xml, root, &id)
     };
     let (prog, delay) = {
         let mut st = lock(&app.state);
@@ -522,32 +646,53 @@ async fn upload(
                 data: now,
                 downloaded: false,
             });
-            let giornale = giornale_xml(t, &id, &orders, prog, now, ack.esercizio.unwrap_or(0));
-            st.produced.push(Produced {
-                kind: "giornale",
-                prog,
-                xml: sign(giornale, "flusso_giornale_di_cassa", format!("GDC{prog}")),
-                data: now,
-                downloaded: false,
-            });
+            let esercizio = ack.esercizio.unwrap_or(0);
+            let refusals = st.refusals.clone();
+            let refused = |o: &OrderOutcome| {
+                refusals
+                    .iter()
+                    .find(|r| r.tipo == o.tipo && r.numero == o.numero)
+                    .cloned()
+            };
+            let esiti: Vec<EsitoOrdinativo> = orders
+                .iter()
+                .map(|o| {
+                    let refusal = refused(o);
+                    EsitoOrdinativo {
+                        tipo: o.tipo,
+                        identificativo_flusso: id.clone(),
+                        esercizio,
+                        numero: u64::from(o.numero),
+                        progressivo: None,
+                        data: Some(o.data),
+                        importo: Some(o.importo),
+                        esito_operazione: if refusal.is_some() {
+                            EsitoOperazione::NonAcquisito
+                        } else {
+                            EsitoOperazione::Acquisito
+                        },
+                        data_ora_esito_operazione: now,
+                        errori: refusal
+                            .map(|r| ErroreEsito {
+                                progressivo: None,
+                                codice_errore: Some(r.codice),
+                                descrizione: r.descrizione,
+                                elemento: None,
+                            })
+                            .into_iter()
+                            .collect(),
+                    }
+                })
+                .collect();
+            let accepted: Vec<OrderOutcome> = orders
+                .iter()
+                .filter(|o| refused(o).is_none())
+                .cloned()
+                .collect();
             let esito = EsitoApplicativo {
                 testata: t.clone(),
                 identificativo_flusso_bt: format!("EA-{prog:08}"),
-                esiti: orders
-                    .into_iter()
-                    .map(|(tipo, numero, importo, data)| EsitoOrdinativo {
-                        tipo,
-                        identificativo_flusso: id.clone(),
-                        esercizio: ack.esercizio.unwrap_or(0),
-                        numero: u64::from(numero),
-                        progressivo: None,
-                        data: Some(data),
-                        importo: Some(importo),
-                        esito_operazione: EsitoOperazione::Acquisito,
-                        data_ora_esito_operazione: now,
-                        errori: vec![],
-                    })
-                    .collect(),
+                esiti,
                 signed: false,
             };
             st.produced.push(Produced {
@@ -561,6 +706,24 @@ async fn upload(
                 data: now,
                 downloaded: false,
             });
+            if app.opts.defer_execution {
+                st.pending.push(PendingExecution {
+                    testata: t.clone(),
+                    id: id.clone(),
+                    prog,
+                    esercizio,
+                    orders: accepted,
+                });
+            } else {
+                let giornale = giornale_xml(t, &id, &accepted, prog, now, esercizio);
+                st.produced.push(Produced {
+                    kind: "giornale",
+                    prog,
+                    xml: sign(giornale, "flusso_giornale_di_cassa", format!("GDC{prog}")),
+                    data: now,
+                    downloaded: false,
+                });
+            }
         }
         (prog, st.upload_delay)
     };
@@ -577,9 +740,19 @@ async fn upload(
     (StatusCode::CREATED, axum::Json(body)).into_response()
 }
 
-type OrderOutcome = (TipoOrdinativo, u32, pa_types::Amount, chrono::NaiveDate);
+/// What the simulator keeps of an order it read.
+#[derive(Debug, Clone)]
+struct OrderOutcome {
+    tipo: TipoOrdinativo,
+    numero: u32,
+    importo: pa_types::Amount,
+    data: chrono::NaiveDate,
+    /// The provvisori a reversale covers.
+    sospesi: Vec<Sospeso>,
+}
 
-/// One page of cash book with a movement per order of the flow, executed the day of upload.
+/// One page of cash book with a movement per order, executed the day it is produced; a
+/// reversale covering provvisori lists them in `sospeso`.
 fn giornale_xml(
     t: &TestataMessaggio,
     id: &str,
@@ -588,75 +761,98 @@ fn giornale_xml(
     now: NaiveDateTime,
     esercizio: u16,
 ) -> String {
-    use std::fmt::Write as _;
-    let ack = AckSiope {
+    let day = now.date();
+    let (mut entrate, mut uscite) = (0i64, 0i64);
+    let movimenti = orders
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let cents = i64::try_from(o.importo.cents()).unwrap_or(i64::MAX);
+            let (mov, doc, who) = match o.tipo {
+                TipoOrdinativo::Mandato => {
+                    uscite = uscite.saturating_add(cents);
+                    (TipoMovimento::Uscita, "MANDATO", "Beneficiario mandato")
+                }
+                TipoOrdinativo::Reversale => {
+                    entrate = entrate.saturating_add(cents);
+                    (TipoMovimento::Entrata, "REVERSALE", "Versante reversale")
+                }
+            };
+            Movimento {
+                identificativo_flusso: id.to_owned(),
+                numero_movimento: u64::try_from(prog).unwrap_or(0) * 100_000 + i as u64 + 1,
+                tipo_movimento: mov,
+                tipo_documento: doc.into(),
+                tipo_operazione: if o.sospesi.is_empty() {
+                    TipoOperazioneMovimento::Eseguito
+                } else {
+                    TipoOperazioneMovimento::Regolarizzato
+                },
+                numero_documento: u64::from(o.numero),
+                sospeso_da_regolarizzare: None,
+                tipologia_pagamento_funzionario_delegato: None,
+                numero_pagamento_funzionario_delegato: None,
+                progressivo_documento: 1,
+                importo: SignedAmount::from(o.importo),
+                importo_ritenute: None,
+                numero_bolletta_quietanza: None,
+                numero_bolletta_quietanza_storno: None,
+                data_movimento: day,
+                data_movimento_siope: day,
+                data_valuta_ente: None,
+                tipo_esecuzione: "CASSA".into(),
+                coordinate: None,
+                codice_riferimento_operazione: None,
+                end_to_end_id: None,
+                codice_riferimento_interno: None,
+                tipo_contabilita: None,
+                destinazione: None,
+                assoggettamento_bollo: "ESENTE BOLLO".into(),
+                importo_bollo: None,
+                assoggettamento_spese: None,
+                importo_spese: None,
+                assoggettamento_commissioni: None,
+                importo_commissioni: None,
+                cliente: Soggetto::new(format!("{who} {}", o.numero)),
+                delegato: None,
+                creditore_effettivo: None,
+                causale: "Esecuzione simulata".into(),
+                sospeso: o.sospesi.clone(),
+                dati_a_disposizione_bt: None,
+            }
+        })
+        .collect();
+    GiornaleDiCassa {
         testata: t.clone(),
-        identificativo_flusso: None,
-        identificativo_flusso_bt: None,
-        esercizio: None,
-        stato_flusso: StatoFlusso::Ok,
-        errori: vec![],
-        warning: vec![],
+        identificativo_flusso_bt: format!(
+            "GDC-{}{}{:010}#001#001",
+            day.format("%Y%m%d"),
+            t.codice_ente,
+            prog
+        ),
+        pagina: 1,
+        pagine_totali: 1,
+        riferimento_ente: None,
+        esercizio,
+        data_riferimento: day,
+        conti: vec![ContoEvidenza {
+            conto_evidenza: "0000001".into(),
+            descrizione: None,
+            movimenti,
+            saldo_precedente: None,
+            totale_entrate: Some(SignedAmount::from_cents(entrate)),
+            totale_uscite: Some(SignedAmount::from_cents(uscite)),
+            saldo_finale: None,
+        }],
+        saldo_complessivo_precedente: None,
+        totale_complessivo_entrate: None,
+        totale_complessivo_uscite: None,
+        saldo_complessivo_finale: None,
+        totali_esercizio: None,
+        totali_disponibilita_liquide: None,
+        signed: false,
     }
-    .to_xml();
-    let start = ack.find("<testata_messaggio>").unwrap_or(0);
-    let end = ack
-        .find("</testata_messaggio>")
-        .map_or(ack.len(), |i| i + "</testata_messaggio>".len());
-    let day = now.date().format("%Y-%m-%d").to_string();
-    let mut s = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><flusso_giornale_di_cassa>{}\
-<identificativo_flusso_BT>GDC-{}{}{:010}#001#001</identificativo_flusso_BT>\
-<pagina>1</pagina><pagine_totali>1</pagine_totali><esercizio>{esercizio}</esercizio>\
-<data_riferimento_GdC>{day}</data_riferimento_GdC><informazioni_conto_evidenza>\
-<conto_evidenza>0000001</conto_evidenza>",
-        &ack[start..end],
-        now.date().format("%Y%m%d"),
-        t.codice_ente,
-        prog
-    );
-    let (mut entrate, mut uscite) = (0u64, 0u64);
-    for (i, (tipo, numero, importo, _)) in orders.iter().enumerate() {
-        let (mov, doc) = match tipo {
-            TipoOrdinativo::Mandato => {
-                uscite += importo.cents();
-                ("USCITA", "MANDATO")
-            }
-            TipoOrdinativo::Reversale => {
-                entrate += importo.cents();
-                ("ENTRATA", "REVERSALE")
-            }
-        };
-        let _ = write!(
-            s,
-            "<movimento_conto_evidenza><identificativo_flusso>{}</identificativo_flusso>\
-<numero_movimento>{}</numero_movimento><tipo_movimento>{mov}</tipo_movimento>\
-<tipo_documento>{doc}</tipo_documento><tipo_operazione>ESEGUITO</tipo_operazione>\
-<numero_documento>{numero}</numero_documento><progressivo_documento>1</progressivo_documento>\
-<importo>{}</importo><data_movimento>{day}</data_movimento><data_movimento_siope>{day}</data_movimento_siope>\
-<tipo_esecuzione>CASSA</tipo_esecuzione><assoggettamento_bollo>ESENTE BOLLO</assoggettamento_bollo>\
-<cliente><anagrafica_cliente>{} {numero}</anagrafica_cliente></cliente>\
-<causale>Esecuzione simulata</causale></movimento_conto_evidenza>",
-            quick_xml::escape::escape(id),
-            prog * 100_000 + i as i64 + 1,
-            importo.to_decimal_string(),
-            if *tipo == TipoOrdinativo::Mandato {
-                "Beneficiario mandato"
-            } else {
-                "Versante reversale"
-            },
-        );
-    }
-    let eur = |c: u64| pa_types::Amount::from_cents(c).to_decimal_string();
-    let _ = write!(
-        s,
-        "<totale_entrate_conto_evidenza>{}</totale_entrate_conto_evidenza>\
-<totale_uscite_conto_evidenza>{}</totale_uscite_conto_evidenza></informazioni_conto_evidenza>\
-</flusso_giornale_di_cassa>",
-        eur(entrate),
-        eur(uscite)
-    );
-    s
+    .to_xml()
 }
 
 fn check_flow(
@@ -721,21 +917,30 @@ fn check_flow(
                         let (res, out) = match &o {
                             Ordinativo::Mandato(m) => (
                                 fv.check_mandato(m),
-                                (
-                                    TipoOrdinativo::Mandato,
-                                    m.numero_mandato,
-                                    m.importo_mandato,
-                                    m.data_mandato,
-                                ),
+                                OrderOutcome {
+                                    tipo: TipoOrdinativo::Mandato,
+                                    numero: m.numero_mandato,
+                                    importo: m.importo_mandato,
+                                    data: m.data_mandato,
+                                    sospesi: vec![],
+                                },
                             ),
                             Ordinativo::Reversale(rv) => (
                                 fv.check_reversale(rv),
-                                (
-                                    TipoOrdinativo::Reversale,
-                                    rv.numero_reversale,
-                                    rv.importo_reversale,
-                                    rv.data_reversale,
-                                ),
+                                OrderOutcome {
+                                    tipo: TipoOrdinativo::Reversale,
+                                    numero: rv.numero_reversale,
+                                    importo: rv.importo_reversale,
+                                    data: rv.data_reversale,
+                                    sospesi: rv
+                                        .informazioni_versante
+                                        .iter()
+                                        .filter(|v| {
+                                            v.tipo_riscossione == TipoRiscossione::Regolarizzazione
+                                        })
+                                        .flat_map(|v| v.sospeso.iter().copied())
+                                        .collect(),
+                                },
                             ),
                         };
                         if let Err(e) = res {

@@ -33,7 +33,13 @@ pub use sqlite::SqliteOutbox;
 
 use crate::client::{A2aClient, ListKind, ListQuery};
 use crate::error::{Error, OutboxError, TransportError};
-use crate::messages::{AckSiope, EsitoApplicativo, Messaggio, StatoFlusso, parse_message};
+use pa_types::Amount;
+
+use crate::messages::{
+    AckSiope, EsitoOperazione, EsitoOrdinativo, Messaggio, StatoFlusso, TipoOperazioneMovimento,
+    TipoOrdinativo, parse_message,
+};
+use crate::model::Ordinativo;
 
 /// Where an outbox entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,8 +58,14 @@ pub enum OutboxState {
     Ricevuto,
     /// The treasurer refused the flow (`messaggio_rifiuto_flusso`, final).
     Rifiutato,
-    /// Esiti applicativi received for the flow (final).
+    /// Esiti applicativi arrived for the flow; some orders are not final yet (the outbox
+    /// keeps following later esiti and the giornale di cassa).
+    InCorso,
+    /// Every order of the flow reached a final state: executed, refused or cancelled (final).
     Completed,
+    /// Given up: SIOPE+ refused the upload itself with a permanent 4xx answer (final; the
+    /// reason is in the entry's `detail`).
+    Failed,
 }
 
 impl OutboxState {
@@ -68,7 +80,9 @@ impl OutboxState {
             OutboxState::AckKo => "ack_ko",
             OutboxState::Ricevuto => "ricevuto",
             OutboxState::Rifiutato => "rifiutato",
+            OutboxState::InCorso => "in_corso",
             OutboxState::Completed => "completed",
+            OutboxState::Failed => "failed",
         }
     }
 
@@ -81,7 +95,9 @@ impl OutboxState {
             "ack_ko" => OutboxState::AckKo,
             "ricevuto" => OutboxState::Ricevuto,
             "rifiutato" => OutboxState::Rifiutato,
+            "in_corso" => OutboxState::InCorso,
             "completed" => OutboxState::Completed,
+            "failed" => OutboxState::Failed,
             other => return Err(OutboxError::Db(format!("unknown state {other:?}"))),
         })
     }
@@ -91,8 +107,149 @@ impl OutboxState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            OutboxState::AckKo | OutboxState::Rifiutato | OutboxState::Completed
+            OutboxState::AckKo
+                | OutboxState::Rifiutato
+                | OutboxState::Completed
+                | OutboxState::Failed
         )
+    }
+}
+
+/// Where one order of a flow stands, from the esiti applicativi and the giornale di cassa.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OrderState {
+    /// In a flow sent; no esito yet.
+    Sent,
+    /// The treasurer took it (ACQUISITO, or a variation that left it standing).
+    Accepted,
+    /// The treasurer refused it (NON ACQUISITO, NON ESEGUIBILE; final), with the code in
+    /// [`OrderStatus::code`].
+    Refused,
+    /// Paid, collected or regularised (PAGATO, RISCOSSO, REGOLARIZZATO, or an executed
+    /// movement in the giornale di cassa; final).
+    Executed,
+    /// Cancelled, replaced or reversed (ANNULLATO, SOSTITUITO, STORNATO; final).
+    Cancelled,
+}
+
+impl OrderState {
+    /// Stored spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Sent => "sent",
+            OrderState::Accepted => "accepted",
+            OrderState::Refused => "refused",
+            OrderState::Executed => "executed",
+            OrderState::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Self, OutboxError> {
+        Ok(match s {
+            "sent" => OrderState::Sent,
+            "accepted" => OrderState::Accepted,
+            "refused" => OrderState::Refused,
+            "executed" => OrderState::Executed,
+            "cancelled" => OrderState::Cancelled,
+            other => return Err(OutboxError::Db(format!("unknown order state {other:?}"))),
+        })
+    }
+
+    /// No further change expected.
+    #[must_use]
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderState::Refused | OrderState::Executed | OrderState::Cancelled
+        )
+    }
+
+    /// Later states never go back to earlier ones (an old ACQUISITO read after PAGATO).
+    fn rank(self) -> u8 {
+        match self {
+            OrderState::Sent => 0,
+            OrderState::Accepted => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// One order of an outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderStatus {
+    /// Mandato or reversale.
+    pub tipo: TipoOrdinativo,
+    /// `numero_mandato` / `numero_reversale`.
+    pub numero: u64,
+    /// The flow's `esercizio`.
+    pub esercizio: u16,
+    /// `importo_mandato` / `importo_reversale`.
+    pub importo: Option<Amount>,
+    /// Where it stands.
+    pub state: OrderState,
+    /// The last `esito_operazione` (or `GIORNALE <tipo_operazione>`).
+    pub esito: Option<String>,
+    /// The treasurer's error codes (`codice_errore`, comma-separated) of a refusal.
+    pub code: Option<String>,
+    /// The treasurer's descriptions.
+    pub detail: Option<String>,
+}
+
+impl OrderStatus {
+    /// An order just sent.
+    #[must_use]
+    pub fn sent(
+        tipo: TipoOrdinativo,
+        numero: u64,
+        esercizio: u16,
+        importo: Option<Amount>,
+    ) -> Self {
+        OrderStatus {
+            tipo,
+            numero,
+            esercizio,
+            importo,
+            state: OrderState::Sent,
+            esito: None,
+            code: None,
+            detail: None,
+        }
+    }
+}
+
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let k = match self.tipo {
+            TipoOrdinativo::Mandato => "mandato",
+            TipoOrdinativo::Reversale => "reversale",
+        };
+        write!(
+            f,
+            "{k} {}/{}: {}",
+            self.numero,
+            self.esercizio,
+            self.state.as_str()
+        )?;
+        if let Some(c) = &self.code {
+            write!(f, " (codice {c})")?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn tipo_str(t: TipoOrdinativo) -> &'static str {
+    match t {
+        TipoOrdinativo::Mandato => "mandato",
+        TipoOrdinativo::Reversale => "reversale",
+    }
+}
+
+pub(crate) fn parse_tipo(s: &str) -> Result<TipoOrdinativo, OutboxError> {
+    match s {
+        "mandato" => Ok(TipoOrdinativo::Mandato),
+        "reversale" => Ok(TipoOrdinativo::Reversale),
+        other => Err(OutboxError::Db(format!("unknown order kind {other:?}"))),
     }
 }
 
@@ -175,6 +332,22 @@ pub trait OutboxStore: Send + Sync {
     /// # Errors
     /// [`OutboxError::Db`].
     async fn messages(&self, id: i64) -> Result<Vec<StoredMessage>, OutboxError>;
+
+    /// The orders recorded for an entry, in flow order.
+    ///
+    /// # Errors
+    /// [`OutboxError::Db`].
+    async fn orders(&self, id: i64) -> Result<Vec<OrderStatus>, OutboxError>;
+    /// Records (inserts or replaces) one order of an entry.
+    ///
+    /// # Errors
+    /// [`OutboxError::NotFound`] for an unknown entry, [`OutboxError::Db`].
+    async fn put_order(&self, id: i64, order: &OrderStatus) -> Result<(), OutboxError>;
+    /// The `limit` most recent entries in every state, newest first (for status reports).
+    ///
+    /// # Errors
+    /// [`OutboxError::Db`].
+    async fn recent_entries(&self, limit: usize) -> Result<Vec<OutboxEntry>, OutboxError>;
 
     /// Claims for `owner`, until `lease` from now, up to `limit` open entries with an id
     /// greater than `after_id`, oldest first: those nobody holds, those whose lease expired
@@ -340,15 +513,30 @@ fn injected(e: &Error) -> bool {
     matches!(e, Error::Outbox(OutboxError::Injected(_)))
 }
 
-/// Whether a failed upload certainly left nothing on the server.
+/// Whether a failed upload certainly left nothing on the server and may be retried.
 fn certainly_not_processed(e: &Error) -> bool {
     match e {
         Error::Transport(TransportError::RetriesExhausted { .. } | TransportError::Config(_)) => {
             true
         }
-        Error::Transport(TransportError::Status { status, .. }) => (400..500).contains(status),
+        Error::Transport(TransportError::Status { status, .. }) => {
+            matches!(status, 408 | 425 | 429)
+        }
         Error::Io(_) => true,
         _ => false,
+    }
+}
+
+/// Whether SIOPE+ refused the upload for good (a 4xx other than timeout / too early /
+/// throttling): sending the same bytes again would be refused again.
+fn permanently_refused(e: &Error) -> Option<u16> {
+    match e {
+        Error::Transport(TransportError::Status { status, .. })
+            if (400..500).contains(status) && !matches!(status, 408 | 425 | 429) =>
+        {
+            Some(*status)
+        }
+        _ => None,
     }
 }
 
@@ -539,11 +727,16 @@ impl<S: OutboxStore> Outbox<S> {
                     Some(next) => state = next,
                     None => return Ok(()),
                 },
-                OutboxState::Ricevuto => match self.find_esiti(e, attempted_at, cache).await? {
-                    Some(next) => state = next,
-                    None => return Ok(()),
-                },
-                OutboxState::AckKo | OutboxState::Rifiutato | OutboxState::Completed => {
+                OutboxState::Ricevuto | OutboxState::InCorso => {
+                    match self.follow_orders(e, state, attempted_at, cache).await? {
+                        Some(next) if next != state => state = next,
+                        _ => return Ok(()),
+                    }
+                }
+                OutboxState::AckKo
+                | OutboxState::Rifiutato
+                | OutboxState::Completed
+                | OutboxState::Failed => {
                     return Ok(());
                 }
             }
@@ -586,6 +779,14 @@ impl<S: OutboxStore> Outbox<S> {
                 self.check(Step::AfterUpload)?;
                 self.store
                     .transition(id, OutboxState::Uploaded, r.prog_flusso, None)
+                    .await?;
+            }
+            Err(err) if permanently_refused(&err).is_some() => {
+                // Retrying would only be refused again: give up, with the reason.
+                let reason = format!("gave up: upload refused: {err}");
+                tracing::warn!(flusso = ident, error = %err, "upload refused for good");
+                self.store
+                    .transition(id, OutboxState::Failed, None, Some(&reason))
                     .await?;
             }
             Err(err) if certainly_not_processed(&err) => {
@@ -718,41 +919,255 @@ impl<S: OutboxStore> Outbox<S> {
         Ok(Some(state))
     }
 
-    async fn find_esiti(
+    /// Every message on the channel of `kind` that `matches`, in list order.
+    async fn lookup_all(
+        &self,
+        kind: ListKind,
+        since: Option<NaiveDateTime>,
+        cache: &mut HashMap<(ListKind, String), (Messaggio, Vec<u8>)>,
+        matches: impl Fn(&Messaggio) -> bool,
+    ) -> Result<Vec<(String, Messaggio, Vec<u8>)>, Error> {
+        let q = ListQuery {
+            data_upload_da: since.map(|t| t - chrono::Duration::hours(1)),
+            ..ListQuery::default()
+        };
+        let mut out = Vec::new();
+        for item in self.client.list_all(kind, &q).await? {
+            let key = (kind, item.location.clone());
+            if !cache.contains_key(&key) {
+                let xml = self.client.download(&item.location).await?;
+                let Ok(m) = parse_message(&xml) else { continue };
+                cache.insert(key.clone(), (m, xml));
+            }
+            if let Some((m, xml)) = cache.get(&key)
+                && matches(m)
+            {
+                out.push((item.location, m.clone(), xml.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The orders of an entry; recorded from the stored flow the first time.
+    async fn orders_of(&self, id: i64) -> Result<Vec<OrderStatus>, Error> {
+        let v = self.store.orders(id).await?;
+        if !v.is_empty() {
+            return Ok(v);
+        }
+        let xml = self.store.xml(id).await?;
+        let v = orders_in_flow(&xml);
+        for o in &v {
+            self.store.put_order(id, o).await?;
+        }
+        Ok(v)
+    }
+
+    /// Reads every esito applicativo and giornale di cassa page about the flow, records each
+    /// order's state, and moves the entry to `InCorso` (esiti arrived, orders still open) or
+    /// `Completed` (every order final). `None` while no esito has arrived.
+    async fn follow_orders(
         &self,
         e: &OutboxEntry,
+        state: OutboxState,
         since: Option<NaiveDateTime>,
         cache: &mut HashMap<(ListKind, String), (Messaggio, Vec<u8>)>,
     ) -> Result<Option<OutboxState>, Error> {
         let ident = e.identificativo_flusso.as_str();
-        let Some((loc, m, xml)) = self
-            .lookup(ListKind::EsitoApplicativo, since, cache, |m| {
+        let esiti = self
+            .lookup_all(ListKind::EsitoApplicativo, since, cache, |m| {
                 matches!(m, Messaggio::EsitoApplicativo(x) if x.esiti.iter().any(|o| o.identificativo_flusso == ident))
             })
-            .await?
-        else {
+            .await?;
+        if esiti.is_empty() && state == OutboxState::Ricevuto {
             return Ok(None);
-        };
+        }
         self.check(Step::AfterEsitoApplicativo)?;
-        self.store
-            .save_message(
-                e.id,
-                &StoredMessage {
-                    kind: "esitoapplicativo".into(),
-                    location: loc,
-                    xml,
-                },
-            )
+        let giornali = self
+            .lookup_all(ListKind::Giornale, since, cache, |m| {
+                matches!(m, Messaggio::GiornaleDiCassa(g) if g.conti.iter().flat_map(|c| &c.movimenti).any(|mv| mv.identificativo_flusso == ident))
+            })
             .await?;
-        let detail = match &m {
-            Messaggio::EsitoApplicativo(x) => Some(esiti_summary(x, ident)),
-            _ => None,
+        let mut orders = self.orders_of(e.id).await?;
+        let before = orders.clone();
+        for (loc, m, xml) in &esiti {
+            self.store
+                .save_message(
+                    e.id,
+                    &StoredMessage {
+                        kind: "esitoapplicativo".into(),
+                        location: loc.clone(),
+                        xml: xml.clone(),
+                    },
+                )
+                .await?;
+            if let Messaggio::EsitoApplicativo(x) = m {
+                for o in x.esiti.iter().filter(|o| o.identificativo_flusso == ident) {
+                    apply_esito(&mut orders, o);
+                }
+            }
+        }
+        for (loc, m, xml) in &giornali {
+            self.store
+                .save_message(
+                    e.id,
+                    &StoredMessage {
+                        kind: "giornale".into(),
+                        location: loc.clone(),
+                        xml: xml.clone(),
+                    },
+                )
+                .await?;
+            if let Messaggio::GiornaleDiCassa(g) = m {
+                for mv in g.conti.iter().flat_map(|c| &c.movimenti) {
+                    if mv.identificativo_flusso != ident {
+                        continue;
+                    }
+                    let tipo = match mv.tipo_documento.as_str() {
+                        "MANDATO" => TipoOrdinativo::Mandato,
+                        "REVERSALE" => TipoOrdinativo::Reversale,
+                        _ => continue,
+                    };
+                    let st = match mv.tipo_operazione {
+                        TipoOperazioneMovimento::Eseguito
+                        | TipoOperazioneMovimento::Regolarizzato => OrderState::Executed,
+                        TipoOperazioneMovimento::Stornato => OrderState::Cancelled,
+                        _ => continue,
+                    };
+                    let esito = format!("GIORNALE {}", mv.tipo_operazione);
+                    set_order(
+                        &mut orders,
+                        tipo,
+                        mv.numero_documento,
+                        g.esercizio,
+                        Some(st),
+                        Some(esito),
+                        None,
+                        None,
+                    );
+                }
+            }
+        }
+        for (o, b) in orders
+            .iter()
+            .zip(before.iter().map(Some).chain(std::iter::repeat(None)))
+        {
+            if b != Some(o) {
+                self.store.put_order(e.id, o).await?;
+            }
+        }
+        let next = if orders.iter().all(|o| o.state.is_final()) {
+            OutboxState::Completed
+        } else {
+            OutboxState::InCorso
         };
-        self.store
-            .transition(e.id, OutboxState::Completed, None, detail.as_deref())
-            .await?;
-        Ok(Some(OutboxState::Completed))
+        let detail = orders
+            .iter()
+            .map(|o| match &o.esito {
+                Some(x) => format!("{o} [{x}]"),
+                None => o.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        if next != state || e.detail.as_deref() != Some(detail.as_str()) {
+            self.store
+                .transition(e.id, next, None, Some(&detail))
+                .await?;
+        }
+        Ok(Some(next))
     }
+}
+
+/// The orders of a stored flow (none when it cannot be read: SIOPE+ refuses such a flow).
+fn orders_in_flow(xml: &[u8]) -> Vec<OrderStatus> {
+    let Ok(mut r) = crate::reader::FlowReader::new(xml) else {
+        return Vec::new();
+    };
+    let esercizio = r.header().esercizio;
+    let mut v = Vec::new();
+    while let Ok(Some(o)) = r.next_ordinativo() {
+        v.push(match o {
+            Ordinativo::Mandato(m) => OrderStatus::sent(
+                TipoOrdinativo::Mandato,
+                u64::from(m.numero_mandato),
+                esercizio,
+                Some(m.importo_mandato),
+            ),
+            Ordinativo::Reversale(rv) => OrderStatus::sent(
+                TipoOrdinativo::Reversale,
+                u64::from(rv.numero_reversale),
+                esercizio,
+                Some(rv.importo_reversale),
+            ),
+        });
+    }
+    v
+}
+
+#[allow(clippy::too_many_arguments)]
+fn set_order(
+    orders: &mut Vec<OrderStatus>,
+    tipo: TipoOrdinativo,
+    numero: u64,
+    esercizio: u16,
+    state: Option<OrderState>,
+    esito: Option<String>,
+    code: Option<String>,
+    detail: Option<String>,
+) {
+    let i = match orders
+        .iter()
+        .position(|o| o.tipo == tipo && o.numero == numero)
+    {
+        Some(i) => i,
+        None => {
+            orders.push(OrderStatus::sent(tipo, numero, esercizio, None));
+            orders.len() - 1
+        }
+    };
+    let o = &mut orders[i];
+    if let Some(st) = state {
+        if st.rank() < o.state.rank() {
+            return;
+        }
+        o.state = st;
+    }
+    o.esito = esito;
+    if code.is_some() || detail.is_some() {
+        o.code = code;
+        o.detail = detail;
+    }
+}
+
+fn apply_esito(orders: &mut Vec<OrderStatus>, x: &EsitoOrdinativo) {
+    use EsitoOperazione as E;
+    let st = match &x.esito_operazione {
+        E::Acquisito
+        | E::Variato
+        | E::NonVariato
+        | E::NonAnnullato
+        | E::NonSostituito
+        | E::NonRegolarizzato => Some(OrderState::Accepted),
+        E::NonAcquisito | E::NonEseguibile => Some(OrderState::Refused),
+        E::Annullato | E::Sostituito | E::Stornato => Some(OrderState::Cancelled),
+        E::Pagato | E::Riscosso | E::Regolarizzato => Some(OrderState::Executed),
+        _ => None,
+    };
+    let codes: Vec<String> = x
+        .errori
+        .iter()
+        .filter_map(|e| e.codice_errore.map(|c| c.to_string()))
+        .collect();
+    let descr: Vec<&str> = x.errori.iter().map(|e| e.descrizione.as_str()).collect();
+    set_order(
+        orders,
+        x.tipo,
+        x.numero,
+        x.esercizio,
+        st,
+        Some(x.esito_operazione.to_string()),
+        (!codes.is_empty()).then(|| codes.join(",")),
+        (!descr.is_empty()).then(|| descr.join("; ")),
+    );
 }
 
 fn ack_outcome(a: &AckSiope) -> (OutboxState, Option<String>) {
@@ -768,13 +1183,4 @@ fn ack_outcome(a: &AckSiope) -> (OutboxState, Option<String>) {
         StatoFlusso::Ok | StatoFlusso::Warning => (OutboxState::AckOk, detail),
         _ => (OutboxState::AckKo, detail),
     }
-}
-
-fn esiti_summary(x: &EsitoApplicativo, ident: &str) -> String {
-    x.esiti
-        .iter()
-        .filter(|o| o.identificativo_flusso == ident)
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
 }

@@ -5,7 +5,10 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use pa_postgres::{Database, DbError, Migration, Migrations};
 
-use super::{OutboxEntry, OutboxState, OutboxStore, StoredMessage};
+use super::{
+    OrderState, OrderStatus, OutboxEntry, OutboxState, OutboxStore, StoredMessage, parse_tipo,
+    tipo_str,
+};
 use crate::error::OutboxError;
 
 /// The schema of [`PgOutbox`] (component `siopeplus`).
@@ -51,6 +54,30 @@ pub(crate) const MIGRATIONS: Migrations = Migrations::new(
              CREATE INDEX siopeplus_outbox_channel_open ON siopeplus_outbox (channel, id)
                  WHERE state NOT IN ('ack_ko', 'rifiutato', 'completed');",
         ),
+        Migration::new(
+            3,
+            "orders of each flow, and the final state failed",
+            "CREATE TABLE siopeplus_outbox_orders (
+                 entry_id      BIGINT NOT NULL REFERENCES siopeplus_outbox(id),
+                 tipo          TEXT NOT NULL,
+                 numero        BIGINT NOT NULL,
+                 esercizio     INTEGER NOT NULL,
+                 importo_cents BIGINT,
+                 state         TEXT NOT NULL,
+                 esito         TEXT,
+                 code          TEXT,
+                 detail        TEXT,
+                 seq           BIGSERIAL,
+                 updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+                 PRIMARY KEY (entry_id, tipo, numero)
+             );
+             DROP INDEX siopeplus_outbox_open;
+             CREATE INDEX siopeplus_outbox_open ON siopeplus_outbox (id)
+                 WHERE state NOT IN ('ack_ko', 'rifiutato', 'completed', 'failed');
+             DROP INDEX siopeplus_outbox_channel_open;
+             CREATE INDEX siopeplus_outbox_channel_open ON siopeplus_outbox (channel, id)
+                 WHERE state NOT IN ('ack_ko', 'rifiutato', 'completed', 'failed');",
+        ),
     ],
 );
 
@@ -77,7 +104,7 @@ fn pg(e: DbError) -> OutboxError {
 }
 
 const COLS: &str = "id, identificativo_flusso, state, prog_flusso, attempted_at, attempts, detail";
-const OPEN: &str = "state NOT IN ('ack_ko', 'rifiutato', 'completed')";
+const OPEN: &str = "state NOT IN ('ack_ko', 'rifiutato', 'completed', 'failed')";
 
 fn to_entry(r: &pa_postgres::tokio_postgres::Row) -> Result<OutboxEntry, OutboxError> {
     let state: String = r.get(2);
@@ -292,6 +319,91 @@ impl OutboxStore for PgOutbox {
                 xml: r.get(2),
             })
             .collect())
+    }
+
+    async fn orders(&self, id: i64) -> Result<Vec<OrderStatus>, OutboxError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT r.tipo, r.numero, r.esercizio, r.importo_cents, r.state, r.esito, r.code, r.detail
+                   FROM siopeplus_outbox_orders r JOIN siopeplus_outbox o ON o.id = r.entry_id
+                  WHERE r.entry_id = $1 AND o.channel = $2 ORDER BY r.seq",
+                &[&id, &self.channel],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        rows.iter()
+            .map(|r| {
+                let tipo: String = r.get(0);
+                let numero: i64 = r.get(1);
+                let esercizio: i32 = r.get(2);
+                let importo: Option<i64> = r.get(3);
+                let state: String = r.get(4);
+                Ok(OrderStatus {
+                    tipo: parse_tipo(&tipo)?,
+                    numero: u64::try_from(numero).unwrap_or(0),
+                    esercizio: u16::try_from(esercizio).unwrap_or(0),
+                    importo: importo
+                        .and_then(|a| u64::try_from(a).ok())
+                        .map(pa_types::Amount::from_cents),
+                    state: OrderState::parse(&state)?,
+                    esito: r.get(5),
+                    code: r.get(6),
+                    detail: r.get(7),
+                })
+            })
+            .collect()
+    }
+
+    async fn put_order(&self, id: i64, o: &OrderStatus) -> Result<(), OutboxError> {
+        let numero = i64::try_from(o.numero).map_err(|_| OutboxError::Db("order number".into()))?;
+        let importo = o.importo.and_then(|a| i64::try_from(a.cents()).ok());
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "INSERT INTO siopeplus_outbox_orders
+                     (entry_id, tipo, numero, esercizio, importo_cents, state, esito, code, detail)
+                 SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM siopeplus_outbox
+                  WHERE id = $1 AND channel = $10
+                 ON CONFLICT (entry_id, tipo, numero) DO UPDATE SET
+                     esercizio = EXCLUDED.esercizio,
+                     importo_cents = COALESCE(EXCLUDED.importo_cents, siopeplus_outbox_orders.importo_cents),
+                     state = EXCLUDED.state, esito = EXCLUDED.esito, code = EXCLUDED.code,
+                     detail = EXCLUDED.detail, updated_at = now()",
+                &[
+                    &id,
+                    &tipo_str(o.tipo),
+                    &numero,
+                    &i32::from(o.esercizio),
+                    &importo,
+                    &o.state.as_str(),
+                    &o.esito,
+                    &o.code,
+                    &o.detail,
+                    &self.channel,
+                ],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        if n == 0 {
+            return Err(OutboxError::NotFound(id));
+        }
+        Ok(())
+    }
+
+    async fn recent_entries(&self, limit: usize) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let c = self.client().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {COLS} FROM siopeplus_outbox WHERE channel = $1 ORDER BY id DESC LIMIT $2"
+                ),
+                &[&self.channel, &limit],
+            )
+            .await
+            .map_err(|e| self.err(&e))?;
+        rows.iter().map(to_entry).collect()
     }
 
     async fn claim(

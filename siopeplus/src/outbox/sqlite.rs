@@ -7,7 +7,10 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{OutboxEntry, OutboxState, OutboxStore, StoredMessage, now};
+use super::{
+    OrderState, OrderStatus, OutboxEntry, OutboxState, OutboxStore, StoredMessage, now, parse_tipo,
+    tipo_str,
+};
 use crate::error::OutboxError;
 
 /// The embedded default store: one SQLite file (WAL, `synchronous=FULL`).
@@ -84,6 +87,20 @@ impl SqliteOutbox {
                  location TEXT NOT NULL,
                  xml BLOB NOT NULL,
                  PRIMARY KEY (entry_id, kind, location)
+             );
+             CREATE TABLE IF NOT EXISTS siopeplus_outbox_orders (
+                 entry_id INTEGER NOT NULL REFERENCES siopeplus_outbox(id),
+                 tipo TEXT NOT NULL,
+                 numero INTEGER NOT NULL,
+                 esercizio INTEGER NOT NULL,
+                 importo_cents INTEGER,
+                 state TEXT NOT NULL,
+                 esito TEXT,
+                 code TEXT,
+                 detail TEXT,
+                 seq INTEGER NOT NULL,
+                 updated_at TEXT NOT NULL,
+                 PRIMARY KEY (entry_id, tipo, numero)
              );",
         )
         .map_err(db)?;
@@ -150,7 +167,7 @@ fn to_entry(t: EntryRow) -> Result<OutboxEntry, OutboxError> {
 }
 
 const COLS: &str = "id, identificativo_flusso, state, prog_flusso, attempted_at, attempts, detail";
-const OPEN: &str = "state NOT IN ('ack_ko', 'rifiutato', 'completed')";
+const OPEN: &str = "state NOT IN ('ack_ko', 'rifiutato', 'completed', 'failed')";
 
 #[async_trait::async_trait]
 impl OutboxStore for SqliteOutbox {
@@ -271,6 +288,96 @@ impl OutboxStore for SqliteOutbox {
             })
             .map_err(db)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(db)
+    }
+
+    async fn orders(&self, id: i64) -> Result<Vec<OrderStatus>, OutboxError> {
+        let c = self.conn();
+        let mut st = c
+            .prepare(
+                "SELECT tipo, numero, esercizio, importo_cents, state, esito, code, detail
+                   FROM siopeplus_outbox_orders WHERE entry_id = ?1 ORDER BY seq",
+            )
+            .map_err(db)?;
+        let rows = st
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(t, n, e, a, s, esito, code, detail)| {
+                Ok(OrderStatus {
+                    tipo: parse_tipo(&t)?,
+                    numero: u64::try_from(n).unwrap_or(0),
+                    esercizio: u16::try_from(e).unwrap_or(0),
+                    importo: a
+                        .and_then(|a| u64::try_from(a).ok())
+                        .map(pa_types::Amount::from_cents),
+                    state: OrderState::parse(&s)?,
+                    esito,
+                    code,
+                    detail,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_order(&self, id: i64, o: &OrderStatus) -> Result<(), OutboxError> {
+        let numero = i64::try_from(o.numero).map_err(|_| OutboxError::Db("order number".into()))?;
+        let importo = o.importo.and_then(|a| i64::try_from(a.cents()).ok());
+        match self.conn().execute(
+            "INSERT INTO siopeplus_outbox_orders
+                 (entry_id, tipo, numero, esercizio, importo_cents, state, esito, code, detail, seq, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+                     (SELECT COUNT(*) FROM siopeplus_outbox_orders WHERE entry_id = ?1), ?10)
+             ON CONFLICT (entry_id, tipo, numero) DO UPDATE SET
+                 esercizio = excluded.esercizio,
+                 importo_cents = COALESCE(excluded.importo_cents, importo_cents),
+                 state = excluded.state, esito = excluded.esito, code = excluded.code,
+                 detail = excluded.detail, updated_at = excluded.updated_at",
+            params![
+                id,
+                tipo_str(o.tipo),
+                numero,
+                i64::from(o.esercizio),
+                importo,
+                o.state.as_str(),
+                o.esito,
+                o.code,
+                o.detail,
+                now().format(TS).to_string()
+            ],
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if is_constraint(&e) => Err(OutboxError::NotFound(id)),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn recent_entries(&self, limit: usize) -> Result<Vec<OutboxEntry>, OutboxError> {
+        let c = self.conn();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut st = c
+            .prepare(&format!(
+                "SELECT {COLS} FROM siopeplus_outbox ORDER BY id DESC LIMIT ?1"
+            ))
+            .map_err(db)?;
+        let rows = st.query_map([limit], row_entry).map_err(db)?;
+        let mut v = Vec::new();
+        for r in rows {
+            v.push(to_entry(r.map_err(db)?)?);
+        }
+        Ok(v)
     }
 
     async fn claim(

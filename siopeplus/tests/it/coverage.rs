@@ -254,8 +254,14 @@ async fn signed_and_sent_through_the_outbox_the_simulator_accepts_them() {
     let done = outbox.process().await.unwrap();
     assert_eq!(done[0].state, OutboxState::Completed, "{done:?}");
     let detail = done[0].detail.as_deref().unwrap();
-    assert!(detail.contains("reversale 1/2026: ACQUISITO"), "{detail}");
-    assert!(detail.contains("reversale 2/2026: ACQUISITO"), "{detail}");
+    assert!(
+        detail.contains("reversale 1/2026: executed [GIORNALE REGOLARIZZATO]"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("reversale 2/2026: executed [GIORNALE REGOLARIZZATO]"),
+        "{detail}"
+    );
     let got = sim.received();
     assert_eq!(got.len(), 1);
     assert!(

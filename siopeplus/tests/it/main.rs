@@ -6,6 +6,7 @@ mod cert;
 mod common;
 mod coverage;
 mod flow;
+mod lifecycle;
 mod messages;
 mod outbox;
 mod outbox_pg;

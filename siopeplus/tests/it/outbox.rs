@@ -66,13 +66,20 @@ async fn happy_path_reaches_completed_with_messages_stored(b: Backend) {
     let entries = o.process().await.unwrap();
     assert_eq!(entries[0].state, OutboxState::Completed, "{entries:?}");
     assert_eq!(entries[0].prog_flusso, Some(1));
-    assert!(
-        entries[0]
-            .detail
-            .as_deref()
-            .unwrap()
-            .contains("mandato 1/2026: ACQUISITO")
+    // ACQUISITO in the esito, then executed in the giornale di cassa.
+    assert_eq!(
+        entries[0].detail.as_deref(),
+        Some(
+            "mandato 1/2026: executed [GIORNALE ESEGUITO]; mandato 2/2026: executed [GIORNALE ESEGUITO]; reversale 1/2026: executed [GIORNALE ESEGUITO]"
+        )
     );
+    let orders = o.store().orders(id).await.unwrap();
+    assert_eq!(orders.len(), 3);
+    assert!(
+        orders.iter().all(|o| o.state == OrderState::Executed),
+        "{orders:?}"
+    );
+    assert_eq!(orders[0].importo, Some(crate::common::eur("1255.50")));
     let kinds: Vec<String> = o
         .store()
         .messages(id)
@@ -81,7 +88,10 @@ async fn happy_path_reaches_completed_with_messages_stored(b: Backend) {
         .into_iter()
         .map(|m| m.kind)
         .collect();
-    assert_eq!(kinds, ["ack", "esitoflusso", "esitoapplicativo"]);
+    assert_eq!(
+        kinds,
+        ["ack", "esitoflusso", "esitoapplicativo", "giornale"]
+    );
     assert!(o.store().open_entries().await.unwrap().is_empty());
     // Nothing doubled: a second enqueue of the same flow is refused.
     let err = o.enqueue("FL-OK", b"<x/>").await.unwrap_err();

@@ -81,6 +81,15 @@ impl OutboxStore for DynStore {
     async fn messages(&self, id: i64) -> Result<Vec<StoredMessage>, OutboxError> {
         self.0.messages(id).await
     }
+    async fn orders(&self, id: i64) -> Result<Vec<OrderStatus>, OutboxError> {
+        self.0.orders(id).await
+    }
+    async fn put_order(&self, id: i64, o: &OrderStatus) -> Result<(), OutboxError> {
+        self.0.put_order(id, o).await
+    }
+    async fn recent_entries(&self, limit: usize) -> Result<Vec<OutboxEntry>, OutboxError> {
+        self.0.recent_entries(limit).await
+    }
     async fn claim(
         &self,
         owner: &str,
