@@ -5,7 +5,10 @@
 //! whole document (`URI=""`, enveloped-signature and exclusive C14N transforms). Parsing,
 //! canonicalization, key operations and the verification of the XML-DSig and XAdES structure are
 //! `xmldsig`'s; the trust policy for seal certificates, the placement rule and the anomaly codes
-//! are here.
+//! are here, with XAdES-T (`SignatureTimeStamp` over the `SignatureValue`, verified with
+//! [`crate::TimeStampVerifier`]; its time is when the seal certificate is judged) and the
+//! revocation of the seal certificate ([`crate::RevocationOptions`]: XAdES-LT
+//! `RevocationValues`, CRLs, OCSP; fail closed unless soft-failing).
 
 use std::io::Read;
 use std::path::Path;
@@ -14,15 +17,19 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use der::Decode;
 use thiserror::Error;
 use xmldsig::{
-    DSIG_NS, Document, NodeId, NodeKind, ParseOptions as DsigParseOptions, SignOptions,
-    SignatureAlgorithm, SigningKey, TrustedKey, VerifyOptions, XadesOptions, sign_enveloped,
+    C14nAlgorithm, C14nOptions, DSIG_NS, Document, NodeId, NodeKind,
+    ParseOptions as DsigParseOptions, SignOptions, SignatureAlgorithm, SigningKey, TrustedKey,
+    VerifyOptions, XADES_NS, XadesOptions, sign_enveloped,
 };
 
 use crate::error::WriteError;
 use crate::impronta::Impronta;
 use crate::messages::{CodiceAnomalia, MessaggioRicevuto, NotificaEccezione};
 use crate::model::{Documento, SegnaturaInformatica};
+use crate::p7m::P7mError;
 use crate::parse::{Ctx, ParseOptions, RootNamespace, segnatura_from_element};
+use crate::revocation::{CertRevocation, Embedded, RevocationOptions, Times};
+use crate::tsp::{P7mTimeStamp, TimeStampVerifier, VerifiedTimeStamp};
 use crate::write::{NS_PEC, NS_PROTOCOLLO};
 use crate::xml;
 
@@ -128,6 +135,17 @@ pub struct VerifiedSegnatura {
     pub signer_subject: String,
     /// The seal certificate (DER).
     pub signer_certificate: Vec<u8>,
+    /// The XAdES-T `SignatureTimeStamp`s over the `SignatureValue`, in document order: each
+    /// verified against [`SealVerifyOptions::tsa`], or, without TSA trust, reported as not
+    /// verified (then its time is not used).
+    pub time_stamps: Vec<P7mTimeStamp>,
+    /// The earliest verified time-stamp's time: the seal existed then, and its certificate
+    /// (validity, chain, revocation) was judged at that time.
+    pub trusted_time: Option<DateTime<Utc>>,
+    /// The revocation check of the seal certificate and its chain but the trust anchor
+    /// (None when [`SealVerifyOptions::revocation`] is not set; empty when the seal
+    /// certificate is itself a trust anchor).
+    pub revocation: Option<Vec<CertRevocation>>,
 }
 
 /// Options for [`verify_segnatura`].
@@ -140,8 +158,20 @@ pub struct SealVerifyOptions {
     pub allow_inclusive_c14n: bool,
     /// When the seal certificate (and its chain) must be valid. Default: now. The XAdES
     /// `SigningTime` of a Baseline-B seal is asserted by the signer, not attested, so it is not
-    /// used for this check.
+    /// used for this check; a verified XAdES-T time-stamp's time is (see
+    /// [`SealVerifyOptions::tsa`]).
     pub validation_time: Option<DateTime<Utc>>,
+    /// The TSA trust roots for XAdES-T `SignatureTimeStamp`s. When set, every time-stamp
+    /// present must verify (TSA signature and chain, message imprint over the canonicalized
+    /// `ds:SignatureValue`) or the seal fails; the earliest time is then the time at which the
+    /// seal certificate is judged. When not set, time-stamps are reported as not verified.
+    pub tsa: Option<TimeStampVerifier>,
+    /// Check the revocation of the seal certificate (and of its chain but the trust anchor)
+    /// with these options: revocation values embedded in the seal (XAdES-LT
+    /// `RevocationValues`), given CRLs, OCSP, fetched CRLs. A revoked certificate fails the
+    /// seal, and so does an unknown status unless [`RevocationOptions::soft_fail`]. Not
+    /// checked when None (the default); [`VerifiedSegnatura::revocation`] says which.
+    pub revocation: Option<RevocationOptions>,
 }
 
 impl SealVerifyOptions {
@@ -158,6 +188,124 @@ impl SealVerifyOptions {
         self.parse = parse;
         self
     }
+
+    /// Verifies XAdES-T time-stamps with these TSA roots.
+    #[must_use]
+    pub fn with_tsa(mut self, tsa: TimeStampVerifier) -> Self {
+        self.tsa = Some(tsa);
+        self
+    }
+
+    /// Checks the seal certificate's revocation (fail closed unless `options.soft_fail`).
+    #[must_use]
+    pub fn with_revocation(mut self, options: RevocationOptions) -> Self {
+        self.revocation = Some(options);
+        self
+    }
+}
+
+/// The `xades:UnsignedSignatureProperties` of `sig`'s `QualifyingProperties` (whose `Target`
+/// must name `sig`), if any.
+fn unsigned_signature_properties<'a>(
+    sig: xmldsig::Element<'a>,
+    sid: &str,
+) -> Result<Vec<xmldsig::Element<'a>>, Anomalia> {
+    let mut out = Vec::new();
+    for o in sig.children_named(DSIG_NS, "Object") {
+        for qp in o.children_named(XADES_NS, "QualifyingProperties") {
+            let usp: Vec<_> = qp
+                .children_named(XADES_NS, "UnsignedProperties")
+                .flat_map(|up| {
+                    up.children_named(XADES_NS, "UnsignedSignatureProperties")
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if usp.is_empty() {
+                continue;
+            }
+            if qp.attr("Target") != Some(format!("#{sid}").as_str()) {
+                return Err(Anomalia::firma(
+                    "UnsignedProperties in a QualifyingProperties whose Target is not this signature",
+                ));
+            }
+            out.extend(usp);
+        }
+    }
+    Ok(out)
+}
+
+/// The XAdES-T `SignatureTimeStamp`s of the seal: each over the `ds:SignatureValue` element,
+/// canonicalized with its `ds:CanonicalizationMethod` (inclusive C14N 1.0 when absent).
+fn signature_time_stamps(
+    sig: xmldsig::Element<'_>,
+    usp: &[xmldsig::Element<'_>],
+    tsa: Option<&TimeStampVerifier>,
+) -> Result<Vec<P7mTimeStamp>, Anomalia> {
+    let ts_err = |m: String| Anomalia::firma(format!("SignatureTimeStamp: {m}"));
+    let sv = sig
+        .child(DSIG_NS, "SignatureValue")
+        .ok_or_else(|| Anomalia::firma("ds:Signature without SignatureValue"))?;
+    let mut out = Vec::new();
+    for ts in usp.iter().flat_map(|u| {
+        u.children_named(XADES_NS, "SignatureTimeStamp")
+            .collect::<Vec<_>>()
+    }) {
+        let alg = match ts.child(DSIG_NS, "CanonicalizationMethod") {
+            None => C14nAlgorithm::Inclusive,
+            Some(cm) => {
+                let uri = cm.attr("Algorithm").unwrap_or_default();
+                C14nAlgorithm::from_uri(uri)
+                    .ok_or_else(|| ts_err(format!("canonicalization {uri:?} not supported")))?
+            }
+        };
+        let tokens: Vec<_> = ts
+            .children_named(XADES_NS, "EncapsulatedTimeStamp")
+            .collect();
+        let [token] = tokens.as_slice() else {
+            return Err(ts_err(format!(
+                "{} EncapsulatedTimeStamp elements (exactly one is supported)",
+                tokens.len()
+            )));
+        };
+        let der = crate::impronta::decode_b64(&token.text())
+            .map_err(|_| ts_err("EncapsulatedTimeStamp is not base64".into()))?;
+        let result = match tsa {
+            Some(v) => {
+                let data = sv.canonicalize(&C14nOptions::new(alg));
+                Ok(v.verify(&der, &data).map_err(|e| ts_err(e.to_string()))?)
+            }
+            None => Err(P7mError::TimeStamp(
+                "not verified: no TSA trust given".into(),
+            )),
+        };
+        out.push(P7mTimeStamp { result });
+    }
+    Ok(out)
+}
+
+/// XAdES-LT `RevocationValues` of the seal: encapsulated CRLs and OCSP responses.
+fn embedded_revocation_values(usp: &[xmldsig::Element<'_>]) -> Result<Embedded, Anomalia> {
+    let mut e = Embedded::default();
+    let decode = |el: xmldsig::Element<'_>| {
+        crate::impronta::decode_b64(&el.text())
+            .map_err(|_| Anomalia::firma(format!("{} is not base64", el.local_name())))
+    };
+    for rv in usp.iter().flat_map(|u| {
+        u.children_named(XADES_NS, "RevocationValues")
+            .collect::<Vec<_>>()
+    }) {
+        for c in rv.children_named(XADES_NS, "CRLValues") {
+            for v in c.children_named(XADES_NS, "EncapsulatedCRLValue") {
+                e.crls.push(decode(v)?);
+            }
+        }
+        for o in rv.children_named(XADES_NS, "OCSPValues") {
+            for v in o.children_named(XADES_NS, "EncapsulatedOCSPValue") {
+                e.ocsp.push(decode(v)?);
+            }
+        }
+    }
+    Ok(e)
 }
 
 /// The seal certificate `der` (from `KeyInfo`, or one of `trust` when `KeyInfo` names none)
@@ -251,15 +399,29 @@ pub fn verify_segnatura(
         })?;
     // xmldsig checks QualifyingProperties/@Target only when the signature has an Id; XAdES
     // requires the Target, so the Id must be there.
-    if sig.attr("Id").is_none() {
+    let Some(sid) = sig.attr("Id") else {
         return Err(Anomalia::firma(
             "ds:Signature has no Id for the XAdES QualifyingProperties Target",
         ));
-    }
+    };
+
+    // XAdES-T: time-stamps over the SignatureValue give the time the seal is judged at.
+    let usp = unsigned_signature_properties(sig, sid)?;
+    let time_stamps = signature_time_stamps(sig, &usp, opts.tsa.as_ref())?;
+    let trusted_time = time_stamps
+        .iter()
+        .filter_map(|t| {
+            t.result
+                .as_ref()
+                .ok()
+                .map(|v: &VerifiedTimeStamp| v.gen_time)
+        })
+        .min();
+    let now = opts.validation_time.unwrap_or_else(Utc::now);
 
     // The keys: the certificate in KeyInfo (a hint until it passes the trust policy) or,
     // without one, the trusted certificates themselves.
-    let validation_time = opts.validation_time.unwrap_or_else(Utc::now);
+    let validation_time = trusted_time.unwrap_or(now);
     let key_info_cert = sig
         .child(DSIG_NS, "KeyInfo")
         .and_then(|ki| ki.child(DSIG_NS, "X509Data"))
@@ -317,6 +479,30 @@ pub fn verify_segnatura(
         .nth(verified.key_index())
         .ok_or_else(|| Anomalia::firma("verifying key not found"))?;
 
+    // Revocation of the seal certificate, judged at the trusted time (or now).
+    let revocation = match &opts.revocation {
+        None => None,
+        Some(ro) => {
+            let times = Times {
+                now,
+                at: validation_time,
+            };
+            let mut checked = Vec::new();
+            if !trust.contains(&x509) {
+                let issuer = trust
+                    .iter()
+                    .find(|a| crate::p7m::signed_by_plain(&x509, a))
+                    .ok_or_else(|| Anomalia::firma("seal certificate: its issuer is not known"))?;
+                let embedded = embedded_revocation_values(&usp)?;
+                checked.push(
+                    crate::revocation::check(&x509, issuer, &embedded, ro, times)
+                        .map_err(|e| Anomalia::firma(format!("seal certificate: {e}")))?,
+                );
+            }
+            Some(checked)
+        }
+    };
+
     // Verified: read the segnatura from the signed tree, without the signature.
     let signed = convert(verified.element(), verified.signature().id());
     let ctx = Ctx { opts: opts.parse };
@@ -328,6 +514,9 @@ pub fn verify_segnatura(
         signing_time,
         signer_subject: x509.tbs_certificate.subject.to_string(),
         signer_certificate: der,
+        time_stamps,
+        trusted_time,
+        revocation,
     })
 }
 

@@ -20,7 +20,7 @@ pub(crate) struct Pki {
     crl_port: u16,
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -96,14 +96,15 @@ fn unknown_reason(e: P7mError, subject: &str) -> String {
     }
 }
 
-/// `openssl ocsp` as an HTTP responder on a free 127.0.0.1 port, killed on drop.
-struct Responder {
+/// `openssl ocsp` as an HTTP responder on a free 127.0.0.1 port, killed on drop (also used by
+/// the seal tests).
+pub(crate) struct Responder {
     child: Child,
     port: u16,
 }
 
 impl Responder {
-    fn start(port: u16, rsigner: &str, rkey: &str) -> Responder {
+    pub(crate) fn start(port: u16, rsigner: &str, rkey: &str) -> Responder {
         let mut child = Command::new("openssl")
             .args(["ocsp", "-index"])
             .arg(p("cadb/index.txt"))
@@ -137,7 +138,7 @@ impl Responder {
         Responder { child, port }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
     }
 }

@@ -13,12 +13,18 @@ fn tsa_dir() -> PathBuf {
     p("tsa")
 }
 
-fn tsa() -> TimeStampVerifier {
+pub(crate) fn tsa() -> TimeStampVerifier {
     TimeStampVerifier::new(load_certificates(&rd("tsa/tsa-ca.pem")).unwrap())
 }
 
-/// `openssl ts -query` then `-reply` over `data` by the TSA `section`: (`.tsr`, token).
-fn stamp(data: &[u8], section: &str) -> (Vec<u8>, Vec<u8>) {
+/// `openssl ts -query` then `-reply` over `data` by the TSA `section`: (`.tsr`, token). Also
+/// used by the seal tests (XAdES-T).
+pub(crate) fn stamp(data: &[u8], section: &str) -> (Vec<u8>, Vec<u8>) {
+    // `openssl ts -reply` reads and rewrites the TSA's `serial` file: one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let (f, q, r, t) = (
         dir.path().join("data"),
@@ -60,7 +66,7 @@ fn stamp(data: &[u8], section: &str) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// `openssl ts -verify -data` with the TSA root as the only trust.
-fn openssl_verifies(data: &[u8], tsr: &[u8]) -> bool {
+pub(crate) fn openssl_verifies(data: &[u8], tsr: &[u8]) -> bool {
     let dir = tempfile::tempdir().unwrap();
     let (f, r) = (dir.path().join("data"), dir.path().join("r.tsr"));
     std::fs::write(&f, data).unwrap();
