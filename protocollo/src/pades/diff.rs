@@ -567,9 +567,17 @@ impl Diff<'_> {
             }
             match deref_dict(self.new, Some(n)) {
                 Some(d) if is_widget(d) && is_field(self.new, d) => {
-                    self.push(Change::FormUpdated {
-                        what: format!("widget of field {} placed", field_name(self.new, d)),
-                    });
+                    let field = field_name(self.new, d);
+                    let doc_ts = deref_dict(self.new, d.get(b"V").ok())
+                        .is_some_and(|v| v.has_type(b"DocTimeStamp"));
+                    if doc_ts {
+                        // the (invisible) widget of a document time-stamp is part of it
+                        self.push(Change::DocTimeStampAdded { field });
+                    } else {
+                        self.push(Change::FormUpdated {
+                            what: format!("widget of field {field} placed"),
+                        });
+                    }
                 }
                 Some(d) if is_annotation(d) && !is_widget(d) => {
                     self.push(Change::AnnotationAdded {

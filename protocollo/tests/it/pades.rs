@@ -198,6 +198,18 @@ impl Env {
                 json["coverage"] == "ENTIRE_FILE",
                 "{file}: {field}: coverage ({json})"
             );
+            // and so does the grading of the changes after signing, but for annotations:
+            // pyHanko's default policy explains none and calls them OTHER.
+            let level = match s.modification_level {
+                ModificationLevel::None => "NONE",
+                ModificationLevel::LtaUpdates => "LTA_UPDATES",
+                ModificationLevel::FormFilling => "FORM_FILLING",
+                _ => "OTHER",
+            };
+            assert_eq!(
+                level, json["modification_level"],
+                "{file}: {field}: modification level ({json})"
+            );
         }
         ours
     }
@@ -235,6 +247,21 @@ fn signed(name: &str) -> Option<&'static Env> {
             env.oracle(&["annotate", &cert, &format!("cert{p}-annotated.pdf")]);
         }
         env.sign("cert2.pdf", "cert2-signed.pdf", "bob", "Firma2", &[]);
+        env.oracle(&["doc-timestamp", "one.pdf", "doc-ts.pdf", "--tsa-dir", "tsa"]);
+        env.sign(
+            "doc.pdf",
+            "cert1-signed-raw.pdf",
+            "alice",
+            "Autore",
+            &["--certify", "1"],
+        );
+        env.oracle(&[
+            "doc-timestamp",
+            "cert1-signed-raw.pdf",
+            "cert1-doc-ts.pdf",
+            "--tsa-dir",
+            "tsa",
+        ]);
     });
     assert!(env.p(name).exists(), "{name} was not made");
     Some(env)
@@ -332,6 +359,35 @@ fn time_stamped_signature_agrees_with_pyhanko() {
     let signer = p7m.signers().next().unwrap();
     assert!(signer.timestamps[0].result.is_err());
     assert_eq!(signer.trusted_time, None);
+}
+
+#[test]
+fn document_time_stamp_agrees_with_pyhanko() {
+    let Some(env) = signed("doc-ts.pdf") else {
+        return;
+    };
+    let v = env.agree("doc-ts.pdf");
+    assert!(v.all_valid(), "{:?}", v.signatures);
+    let (sig, ts) = (&v.signatures[0], &v.signatures[1]);
+    assert_eq!(ts.kind, SignatureKind::DocTimeStamp);
+    assert_eq!(ts.sub_filter, "ETSI.RFC3161");
+    assert!(
+        matches!(&ts.result, Ok(SignatureContent::TimeStamp(t)) if t.tsa.subject.contains("Test Time Stamping Unit"))
+    );
+    // a document time-stamp is signature maintenance, allowed even under DocMDP P=1
+    assert_eq!(sig.modification_level, ModificationLevel::LtaUpdates);
+    let v = env.agree("cert1-doc-ts.pdf");
+    assert_eq!(
+        v.signatures[0].kind,
+        SignatureKind::Certification(DocMdp::NoChanges)
+    );
+    assert!(v.all_valid(), "{:?}", v.signatures[0].failure());
+    // without TSA roots the document time-stamp cannot be verified
+    let roots = load_certificates(&std::fs::read(env.p("pki/ca.pem")).unwrap()).unwrap();
+    let v = PdfVerifier::new(P7mVerifier::new(roots))
+        .verify(&std::fs::read(env.p("doc-ts.pdf")).unwrap())
+        .unwrap();
+    assert_eq!(v.signatures[1].result, Err(PdfSignatureError::NoTsa));
 }
 
 #[test]
