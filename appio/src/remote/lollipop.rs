@@ -43,7 +43,9 @@
 //!    `rsa-pss-sha256`, which the app uses for RSA keys; `rsa-pss-sha512`; `rsa-v1_5-sha256`)
 //!    and that fits the key, over the RFC 9421 signature base;
 //! 9. the request was not seen before: with a [`ReplayCache`], a signature accepted once is
-//!    refused afterwards for as long as it could still be fresh.
+//!    refused afterwards for as long as it could still be fresh (it is used up when the checks
+//!    pass, whatever the router then answers: IO retrying after a 500 needs a new signature
+//!    from the app).
 //!
 //! Replays are told by the signature, not by the nonce: RFC 9421 leaves the nonce's use to the
 //! verifier, Lollipop does not require a nonce per request, and the app draws one when it

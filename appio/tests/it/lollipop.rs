@@ -139,6 +139,16 @@ async fn requests_signed_as_the_app_signs_them_are_accepted() {
         assert_eq!(id.nonce.as_deref(), Some("b7a5c2e0-nonce"));
         assert_eq!(id.assertion_ref, get(h, "x-pagopa-lollipop-assertion-ref"));
     }
+    // The public key written in padded standard base64 is the same key.
+    let mut h = signed[0].clone();
+    let jwk = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(get(&h, "x-pagopa-lollipop-public-key"))
+            .unwrap()
+    };
+    set(&mut h, "x-pagopa-lollipop-public-key", &base64_encode(&jwk));
+    check(&LollipopVerifier::new(), &h, b"").await.unwrap();
     // Two genuine requests may share the app's nonce (one per API client): both pass.
     let two = sign(
         &py,
