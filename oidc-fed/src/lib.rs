@@ -30,8 +30,8 @@ pub use chain::{
 pub use chain::{ReqwestFetcher, spawn_refresher};
 pub use policy::{MetadataPolicy, OPERATORS, ParameterPolicy, PolicyError, PolicyErrorKind};
 pub use trust_mark::{
-    TRUST_MARK_TYP, TrustMark, TrustMarkError, check_issuer_trusted, peek_trust_mark,
-    verify_trust_mark,
+    TRUST_MARK_DELEGATION_TYP, TRUST_MARK_TYP, TrustMark, TrustMarkError, check_issuer_trusted,
+    peek_trust_mark, verify_trust_mark,
 };
 
 pub use jose::{

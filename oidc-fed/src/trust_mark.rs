@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 /// The `typ` of a Trust Mark JWT.
 pub const TRUST_MARK_TYP: &str = "trust-mark+jwt";
+/// The `typ` of a Trust Mark delegation JWT.
+pub const TRUST_MARK_DELEGATION_TYP: &str = "trust-mark-delegation+jwt";
 
 /// Why a Trust Mark is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,10 +64,15 @@ pub enum TrustMarkError {
         /// The mark's type.
         trust_mark_type: String,
     },
-    /// The type is in the Trust Anchor's `trust_mark_owners`: a delegation would be required,
-    /// which this implementation does not validate.
-    #[error("trust mark {0:?} requires a delegation, not supported")]
-    DelegationUnsupported(String),
+    /// The type is in the Trust Anchor's `trust_mark_owners` but the mark has no `delegation`.
+    #[error("trust mark {0:?} has an owner but the mark carries no delegation")]
+    DelegationMissing(String),
+    /// The `delegation` fails a check of §7.2.1.
+    #[error("trust mark delegation: {0}")]
+    DelegationInvalid(&'static str),
+    /// The `delegation` JWS fails (signature by the owner, `typ`, `alg`, `kid`).
+    #[error("trust mark delegation JWS: {0}")]
+    DelegationJose(JoseError),
     /// The issuer's keys could not be established (no valid Trust Chain for it).
     #[error("trust mark issuer {issuer:?} not resolved: {reason}")]
     IssuerUnresolved {
@@ -123,11 +130,10 @@ pub fn peek_trust_mark(entry: &Value) -> Result<(String, String, String), TrustM
 }
 
 /// Checks that the Trust Anchor (its verified Entity Configuration) trusts `issuer` for marks of
-/// `trust_mark_type` (`trust_mark_issuers`; an empty list lets anyone issue, §3.1.3), and that it
-/// requires no delegation for them (`trust_mark_owners`).
+/// `trust_mark_type` (`trust_mark_issuers`; an empty list lets anyone issue, §3.1.3).
 ///
 /// # Errors
-/// [`TrustMarkError::IssuerNotTrusted`], [`TrustMarkError::DelegationUnsupported`].
+/// [`TrustMarkError::IssuerNotTrusted`].
 pub fn check_issuer_trusted(
     trust_anchor: &EntityStatement,
     trust_mark_type: &str,
@@ -146,23 +152,74 @@ pub fn check_issuer_trusted(
     if !issuers.is_empty() && !issuers.iter().any(|i| i.as_str() == Some(issuer)) {
         return Err(not_trusted());
     }
-    if trust_anchor
-        .claims
-        .get("trust_mark_owners")
-        .and_then(|v| v.get(trust_mark_type))
-        .is_some()
-    {
-        return Err(TrustMarkError::DelegationUnsupported(
-            trust_mark_type.into(),
-        ));
-    }
     Ok(())
+}
+
+/// Validates a Trust Mark delegation (§7.2.1) against the owner the Trust Anchor names for the
+/// type (`trust_mark_owners`: `sub` and `jwks`).
+fn verify_delegation(
+    delegation: &Value,
+    owner: &Value,
+    issuer: &str,
+    trust_mark_type: &str,
+    algs: &[Alg],
+    now: i64,
+) -> Result<(), TrustMarkError> {
+    let bad = TrustMarkError::DelegationInvalid;
+    let jwt = delegation
+        .as_str()
+        .ok_or(bad("delegation is not a string"))?;
+    let owner_id = owner
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or(bad("the trust anchor's trust_mark_owners entry has no sub"))?;
+    let owner_jwks = Jwks::from_json(owner.get("jwks").ok_or(bad(
+        "the trust anchor's trust_mark_owners entry has no jwks",
+    ))?)
+    .map_err(TrustMarkError::DelegationJose)?;
+    let v = jose::verify(
+        jwt,
+        &owner_jwks,
+        VerifyOptions {
+            algs,
+            typ: Some(TRUST_MARK_DELEGATION_TYP),
+        },
+    )
+    .map_err(TrustMarkError::DelegationJose)?;
+    let claims: Map<String, Value> =
+        serde_json::from_slice(&v.payload).map_err(|_| bad("payload is not a JSON object"))?;
+    let s = |n| claims.get(n).and_then(Value::as_str);
+    if s("iss") != Some(owner_id) {
+        return Err(bad("iss is not the trust mark owner"));
+    }
+    if s("sub") != Some(issuer) {
+        return Err(bad("sub is not the trust mark issuer"));
+    }
+    if type_of(&claims) != Some(trust_mark_type) {
+        return Err(bad("trust_mark_type differs from the trust mark's"));
+    }
+    let iat = claims
+        .get("iat")
+        .and_then(Value::as_i64)
+        .ok_or(bad("no numeric iat"))?;
+    if iat > now + CLOCK_SKEW {
+        return Err(bad("issued in the future"));
+    }
+    match claims.get("exp") {
+        None => Ok(()),
+        Some(e) => match e.as_i64() {
+            Some(exp) if exp > now => Ok(()),
+            Some(_) => Err(bad("expired")),
+            None => Err(bad("exp is not a number")),
+        },
+    }
 }
 
 /// Verifies a `trust_marks` entry of the Entity Configuration of `subject` (§7.3): the issuer is
 /// trusted by the Trust Anchor, the JWT (`typ` `trust-mark+jwt`) verifies with the issuer's
 /// Federation Entity Keys `issuer_jwks`, the types agree, `sub` is `subject`, `iat` is not in the
-/// future and `exp`, if present, is not past.
+/// future and `exp`, if present, is not past; when the Trust Anchor names an owner for the type
+/// (`trust_mark_owners`) the mark must carry a `delegation` signed by that owner to this issuer.
 ///
 /// # Errors
 /// The [`TrustMarkError`] naming the first failed check.
@@ -219,6 +276,20 @@ pub fn verify_trust_mark(
         && exp <= now
     {
         return Err(TrustMarkError::Expired { exp, now });
+    }
+    let owner = trust_anchor
+        .claims
+        .get("trust_mark_owners")
+        .and_then(|o| o.get(&entry_type));
+    match (owner, claims.get("delegation")) {
+        (None, None) => {}
+        (Some(_), None) => return Err(TrustMarkError::DelegationMissing(entry_type)),
+        (None, Some(_)) => {
+            return Err(TrustMarkError::DelegationInvalid(
+                "the trust anchor names no owner for this type",
+            ));
+        }
+        (Some(owner), Some(d)) => verify_delegation(d, owner, &iss, &entry_type, algs, now)?,
     }
     Ok(TrustMark {
         trust_mark_type: entry_type,

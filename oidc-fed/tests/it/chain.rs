@@ -502,14 +502,102 @@ async fn trust_marks_are_verified() {
         TrustMarkError::TypeMismatch { .. }
     ));
 
-    // a type with an owner needs a delegation we do not validate
+    // a type with an owner: the mark must carry a delegation
     let mut w = World::new(&fed);
     w.ta_ec["trust_mark_owners"] =
         json!({TM_OP: {"sub": fed.id("owner"), "jwks": jwks(&w.int).to_json()}});
+    assert_eq!(
+        rejected_mark(&w, &fed).await,
+        TrustMarkError::DelegationMissing(TM_OP.into())
+    );
+    // a delegation with no owner named by the TA
+    let mut w = World::new(&fed);
+    w.tm["delegation"] = json!("x.y.z");
     assert!(matches!(
         rejected_mark(&w, &fed).await,
-        TrustMarkError::DelegationUnsupported(_)
+        TrustMarkError::DelegationInvalid(_)
     ));
+}
+
+/// A World whose TA names `owner` as the owner of [`TM_OP`] and whose mark carries a delegation
+/// with these claims, signed by `signer` with `typ`.
+fn delegated(
+    fed: &Fed,
+    owner: &SigningKey,
+    signer: &SigningKey,
+    claims: serde_json::Value,
+    typ: &str,
+) -> World {
+    let mut w = World::new(fed);
+    w.ta_ec["trust_mark_owners"] =
+        json!({TM_OP: {"sub": fed.id("owner"), "jwks": jwks(owner).to_json()}});
+    w.tm["delegation"] = json!(
+        signer
+            .sign(Some(typ), claims.to_string().as_bytes())
+            .unwrap()
+    );
+    w
+}
+
+#[tokio::test]
+async fn trust_mark_delegations_are_verified() {
+    let fed = Fed::start().await;
+    let owner = SigningKey::generate_es256().unwrap();
+    let good = json!({
+        "iss": fed.id("owner"), "sub": fed.id("ta"), "trust_mark_type": TM_OP,
+        "iat": NOW - 10, "exp": NOW + 3600
+    });
+    const DT: &str = "trust-mark-delegation+jwt";
+    // valid: the owner delegates to the TA, which issued the mark
+    let w = delegated(&fed, &owner, &owner, good.clone(), DT);
+    w.publish(&fed);
+    let c = w
+        .resolver(&fed)
+        .require_trust_marks(vec![TM_OP.into()])
+        .resolve(&fed.id("op"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(c.trust_marks.len(), 1);
+
+    let stranger = SigningKey::generate_es256().unwrap();
+    let w = delegated(&fed, &owner, &stranger, good.clone(), DT);
+    assert!(matches!(
+        rejected_mark(&w, &fed).await,
+        TrustMarkError::DelegationJose(JoseError::UnknownKid(_))
+    ));
+    let w = delegated(&fed, &owner, &owner, good.clone(), "JWT");
+    assert!(matches!(
+        rejected_mark(&w, &fed).await,
+        TrustMarkError::DelegationJose(JoseError::WrongTyp { .. })
+    ));
+    let edits: [(&str, serde_json::Value, &str); 4] = [
+        (
+            "sub",
+            json!(fed.id("int")),
+            "sub is not the trust mark issuer",
+        ),
+        (
+            "iss",
+            json!(fed.id("ta")),
+            "iss is not the trust mark owner",
+        ),
+        (
+            "trust_mark_type",
+            json!("https://other/"),
+            "trust_mark_type differs from the trust mark's",
+        ),
+        ("exp", json!(NOW - 1), "expired"),
+    ];
+    for (claim, value, reason) in edits {
+        let mut c = good.clone();
+        c[claim] = value;
+        let w = delegated(&fed, &owner, &owner, c, DT);
+        assert_eq!(
+            rejected_mark(&w, &fed).await,
+            TrustMarkError::DelegationInvalid(reason),
+            "{claim}"
+        );
+    }
 }
 
 #[tokio::test]
