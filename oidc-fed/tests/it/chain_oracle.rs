@@ -161,3 +161,56 @@ async fn jwcrypto_federation_resolves_and_tampering_fails() {
     )
     .unwrap();
 }
+
+const VERIFY_CHAIN: &str = r#"
+import sys, json
+from jwcrypto import jwk, jws
+req = json.load(sys.stdin)
+keys, subs = jwk.JWKSet.from_json(json.dumps(req["ta_jwks"])), []
+try:
+    # top-down: each statement with a key of the statement above it
+    for tok in reversed(req["chain"]):
+        s = jws.JWS()
+        s.deserialize(tok)
+        assert s.jose_header["typ"] == "entity-statement+jwt"
+        s.verify(keys.get_key(s.jose_header["kid"]))
+        claims = json.loads(s.payload)
+        assert claims["iat"] <= req["now"] + 60 < claims["exp"] + 60
+        keys = jwk.JWKSet.from_json(json.dumps(claims["jwks"]))
+        subs.append(claims["sub"])
+    print(json.dumps({"ok": True, "subs": subs}))
+except Exception as e:
+    print(json.dumps({"ok": False, "error": str(e)}))
+"#;
+
+/// The other direction: a chain our signer built, as our resolver assembled it, verifies in
+/// jwcrypto statement by statement; tampered, jwcrypto refuses it too.
+#[tokio::test]
+async fn our_chain_verifies_in_jwcrypto() {
+    let Some(py) = python() else { return };
+    let fed = Fed::start().await;
+    let w = super::fed::World::new(&fed);
+    w.publish(&fed);
+    let chain = w.resolver(&fed).resolve(&fed.id("op"), NOW).await.unwrap();
+    let ta_jwks = w.anchor(&fed).jwks.to_json();
+    let r = run_script(
+        &py,
+        VERIFY_CHAIN,
+        json!({"chain": chain.statements, "ta_jwks": ta_jwks, "now": NOW}),
+    );
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(
+        r["subs"],
+        json!([fed.id("ta"), fed.id("int"), fed.id("op"), fed.id("op")])
+    );
+    for i in 0..chain.statements.len() {
+        let mut bad = chain.statements.clone();
+        bad[i] = tamper(&bad[i], |v| v["exp"] = json!(NOW + 1));
+        let r = run_script(
+            &py,
+            VERIFY_CHAIN,
+            json!({"chain": bad, "ta_jwks": ta_jwks, "now": NOW}),
+        );
+        assert_eq!(r["ok"], false, "jwcrypto accepted statement {i} tampered");
+    }
+}
