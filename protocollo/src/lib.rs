@@ -39,9 +39,9 @@ pub use p7m::{
     load_certificates, load_certificates_dir, rsa1024_deadline, sha1_deadline,
 };
 pub use pades::{
-    Change, DocMdp, MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES, MAX_SIGNATURE_CONTENTS, ModificationLevel,
-    PdfError, PdfSignature, PdfSignatureError, PdfVerifier, RevisionUpdate, SignatureContent,
-    SignatureKind, VerifiedPdf,
+    Change, DocMdp, MAX_PDF_REVISIONS, MAX_PDF_SIGNATURES, MAX_SIGNATURE_CONTENTS,
+    ModificationLevel, PdfError, PdfSignature, PdfSignatureError, PdfVerifier, RevisionUpdate,
+    SignatureContent, SignatureKind, VerifiedPdf,
 };
 pub use parse::{NS_DSIG, ParseOptions, ParsedSegnatura, RootNamespace};
 pub use register::{
