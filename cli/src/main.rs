@@ -16,6 +16,7 @@ mod cmd_pdf;
 mod cmd_protocollo;
 mod cmd_siopeplus;
 mod cmd_spid;
+mod cmd_ts;
 mod cmd_xmldsig;
 
 /// Italian public-administration platforms from the command line: identifiers, SPID, pagoPA,
@@ -50,6 +51,9 @@ enum Command {
     /// SPID: Avviso-29 SP certificates and signed SP metadata.
     #[command(subcommand)]
     Spid(cmd_spid::Spid),
+    /// Time-stamps: verify RFC 3161 tokens, `.tsr`, `.tsd` and `.m7m` files.
+    #[command(subcommand)]
+    Ts(cmd_ts::Ts),
     /// XML-DSig: sign an element (enveloped, exc-c14n) or verify a signed XML file.
     #[command(subcommand)]
     Xmldsig(cmd_xmldsig::Xmldsig),
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Db(cmd) => cmd_db::run(cmd),
         Command::Pagopa(cmd) => cmd_pagopa::run(cmd),
         Command::Protocollo(cmd) => cmd_protocollo::run(cmd),
+        Command::Ts(cmd) => cmd_ts::run(cmd),
         Command::Xmldsig(cmd) => cmd_xmldsig::run(cmd),
         Command::P7m(cmd) => cmd_protocollo::run_p7m(cmd),
         Command::Pdf(cmd) => cmd_pdf::run(cmd),
