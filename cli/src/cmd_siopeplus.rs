@@ -72,6 +72,28 @@ pub(crate) enum Siopeplus {
         /// The signed flow; omit to only advance what is already in the outbox.
         file: Option<PathBuf>,
     },
+    /// Show the outbox: the most recent flows with their state (pending, uploaded, ack_ok,
+    /// ricevuto, in_corso, completed, ack_ko, rifiutato, failed) and each flow's orders
+    /// (accepted, refused with the treasurer's code, executed, cancelled). Exit 0, or 1 when a
+    /// flow was refused or given up, or an order refused.
+    Status {
+        /// The outbox database (SQLite).
+        #[arg(
+            long,
+            default_value = "siopeplus-outbox.sqlite",
+            conflicts_with = "database_url"
+        )]
+        outbox: PathBuf,
+        /// The outbox in PostgreSQL (a partner deployment) instead of SQLite.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// The PostgreSQL outbox's channel (e.g. the ente's A2A code).
+        #[arg(long, default_value = "", requires = "database_url")]
+        channel: String,
+        /// How many flows, newest first.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Report subject, A2A code, issuer and expiry of a certificate (PEM or PKCS#12), or with
     /// `--config` of every ente's A2A certificate in a partner deployment config, soonest
     /// expiry first. Exit 0 when valid, 1 when one expires within `--warn-days`, 2 when one is
@@ -129,6 +151,12 @@ fn run_code(cmd: Siopeplus) -> u8 {
             grace: Duration::from_secs(grace_secs),
             file,
         }),
+        Siopeplus::Status {
+            outbox,
+            database_url,
+            channel,
+            limit,
+        } => status(&outbox, database_url.as_deref(), &channel, limit),
         Siopeplus::CertCheck {
             password_env,
             warn_days,
@@ -152,6 +180,92 @@ fn run_code(cmd: Siopeplus) -> u8 {
             1
         }
     }
+}
+
+fn status(
+    outbox: &Path,
+    database_url: Option<&str>,
+    channel: &str,
+    limit: usize,
+) -> Result<u8, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let store: Arc<dyn OutboxStore> = match database_url {
+            Some(url) => Arc::new(
+                siopeplus::PgOutbox::connect(url)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .with_channel(channel),
+            ),
+            None => {
+                if !outbox.exists() {
+                    return Err(format!("no outbox at {}", outbox.display()));
+                }
+                Arc::new(SqliteOutbox::open(outbox).map_err(|e| e.to_string())?)
+            }
+        };
+        let entries = store
+            .recent_entries(limit)
+            .await
+            .map_err(|e| e.to_string())?;
+        if entries.is_empty() {
+            println!("the outbox is empty");
+        }
+        let mut code = 0;
+        for e in &entries {
+            let prog = e
+                .prog_flusso
+                .map(|p| format!(", progFlusso {p}"))
+                .unwrap_or_default();
+            println!(
+                "{}: {} (entry {}{prog}, {} upload{})",
+                e.identificativo_flusso,
+                e.state.as_str(),
+                e.id,
+                e.attempts,
+                if e.attempts == 1 { "" } else { "s" }
+            );
+            if matches!(
+                e.state,
+                OutboxState::AckKo | OutboxState::Rifiutato | OutboxState::Failed
+            ) {
+                code = 1;
+                if let Some(d) = &e.detail {
+                    println!("  reason: {d}");
+                }
+            }
+            for o in store.orders(e.id).await.map_err(|e| e.to_string())? {
+                let kind = match o.tipo {
+                    siopeplus::TipoOrdinativo::Mandato => "mandato",
+                    siopeplus::TipoOrdinativo::Reversale => "reversale",
+                };
+                let mut line = format!(
+                    "  {kind} {}/{} {}: {}",
+                    o.numero,
+                    o.esercizio,
+                    o.importo.map(|a| a.to_decimal_string()).unwrap_or_default(),
+                    o.state.as_str()
+                );
+                if let Some(x) = &o.esito {
+                    line.push_str(&format!(" [{x}]"));
+                }
+                if let Some(c) = &o.code {
+                    line.push_str(&format!(" codice {c}"));
+                }
+                if let Some(d) = &o.detail {
+                    line.push_str(&format!(": {d}"));
+                }
+                if o.state == siopeplus::OrderState::Refused {
+                    code = 1;
+                }
+                println!("{line}");
+            }
+        }
+        Ok(code)
+    })
 }
 
 fn password(var: Option<&str>) -> Result<Option<String>, String> {
