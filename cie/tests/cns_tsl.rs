@@ -145,6 +145,14 @@ const TEMPLATE: &str = "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmlds
 </ds:Reference></ds:SignedInfo><ds:SignatureValue/>\
 <ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>";
 
+/// The `Id` attributes xmlsec1 is told about (references to `#tsl-it`, `#si`).
+const ID_ATTRS: [&str; 4] = [
+    "--id-attr:Id",
+    "http://uri.etsi.org/02231/v2#:TrustServiceStatusList",
+    "--id-attr:Id",
+    "http://uri.etsi.org/02231/v2#:SchemeInformation",
+];
+
 fn with_template(xml: &str, template: &str) -> String {
     xml.replacen(
         "</tsl:TrustServiceStatusList>",
@@ -162,6 +170,7 @@ fn xmlsec1_sign_with(dir: &Path, xml: &str, op: &Operator, template: &str) -> St
         .arg("--sign")
         .arg("--privkey-pem")
         .arg(format!("{},{}", op.key.display(), op.cert.display()))
+        .args(ID_ATTRS)
         .arg("--output")
         .arg(&out_path)
         .arg(&tmpl)
@@ -187,6 +196,7 @@ fn xmlsec1_verify(dir: &Path, xml: &str, op: &Operator) -> bool {
         .arg("--verify")
         .arg("--pubkey-cert-pem")
         .arg(&op.cert)
+        .args(ID_ATTRS)
         .arg(&f)
         .output()
         .unwrap()
@@ -322,6 +332,32 @@ async fn signed_list_selects_services_by_type_and_status() {
     );
     let list = IssuerList::from_trusted_list_xml(signed.as_bytes(), &op.pem(), &late).unwrap();
     assert_eq!(list.len(), 2);
+
+    // The content reference may name the list's Id instead of URI="" (both cover the list).
+    let by_id = xmlsec1_sign_with(
+        dir.path(),
+        &tsl(&services(&w), Some("2026-12-31T00:00:00Z")),
+        &op,
+        &TEMPLATE.replacen("URI=\"\"", "URI=\"#tsl-it\"", 1),
+    );
+    assert!(by_id.contains("URI=\"#tsl-it\""));
+    assert!(xmlsec1_verify(dir.path(), &by_id, &op));
+    assert_eq!(ours(&by_id, &op, &[SERVICE_TYPE_IDV]).unwrap().len(), 2);
+    // ... but not an element inside it (the signature would cover only that part).
+    let part = xmlsec1_sign_with(
+        dir.path(),
+        &tsl(&services(&w), Some("2026-12-31T00:00:00Z")).replacen(
+            "<tsl:SchemeInformation>",
+            "<tsl:SchemeInformation Id=\"si\">",
+            1,
+        ),
+        &op,
+        &TEMPLATE.replacen("URI=\"\"", "URI=\"#si\"", 1),
+    );
+    assert!(matches!(
+        ours(&part, &op, &[SERVICE_TYPE_IDV]),
+        Err(IssuerListError::Signature { .. })
+    ));
 
     // Several types.
     let list = ours(&signed, &op, &[SERVICE_TYPE_IDV, SERVICE_TYPE_CA_QC]).unwrap();
