@@ -130,6 +130,15 @@ pub enum ChainError {
         /// The limit.
         max: usize,
     },
+    /// Resolving took more HTTP requests than the resolver allows (a hostile or broken
+    /// federation with many authority hints).
+    #[error("more than {max} statements fetched resolving {subject}")]
+    TooManyFetches {
+        /// The chain subject.
+        subject: String,
+        /// The limit.
+        max: usize,
+    },
     /// A `max_path_length` constraint is exceeded.
     #[error("{issuer} allows {max} intermediates below it, the chain has {found}")]
     PathLength {
@@ -491,12 +500,21 @@ pub struct TrustChainResolver<F> {
     algs: Vec<Alg>,
     max_intermediates: usize,
     max_hints: usize,
+    max_fetches: usize,
     required_trust_marks: Vec<String>,
+}
+
+/// The state of one resolution: the entities on the current path and the fetches left.
+struct Walk {
+    subject: String,
+    path: Vec<String>,
+    fetches_left: usize,
 }
 
 impl<F: Fetcher> TrustChainResolver<F> {
     /// A resolver trusting `anchors`, accepting every implemented algorithm, at most 3
-    /// Intermediates and 5 authority hints per entity, no Trust Mark required.
+    /// Intermediates, 5 authority hints per entity and 32 statements fetched above the subject,
+    /// no Trust Mark required.
     pub fn new(fetcher: F, anchors: Vec<TrustAnchor>) -> Self {
         TrustChainResolver {
             fetcher,
@@ -504,8 +522,16 @@ impl<F: Fetcher> TrustChainResolver<F> {
             algs: Alg::ALL.to_vec(),
             max_intermediates: 3,
             max_hints: 5,
+            max_fetches: 32,
             required_trust_marks: Vec::new(),
         }
+    }
+    /// The most statements (Entity Configurations and Subordinate Statements of superiors)
+    /// fetched while resolving one chain.
+    #[must_use]
+    pub fn max_fetches(mut self, n: usize) -> Self {
+        self.max_fetches = n;
+        self
     }
     /// Algorithms accepted for statements and Trust Marks.
     #[must_use]
@@ -577,7 +603,7 @@ impl<F: Fetcher> TrustChainResolver<F> {
     fn climb<'a>(
         &'a self,
         entity: &'a EntityStatement,
-        path: &'a mut Vec<String>,
+        walk: &'a mut Walk,
         now: i64,
     ) -> BoxFut<'a, Result<Vec<String>, ChainError>> {
         Box::pin(async move {
@@ -588,18 +614,19 @@ impl<F: Fetcher> TrustChainResolver<F> {
             }
             let mut errors = Vec::new();
             for hint in entity.authority_hints.iter().take(self.max_hints) {
-                if path.contains(hint) {
+                if walk.path.contains(hint) {
                     errors.push(ChainError::Loop {
                         entity: hint.clone(),
                     });
                     continue;
                 }
-                path.push(hint.clone());
-                match self.climb_hint(entity, hint, path, now).await {
+                walk.path.push(hint.clone());
+                match self.climb_hint(entity, hint, walk, now).await {
                     Ok(up) => return Ok(up),
+                    Err(e @ ChainError::TooManyFetches { .. }) => return Err(e),
                     Err(e) => errors.push(e),
                 }
-                path.pop();
+                walk.path.pop();
             }
             if errors.len() == 1 {
                 Err(errors.remove(0))
@@ -616,17 +643,26 @@ impl<F: Fetcher> TrustChainResolver<F> {
         &self,
         entity: &EntityStatement,
         hint: &str,
-        path: &mut Vec<String>,
+        walk: &mut Walk,
         now: i64,
     ) -> Result<Vec<String>, ChainError> {
         let is_anchor = self.anchors.iter().any(|a| a.entity_id == hint);
-        // path = [subject, superiors...]: intermediates so far are path.len() - 2
-        if !is_anchor && path.len() - 1 > self.max_intermediates {
+        // path = [subject, superiors..., hint]: if hint is no anchor it is intermediate number
+        // path.len() - 1
+        if !is_anchor && walk.path.len() - 1 > self.max_intermediates {
             return Err(ChainError::TooDeep {
                 entity: entity.sub.clone(),
                 max: self.max_intermediates,
             });
         }
+        // two fetches: the superior's configuration and its statement about the entity
+        walk.fetches_left =
+            walk.fetches_left
+                .checked_sub(2)
+                .ok_or_else(|| ChainError::TooManyFetches {
+                    subject: walk.subject.clone(),
+                    max: self.max_fetches,
+                })?;
         let (sup_jwt, sup) = self.entity_configuration(hint, now).await?;
         let endpoint = sup
             .metadata
@@ -651,7 +687,7 @@ impl<F: Fetcher> TrustChainResolver<F> {
         if is_anchor {
             up.push(sup_jwt);
         } else {
-            up.extend(self.climb(&sup, path, now).await?);
+            up.extend(self.climb(&sup, walk, now).await?);
         }
         Ok(up)
     }
@@ -676,9 +712,13 @@ impl<F: Fetcher> TrustChainResolver<F> {
             let ec = verify_entity_configuration(&jwt, subject, &self.algs, now)
                 .map_err(st_err(subject))?;
             check_claims(&ec, true)?;
-            let mut path = vec![subject.to_owned()];
+            let mut walk = Walk {
+                subject: subject.to_owned(),
+                path: vec![subject.to_owned()],
+                fetches_left: self.max_fetches,
+            };
             let mut statements = vec![jwt];
-            statements.extend(self.climb(&ec, &mut path, now).await?);
+            statements.extend(self.climb(&ec, &mut walk, now).await?);
             let mut chain = verify_trust_chain(&statements, &self.anchors, &self.algs, now)?;
             if marks {
                 self.check_trust_marks(&mut chain, &ec, now).await?;

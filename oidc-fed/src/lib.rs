@@ -10,6 +10,14 @@
 //! `kid` must name a key of the trusted JWKS (keys come from configuration or from the superior's
 //! statement, never from the token), the key type must fit `alg`, `crit` is refused and `typ` is
 //! checked when the caller requires one (e.g. `entity-statement+jwt`).
+//!
+//! Trust: [`TrustChainResolver`] climbs from an entity's Entity Configuration through
+//! `authority_hints` and the superiors' fetch endpoints to a configured [`TrustAnchor`],
+//! [`verify_trust_chain`] checks the chain as OpenID Federation 1.0 §10.2 lays out, enforces the
+//! constraints and resolves the metadata with [`MetadataPolicy`]; Trust Marks are verified
+//! against the Trust Anchor's `trust_mark_issuers` / `trust_mark_owners`; [`TrustChainCache`]
+//! keeps chains until they expire. HTTP goes through the [`Fetcher`] trait; feature `http`
+//! provides `ReqwestFetcher` (rustls, HTTPS only) and `spawn_refresher`.
 
 mod chain;
 mod jose;

@@ -241,6 +241,26 @@ async fn loops_and_depth_are_refused() {
         .await
         .unwrap_err();
     assert!(matches!(e, ChainError::TooDeep { max: 0, .. }), "{e}");
+
+    // through the intermediate takes four fetches above the OP
+    let e = w
+        .resolver(&fed)
+        .max_fetches(3)
+        .resolve(&fed.id("op"), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ChainError::TooManyFetches {
+            subject: fed.id("op"),
+            max: 3
+        }
+    );
+    w.resolver(&fed)
+        .max_fetches(4)
+        .resolve(&fed.id("op"), NOW)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
