@@ -272,7 +272,8 @@ pub struct VerifiedPdf {
     pub revision_ends: Vec<u64>,
     /// Bytes after the end of the last revision (not part of any revision).
     pub trailing_bytes: u64,
-    /// Each signature field with a signature value, in the order of the form's fields.
+    /// Each signature field with a signature value, the one signing the oldest revision
+    /// first (form order among equals).
     pub signatures: Vec<PdfSignature>,
     /// What each incremental update changed (revision 2 onwards).
     pub updates: Vec<RevisionUpdate>,
@@ -330,6 +331,8 @@ impl PdfVerifier {
         for found in file.signature_fields()? {
             signatures.push(self.verify_one(&file, &updates, found));
         }
+        // oldest signed revision first; a signature whose range ends at no revision last
+        signatures.sort_by_key(|s: &PdfSignature| s.revision.unwrap_or(usize::MAX));
         Ok(VerifiedPdf {
             revision_ends: file.revisions.iter().map(|r| r.end as u64).collect(),
             trailing_bytes: (pdf.len() - file.last_end()) as u64,
