@@ -500,12 +500,17 @@ mod paid_through_pa_for_node {
     use super::*;
     use pagopa::gpd::PositionStatus;
     use pagopa::node::*;
-    use pagopa::position::{InstallmentState, PositionBook, ReceiptEffect};
+    use pagopa::position::{
+        InstallmentState, Phase, PositionBook, PositionError, PositionStore, ReceiptEffect,
+        SqlitePositions,
+    };
     use pagopa::simulator::{NodeSimulator, ReceiptRetry, SimulatorError};
 
-    type Service = PaForNodeService<PositionBook, SqliteReceiptStore>;
+    type Service<S> = PaForNodeService<PositionBook<S>, SqliteReceiptStore>;
 
-    async fn serve(book: PositionBook) -> (Arc<Service>, NodeSimulator, tempfile::TempDir) {
+    async fn serve<S: PositionStore + 'static>(
+        book: PositionBook<S>,
+    ) -> (Arc<Service<S>>, NodeSimulator, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteReceiptStore::open(dir.path().join("r.db")).unwrap();
         let cfg = StationConfig::new(ORG, "15376371009", "15376371009_01");
@@ -543,12 +548,50 @@ mod paid_through_pa_for_node {
         }
     }
 
-    #[tokio::test]
-    async fn each_rate_pays_on_its_own_and_closes_the_single_option() {
-        let book = PositionBook::new();
-        book.insert(tari("TARI-A", 100)).unwrap();
-        assert_eq!(book.status(&org(), "TARI-A"), Some(PositionStatus::Valid));
-        assert_eq!(book.status(&org(), "nope"), None);
+    /// A fresh PostgreSQL database URL, or `None` (skip outside CI) when no server is set.
+    pub(super) async fn pg_url() -> Option<String> {
+        pa_postgres::testing::fresh_database().await.unwrap()
+    }
+
+    /// One `#[tokio::test]` per position store running `$scenario(book)`.
+    macro_rules! every_store {
+        ($scenario:ident) => {
+            mod $scenario {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory() {
+                    super::$scenario(PositionBook::new()).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = SqlitePositions::open(dir.path().join("p.db")).unwrap();
+                    super::$scenario(PositionBook::with_store(store)).await;
+                }
+
+                #[cfg(feature = "postgres")]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(url) = pg_url().await else { return };
+                    let store = pagopa::position::PgPositions::connect(&url).await.unwrap();
+                    super::$scenario(PositionBook::with_store(store)).await;
+                }
+            }
+        };
+    }
+
+    every_store!(each_rate_pays_on_its_own_and_closes_the_single_option);
+    async fn each_rate_pays_on_its_own_and_closes_the_single_option<S: PositionStore + 'static>(
+        book: PositionBook<S>,
+    ) {
+        book.insert(tari("TARI-A", 100)).await.unwrap();
+        assert_eq!(
+            book.status(&org(), "TARI-A").await.unwrap(),
+            Some(PositionStatus::Valid)
+        );
+        assert_eq!(book.status(&org(), "nope").await.unwrap(), None);
         let (service, sim, _dir) = serve(book).await;
         // Before any payment every notice verifies, each with its own amount and due date.
         let single = sim.verify(&qr(nav(100))).await.unwrap();
@@ -572,9 +615,10 @@ mod paid_through_pa_for_node {
             paid.data.transfers[1].fiscal_code_pa.as_str(),
             "80011990639"
         );
+        // GPD's paForNode answers DUPLICATO for a PARTIALLY_PAID / PAID position.
         assert_eq!(
             fault(sim.verify(&qr(nav(100))).await.unwrap_err()),
-            FaultCode::PagamentoAnnullato
+            FaultCode::PagamentoDuplicato
         );
         assert_eq!(
             fault(sim.verify(&qr(nav(101))).await.unwrap_err()),
@@ -582,20 +626,23 @@ mod paid_through_pa_for_node {
         );
         let host = service.host();
         assert_eq!(
-            host.state(&org(), &nav(100)),
+            host.state(&org(), &nav(100)).await.unwrap(),
             Some(InstallmentState::Closed)
         );
-        assert!(!host.is_settled(&org(), "TARI-A"));
+        assert!(!host.is_settled(&org(), "TARI-A").await.unwrap());
         assert_eq!(
-            host.status(&org(), "TARI-A"),
+            host.status(&org(), "TARI-A").await.unwrap(),
             Some(PositionStatus::PartiallyPaid)
         );
         // Rates 3 and 2, in any order, each on its own.
         let last = sim.pay(&qr(nav(103))).await.unwrap();
         assert_eq!(last.data.last_payment, Some(true));
         sim.pay(&qr(nav(102))).await.unwrap();
-        assert!(host.is_settled(&org(), "TARI-A"));
-        assert_eq!(host.status(&org(), "TARI-A"), Some(PositionStatus::Paid));
+        assert!(host.is_settled(&org(), "TARI-A").await.unwrap());
+        assert_eq!(
+            host.status(&org(), "TARI-A").await.unwrap(),
+            Some(PositionStatus::Paid)
+        );
         assert_eq!(service.store().count().await.unwrap(), 3);
         // The closed single option cannot be activated either.
         assert_eq!(
@@ -604,34 +651,48 @@ mod paid_through_pa_for_node {
                     .await
                     .unwrap_err()
             ),
-            FaultCode::PagamentoAnnullato
+            FaultCode::PagamentoDuplicato
+        );
+        // Reconciled with its reporting flow: REPORTED, still DUPLICATO for the node.
+        host.mark_reported(&org(), "TARI-A").await.unwrap();
+        assert_eq!(
+            host.status(&org(), "TARI-A").await.unwrap(),
+            Some(PositionStatus::Reported)
+        );
+        assert_eq!(
+            fault(sim.verify(&qr(nav(102))).await.unwrap_err()),
+            FaultCode::PagamentoDuplicato
         );
     }
 
-    #[tokio::test]
-    async fn paying_the_single_option_closes_every_rate() {
-        let book = PositionBook::new();
-        book.insert(tari("TARI-B", 300)).unwrap();
+    every_store!(paying_the_single_option_closes_every_rate);
+    async fn paying_the_single_option_closes_every_rate<S: PositionStore + 'static>(
+        book: PositionBook<S>,
+    ) {
+        book.insert(tari("TARI-B", 300)).await.unwrap();
         let (service, sim, _dir) = serve(book).await;
         let paid = sim.pay(&qr(nav(300))).await.unwrap();
         assert_eq!(paid.data.payment_amount.cents(), 30000);
         for k in 1..=3 {
             assert_eq!(
                 fault(sim.verify(&qr(nav(300 + k))).await.unwrap_err()),
-                FaultCode::PagamentoAnnullato
+                FaultCode::PagamentoDuplicato
             );
             assert_eq!(
-                service.host().state(&org(), &nav(300 + k)),
+                service.host().state(&org(), &nav(300 + k)).await.unwrap(),
                 Some(InstallmentState::Closed)
             );
         }
-        assert!(service.host().is_settled(&org(), "TARI-B"));
+        assert!(service.host().is_settled(&org(), "TARI-B").await.unwrap());
+        assert_eq!(
+            service.host().status(&org(), "TARI-B").await.unwrap(),
+            Some(PositionStatus::Paid)
+        );
     }
 
-    #[tokio::test]
-    async fn a_ko_receipt_pays_nothing() {
-        let book = PositionBook::new();
-        book.insert(tari("TARI-C", 400)).unwrap();
+    every_store!(a_ko_receipt_pays_nothing);
+    async fn a_ko_receipt_pays_nothing<S: PositionStore + 'static>(book: PositionBook<S>) {
+        book.insert(tari("TARI-C", 400)).await.unwrap();
         let (service, sim, _dir) = serve(book).await;
         let data = sim
             .activate(&qr(nav(401)), Amount::from_cents(10000))
@@ -643,15 +704,124 @@ mod paid_through_pa_for_node {
         // Stored (it is the node's record), but nothing is paid and nothing closes.
         assert_eq!(service.store().count().await.unwrap(), 1);
         assert_eq!(
-            service.host().state(&org(), &nav(401)),
+            service.host().state(&org(), &nav(401)).await.unwrap(),
             Some(InstallmentState::Unpaid)
         );
         assert_eq!(
-            service.host().apply_receipt(&receipt),
+            service.host().apply_receipt(&receipt).await.unwrap(),
             ReceiptEffect::NotPaid
         );
         sim.verify(&qr(nav(400))).await.unwrap();
         sim.verify(&qr(nav(401))).await.unwrap();
+    }
+
+    every_store!(the_gpd_states_answer_the_node);
+    /// DRAFT → SCONOSCIUTO until published; INVALID → ANNULLATO; PUBLISHED before the validity
+    /// date → SCONOSCIUTO; past the due date with switchToExpired → SCADUTO and EXPIRED.
+    async fn the_gpd_states_answer_the_node<S: PositionStore + 'static>(book: PositionBook<S>) {
+        book.insert_in(tari("DRAFT-1", 1100), Phase::Draft)
+            .await
+            .unwrap();
+        book.insert(tari("CANC-1", 1200)).await.unwrap();
+        let mut later = tari("LATER-1", 1300);
+        for o in &mut later.options {
+            o.validity_date = Some(Utc::now() + Duration::days(10));
+        }
+        book.insert(later).await.unwrap();
+        let mut old = tari("OLD-1", 1400);
+        for o in &mut old.options {
+            o.switch_to_expired = true;
+        }
+        book.insert(old).await.unwrap();
+        let book = book.with_clock(|| Utc::now() + Duration::days(200));
+        let status = |s| Some(s);
+        assert_eq!(
+            book.status(&org(), "DRAFT-1").await.unwrap(),
+            status(PositionStatus::Draft)
+        );
+        assert_eq!(
+            book.status(&org(), "OLD-1").await.unwrap(),
+            status(PositionStatus::Expired)
+        );
+        let (service, sim, _dir) = serve(book).await;
+        let host = service.host();
+        assert_eq!(
+            fault(sim.verify(&qr(nav(1100))).await.unwrap_err()),
+            FaultCode::PagamentoSconosciuto
+        );
+        host.publish(&org(), "DRAFT-1").await.unwrap();
+        sim.verify(&qr(nav(1101))).await.unwrap();
+
+        host.invalidate(&org(), "CANC-1").await.unwrap();
+        assert_eq!(
+            host.status(&org(), "CANC-1").await.unwrap(),
+            status(PositionStatus::Invalid)
+        );
+        for k in 0..=3 {
+            assert_eq!(
+                fault(sim.verify(&qr(nav(1200 + k))).await.unwrap_err()),
+                FaultCode::PagamentoAnnullato
+            );
+        }
+        // Every rate is past due (the clock is 200 days on) and the options expire.
+        for k in 0..=3 {
+            assert_eq!(
+                fault(sim.verify(&qr(nav(1400 + k))).await.unwrap_err()),
+                FaultCode::PagamentoScaduto
+            );
+        }
+        // Not yet valid 200 days on? The validity date is 10 days from the real now, so the
+        // 200-days clock sees it valid; a clock before it sees it PUBLISHED.
+        sim.verify(&qr(nav(1301))).await.unwrap();
+
+        // Transitions the position's life does not have.
+        assert!(matches!(
+            host.publish(&org(), "CANC-1").await,
+            Err(PositionError::Transition {
+                from: Phase::Invalid,
+                to: Phase::Published,
+                ..
+            })
+        ));
+        assert!(matches!(
+            host.mark_reported(&org(), "DRAFT-1").await,
+            Err(PositionError::Transition {
+                to: Phase::Reported,
+                ..
+            })
+        ));
+        assert!(matches!(
+            host.invalidate(&org(), "nope").await,
+            Err(PositionError::UnknownPosition { .. })
+        ));
+        // A paid position cannot be cancelled.
+        sim.pay(&qr(nav(1101))).await.unwrap();
+        assert!(matches!(
+            host.invalidate(&org(), "DRAFT-1").await,
+            Err(PositionError::Transition {
+                to: Phase::Invalid,
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn published_before_the_validity_date() {
+        let mut later = tari("LATER-2", 1500);
+        for o in &mut later.options {
+            o.validity_date = Some(Utc::now() + Duration::days(10));
+        }
+        let book = PositionBook::new();
+        book.insert(later).await.unwrap();
+        assert_eq!(
+            book.status(&org(), "LATER-2").await.unwrap(),
+            Some(PositionStatus::Published)
+        );
+        let (_service, sim, _dir) = serve(book).await;
+        assert_eq!(
+            fault(sim.verify(&qr(nav(1500))).await.unwrap_err()),
+            FaultCode::PagamentoSconosciuto
+        );
     }
 
     #[tokio::test]
@@ -661,7 +831,7 @@ mod paid_through_pa_for_node {
             vec![transfer(1, 1600, stamp()), transfer(2, 28400, bank(true))];
         p.options[0].installments[0].amount = Amount::from_cents(30000);
         let book = PositionBook::new();
-        book.insert(p).unwrap();
+        book.insert(p).await.unwrap();
         let (_service, sim, _dir) = serve(book).await;
         // V2 carries the stamp; a Poste PSP gets the postal account.
         let g = GetPaymentRequest {
@@ -709,22 +879,30 @@ mod paid_through_pa_for_node {
         );
     }
 
-    #[test]
-    fn the_book_refuses_duplicates_and_expires() {
-        let book = PositionBook::new();
-        book.insert(tari("TARI-D", 600)).unwrap();
-        assert_eq!(book.insert(tari("TARI-D", 700)).unwrap_err().path, "iupd");
+    every_store!(the_book_refuses_duplicates_and_expires);
+    async fn the_book_refuses_duplicates_and_expires<S: PositionStore + 'static>(
+        book: PositionBook<S>,
+    ) {
+        book.insert(tari("TARI-D", 600)).await.unwrap();
+        let path = |e: PositionError| match e {
+            PositionError::Invalid(v) => v.path,
+            e => panic!("{e:?}"),
+        };
         assert_eq!(
-            book.insert(tari("TARI-E", 600)).unwrap_err().path,
+            path(book.insert(tari("TARI-D", 700)).await.unwrap_err()),
+            "iupd"
+        );
+        assert_eq!(
+            path(book.insert(tari("TARI-E", 600)).await.unwrap_err()),
             "paymentOption"
         );
+        // Nothing of the refused position was kept: its other notices are free.
+        assert_eq!(book.position(&org(), "TARI-E").await.unwrap(), None);
+        assert_eq!(book.state(&org(), &nav(701)).await.unwrap(), None);
         let mut p = tari("TARI-F", 800);
         p.options[1].switch_to_expired = true;
-        let book = PositionBook::new().with_clock(|| Utc::now() + Duration::days(45));
-        book.insert(p).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let book = book.with_clock(|| Utc::now() + Duration::days(45));
+        book.insert(p).await.unwrap();
         let req = |n| VerifyPaymentNoticeRequest {
             ids: RequestIds {
                 id_pa: ORG.into(),
@@ -734,11 +912,168 @@ mod paid_through_pa_for_node {
             qr_code: qr(n),
         };
         // 45 days on: rata 1 (due in 30) expired, rata 2 (due in 60) payable.
-        match rt.block_on(book.verify_payment_notice(&req(nav(801)))) {
+        match book.verify_payment_notice(&req(nav(801))).await {
             Err(f) => assert_eq!(f.code, FaultCode::PagamentoScaduto),
             Ok(n) => panic!("{n:?}"),
         }
-        rt.block_on(book.verify_payment_notice(&req(nav(802))))
+        book.verify_payment_notice(&req(nav(802))).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn sqlite_positions_survive_a_restart_and_are_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("positions.db");
+        let original = tari("TARI-G", 900);
+        {
+            let book = PositionBook::with_store(SqlitePositions::open(&file).unwrap());
+            book.insert(original.clone()).await.unwrap();
+        }
+        // Two instances on the file after the restart: what one pays, the other sees.
+        let one = PositionBook::with_store(SqlitePositions::open(&file).unwrap());
+        let two = PositionBook::with_store(SqlitePositions::open(&file).unwrap());
+        let stored = two.position(&org(), "TARI-G").await.unwrap().unwrap();
+        assert_eq!(stored.position, original);
+        let (service, sim, _dir) = serve(one).await;
+        sim.pay(&qr(nav(901))).await.unwrap();
+        assert_eq!(service.store().count().await.unwrap(), 1);
+        assert_eq!(
+            two.state(&org(), &nav(900)).await.unwrap(),
+            Some(InstallmentState::Closed)
+        );
+        assert_eq!(
+            two.status(&org(), "TARI-G").await.unwrap(),
+            Some(PositionStatus::PartiallyPaid)
+        );
+        assert_eq!(
+            two.insert(tari("TARI-G", 950))
+                .await
+                .map_err(|e| e.to_string()),
+            Err("iupd: position TARI-G already exists".into())
+        );
+    }
+
+    fn ids() -> RequestIds {
+        RequestIds {
+            id_pa: ORG.into(),
+            id_broker_pa: "15376371009".into(),
+            id_station: "15376371009_01".into(),
+        }
+    }
+
+    /// The `OK` receipt the node would send for `notice` once paid (built by the node
+    /// simulator from the position's own payment data).
+    async fn paid_receipt<S: PositionStore + 'static>(
+        book: &PositionBook<S>,
+        notice: NoticeNumber,
+    ) -> Receipt {
+        let request = GetPaymentRequest {
+            ids: ids(),
+            qr_code: qr(notice),
+            amount: None,
+            payment_note: None,
+            transfer_type: None,
+            due_date: None,
+        };
+        let data = book
+            .get_payment(Operation::GetPaymentV2, &request)
+            .await
             .unwrap();
+        NodeSimulator::new("http://127.0.0.1:9/unused", ids()).receipt_for(&qr(notice), &data)
+    }
+
+    /// Receipts for rata 1 and for the single option of one position applied at once by two
+    /// instances: exactly one chooses its option; the other is counted as paid on a closed
+    /// option, and the states are those of the winner's choice.
+    async fn race_once<A: PositionStore + 'static, B: PositionStore + 'static>(
+        one: &PositionBook<A>,
+        two: &PositionBook<B>,
+        iupd: &str,
+        base: u64,
+    ) -> bool {
+        let original = tari(iupd, base);
+        one.insert(original.clone()).await.unwrap();
+        let single = paid_receipt(one, nav(base)).await;
+        let rate = paid_receipt(two, nav(base + 1)).await;
+        let (a, b) = tokio::join!(one.apply_receipt(&single), two.apply_receipt(&rate));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let closed_flag = |e: &ReceiptEffect| match e {
+            ReceiptEffect::Paid { was_closed, .. } => *was_closed,
+            e => panic!("{e:?}"),
+        };
+        assert_ne!(closed_flag(&a), closed_flag(&b), "{a:?} / {b:?}");
+        let single_won = !closed_flag(&a);
+        let p = two.position(&org(), iupd).await.unwrap().unwrap();
+        assert_eq!(p.position, original);
+        use InstallmentState::{Closed, Paid, Unpaid};
+        if single_won {
+            assert_eq!(p.state, vec![vec![Paid], vec![Paid, Closed, Closed]]);
+            assert!(matches!(&a, ReceiptEffect::Paid { closed, .. } if closed.len() == 3));
+            assert_eq!(p.status(Utc::now()), PositionStatus::Paid);
+        } else {
+            assert_eq!(p.state, vec![vec![Paid], vec![Paid, Unpaid, Unpaid]]);
+            assert!(matches!(&b, ReceiptEffect::Paid { closed, .. } if closed.len() == 1));
+            // The single option's money arrived too: paid in full (and owed a refund).
+            assert_eq!(p.status(Utc::now()), PositionStatus::Paid);
+        }
+        // Applying them again changes nothing.
+        assert_eq!(
+            one.apply_receipt(&rate).await.unwrap(),
+            ReceiptEffect::AlreadyPaid
+        );
+        assert_eq!(
+            two.apply_receipt(&single).await.unwrap(),
+            ReceiptEffect::AlreadyPaid
+        );
+        single_won
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_two_instances_race_single_option_and_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("positions.db");
+        let one = PositionBook::with_store(SqlitePositions::open(&file).unwrap());
+        let two = PositionBook::with_store(SqlitePositions::open(&file).unwrap());
+        let mut wins = [0, 0];
+        for k in 0..20 {
+            let single_won = race_once(&one, &two, &format!("RACE-{k}"), 2000 + 10 * k).await;
+            wins[usize::from(single_won)] += 1;
+        }
+        eprintln!(
+            "single option chosen {} times, rate {} times",
+            wins[1], wins[0]
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres_two_instances_race_single_option_and_rate() {
+        use pagopa::position::PgPositions;
+        let Some(url) = pg_url().await else { return };
+        // Two instances: two pools on one database, each migrating at start.
+        let (a, b) = tokio::join!(PgPositions::connect(&url), PgPositions::connect(&url));
+        let one = PositionBook::with_store(a.unwrap());
+        let two = PositionBook::with_store(b.unwrap());
+        let mut wins = [0, 0];
+        for k in 0..40 {
+            let single_won = race_once(&one, &two, &format!("RACE-{k}"), 3000 + 10 * k).await;
+            wins[usize::from(single_won)] += 1;
+        }
+        eprintln!(
+            "single option chosen {} times, rate {} times",
+            wins[1], wins[0]
+        );
+        // Restart: a third instance reads what the two left.
+        let three = PositionBook::with_store(PgPositions::connect(&url).await.unwrap());
+        for k in 0..40 {
+            let p = three
+                .position(&org(), &format!("RACE-{k}"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(p.position.iupd, format!("RACE-{k}"));
+            // Both receipts counted, whichever won.
+            assert_eq!(p.state[0], vec![InstallmentState::Paid]);
+            assert_eq!(p.state[1][0], InstallmentState::Paid);
+        }
     }
 }

@@ -191,7 +191,7 @@ pub struct Stamp {
 }
 
 /// Where a transfer's money goes: exactly one of an account or a stamp.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Destination {
     /// A bank account, optionally with a postal account alternative.
     Iban {
@@ -205,7 +205,7 @@ pub enum Destination {
 }
 
 /// A transfer of a payment option.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
     /// `1`..`5`.
     pub id_transfer: u8,

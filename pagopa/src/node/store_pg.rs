@@ -10,16 +10,18 @@ use super::store::{
 };
 use super::types::Receipt;
 
-/// The schema of the `pagopa` crate (component `pagopa`): receipts and the IUV sequence.
+/// The schema of the `pagopa` crate (component `pagopa`): receipts and the IUV sequence (1),
+/// debt positions (2, [`crate::position::PgPositions`]).
 ///
 /// Text keys use the `"C"` collation, so that every backend orders receipts the same way
 /// (byte order) whatever the database's locale.
 pub(crate) const MIGRATIONS: Migrations = Migrations::new(
     "pagopa",
-    &[Migration::new(
-        1,
-        "receipts and IUV sequence",
-        r#"CREATE TABLE pagopa_receipts (
+    &[
+        Migration::new(
+            1,
+            "receipts and IUV sequence",
+            r#"CREATE TABLE pagopa_receipts (
              fiscal_code   TEXT COLLATE "C" NOT NULL,
              notice_number TEXT COLLATE "C" NOT NULL,
              receipt_id    TEXT COLLATE "C" NOT NULL,
@@ -40,7 +42,13 @@ pub(crate) const MIGRATIONS: Migrations = Migrations::new(
              next        BIGINT NOT NULL,
              PRIMARY KEY (creditor, segregation)
          );"#,
-    )],
+        ),
+        Migration::new(
+            2,
+            "debt positions with their installments",
+            crate::position::PG_POSITIONS_SQL,
+        ),
+    ],
 );
 
 /// Receipts in PostgreSQL, for several instances of the application behind one database.

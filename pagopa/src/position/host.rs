@@ -1,14 +1,13 @@
 //! The paForNode host side of positions with several payment options.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pa_types::OrganizationFiscalCode;
 
 use super::Position;
+use super::store::{MemoryPositions, Phase, PositionError, PositionStore, StoredPosition};
 use crate::NoticeNumber;
-use crate::gpd::{DebtorType, Destination, PositionStatus, ValidationError};
+use crate::gpd::{DebtorType, Destination, PositionStatus};
 use crate::node::{
     AmountOption, EntityType, Fault, FaultCode, GetPaymentRequest, MapEntry, NoticeDescription,
     Operation, PaForNodeHost, PaymentData, PaymentOptionDescription, Receipt, StampRequest,
@@ -52,31 +51,28 @@ pub enum ReceiptEffect {
     Unknown,
 }
 
-#[derive(Debug)]
-struct Entry {
-    position: Position,
-    state: Vec<Vec<InstallmentState>>,
-}
-
-impl Entry {
-    fn find(&self, creditor: &str, notice: &NoticeNumber) -> Option<(usize, usize)> {
-        if self.position.creditor.as_str() != creditor {
-            return None;
-        }
-        self.position.find(notice)
-    }
-}
-
 /// Positions with several payment options, answering the node for them (a
 /// [`PaForNodeHost`] to put in a [`crate::node::PaForNodeService`]): each installment verifies
 /// and pays on its own, and the first payment chooses its option and closes the others (see the
 /// [module documentation](super)). Receipts with outcome `KO` change nothing.
 ///
-/// Kept in memory; a creditor with its own database uses [`Position`] and the same rules through
-/// [`PositionBook::apply_receipt`] and [`PositionBook::state`] on a book loaded from it.
+/// The positions live in a [`PositionStore`]: [`MemoryPositions`] (the default, one process),
+/// [`SqlitePositions`](super::SqlitePositions) (a file several processes may share) or
+/// [`PgPositions`](super::PgPositions) (several instances on one PostgreSQL). Whatever the
+/// store, a receipt is applied in one transaction holding its position, so that receipts of
+/// the single option and of a rate applied at once by two instances leave exactly one of them
+/// choosing the option.
+///
+/// Answers to the node for a notice that cannot be paid, after pagoPA's own paForNode over
+/// GPD (`pagopa-gpd-payments`, its check of the debt position status): unknown notice, a
+/// `DRAFT` position or an option before its validity date → `PAA_PAGAMENTO_SCONOSCIUTO`; an
+/// `INVALID` (cancelled) position → `PAA_PAGAMENTO_ANNULLATO`; an installment past its due
+/// date in an option with `switchToExpired` → `PAA_PAGAMENTO_SCADUTO`; an installment paid, or
+/// closed because another option of the position was paid (the position is then
+/// `PARTIALLY_PAID`, `PAID` or `REPORTED`) → `PAA_PAGAMENTO_DUPLICATO`.
 #[derive(Debug)]
-pub struct PositionBook {
-    entries: Mutex<Vec<Entry>>,
+pub struct PositionBook<S = MemoryPositions> {
+    store: S,
     clock: fn() -> DateTime<Utc>,
 }
 
@@ -90,174 +86,196 @@ fn unknown() -> Fault {
     Fault::new(FaultCode::PagamentoSconosciuto)
 }
 
+fn system(e: &PositionError) -> Fault {
+    tracing::error!(error = %e, "position store");
+    Fault::new(FaultCode::SystemError).with_description("the debt positions cannot be read now")
+}
+
 impl PositionBook {
-    /// An empty book.
+    /// An empty book in memory.
     #[must_use]
     pub fn new() -> PositionBook {
+        PositionBook::with_store(MemoryPositions::new())
+    }
+}
+
+impl<S: PositionStore> PositionBook<S> {
+    /// A book on `store`.
+    #[must_use]
+    pub fn with_store(store: S) -> PositionBook<S> {
         PositionBook {
-            entries: Mutex::new(Vec::new()),
+            store,
             clock: Utc::now,
         }
     }
 
     /// Uses another clock (for expiry; tests).
     #[must_use]
-    pub fn with_clock(mut self, clock: fn() -> DateTime<Utc>) -> PositionBook {
+    pub fn with_clock(mut self, clock: fn() -> DateTime<Utc>) -> PositionBook<S> {
         self.clock = clock;
         self
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
-    /// Adds a position, all installments unpaid. Its rules are checked (except that due dates
-    /// may be past: a position can be loaded after its GPD creation).
+    /// Adds a published position, all installments unpaid. Its rules are checked (except that
+    /// due dates may be past: a position can be loaded after its GPD creation).
     ///
     /// # Errors
-    /// A broken rule, or an IUPD or notice number the book already has for the creditor.
-    pub fn insert(&self, position: Position) -> Result<(), ValidationError> {
+    /// [`PositionError::Invalid`] for a broken rule, or an IUPD or notice number the book
+    /// already has for the creditor; [`PositionError::Backend`].
+    pub async fn insert(&self, position: Position) -> Result<(), PositionError> {
+        self.insert_in(position, Phase::Published).await
+    }
+
+    /// Adds a position in `phase` (e.g. [`Phase::Draft`], to [`PositionBook::publish`] later).
+    ///
+    /// # Errors
+    /// As [`PositionBook::insert`].
+    pub async fn insert_in(&self, position: Position, phase: Phase) -> Result<(), PositionError> {
         position.validate(DateTime::<Utc>::MIN_UTC)?;
-        let mut entries = self.lock();
-        for e in entries.iter() {
-            if e.position.creditor != position.creditor {
-                continue;
-            }
-            if e.position.iupd == position.iupd {
-                return Err(ValidationError {
-                    path: "iupd".into(),
-                    problem: format!("position {} already exists", position.iupd),
-                });
-            }
-            for o in &position.options {
-                for i in &o.installments {
-                    if let Some(n) = i.notice_number()
-                        && e.position.find(&n).is_some()
-                    {
-                        return Err(ValidationError {
-                            path: "paymentOption".into(),
-                            problem: format!(
-                                "notice {n} already belongs to position {}",
-                                e.position.iupd
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        let state = position
-            .options
-            .iter()
-            .map(|o| vec![InstallmentState::Unpaid; o.installments.len()])
-            .collect();
-        entries.push(Entry { position, state });
-        Ok(())
+        self.store
+            .insert(&StoredPosition::new(position, phase))
+            .await
     }
 
-    /// The state of the installment with this notice.
-    #[must_use]
-    pub fn state(
-        &self,
-        creditor: &OrganizationFiscalCode,
-        notice: &NoticeNumber,
-    ) -> Option<InstallmentState> {
-        let entries = self.lock();
-        entries.iter().find_map(|e| {
-            e.find(creditor.as_str(), notice)
-                .map(|(i, j)| e.state[i][j])
-        })
-    }
-
-    /// A position and the state of each installment (`[option][installment]`).
-    #[must_use]
-    pub fn position(
+    /// Publishes a draft: its notices become payable.
+    ///
+    /// # Errors
+    /// [`PositionError::UnknownPosition`], [`PositionError::Transition`],
+    /// [`PositionError::Backend`].
+    pub async fn publish(
         &self,
         creditor: &OrganizationFiscalCode,
         iupd: &str,
-    ) -> Option<(Position, Vec<Vec<InstallmentState>>)> {
-        let entries = self.lock();
-        entries
-            .iter()
-            .find(|e| &e.position.creditor == creditor && e.position.iupd == iupd)
-            .map(|e| (e.position.clone(), e.state.clone()))
+    ) -> Result<(), PositionError> {
+        self.store.set_phase(creditor, iupd, Phase::Published).await
+    }
+
+    /// Cancels a position nothing of which is paid: the node gets `PAA_PAGAMENTO_ANNULLATO`.
+    ///
+    /// # Errors
+    /// As [`PositionBook::publish`]; a position with a paid installment cannot be cancelled.
+    pub async fn invalidate(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+    ) -> Result<(), PositionError> {
+        self.store.set_phase(creditor, iupd, Phase::Invalid).await
+    }
+
+    /// Marks a paid position as reconciled with its reporting flow (`REPORTED`).
+    ///
+    /// # Errors
+    /// As [`PositionBook::publish`]; only a position with an option paid in full.
+    pub async fn mark_reported(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+    ) -> Result<(), PositionError> {
+        self.store.set_phase(creditor, iupd, Phase::Reported).await
+    }
+
+    /// The state of the installment with this notice.
+    ///
+    /// # Errors
+    /// [`PositionError::Backend`] / [`PositionError::Corrupt`].
+    pub async fn state(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        notice: &NoticeNumber,
+    ) -> Result<Option<InstallmentState>, PositionError> {
+        Ok(self
+            .store
+            .by_notice(creditor, notice)
+            .await?
+            .and_then(|e| e.find(notice).map(|(i, j)| e.state[i][j])))
+    }
+
+    /// A position with its phase and the state of each installment.
+    ///
+    /// # Errors
+    /// [`PositionError::Backend`] / [`PositionError::Corrupt`].
+    pub async fn position(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+    ) -> Result<Option<StoredPosition>, PositionError> {
+        self.store.by_iupd(creditor, iupd).await
     }
 
     /// Whether every installment of one option is paid (the position is settled).
-    #[must_use]
-    pub fn is_settled(&self, creditor: &OrganizationFiscalCode, iupd: &str) -> bool {
-        self.position(creditor, iupd).is_some_and(|(_, s)| {
-            s.iter()
-                .any(|o| o.iter().all(|&x| x == InstallmentState::Paid))
-        })
+    ///
+    /// # Errors
+    /// [`PositionError::Backend`] / [`PositionError::Corrupt`].
+    pub async fn is_settled(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+    ) -> Result<bool, PositionError> {
+        Ok(self
+            .position(creditor, iupd)
+            .await?
+            .is_some_and(|s| s.is_settled()))
     }
 
-    /// The position's status as GPD v3 names it: `PAID` when one option is paid in full,
-    /// `PARTIALLY_PAID` when some installment is paid, `VALID` otherwise; `None` for an unknown
-    /// position.
-    #[must_use]
-    pub fn status(&self, creditor: &OrganizationFiscalCode, iupd: &str) -> Option<PositionStatus> {
-        let (_, s) = self.position(creditor, iupd)?;
-        let paid = |o: &Vec<InstallmentState>| o.iter().all(|&x| x == InstallmentState::Paid);
-        Some(if s.iter().any(paid) {
-            PositionStatus::Paid
-        } else if s.iter().flatten().any(|&x| x == InstallmentState::Paid) {
-            PositionStatus::PartiallyPaid
-        } else {
-            PositionStatus::Valid
-        })
+    /// The position's status as GPD v3 names it ([`StoredPosition::status`] now); `None` for
+    /// an unknown position.
+    ///
+    /// # Errors
+    /// [`PositionError::Backend`] / [`PositionError::Corrupt`].
+    pub async fn status(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+    ) -> Result<Option<PositionStatus>, PositionError> {
+        let now = (self.clock)();
+        Ok(self.position(creditor, iupd).await?.map(|s| s.status(now)))
     }
 
     /// Applies a stored receipt: an `OK` receipt pays its installment and, when it is the first
-    /// payment of its option, closes every other option. A `KO` receipt changes nothing.
-    pub fn apply_receipt(&self, receipt: &Receipt) -> ReceiptEffect {
+    /// payment of the position, closes every other option. A `KO` receipt changes nothing.
+    /// Applying the same receipt again answers [`ReceiptEffect::AlreadyPaid`].
+    ///
+    /// # Errors
+    /// [`PositionError::Backend`] / [`PositionError::Corrupt`]: nothing changed; apply it again.
+    pub async fn apply_receipt(&self, receipt: &Receipt) -> Result<ReceiptEffect, PositionError> {
         if !receipt.is_paid() {
-            return ReceiptEffect::NotPaid;
+            return Ok(ReceiptEffect::NotPaid);
         }
-        let mut entries = self.lock();
-        let creditor = receipt.fiscal_code.as_str();
-        let Some((e, (i, j))) = entries.iter_mut().find_map(|e| {
-            let at = e.find(creditor, &receipt.notice_number)?;
-            Some((e, at))
-        }) else {
-            return ReceiptEffect::Unknown;
-        };
-        let before = e.state[i][j];
-        if before == InstallmentState::Paid {
-            return ReceiptEffect::AlreadyPaid;
-        }
-        e.state[i][j] = InstallmentState::Paid;
-        let mut closed = Vec::new();
-        for (k, opt) in e.position.options.iter().enumerate() {
-            if k == i {
-                continue;
-            }
-            for (q, inst) in opt.installments.iter().enumerate() {
-                if e.state[k][q] == InstallmentState::Unpaid {
-                    e.state[k][q] = InstallmentState::Closed;
-                    closed.extend(inst.notice_number());
-                }
-            }
-        }
-        ReceiptEffect::Paid {
-            iupd: e.position.iupd.clone(),
-            option: i,
-            installment: j,
-            closed,
-            was_closed: before == InstallmentState::Closed,
-        }
+        self.store
+            .apply_paid(&receipt.fiscal_code, &receipt.notice_number)
+            .await
     }
 
     /// The installment for a request, if payable now.
-    fn payable(
+    async fn payable(
         &self,
-        creditor: &str,
+        creditor: &OrganizationFiscalCode,
         notice: &NoticeNumber,
     ) -> Result<(Position, usize, usize), Fault> {
-        let entries = self.lock();
-        let (e, (i, j)) = entries
-            .iter()
-            .find_map(|e| e.find(creditor, notice).map(|at| (e, at)))
+        let e = self
+            .store
+            .by_notice(creditor, notice)
+            .await
+            .map_err(|e| system(&e))?
             .ok_or_else(unknown)?;
+        let (i, j) = e.find(notice).ok_or_else(unknown)?;
+        let iupd = &e.position.iupd;
+        match e.phase {
+            Phase::Draft => {
+                return Err(Fault::new(FaultCode::PagamentoSconosciuto)
+                    .with_description(format!("position {iupd} is not published")));
+            }
+            Phase::Invalid => {
+                return Err(Fault::new(FaultCode::PagamentoAnnullato)
+                    .with_description(format!("position {iupd} was cancelled")));
+            }
+            Phase::Published | Phase::Reported => {}
+        }
         match e.state[i][j] {
             InstallmentState::Paid => {
                 return Err(Fault::new(FaultCode::PagamentoDuplicato)
@@ -265,9 +283,8 @@ impl PositionBook {
             }
             InstallmentState::Closed => {
                 return Err(
-                    Fault::new(FaultCode::PagamentoAnnullato).with_description(format!(
-                        "another payment option of position {} was chosen",
-                        e.position.iupd
+                    Fault::new(FaultCode::PagamentoDuplicato).with_description(format!(
+                        "another payment option of position {iupd} was paid"
                     )),
                 );
             }
@@ -284,7 +301,7 @@ impl PositionBook {
             return Err(Fault::new(FaultCode::PagamentoSconosciuto)
                 .with_description(format!("notice {notice} is not payable yet")));
         }
-        Ok((e.position.clone(), i, j))
+        Ok((e.position, i, j))
     }
 }
 
@@ -392,13 +409,13 @@ pub(crate) fn payment_data(
 }
 
 #[async_trait]
-impl PaForNodeHost for PositionBook {
+impl<S: PositionStore + 'static> PaForNodeHost for PositionBook<S> {
     async fn verify_payment_notice(
         &self,
         request: &VerifyPaymentNoticeRequest,
     ) -> Result<NoticeDescription, Fault> {
         let qr = &request.qr_code;
-        let (p, i, j) = self.payable(qr.fiscal_code.as_str(), &qr.notice_number)?;
+        let (p, i, j) = self.payable(&qr.fiscal_code, &qr.notice_number).await?;
         let opt = &p.options[i];
         let inst = &opt.installments[j];
         let detail = if opt.is_single() {
@@ -435,7 +452,7 @@ impl PaForNodeHost for PositionBook {
         request: &GetPaymentRequest,
     ) -> Result<PaymentData, Fault> {
         let qr = &request.qr_code;
-        let (p, i, j) = self.payable(qr.fiscal_code.as_str(), &qr.notice_number)?;
+        let (p, i, j) = self.payable(&qr.fiscal_code, &qr.notice_number).await?;
         let inst = &p.options[i].installments[j];
         if let Some(a) = request.amount
             && a != inst.amount
@@ -449,22 +466,26 @@ impl PaForNodeHost for PositionBook {
     }
 
     async fn receipt_stored(&self, receipt: &Receipt) {
-        match self.apply_receipt(receipt) {
-            ReceiptEffect::Paid {
+        match self.apply_receipt(receipt).await {
+            Ok(ReceiptEffect::Paid {
                 iupd,
                 closed,
                 was_closed,
                 ..
-            } => {
+            }) => {
                 if was_closed {
                     tracing::warn!(%iupd, notice = %receipt.notice_number, "paid an installment of an option already closed");
                 }
                 tracing::info!(%iupd, notice = %receipt.notice_number, closed = closed.len(), "installment paid");
             }
-            ReceiptEffect::NotPaid => {
+            Ok(ReceiptEffect::NotPaid) => {
                 tracing::info!(notice = %receipt.notice_number, "KO receipt: nothing paid");
             }
-            ReceiptEffect::AlreadyPaid | ReceiptEffect::Unknown => {}
+            Ok(ReceiptEffect::AlreadyPaid | ReceiptEffect::Unknown) => {}
+            Err(e) => {
+                // The receipt is stored: apply it again from the receipt store's listing.
+                tracing::error!(notice = %receipt.notice_number, error = %e, "receipt not applied to its position");
+            }
         }
     }
 }

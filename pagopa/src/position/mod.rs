@@ -16,19 +16,40 @@
 //! every other option closes (paying the single option closes the rates; paying a rate closes the
 //! single option and the other plans), and each rate of the chosen plan is then verified and
 //! paid on its own.
+//!
+//! Storage: a [`PositionBook`] keeps its positions in a [`PositionStore`] — [`MemoryPositions`]
+//! (one process), [`SqlitePositions`] (a file, several processes) or [`PgPositions`] (several
+//! instances on one PostgreSQL, migration 2 of [`crate::PG_MIGRATIONS`]); a receipt is applied
+//! in one transaction holding its position, so the rule above holds when instances race.
+//! Status: [`StoredPosition::status`] names GPD v3's states (`DRAFT`, `PUBLISHED`, `VALID`,
+//! `INVALID`, `EXPIRED`, `PARTIALLY_PAID`, `PAID`, `REPORTED`), from the stored [`Phase`], the
+//! installments and the dates; the node's answers for each are listed on [`PositionBook`].
 
 mod host;
+mod store;
+#[cfg(feature = "postgres")]
+mod store_pg;
+#[cfg(feature = "sqlite")]
+mod store_sqlite;
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use pa_types::{Amount, OrganizationFiscalCode};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::gpd::{Debtor, Destination, Metadata, Transfer, ValidationError};
 use crate::{Iuv, NoticeNumber};
 
 pub use host::{InstallmentState, PositionBook, ReceiptEffect};
+pub use store::{MemoryPositions, Phase, PositionError, PositionStore, StoredPosition};
+#[cfg(feature = "postgres")]
+pub(crate) use store_pg::MIGRATION_SQL as PG_POSITIONS_SQL;
+#[cfg(feature = "postgres")]
+pub use store_pg::PgPositions;
+#[cfg(feature = "sqlite")]
+pub use store_sqlite::SqlitePositions;
 
 /// Most options in a position and installments in an option (GPD v3 `maxItems`).
 pub const MAX_OPTIONS: usize = 100;
@@ -38,7 +59,7 @@ pub const MAX_TRANSFERS: usize = 5;
 pub const POSTE_ABI: &str = "07601";
 
 /// One installment (GPD v3 `InstallmentModel`): a notice of its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Installment {
     /// IUV.
     pub iuv: Iuv,
@@ -82,7 +103,7 @@ pub fn is_postal(iban: &pa_types::Iban) -> bool {
 
 /// Single payment or installment plan: an option of a position (GPD v3
 /// `PaymentOptionModelV3`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentOption {
     /// Description of the option (≤ 140), e.g. `Rata unica` or `Tre rate`.
     pub description: Option<String>,
@@ -113,7 +134,7 @@ impl PaymentOption {
 }
 
 /// A debt position with its payment options (GPD v3 `PaymentPositionModelV3`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     /// The creditor (`organizationfiscalcode` of the GPD paths, `fiscalCodePA` on the node).
     pub creditor: OrganizationFiscalCode,
