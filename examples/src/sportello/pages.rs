@@ -1294,6 +1294,10 @@ async fn notice_pdf(
             info: None,
             fiscal_code: st.ente.fiscal_code.to_string(),
             cbill,
+            // The sportello takes the payment itself ("Paga con pagoPA"): the guide's "Dove
+            // pagare" then names its site.
+            online_channel: Some(pagopa::avviso::OnlineChannel::Site),
+            physical_channel: None,
             postal: None,
         },
         debtor: pagopa::avviso::DebtorInput {
