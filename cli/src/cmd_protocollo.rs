@@ -48,7 +48,60 @@ pub(crate) enum Protocollo {
         /// On anomalies, write the NotificaEccezione XML here.
         #[arg(long, value_name = "FILE")]
         eccezione: Option<PathBuf>,
+        #[command(flatten)]
+        seal: SealCheckArgs,
     },
+}
+
+/// Time-stamp and revocation checks of a seal (`pa protocollo verify`).
+#[derive(Debug, Args)]
+pub(crate) struct SealCheckArgs {
+    /// Trusted time-stamping authority roots (PEM/DER file or directory): XAdES-T
+    /// `SignatureTimeStamp`s must verify, and the earliest time is when the seal certificate
+    /// is judged.
+    #[arg(long, value_name = "CERTS")]
+    tsa_trust: Option<PathBuf>,
+    /// A CRL (DER or PEM) for the seal certificate; repeatable. Any revocation flag turns the
+    /// check on: a certificate whose status no source decides (revocation values embedded in
+    /// the seal first) then fails unless `--soft-fail`.
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<PathBuf>,
+    /// Ask the OCSP responder of the seal certificate (or `--ocsp-url`).
+    #[arg(long)]
+    ocsp: bool,
+    /// With `--ocsp`: ask this responder instead (http:// URL).
+    #[arg(long, requires = "ocsp", value_name = "URL")]
+    ocsp_url: Option<String>,
+    /// Check only the revocation values embedded in the seal (XAdES-LT).
+    #[arg(long)]
+    embedded_revocation: bool,
+    /// Accept a seal certificate whose revocation status no source decided (reported as
+    /// UNKNOWN); a revoked certificate still fails.
+    #[arg(long)]
+    soft_fail: bool,
+}
+
+impl SealCheckArgs {
+    fn options(&self) -> Result<SealVerifyOptions, String> {
+        let mut o = SealVerifyOptions::default();
+        if let Some(t) = &self.tsa_trust {
+            o = o.with_tsa(TimeStampVerifier::new(load_trust(t)?));
+        }
+        if !self.crl.is_empty() || self.ocsp || self.embedded_revocation || self.soft_fail {
+            let mut crls = Vec::new();
+            for c in &self.crl {
+                crls.push(read(c)?);
+            }
+            o = o.with_revocation(RevocationOptions {
+                crls,
+                ocsp: self.ocsp,
+                ocsp_url: self.ocsp_url.clone(),
+                soft_fail: self.soft_fail,
+                ..RevocationOptions::default()
+            });
+        }
+        Ok(o)
+    }
 }
 
 /// Signed documents (CAdES `.p7m`).
@@ -246,7 +299,17 @@ pub(crate) fn run(cmd: Protocollo) -> ExitCode {
             trust,
             documents,
             eccezione,
-        } => verify(&file, &trust, documents.as_deref(), eccezione.as_deref()),
+            seal,
+        } => match seal.options() {
+            Ok(o) => verify(
+                &file,
+                &trust,
+                documents.as_deref(),
+                eccezione.as_deref(),
+                &o,
+            ),
+            Err(e) => fail(e),
+        },
     }
 }
 
@@ -306,6 +369,7 @@ fn verify(
     trust: &[PathBuf],
     documents: Option<&Path>,
     eccezione: Option<&Path>,
+    options: &SealVerifyOptions,
 ) -> ExitCode {
     let mut anchors = Vec::new();
     for t in trust {
@@ -325,7 +389,7 @@ fn verify(
             eprintln!("error: {}: {e}", path.display());
         }
     };
-    let v = match verify_segnatura(&xml, &anchors, &SealVerifyOptions::default()) {
+    let v = match verify_segnatura(&xml, &anchors, options) {
         Ok(v) => v,
         Err(a) => {
             println!("{a}");
@@ -347,6 +411,21 @@ fn verify(
     );
     println!("oggetto: {}", v.segnatura.intestazione.oggetto);
     println!("sigillo: {} ({})", v.signer_subject, v.signing_time);
+    for t in &v.time_stamps {
+        match &t.result {
+            Ok(ts) => println!("XAdES-T: {ts}"),
+            Err(e) => println!("XAdES-T: {e}"),
+        }
+    }
+    match &v.revocation {
+        None => println!("revocation: not checked"),
+        Some(r) if r.is_empty() => println!("revocation: the seal certificate is trusted itself"),
+        Some(r) => {
+            for c in r {
+                println!("revocation: {c}");
+            }
+        }
+    }
     let Some(dir) = documents else {
         println!("documents: not checked (no --documents)");
         return ExitCode::SUCCESS;

@@ -453,3 +453,95 @@ fn p7m_verify_m7m_with_tsa_trust() {
     assert_eq!(code, 1);
     assert!(err.contains("is revoked"), "{err}");
 }
+
+#[test]
+fn segnatura_verify_checks_the_seal_certificate_revocation() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required in CI"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string()
+    };
+    // Nobody listens on the ports named in the certificates.
+    let (ocsp_port, crl_port) = (port(), port());
+    let pki = tmp.path().join("rev");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocollo/tests/fixtures/p7m/make-revocation.sh");
+    let st = Command::new("bash")
+        .arg(script)
+        .arg(&pki)
+        .args([&ocsp_port, &crl_port])
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let p = |n: &str| pki.join(n).display().to_string();
+    let json = tmp.path().join("s.json");
+    std::fs::write(&json, JSON).unwrap();
+    // Seals by the PKI's signers (the JSON's Impronta values are not checked here).
+    let seal = |signer: &str| {
+        let out = tmp.path().join(format!("{signer}.xml"));
+        let (code, _, err) = pa(&[
+            "protocollo",
+            "segnatura",
+            "--in",
+            json.to_str().unwrap(),
+            "--key",
+            &p(&format!("{signer}.key")),
+            "--cert",
+            &p(&format!("{signer}.pem")),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.display().to_string()
+    };
+    let (good, revoked) = (seal("good"), seal("revoked"));
+    let (trust, crl) = (p("ca.pem"), p("crl.der"));
+    let verify = |file: &str, extra: &[&str]| {
+        let mut args = vec!["protocollo", "verify", file, "--trust", &trust];
+        args.extend_from_slice(extra);
+        pa(&args)
+    };
+
+    let (code, out, err) = verify(&good, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("revocation: not checked"), "{out}");
+    let (code, out, err) = verify(&good, &["--crl", &crl]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("revocation: `CN=Mario Rossi") && out.contains("good by given CRL #1"),
+        "{out}"
+    );
+    let (code, out, _) = verify(&revoked, &["--crl", &crl]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("001_ValidazioneFirma") && out.contains("keyCompromise"),
+        "{out}"
+    );
+    // The responder named in the certificate is not running: fail closed, unless soft-fail.
+    let (code, out, _) = verify(&good, &["--ocsp"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("revocation status unknown"), "{out}");
+    assert!(out.contains(&format!("127.0.0.1:{ocsp_port}")), "{out}");
+    let (code, out, err) = verify(&good, &["--ocsp", "--soft-fail"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("status UNKNOWN (soft-fail)"), "{out}");
+    // A Baseline-B seal has no time-stamp: --tsa-trust finds none and changes nothing.
+    let (code, out, err) = verify(&good, &["--tsa-trust", &p("tsa/tsa-ca.pem")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("XAdES-T"), "{out}");
+}
