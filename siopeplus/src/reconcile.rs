@@ -209,6 +209,11 @@ impl ProvvisoriBook {
         self.open.values()
     }
 
+    /// The provvisori cancelled or regularised (esercizio, number), in order.
+    pub fn closed(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.closed.keys().copied()
+    }
+
     /// Whether a provvisorio was cancelled or regularised.
     #[must_use]
     pub fn is_closed(&self, esercizio: u16, numero: u64) -> bool {

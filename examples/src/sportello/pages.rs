@@ -35,6 +35,10 @@ use super::html::{error_box, esc, fields};
 use super::login::{CIE_SESSION_COOKIE, Login, LoginStores, Scheme, cie_citizen, spid_citizen};
 use super::payment::{Station, Stations, mint, qr_svg};
 use super::treasury::Treasury;
+
+/// The reconciliation page (a child module: it reads this module's `AppState`).
+#[path = "reconcile.rs"]
+mod reconcile;
 use super::{Config, Ente, EnteSetup, Route, StartError, component, io, protocol};
 
 const COOKIE_NAME: &str = "sportello_sid";
@@ -732,6 +736,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/operatore", get(operator))
         .route("/operatore/flusso", post(send_flow))
         .route("/operatore/io", post(send_io))
+        .route("/operatore/riconciliazione", get(reconcile::page))
+        .route(
+            "/operatore/riconciliazione/reversali",
+            post(reconcile::emit),
+        )
         .with_state(state)
         .nest("/spid", spid)
         .nest("/cie", cie)

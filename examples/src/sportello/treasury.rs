@@ -84,6 +84,13 @@ impl Outboxes {
             Outboxes::Postgres(o) => o.store().messages(id).await,
         }
     }
+
+    async fn recent(&self, n: usize) -> Result<Vec<OutboxEntry>, siopeplus::OutboxError> {
+        match self {
+            Outboxes::Sqlite(o) => o.store().recent_entries(n).await,
+            Outboxes::Postgres(o) => o.store().recent_entries(n).await,
+        }
+    }
 }
 
 impl Treasury {
@@ -202,7 +209,57 @@ impl Treasury {
         let now = Local::now();
         let flow_id = format!("SPORTELLO-{}", now.format("%Y%m%d-%H%M%S%3f"));
         let xml = self.write_flow(ente, &flow_id, receipts)?;
-        let signed = sign_flow(&xml, &self.signer).map_err(|e| format!("firma del flusso: {e}"))?;
+        self.sign_and_send(flow_id, &xml, 1).await.map(drop)
+    }
+
+    /// Signs and sends a flow of reversali a copertura (the reconciliation page); follows it to
+    /// its end as [`Treasury::send_today`] does.
+    pub(crate) async fn send_reversali(
+        &self,
+        ente: &Ente,
+        flow_id: &str,
+        reversali: &[Reversale],
+    ) -> Result<OutboxEntry, String> {
+        let now = Local::now();
+        let testata = self.testata(ente, flow_id)?;
+        let opts = WriterOptions {
+            id: Some("FLUSSO".into()),
+            indent: false,
+        };
+        let year = now.format("%Y").to_string().parse::<u16>().unwrap_or(2026);
+        let mut w = FlowWriter::new(Vec::new(), &testata, year, opts)
+            .map_err(|e| format!("flusso OPI: {e}"))?;
+        for r in reversali {
+            w.write_reversale(r)
+                .map_err(|e| format!("flusso OPI: {e}"))?;
+        }
+        let xml = w.finish().map_err(|e| format!("flusso OPI: {e}"))?;
+        self.sign_and_send(flow_id.to_owned(), &xml, reversali.len())
+            .await
+    }
+
+    /// The giornale di cassa pages the outbox collected for the recent flows.
+    pub(crate) async fn giornali(&self) -> Vec<siopeplus::GiornaleDiCassa> {
+        let mut out = Vec::new();
+        for e in self.outbox.recent(200).await.unwrap_or_default() {
+            for m in self.outbox.messages(e.id).await.unwrap_or_default() {
+                if m.kind == "giornale"
+                    && let Ok(g) = siopeplus::GiornaleDiCassa::from_xml(&m.xml)
+                {
+                    out.push(g);
+                }
+            }
+        }
+        out
+    }
+
+    async fn sign_and_send(
+        &self,
+        flow_id: String,
+        xml: &[u8],
+        orders: usize,
+    ) -> Result<OutboxEntry, String> {
+        let signed = sign_flow(xml, &self.signer).map_err(|e| format!("firma del flusso: {e}"))?;
         // Stored before anything is sent: from here on the flow is uploaded once, by this
         // instance or, if it dies, by another one's worker.
         let id = self
@@ -237,11 +294,11 @@ impl Treasury {
             .collect();
         *self.last.lock().await = Some(Sent {
             flow_id,
-            orders: 1,
-            entry,
+            orders,
+            entry: entry.clone(),
             messages,
         });
-        Ok(())
+        Ok(entry)
     }
 
     /// One pass of the outbox: uploads what is due, collects ACKs and esiti (the worker runs
@@ -255,18 +312,13 @@ impl Treasury {
             .map_err(|e| format!("canale A2A: {e}"))
     }
 
-    fn write_flow(
-        &self,
-        ente: &Ente,
-        flow_id: &str,
-        receipts: &[Receipt],
-    ) -> Result<Vec<u8>, String> {
+    fn testata(&self, ente: &Ente, flow_id: &str) -> Result<TestataFlusso, String> {
         let e = |what: &str| {
             let what = what.to_owned();
             move |err: siopeplus::InvalidValue| format!("{what}: {err}")
         };
         let now = Local::now();
-        let testata = TestataFlusso {
+        Ok(TestataFlusso {
             codice_abi_bt: "03069".parse().map_err(e("codice ABI"))?,
             identificativo_flusso: flow_id.parse().map_err(e("identificativo flusso"))?,
             data_ora_creazione_flusso: now.naive_local(),
@@ -278,7 +330,21 @@ impl Treasury {
             codice_tramite_bt: "A2A-87654321".parse().map_err(e("codice tramite BT"))?,
             codice_ente_bt: "0001234".into(),
             riferimento_ente: None,
+        })
+    }
+
+    fn write_flow(
+        &self,
+        ente: &Ente,
+        flow_id: &str,
+        receipts: &[Receipt],
+    ) -> Result<Vec<u8>, String> {
+        let e = |what: &str| {
+            let what = what.to_owned();
+            move |err: siopeplus::InvalidValue| format!("{what}: {err}")
         };
+        let now = Local::now();
+        let testata = self.testata(ente, flow_id)?;
         let mut versanti = Vec::with_capacity(receipts.len());
         for (i, rt) in receipts.iter().enumerate() {
             let mut versante = siopeplus::Soggetto::new(rt.debtor.full_name.clone());

@@ -665,3 +665,43 @@ fn not_pdfs_are_typed_errors() {
         );
     }
 }
+
+mod mutated {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// A byte of a pyHanko-signed, later updated PDF changed anywhere: never a panic, and
+        /// never valid, unless the byte is a hex digit of a `/Contents` hole changed only in
+        /// case (the same signature).
+        #[test]
+        fn a_changed_byte_never_verifies(pos in 0usize..1_000_000, xor in 1u8..=255) {
+            let Some(env) = signed("two.pdf") else { return Ok(()) };
+            let mut bytes = std::fs::read(env.p("two.pdf")).unwrap();
+            let i = pos % bytes.len();
+            let before = bytes[i];
+            bytes[i] ^= xor;
+            let same_hex = before.is_ascii_hexdigit()
+                && before.eq_ignore_ascii_case(&bytes[i]);
+            if let Ok(v) = verifier(env).verify(&bytes) {
+                prop_assert!(same_hex || !v.all_valid(),
+                    "byte {i} {before:#04x} -> {:#04x} still valid", bytes[i]);
+            }
+        }
+
+        /// Bytes inserted anywhere: never a panic, never all valid.
+        #[test]
+        fn inserted_bytes_never_verify(pos in 0usize..1_000_000, junk in proptest::collection::vec(any::<u8>(), 1..8)) {
+            let Some(env) = signed("two.pdf") else { return Ok(()) };
+            let mut bytes = std::fs::read(env.p("two.pdf")).unwrap();
+            let i = pos % bytes.len();
+            bytes.splice(i..i, junk);
+            if let Ok(v) = verifier(env).verify(&bytes) {
+                prop_assert!(!v.all_valid(), "insertion at {i} still valid");
+            }
+        }
+    }
+}
