@@ -151,6 +151,10 @@ async fn payments_are_matched_and_the_reversali_a_copertura_close_the_provvisori
         "{p}"
     );
     let op = page(&format!("{base}/operatore"), &mario).await;
+    assert!(
+        op.contains("href=\"/operatore/riconciliazione\"") || op.contains("riconciliazione\""),
+        "the operator page links the reconciliation: {op}"
+    );
     let esito = section(&op, "esito-flusso");
     assert!(esito.contains("COPERTURA-"), "{esito}");
     assert!(

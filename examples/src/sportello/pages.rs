@@ -1376,12 +1376,14 @@ async fn operator(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Respon
     }
     let body = format!(
         r#"<p id="operatore">Operatore: {who} ({ente})</p>
+<p><a id="link-riconciliazione" href="{riconciliazione}">Riconciliazione di tesoreria</a></p>
 <h2>Istanze</h2>
 <table id="tabella-istanze"><thead><tr><th>Segnatura</th><th>Cittadino</th><th>Oggetto</th><th>Avviso</th><th>Importo</th><th>Stato</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>Ricevute pagoPA</h2>
 <table id="tabella-ricevute"><thead><tr><th>Ricevuta</th><th>Avviso</th><th>IUV</th><th>Importo</th><th>Pagatore</th></tr></thead><tbody>{rt_rows}</tbody></table>
 {treasury}{io}"#,
         treasury = st.treasury.section(&st.url("/operatore/flusso")).await,
+        riconciliazione = esc(&st.url("/operatore/riconciliazione")),
         io = io_section(&st).await,
         who = esc(&format!(
             "{} {} {}",
