@@ -981,6 +981,77 @@ mod paid_through_pa_for_node {
         NodeSimulator::new("http://127.0.0.1:9/unused", ids()).receipt_for(&qr(notice), &data)
     }
 
+    /// Runs `sql` on the SQLite file with Python's own sqlite3 module (`$PA_PY`, default
+    /// `python3`): a database edited by another program. `None` outside CI without Python.
+    fn edit_sqlite(file: &std::path::Path, sql: &str) -> Option<()> {
+        let py = std::env::var("PA_PY").unwrap_or_else(|_| "python3".into());
+        let out = std::process::Command::new(&py)
+            .args([
+                "-c",
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()",
+                file.to_str().unwrap(),
+                sql,
+            ])
+            .output();
+        match out {
+            Ok(o) => {
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+                Some(())
+            }
+            Err(e) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{py} is required in CI: {e}"
+                );
+                eprintln!("{py} not found: skipping");
+                None
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn corrupt_rows_are_typed_errors_and_the_node_gets_a_system_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("positions.db");
+        let book = PositionBook::with_store(SqlitePositions::open(&file).unwrap());
+        for (iupd, base) in [("BAD-1", 1600), ("BAD-2", 1700), ("BAD-3", 1800)] {
+            book.insert(tari(iupd, base)).await.unwrap();
+        }
+        let edits = [
+            "UPDATE pagopa_positions SET phase = 'ARCHIVED' WHERE iupd = 'BAD-1';",
+            "UPDATE pagopa_position_installments SET state = 'HALF' WHERE iupd = 'BAD-2';",
+            "UPDATE pagopa_position_installments SET option_index = 7 WHERE iupd = 'BAD-3' \
+             AND option_index = 1 AND installment_index = 0;",
+        ];
+        for sql in edits {
+            if edit_sqlite(&file, sql).is_none() {
+                return;
+            }
+        }
+        for (iupd, what) in [
+            ("BAD-1", "phase"),
+            ("BAD-2", "installment state"),
+            ("BAD-3", "installment (7, 0)"),
+        ] {
+            match book.position(&org(), iupd).await {
+                Err(PositionError::Corrupt(m)) => assert!(m.contains(what), "{m}"),
+                r => panic!("{iupd}: {r:?}"),
+            }
+        }
+        let body = "UPDATE pagopa_positions SET body = '{\"iupd\": 1}' WHERE iupd = 'BAD-1';";
+        edit_sqlite(&file, body).unwrap();
+        assert!(matches!(
+            book.position(&org(), "BAD-1").await,
+            Err(PositionError::Corrupt(m)) if m.contains("position body")
+        ));
+        // The node gets PAA_SYSTEM_ERROR (it retries) instead of a wrong answer.
+        let (_service, sim, _dir) = serve(book).await;
+        assert_eq!(
+            fault(sim.verify(&qr(nav(1700))).await.unwrap_err()),
+            FaultCode::SystemError
+        );
+    }
+
     /// Receipts for rata 1 and for the single option of one position applied at once by two
     /// instances: exactly one chooses its option; the other is counted as paid on a closed
     /// option, and the states are those of the winner's choice.
