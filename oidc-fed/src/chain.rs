@@ -1088,6 +1088,93 @@ mod http {
         }
     }
 
+    impl ReqwestFetcher {
+        fn check_url(&self, url: &str) -> Result<url::Url, FetchError> {
+            let fail = |reason: String| FetchError {
+                url: url.into(),
+                reason,
+            };
+            let u = url::Url::parse(url).map_err(|e| fail(e.to_string()))?;
+            let loopback = matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+            match u.scheme() {
+                "https" => Ok(u),
+                "http" if self.allow_loopback_http && loopback => Ok(u),
+                s => Err(fail(format!("scheme {s:?} not allowed"))),
+            }
+        }
+
+        async fn read(url: &str, mut r: reqwest::Response) -> Result<HttpResponse, FetchError> {
+            let fail = |reason: String| FetchError {
+                url: url.into(),
+                reason,
+            };
+            let status = r.status().as_u16();
+            let content_type = r
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let mut body = Vec::new();
+            while let Some(chunk) = r.chunk().await.map_err(|e| fail(e.to_string()))? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(fail(format!("body larger than {MAX_BODY} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(HttpResponse {
+                status,
+                content_type,
+                body,
+            })
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl crate::login::OidcHttp for ReqwestFetcher {
+        async fn post_form(
+            &self,
+            url: &str,
+            form: &[(String, String)],
+            bearer: Option<&str>,
+        ) -> Result<HttpResponse, FetchError> {
+            let u = self.check_url(url)?;
+            let body: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish();
+            let mut req = self
+                .client
+                .post(u)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body);
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.map_err(|e| FetchError {
+                url: url.into(),
+                reason: e.to_string(),
+            })?;
+            Self::read(url, r).await
+        }
+
+        async fn get_bearer(&self, url: &str, token: &str) -> Result<HttpResponse, FetchError> {
+            let u = self.check_url(url)?;
+            let r = self
+                .client
+                .get(u)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|e| FetchError {
+                    url: url.into(),
+                    reason: e.to_string(),
+                })?;
+            Self::read(url, r).await
+        }
+    }
+
     /// Spawns a tokio task that calls [`TrustChainCache::refresh_due`] every `every`, with the
     /// system clock.
     pub fn spawn_refresher<F: Fetcher + 'static>(

@@ -21,6 +21,7 @@
 
 mod chain;
 mod jose;
+mod login;
 mod policy;
 mod statement;
 mod trust_mark;
@@ -45,4 +46,11 @@ pub use trust_mark::{
 pub use jose::{
     Alg, JoseError, Jwk, Jwks, MAX_JWS_LEN, PublicKey, SigningKey, Verified, VerifyOptions,
     decode_unverified, verify,
+};
+pub use login::{
+    AuthorizationRedirect, CLAIM_FISCAL_NUMBER, CLIENT_ASSERTION_TYPE, CallbackParams,
+    ID_TOKEN_MAX_AGE, IdToken, IdTokenCheck, LoginError, LoginOptions, MemoryPendingLoginStore,
+    OidcHttp, PENDING_LIFETIME, PendingLogin, PendingLoginStore, Prompt, Provider,
+    REQUEST_LIFETIME, RelyingParty, StoreError, Tokens, acr_of, at_hash, level_of_acr, pkce_s256,
+    validate_id_token,
 };

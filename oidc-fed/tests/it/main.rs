@@ -8,6 +8,7 @@ mod chain_oracle;
 #[cfg(feature = "http")]
 mod fed;
 mod jose;
+mod login;
 mod oracle;
 mod policy;
 mod statement;
