@@ -21,6 +21,7 @@
 
 mod chain;
 mod jose;
+mod jwe;
 mod login;
 mod policy;
 mod statement;
@@ -47,10 +48,11 @@ pub use jose::{
     Alg, JoseError, Jwk, Jwks, MAX_JWS_LEN, PublicKey, SigningKey, Verified, VerifyOptions,
     decode_unverified, verify,
 };
+pub use jwe::{Decrypted, DecryptionKey, JWE_ALGS, JWE_ENCS, JweError, MAX_JWE_LEN, decrypt};
 pub use login::{
     AuthorizationRedirect, CLAIM_FISCAL_NUMBER, CLIENT_ASSERTION_TYPE, CallbackParams,
     ID_TOKEN_MAX_AGE, IdToken, IdTokenCheck, LoginError, LoginOptions, MemoryPendingLoginStore,
     OidcHttp, PENDING_LIFETIME, PendingLogin, PendingLoginStore, Prompt, Provider,
-    REQUEST_LIFETIME, RelyingParty, StoreError, Tokens, acr_of, at_hash, level_of_acr, pkce_s256,
-    validate_id_token,
+    REQUEST_LIFETIME, RelyingParty, Scheme, StoreError, Tokens, acr_of, at_hash, citizen_identity,
+    level_of_acr, pkce_s256, read_userinfo, validate_id_token,
 };

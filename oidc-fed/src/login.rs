@@ -5,10 +5,11 @@
 
 use crate::chain::{FetchError, HttpResponse, TrustChain};
 use crate::jose::{self, Alg, JoseError, Jwks, SigningKey, VerifyOptions};
+use crate::jwe::{self, DecryptionKey, JweError};
 use crate::statement::CLOCK_SKEW;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use pa_types::AssuranceLevel;
+use pa_types::{AssuranceLevel, CitizenIdentity, LoginMethod};
 use ring::rand::SecureRandom as _;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -133,6 +134,18 @@ pub enum LoginError {
     /// `at_hash` does not match the access token.
     #[error("at_hash does not match the access token")]
     WrongAtHash,
+    /// The UserInfo answer is not a JWE (plain JSON or a bare JWS): refused.
+    #[error("UserInfo is not encrypted")]
+    UserInfoNotEncrypted,
+    /// The decrypted UserInfo is not a signed JWT: refused.
+    #[error("UserInfo is not signed")]
+    UserInfoNotSigned,
+    /// The UserInfo JWE does not decrypt.
+    #[error("UserInfo JWE: {0}")]
+    Jwe(#[from] JweError),
+    /// A UserInfo claim is missing, invalid or not the expected one.
+    #[error("UserInfo claim {0:?} missing or invalid")]
+    UserInfoClaim(&'static str),
 }
 
 impl LoginError {
@@ -849,4 +862,129 @@ pub fn validate_id_token(
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Which identity system the OP belongs to (the [`LoginMethod`] of the identity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// SPID.
+    Spid,
+    /// CIE id.
+    Cie,
+}
+
+/// Reads a UserInfo answer (Italian profile: a JWE whose plaintext is a JWT signed by the OP):
+/// decrypts it with one of `keys`, verifies the inner JWS with the OP's `jwks`, and checks
+/// `iss` = the OP, `aud` holds `client_id`, `sub` = the ID Token's.
+///
+/// # Errors
+/// [`LoginError::UserInfoNotEncrypted`] for plain JSON or a bare JWS,
+/// [`LoginError::UserInfoNotSigned`] when the plaintext is not a JWS, [`LoginError::Jwe`],
+/// [`LoginError::Jose`], [`LoginError::UserInfoClaim`].
+pub fn read_userinfo(
+    body: &str,
+    op: &Provider,
+    client_id: &str,
+    sub: &str,
+    keys: &[DecryptionKey],
+) -> Result<Map<String, Value>, LoginError> {
+    let body = body.trim();
+    if body.split('.').count() != 5 {
+        return Err(LoginError::UserInfoNotEncrypted);
+    }
+    let d = jwe::decrypt(body, keys)?;
+    let inner = std::str::from_utf8(&d.plaintext).map_err(|_| LoginError::UserInfoNotSigned)?;
+    if inner.split('.').count() != 3 {
+        return Err(LoginError::UserInfoNotSigned);
+    }
+    let v = jose::verify(
+        inner,
+        &op.jwks,
+        VerifyOptions {
+            algs: &Alg::ALL,
+            typ: None,
+        },
+    )?;
+    let claims: Map<String, Value> =
+        serde_json::from_slice(&v.payload).map_err(|_| LoginError::UserInfoClaim("payload"))?;
+    if claims.get("iss").and_then(Value::as_str) != Some(op.issuer.as_str()) {
+        return Err(LoginError::UserInfoClaim("iss"));
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => a == client_id,
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(client_id)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(LoginError::UserInfoClaim("aud"));
+    }
+    if claims.get("sub").and_then(Value::as_str) != Some(sub) {
+        return Err(LoginError::UserInfoClaim("sub"));
+    }
+    Ok(claims)
+}
+
+/// The citizen's identity from verified UserInfo claims: the fiscal number
+/// (`https://attributes.eid.gov.it/fiscal_number`, `TINIT-` + codice fiscale), `given_name`,
+/// `family_name`; the method with the level of the ID Token's `acr`; the OP as issuer.
+///
+/// # Errors
+/// [`LoginError::UserInfoClaim`] for a missing or invalid fiscal number,
+/// [`LoginError::WrongAcr`] when the ID Token's `acr` is no SPID/CIE level.
+pub fn citizen_identity(
+    claims: &Map<String, Value>,
+    id: &IdToken,
+    scheme: Scheme,
+    op: &Provider,
+) -> Result<CitizenIdentity, LoginError> {
+    let cf = claims
+        .get(CLAIM_FISCAL_NUMBER)
+        .and_then(Value::as_str)
+        .ok_or(LoginError::UserInfoClaim("fiscal_number"))?;
+    let cf = pa_types::parse_spid_fiscal_number(cf)
+        .map_err(|_| LoginError::UserInfoClaim("fiscal_number"))?;
+    let level = id
+        .level
+        .ok_or_else(|| LoginError::WrongAcr(id.acr.clone()))?;
+    let method = match scheme {
+        Scheme::Spid => LoginMethod::Spid { level },
+        Scheme::Cie => LoginMethod::CieId { level },
+    };
+    let s = |n: &str| claims.get(n).and_then(Value::as_str).map(str::to_owned);
+    Ok(CitizenIdentity::new(cf, method, op.issuer.clone())
+        .with_names(s("given_name"), s("family_name")))
+}
+
+impl RelyingParty {
+    /// GETs the OP's UserInfo with the access token, reads it with [`read_userinfo`] and maps
+    /// it with [`citizen_identity`].
+    ///
+    /// # Errors
+    /// [`LoginError::ProviderMetadata`] without `userinfo_endpoint`, an HTTP failure, or the
+    /// errors of `read_userinfo` and `citizen_identity`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn userinfo(
+        &self,
+        op: &Provider,
+        tokens: &Tokens,
+        id: &IdToken,
+        keys: &[DecryptionKey],
+        scheme: Scheme,
+        http: &dyn OidcHttp,
+    ) -> Result<CitizenIdentity, LoginError> {
+        let url = op
+            .userinfo_endpoint
+            .as_deref()
+            .ok_or(LoginError::ProviderMetadata("userinfo_endpoint"))?;
+        let r = http.get_bearer(url, &tokens.access_token).await?;
+        if r.status != 200 {
+            return Err(LoginError::TokenEndpoint(format!(
+                "UserInfo status {}",
+                r.status
+            )));
+        }
+        let body = std::str::from_utf8(&r.body).map_err(|_| LoginError::UserInfoNotEncrypted)?;
+        let claims = read_userinfo(body, op, &self.client_id, &id.sub, keys)?;
+        citizen_identity(&claims, id, scheme, op)
+    }
 }

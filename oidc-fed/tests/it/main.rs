@@ -12,6 +12,7 @@ mod login;
 mod oracle;
 mod policy;
 mod statement;
+mod userinfo;
 
 use oidc_fed::{Alg, SigningKey};
 use std::process::Command;
