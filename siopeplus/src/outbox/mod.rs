@@ -866,10 +866,34 @@ impl<S: OutboxStore> Outbox<S> {
             )
             .await?;
         let (state, detail) = ack_outcome(&a);
+        if state == OutboxState::AckKo {
+            let codes: Vec<String> = a.errori.iter().map(|x| x.codice.to_string()).collect();
+            self.refuse_all(e.id, "ACK KO", &codes.join(","), detail.as_deref())
+                .await?;
+        }
         self.store
             .transition(e.id, state, None, detail.as_deref())
             .await?;
         Ok(Some(state))
+    }
+
+    /// A flow refused as a whole: each of its orders is refused with the flow's reason (before
+    /// the entry's state is recorded, so that a crash in between only repeats this).
+    async fn refuse_all(
+        &self,
+        id: i64,
+        esito: &str,
+        code: &str,
+        detail: Option<&str>,
+    ) -> Result<(), Error> {
+        for mut o in self.orders_of(id).await? {
+            o.state = OrderState::Refused;
+            o.esito = Some(esito.to_owned());
+            o.code = (!code.is_empty()).then(|| code.to_owned());
+            o.detail = detail.map(str::to_owned);
+            self.store.put_order(id, &o).await?;
+        }
+        Ok(())
     }
 
     async fn find_esito_flusso(
@@ -900,7 +924,7 @@ impl<S: OutboxStore> Outbox<S> {
                 },
             )
             .await?;
-        let (state, detail) = match m {
+        let (state, detail) = match &m {
             Messaggio::Rifiuto(r) => (
                 OutboxState::Rifiutato,
                 Some(
@@ -913,6 +937,15 @@ impl<S: OutboxStore> Outbox<S> {
             ),
             _ => (OutboxState::Ricevuto, None),
         };
+        if let Messaggio::Rifiuto(r) = &m {
+            let codes: Vec<String> = r
+                .errori
+                .iter()
+                .filter_map(|x| x.codice.map(|c| c.to_string()))
+                .collect();
+            self.refuse_all(e.id, "RIFIUTO FLUSSO", &codes.join(","), detail.as_deref())
+                .await?;
+        }
         self.store
             .transition(e.id, state, None, detail.as_deref())
             .await?;

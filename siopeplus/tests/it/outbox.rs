@@ -198,6 +198,16 @@ async fn refused_flows_end_in_ack_ko_and_throttling_leaves_them_pending(b: Backe
             .unwrap()
             .contains("non e' firmato")
     );
+    // Refused as a whole: each of its orders is refused with the ACK's code.
+    let orders = o.store().orders(entries[0].id).await.unwrap();
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    for x in &orders {
+        assert_eq!(
+            (x.state, x.esito.as_deref(), x.code.as_deref()),
+            (OrderState::Refused, Some("ACK KO"), Some("4")),
+            "{x:?}"
+        );
+    }
 }
 
 async fn the_lease_is_renewed_while_a_slow_upload_runs(b: Backend) {
