@@ -988,3 +988,107 @@ impl RelyingParty {
         citizen_identity(&claims, id, scheme, op)
     }
 }
+
+/// `token_type_hint` of a revocation request (RFC 7009 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenTypeHint {
+    /// `access_token`.
+    AccessToken,
+    /// `refresh_token`.
+    RefreshToken,
+}
+
+impl RelyingParty {
+    /// The form of a revocation request (RFC 7009) for `token`, authenticated with
+    /// `private_key_jwt` (audience: the revocation endpoint).
+    ///
+    /// # Errors
+    /// [`LoginError::ProviderMetadata`] without `revocation_endpoint`, a signing failure.
+    pub fn revocation_form(
+        &self,
+        op: &Provider,
+        token: &str,
+        hint: TokenTypeHint,
+        now: i64,
+    ) -> Result<Vec<(String, String)>, LoginError> {
+        let url = op
+            .revocation_endpoint
+            .as_deref()
+            .ok_or(LoginError::ProviderMetadata("revocation_endpoint"))?;
+        let assertion = self.client_assertion(url, now)?;
+        let hint = match hint {
+            TokenTypeHint::AccessToken => "access_token",
+            TokenTypeHint::RefreshToken => "refresh_token",
+        };
+        Ok([
+            ("token", token),
+            ("token_type_hint", hint),
+            ("client_id", self.client_id.as_str()),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+            ("client_assertion", assertion.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+    }
+
+    /// Revokes `token` at the OP (the profile's logout: the RP revokes the tokens of the
+    /// session). The OP answers 200 also for a token it does not know (RFC 7009 §2.2).
+    ///
+    /// # Errors
+    /// As [`RelyingParty::revocation_form`], an HTTP failure, or
+    /// [`LoginError::TokenEndpoint`] for an answer other than 200.
+    pub async fn revoke(
+        &self,
+        op: &Provider,
+        token: &str,
+        hint: TokenTypeHint,
+        http: &dyn OidcHttp,
+        now: i64,
+    ) -> Result<(), LoginError> {
+        let form = self.revocation_form(op, token, hint, now)?;
+        let url = op
+            .revocation_endpoint
+            .as_deref()
+            .ok_or(LoginError::ProviderMetadata("revocation_endpoint"))?;
+        let r = http.post_form(url, &form, None).await?;
+        if r.status != 200 {
+            return Err(LoginError::TokenEndpoint(format!(
+                "revocation status {}",
+                r.status
+            )));
+        }
+        Ok(())
+    }
+
+    /// The RP-initiated logout URL (OpenID Connect RP-Initiated Logout 1.0) at the OP's
+    /// `end_session_endpoint`: `id_token_hint`, `client_id`, `post_logout_redirect_uri` when
+    /// given, and `state`.
+    ///
+    /// # Errors
+    /// [`LoginError::ProviderMetadata`] without `end_session_endpoint` or with a bad URL.
+    pub fn logout_url(
+        &self,
+        op: &Provider,
+        id_token: &str,
+        post_logout_redirect_uri: Option<&str>,
+        state: &str,
+    ) -> Result<String, LoginError> {
+        let e = op
+            .end_session_endpoint
+            .as_deref()
+            .ok_or(LoginError::ProviderMetadata("end_session_endpoint"))?;
+        let mut u =
+            url::Url::parse(e).map_err(|_| LoginError::ProviderMetadata("end_session_endpoint"))?;
+        {
+            let mut q = u.query_pairs_mut();
+            q.append_pair("id_token_hint", id_token)
+                .append_pair("client_id", &self.client_id);
+            if let Some(p) = post_logout_redirect_uri {
+                q.append_pair("post_logout_redirect_uri", p);
+            }
+            q.append_pair("state", state);
+        }
+        Ok(u.into())
+    }
+}

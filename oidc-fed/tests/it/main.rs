@@ -9,6 +9,8 @@ mod chain_oracle;
 mod fed;
 mod jose;
 mod login;
+#[cfg(feature = "http")]
+mod login_http;
 mod oracle;
 mod policy;
 mod statement;
