@@ -53,8 +53,9 @@ pub use register::{
 pub use register_pg::PgRegister;
 pub use registry::*;
 pub use revocation::{
-    CertRevocation, CrlReason, HttpFetcher, OcspHash, RevocationFetcher, RevocationOptions,
-    RevocationSource, RevocationStatus, crl_urls, ocsp_request, ocsp_urls,
+    CertRevocation, CrlReason, HttpFetcher, OcspError, OcspHash, OcspStatus, RevocationFetcher,
+    RevocationOptions, RevocationSource, RevocationStatus, crl_urls, ocsp_request, ocsp_status,
+    ocsp_urls,
 };
 
 /// The PostgreSQL schema of [`PgRegister`] (component `protocollo`), applied by

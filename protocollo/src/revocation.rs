@@ -999,10 +999,12 @@ fn check_ocsp(
             };
             Ok(Some(Verdict::Revoked(time, reason)))
         }
-        0x82 => Err("OCSP responder: status unknown".into()),
+        0x82 => Err(OCSP_STATUS_UNKNOWN.into()),
         _ => Err("OCSP response: malformed certStatus".into()),
     }
 }
+
+const OCSP_STATUS_UNKNOWN: &str = "OCSP responder: status unknown";
 
 fn matches_cert_id(id: &Tlv<'_>, cert: &Certificate, issuer: &Certificate) -> bool {
     let Ok(parts) = children(id.content) else {
@@ -1231,4 +1233,111 @@ pub(crate) fn check(
             },
         }),
     }
+}
+
+// ------------------------------------------------------------------- one certificate, OCSP
+
+/// What an OCSP responder said about a certificate ([`ocsp_status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OcspStatus {
+    /// `good`.
+    Good,
+    /// `revoked`.
+    Revoked {
+        /// `revocationTime`.
+        time: DateTime<Utc>,
+        /// `revocationReason`, when given.
+        reason: Option<CrlReason>,
+    },
+    /// `unknown`: the responder does not know the certificate.
+    Unknown,
+}
+
+/// Why [`ocsp_status`] has no verified answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OcspError {
+    /// The certificate or its issuer does not decode.
+    #[error("OCSP: {0}")]
+    Certificate(String),
+    /// No responder configured and none in the certificate's authority information access.
+    #[error("OCSP: the certificate names no responder and none is configured")]
+    NoResponder,
+    /// The request could not be sent or the answer not read.
+    #[error("OCSP {url}: {reason}")]
+    Unreachable {
+        /// The responder.
+        url: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The answer does not decode or does not verify (signature, responder authorisation,
+    /// nonce, freshness, certificate identifier), or the responder refused the request.
+    #[error("OCSP {url}: {reason}")]
+    Invalid {
+        /// The responder.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Asks an OCSP responder about one certificate (DER `cert_der`, issued by `issuer_der`,
+/// whose signature on it the caller has verified), judged at `now`.
+///
+/// The responder is [`RevocationOptions::ocsp_url`], else each of the certificate's
+/// authority information access responders in turn until one gives a verified answer. The
+/// request carries a nonce the response must echo; the response must be signed by the
+/// issuing CA or by a responder certificate it issued with `id-kp-OCSPSigning`, valid at
+/// `now`, and be fresh ([`RevocationOptions::skew`], [`RevocationOptions::max_age`]). Only
+/// `ocsp_url`, `ocsp_hash`, `skew`, `max_age` and `fetcher` of `options` are used.
+///
+/// # Errors
+/// [`OcspError`]: the last responder's failure when none gave a verified answer.
+pub fn ocsp_status(
+    cert_der: &[u8],
+    issuer_der: &[u8],
+    options: &RevocationOptions,
+    now: DateTime<Utc>,
+) -> Result<OcspStatus, OcspError> {
+    let cert = Certificate::from_der(cert_der)
+        .map_err(|e| OcspError::Certificate(format!("certificate: {e}")))?;
+    let issuer = Certificate::from_der(issuer_der)
+        .map_err(|e| OcspError::Certificate(format!("issuer certificate: {e}")))?;
+    let urls = match &options.ocsp_url {
+        Some(u) => vec![u.clone()],
+        None => ocsp_urls(&cert),
+    };
+    let times = Times { now, at: now };
+    let mut last = OcspError::NoResponder;
+    for url in urls {
+        let (request, nonce) =
+            ocsp_request(&cert, &issuer, options.ocsp_hash).map_err(OcspError::Certificate)?;
+        let answer = match options
+            .fetcher
+            .post(&url, "application/ocsp-request", &request)
+        {
+            Ok(a) => a,
+            Err(reason) => {
+                last = OcspError::Unreachable { url, reason };
+                continue;
+            }
+        };
+        match check_ocsp(&answer, &cert, &issuer, Some(&nonce), options, times) {
+            Ok(Some(Verdict::Good)) => return Ok(OcspStatus::Good),
+            Ok(Some(Verdict::Revoked(time, reason))) => {
+                return Ok(OcspStatus::Revoked { time, reason });
+            }
+            Err(reason) if reason == OCSP_STATUS_UNKNOWN => return Ok(OcspStatus::Unknown),
+            Ok(None) => {
+                last = OcspError::Invalid {
+                    url,
+                    reason: "no response for this certificate".into(),
+                };
+            }
+            Err(reason) => last = OcspError::Invalid { url, reason },
+        }
+    }
+    Err(last)
 }

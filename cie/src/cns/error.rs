@@ -340,6 +340,24 @@ pub enum RevocationError {
         /// What happened.
         reason: String,
     },
+    /// The OCSP responder answered `unknown`: it does not know the certificate.
+    #[error("OCSP responder does not know certificate {serial} (status unknown)")]
+    OcspUnknown {
+        /// The certificate's serial number (hex).
+        serial: String,
+    },
+    /// The OCSP answer does not decode or does not verify (signature, responder
+    /// authorisation, nonce, freshness, certificate identifier), or the responder refused.
+    #[error("OCSP response from {url} refused: {reason}")]
+    OcspInvalid {
+        /// The responder.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Every checker of a [`FirstDecisive`](crate::cns::FirstDecisive) failed.
+    #[error("no revocation source decided: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    NoSourceDecided(Vec<RevocationError>),
 }
 
 /// The configured issuer list could not be loaded.

@@ -19,7 +19,9 @@
 //!   nothing is fetched at run time), validity at an injectable [`Clock`]'s now, key usage
 //!   `digitalSignature` and extended key usage `clientAuth`, policy, and revocation through a
 //!   pluggable [`RevocationChecker`] ([`CrlChecker`] reads CRL files; with the `crl-fetch`
-//!   feature, `CrlFetcher` downloads the CRL named in the certificate and caches it).
+//!   feature, `CrlFetcher` downloads the CRL named in the certificate and caches it; with the
+//!   `ocsp` feature, `OcspChecker` asks the certificate's OCSP responder; [`FirstDecisive`]
+//!   combines them, e.g. OCSP then CRL).
 //! * [`CitizenIdentity`] is the common identity every login method converts into
 //!   (`From<CardIdentity>`), with the [`LoginMethod`].
 //! * With the `axum` feature, `cns::axum` has a rustls server configuration that *requests* (does
@@ -49,7 +51,8 @@
 //! * The unsigned outer encoding of a certificate must be DER and its `signatureAlgorithm` must be
 //!   the signed one; only extensions the verifier enforces may be critical (name and policy
 //!   constraints are refused rather than ignored).
-//! * Revocation fails closed: no current, authentic CRL for the issuer means an error.
+//! * Revocation fails closed: no current, authentic CRL for the issuer, or no verified OCSP
+//!   `good` / `revoked` answer, means an error (`OcspChecker::soft_fail` relaxes the latter).
 
 mod cert;
 mod error;
@@ -64,6 +67,10 @@ pub mod axum;
 mod fetch;
 #[cfg(feature = "crl-fetch")]
 pub use fetch::CrlFetcher;
+#[cfg(feature = "ocsp")]
+mod ocsp;
+#[cfg(feature = "ocsp")]
+pub use ocsp::OcspChecker;
 
 pub use error::{
     CertRole, CertificateError, Error, FiscalCodeSource, IdentityError, IssuerListError,
@@ -73,8 +80,8 @@ pub use identity::{CardIdentity, CardProfile, POLICY_CIE, POLICY_CNS};
 /// The common identity types live in `pa-types`, shared with SPID and CIE SAML logins.
 pub use pa_types::{AssuranceLevel, CitizenIdentity, LoginMethod};
 pub use revocation::{
-    CrlChecker, InsecureNoRevocationCheck, RevocationChecker, RevocationQuery, RevocationReason,
-    RevocationStatus,
+    CrlChecker, FirstDecisive, InsecureNoRevocationCheck, RevocationChecker, RevocationQuery,
+    RevocationReason, RevocationStatus,
 };
 pub use trust::{IssuerList, SERVICE_TYPE_CA_QC, SERVICE_TYPE_IDV, TSL_NS, TrustedListOptions};
 pub use verify::{CardVerifier, Clock, FixedClock, SystemClock};

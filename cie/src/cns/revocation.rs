@@ -426,3 +426,44 @@ pub(crate) fn serial_of(der: &[u8]) -> String {
         .map(|(_, c)| serial_hex(c.raw_serial()))
         .unwrap_or_default()
 }
+
+/// Asks several checkers in turn, the first that decides ([`RevocationStatus::Good`] or
+/// [`RevocationStatus::Revoked`]) winning: "OCSP, then the CRL" is
+/// `FirstDecisive::new(ocsp).then(crl)`. When every checker fails the errors are returned
+/// together ([`RevocationError::NoSourceDecided`]), so the combination fails closed when its
+/// members do. A soft-failing member decides [`RevocationStatus::Good`] and ends the search:
+/// put soft-failing checkers last.
+#[derive(Debug, Clone)]
+pub struct FirstDecisive {
+    checkers: Vec<std::sync::Arc<dyn RevocationChecker>>,
+}
+
+impl FirstDecisive {
+    /// A combination asking `first` first.
+    pub fn new(first: impl RevocationChecker + 'static) -> Self {
+        FirstDecisive {
+            checkers: vec![std::sync::Arc::new(first)],
+        }
+    }
+
+    /// Asks `next` when the checkers before it did not decide.
+    #[must_use]
+    pub fn then(mut self, next: impl RevocationChecker + 'static) -> Self {
+        self.checkers.push(std::sync::Arc::new(next));
+        self
+    }
+}
+
+#[async_trait]
+impl RevocationChecker for FirstDecisive {
+    async fn check(&self, query: RevocationQuery<'_>) -> Result<RevocationStatus, RevocationError> {
+        let mut errors = Vec::new();
+        for checker in &self.checkers {
+            match checker.check(query).await {
+                Ok(status) => return Ok(status),
+                Err(e) => errors.push(e),
+            }
+        }
+        Err(RevocationError::NoSourceDecided(errors))
+    }
+}
