@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cie::cns::{
-    CardVerifier, Error, FirstDecisive, IssuerList, OcspChecker, RevocationChecker,
+    CardVerifier, CrlChecker, Error, FirstDecisive, IssuerList, OcspChecker, RevocationChecker,
     RevocationError, RevocationQuery, RevocationReason, RevocationStatus, VerifyError,
 };
 
@@ -183,6 +183,26 @@ impl Pki {
                 &pem,
             ],
         );
+    }
+
+    /// The CA's CRL (`openssl ca -gencrl` over the same index: 1002 revoked).
+    fn crl_pem(&self) -> Vec<u8> {
+        let d = self.dir.path();
+        std::fs::write(
+            d.join("ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\n\
+             default_md = sha256\ndefault_crl_days = 1\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("crlnumber"), "01\n").unwrap();
+        openssl(
+            d,
+            &[
+                "ca", "-gencrl", "-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.pem",
+                "-out", "crl.pem",
+            ],
+        );
+        std::fs::read(d.join("crl.pem")).unwrap()
     }
 
     fn card(&self, serial: &str) -> Vec<u8> {
@@ -385,6 +405,19 @@ async fn card_verifier_with_ocsp_then_fallback() {
         verifier.verify(&pki.card(REVOKED), &[]).await,
         Err(Error::Verify(VerifyError::Revoked { .. }))
     ));
+    // OCSP down, then the CA's CRL decides.
+    let crl = CrlChecker::from_pem(&pki.crl_pem()).unwrap();
+    let verifier = CardVerifier::new(
+        issuers.clone(),
+        FirstDecisive::new(OcspChecker::new().with_responder_url(&dead)).then(crl),
+    );
+    assert!(verifier.verify(&pki.card(GOOD), &[]).await.is_ok());
+    match verifier.verify(&pki.card(REVOKED), &[]).await {
+        Err(Error::Verify(VerifyError::Revoked { reason, .. })) => {
+            assert_eq!(reason, Some(RevocationReason::KeyCompromise));
+        }
+        other => panic!("{other:?}"),
+    }
     // When none decides, every failure is reported and the card refused.
     let none =
         FirstDecisive::new(OcspChecker::new().with_responder_url(&dead)).then(OcspChecker::new());
