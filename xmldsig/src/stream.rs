@@ -60,6 +60,11 @@ pub struct StreamOptions {
     pub max_name_len: usize,
     /// Longest run of text (one [`Event::Text`]) or comment in bytes (default 16 MiB).
     pub max_text_len: usize,
+    /// Skip (never load) one document type declaration before the root when it has no
+    /// internal subset, as `<!DOCTYPE Segnatura SYSTEM "Segnatura.dtd">` (default false: any
+    /// DOCTYPE is refused). One with an internal subset (`[...]`, where entities are declared)
+    /// is always refused.
+    pub allow_external_doctype: bool,
 }
 
 impl Default for StreamOptions {
@@ -71,6 +76,7 @@ impl Default for StreamOptions {
             max_attributes: 256,
             max_name_len: 1024,
             max_text_len: 16 << 20,
+            allow_external_doctype: false,
         }
     }
 }
@@ -110,6 +116,13 @@ impl StreamOptions {
     #[must_use]
     pub fn with_max_text_len(mut self, max: usize) -> Self {
         self.max_text_len = max;
+        self
+    }
+    /// Sets whether a DOCTYPE without internal subset is skipped (see
+    /// [`StreamOptions::allow_external_doctype`]).
+    #[must_use]
+    pub fn with_external_doctype_skipped(mut self, allow: bool) -> Self {
+        self.allow_external_doctype = allow;
         self
     }
 }
@@ -427,6 +440,28 @@ fn count_newlines(b: &[u8]) -> usize {
         .sum()
 }
 
+const fn name_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.' {
+            1
+        } else if c == b':' {
+            2
+        } else if c >= 0x80 {
+            3
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+}
+
+/// Bytes of names: 1 ASCII name character, 2 `:`, 3 non-ASCII (checked later), 0 others.
+static NAME_CLASS: [u8; 256] = name_classes();
+
 /// Scans name bytes from `i` (ASCII name characters, `:` and any non-ASCII byte): returns
 /// where the name ends and, when it is an ASCII `NCName` or `QName` (checked here as
 /// [`qname_parts`]' fast path does), the index of its colon (0 when none). `None`: the name
@@ -437,19 +472,21 @@ fn scan_qname(b: &[u8], mut i: usize) -> (usize, Option<usize>) {
         .get(i)
         .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_');
     let mut colon = 0;
-    while let Some(&c) = b.get(i) {
-        if crate::tree::NAME_CHAR[c as usize] {
-            i += 1;
-        } else if c == b':' {
-            simple &= colon == 0;
-            colon = i;
-            i += 1;
-        } else if c >= 0x80 {
-            simple = false;
-            i += 1;
-        } else {
-            break;
+    loop {
+        let rest = b.get(i..).unwrap_or_default();
+        i += rest
+            .iter()
+            .position(|&c| NAME_CLASS[c as usize] != 1)
+            .unwrap_or(rest.len());
+        match b.get(i).map(|&c| NAME_CLASS[c as usize]) {
+            Some(2) => {
+                simple &= colon == 0;
+                colon = i;
+            }
+            Some(3) => simple = false,
+            _ => break,
         }
+        i += 1;
     }
     if simple
         && colon != 0
@@ -640,6 +677,7 @@ pub struct Reader<R: BufRead> {
     pos: usize,
     started: bool,
     seen_root: bool,
+    seen_doctype: bool,
     elements: u64,
     /// Text, comment and PI content that needed rewriting.
     text: String,
@@ -703,6 +741,7 @@ impl<R: BufRead> Reader<R> {
             pos: 0,
             started: false,
             seen_root: false,
+            seen_doctype: false,
             elements: 0,
             text: String::with_capacity(256),
             tag: String::with_capacity(256),
@@ -873,7 +912,7 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn event(&self) -> Event<'_> {
         let win = self.input.buf.as_str();
         match self.cur {
@@ -1024,7 +1063,7 @@ impl<R: BufRead> Reader<R> {
                 } else if b.starts_with(b"<![CDATA[") {
                     self.text_run()
                 } else if b.starts_with(b"<!DOCTYPE") {
-                    Err(self.err(ParseErrorKind::Doctype))
+                    self.doctype()
                 } else {
                     Err(self.syntax(self.pos, "unknown markup after '<!'"))
                 }
@@ -1032,6 +1071,46 @@ impl<R: BufRead> Reader<R> {
             Some(_) => self.start_tag(),
             None => Err(self.syntax(self.pos, "unexpected end of input after '<'")),
         }
+    }
+
+    /// A DOCTYPE: refused, or skipped when the options allow one without internal subset
+    /// before the root.
+    fn doctype(&mut self) -> Result<bool, ParseError> {
+        if !self.opts.allow_external_doctype || self.seen_root || self.seen_doctype {
+            return Err(self.err(ParseErrorKind::Doctype));
+        }
+        // The end: the first '>' outside quotes; an internal subset ('[') is refused.
+        let end = self.scan(|r| {
+            let b = &r.input.buf.as_bytes()[r.pos..];
+            let mut quote = 0u8;
+            for (i, &c) in b.iter().enumerate().skip(9) {
+                if quote != 0 {
+                    if c == quote {
+                        quote = 0;
+                    }
+                } else if c == b'"' || c == b'\'' {
+                    quote = c;
+                } else if c == b'[' {
+                    return Err(r.err(ParseErrorKind::Doctype));
+                } else if c == b'>' {
+                    return Ok(Scan::Done(r.pos + i + 1));
+                }
+            }
+            if b.len() > 4096 {
+                return Err(r.err(ParseErrorKind::Doctype));
+            }
+            Ok(Scan::More)
+        })?;
+        let Some(end) = end else {
+            return Err(self.syntax(self.pos, "unterminated DOCTYPE"));
+        };
+        let body = self.input.buf.get(self.pos + 9..end - 1).unwrap_or("");
+        if !body.starts_with([' ', '\t', '\n', '\r']) || body.trim().is_empty() {
+            return Err(self.syntax(self.pos, "malformed DOCTYPE"));
+        }
+        self.seen_doctype = true;
+        self.pos = end;
+        Ok(false)
     }
 
     fn end_tag(&mut self) -> Result<bool, ParseError> {

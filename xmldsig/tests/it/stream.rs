@@ -445,3 +445,46 @@ fn stream_and_tree_agree_on_corpus_mutants_at_any_buffer_size() {
         cases.len()
     );
 }
+
+#[test]
+fn an_external_doctype_is_skipped_only_when_allowed_and_never_with_a_subset() {
+    let skip = StreamOptions::default().with_external_doctype_skipped(true);
+    let read = |xml: &[u8], opts: StreamOptions| -> Result<Vec<String>, ParseErrorKind> {
+        let mut r = Reader::with_options(xml, opts);
+        let mut names = Vec::new();
+        loop {
+            match r.next().map_err(|e| e.kind)? {
+                Event::Start(s) => names.push(s.name().local.to_owned()),
+                Event::Eof => return Ok(names),
+                _ => {}
+            }
+        }
+    };
+    let external =
+        b"<?xml version=\"1.0\"?>\n<!DOCTYPE Segnatura SYSTEM \"Segnatura.dtd\">\n<Segnatura/>";
+    assert_eq!(
+        read(external, skip.clone()),
+        Ok(vec!["Segnatura".to_owned()])
+    );
+    assert_eq!(
+        read(external, StreamOptions::default()),
+        Err(ParseErrorKind::Doctype)
+    );
+    // An internal subset declares entities: refused even when external ones are skipped.
+    for bad in [
+        LAUGHS.as_bytes(),
+        XXE.as_bytes(),
+        b"<!DOCTYPE a SYSTEM \"a.dtd\" [<!ENTITY e 'x'>]><a>&e;</a>",
+        b"<!DOCTYPE a SYSTEM \"a.dtd\"><!DOCTYPE a SYSTEM \"b.dtd\"><a/>",
+        b"<a/><!DOCTYPE a SYSTEM \"a.dtd\">",
+    ] {
+        assert_eq!(
+            read(bad, skip.clone()),
+            Err(ParseErrorKind::Doctype),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    // A '[' inside a quoted system literal is not a subset.
+    assert!(read(b"<!DOCTYPE a SYSTEM \"x[1].dtd\"><a/>", skip).is_ok());
+}
