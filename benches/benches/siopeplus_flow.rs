@@ -155,6 +155,21 @@ fn bench(c: &mut Criterion) {
             assert_eq!(n, N);
         })
     });
+    // The shared reader alone (every event, nothing mapped): what the flow parse is built on.
+    g.bench_function("stream_events_10k_mandati", |b| {
+        b.iter(|| {
+            let mut r = xmldsig::stream::Reader::new(black_box(&xml[..]));
+            let mut n = 0u64;
+            loop {
+                match r.next().expect("event") {
+                    xmldsig::stream::Event::Start(_) => n += 1,
+                    xmldsig::stream::Event::Eof => break,
+                    _ => {}
+                }
+            }
+            black_box(n)
+        })
+    });
     g.bench_function("parse_and_validate_10k_mandati", |b| {
         b.iter(|| {
             let mut r = FlowReader::new(black_box(&xml[..])).expect("header");

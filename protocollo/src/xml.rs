@@ -1,12 +1,12 @@
 //! A small, hardened, namespace-aware XML tree and an escaping writer.
 //!
-//! The reader refuses DTDs (hence external and internal entities), bounds the input size and the
-//! nesting depth, resolves only the five predefined entities and character references, and keeps
-//! every element's namespace URI and local name.
+//! The tree is built from the events of the shared hardened reader ([`xmldsig::stream`]), which
+//! refuses DTDs (hence external and internal entities), bounds the input size and the nesting
+//! depth, resolves only the five predefined entities and character references, and resolves
+//! every element's and attribute's namespace. This module keeps only the mapping to the tree.
 
-use quick_xml::NsReader;
-use quick_xml::events::Event;
-use quick_xml::name::ResolveResult;
+use xmldsig::ParseErrorKind;
+use xmldsig::stream::{Event, Reader, StreamOptions};
 
 use crate::error::XmlError;
 
@@ -87,190 +87,94 @@ pub(crate) fn parse_with(input: &str, allow_external_doctype: bool) -> Result<El
     if input.len() > MAX_INPUT {
         return Err(XmlError::TooLarge { limit: MAX_INPUT });
     }
-    let mut reader = NsReader::from_str(input);
-    reader.config_mut().check_end_names = true;
-    reader.config_mut().expand_empty_elements = true;
+    let opts = StreamOptions::default()
+        .with_max_size(MAX_INPUT as u64)
+        .with_max_depth(MAX_DEPTH)
+        .with_external_doctype_skipped(allow_external_doctype);
+    let mut reader = Reader::with_options(input.as_bytes(), opts);
     let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
     loop {
-        let pos = reader.buffer_position();
-        let (res, ev) = match reader.read_resolved_event() {
-            Ok(x) => x,
-            Err(e) => {
-                return Err(XmlError::Syntax {
-                    position: pos,
-                    message: e.to_string(),
-                });
-            }
-        };
-        let ns = match res {
-            ResolveResult::Bound(ns) => Some(String::from_utf8_lossy(ns.as_ref()).into_owned()),
-            ResolveResult::Unbound => None,
-            ResolveResult::Unknown(p) => {
-                return Err(XmlError::UnknownPrefix {
-                    position: pos,
-                    prefix: String::from_utf8_lossy(&p).into_owned(),
-                });
-            }
+        let ev = match reader.next() {
+            Ok(ev) => ev,
+            Err(e) => return Err(xml_error(reader.offset(), e)),
         };
         match ev {
-            Event::Start(e) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(XmlError::TooDeep { limit: MAX_DEPTH });
-                }
-                if root.is_some() {
-                    return Err(XmlError::Syntax {
-                        position: pos,
-                        message: "content after the root element".into(),
-                    });
-                }
-                let name = utf8(e.local_name().as_ref(), pos)?;
-                let mut attrs = Vec::new();
-                for a in e.attributes() {
-                    let a = a.map_err(|err| XmlError::Syntax {
-                        position: pos,
-                        message: err.to_string(),
-                    })?;
-                    let key = a.key;
-                    if key.as_ref() == b"xmlns" || key.as_ref().starts_with(b"xmlns:") {
-                        continue;
-                    }
-                    let (ares, local) = reader.resolve_attribute(key);
-                    let ans = match ares {
-                        ResolveResult::Bound(ns) => {
-                            Some(String::from_utf8_lossy(ns.as_ref()).into_owned())
-                        }
-                        ResolveResult::Unbound => None,
-                        ResolveResult::Unknown(p) => {
-                            return Err(XmlError::UnknownPrefix {
-                                position: pos,
-                                prefix: String::from_utf8_lossy(&p).into_owned(),
-                            });
-                        }
-                    };
-                    let value = a.unescape_value().map_err(|err| XmlError::Syntax {
-                        position: pos,
-                        message: err.to_string(),
-                    })?;
-                    attrs.push(Attr {
-                        ns: ans,
-                        name: utf8(local.as_ref(), pos)?,
-                        value: value.into_owned(),
-                    });
-                }
+            Event::Start(s) => {
+                let n = s.name();
+                let attrs = s
+                    .attributes()
+                    .map(|a| Attr {
+                        ns: (!a.namespace.is_empty()).then(|| a.namespace.to_owned()),
+                        name: a.local_name.to_owned(),
+                        value: a.value.to_owned(),
+                    })
+                    .collect();
                 stack.push(Element {
-                    ns,
-                    name,
+                    ns: (!n.namespace.is_empty()).then(|| n.namespace.to_owned()),
+                    name: n.local.to_owned(),
                     attrs,
                     children: Vec::new(),
-                    pos,
+                    pos: s.offset(),
                 });
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or(XmlError::Syntax {
-                    position: pos,
-                    message: "unbalanced end tag".into(),
-                })?;
+                let Some(el) = stack.pop() else {
+                    return Err(XmlError::Syntax {
+                        position: reader.offset(),
+                        message: "unbalanced end tag".into(),
+                    });
+                };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(Node::Element(el)),
-                    None => root = Some(el),
+                    // The reader refuses anything but white space, comments and processing
+                    // instructions after the root.
+                    None => return finish(reader, el),
                 }
             }
             Event::Text(t) => {
-                let s = t.xml10_content().map_err(|err| XmlError::Syntax {
-                    position: pos,
-                    message: err.to_string(),
-                })?;
-                push_text(&mut stack, &s, pos)?;
-            }
-            Event::CData(t) => {
-                let s = t.xml10_content().map_err(|err| XmlError::Syntax {
-                    position: pos,
-                    message: err.to_string(),
-                })?;
-                push_text(&mut stack, &s, pos)?;
-            }
-            Event::GeneralRef(r) => {
-                let s = if r.is_char_ref() {
-                    match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        _ => {
-                            return Err(XmlError::Syntax {
-                                position: pos,
-                                message: "invalid character reference".into(),
-                            });
-                        }
+                if let Some(parent) = stack.last_mut() {
+                    if let Some(Node::Text(prev)) = parent.children.last_mut() {
+                        prev.push_str(t);
+                    } else {
+                        parent.children.push(Node::Text(t.to_owned()));
                     }
-                } else {
-                    match r.as_ref() {
-                        b"amp" => "&".into(),
-                        b"lt" => "<".into(),
-                        b"gt" => ">".into(),
-                        b"quot" => "\"".into(),
-                        b"apos" => "'".into(),
-                        other => {
-                            return Err(XmlError::Entity {
-                                position: pos,
-                                name: String::from_utf8_lossy(other).into_owned(),
-                            });
-                        }
-                    }
-                };
-                push_text(&mut stack, &s, pos)?;
-            }
-            Event::DocType(d) => {
-                if !allow_external_doctype || d.as_ref().contains(&b'[') || root.is_some() {
-                    return Err(XmlError::Dtd { position: pos });
                 }
             }
-            Event::Empty(_) => {
-                // expand_empty_elements is on: never produced.
+            Event::Eof => {
                 return Err(XmlError::Syntax {
-                    position: pos,
-                    message: "unexpected empty element event".into(),
+                    position: reader.offset(),
+                    message: "no root element".into(),
                 });
             }
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => break,
+            _ => {}
         }
-    }
-    if !stack.is_empty() {
-        return Err(XmlError::Syntax {
-            position: input.len() as u64,
-            message: "document ends inside an element".into(),
-        });
-    }
-    root.ok_or(XmlError::Syntax {
-        position: 0,
-        message: "no root element".into(),
-    })
-}
-
-fn push_text(stack: &mut [Element], s: &str, pos: u64) -> Result<(), XmlError> {
-    match stack.last_mut() {
-        Some(parent) => {
-            if let Some(Node::Text(prev)) = parent.children.last_mut() {
-                prev.push_str(s);
-            } else {
-                parent.children.push(Node::Text(s.to_owned()));
-            }
-            Ok(())
-        }
-        None if s.trim().is_empty() => Ok(()),
-        None => Err(XmlError::Syntax {
-            position: pos,
-            message: "text outside the root element".into(),
-        }),
     }
 }
 
-fn utf8(b: &[u8], pos: u64) -> Result<String, XmlError> {
-    std::str::from_utf8(b)
-        .map(str::to_owned)
-        .map_err(|_| XmlError::Syntax {
-            position: pos,
-            message: "name is not UTF-8".into(),
-        })
+/// The shared reader's error as this crate's, at byte `position`.
+fn xml_error(position: u64, e: xmldsig::ParseError) -> XmlError {
+    match e.kind {
+        ParseErrorKind::Doctype => XmlError::Dtd { position },
+        ParseErrorKind::UnknownEntity(name) => XmlError::Entity { position, name },
+        ParseErrorKind::UnboundPrefix(prefix) => XmlError::UnknownPrefix { position, prefix },
+        ParseErrorKind::TooDeep { limit } => XmlError::TooDeep { limit },
+        ParseErrorKind::TooLarge { limit, .. } => XmlError::TooLarge { limit },
+        _ => XmlError::Syntax {
+            position,
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Reads the rest of the document after the root (the reader checks it) and returns the root.
+fn finish(mut reader: Reader<&[u8]>, root: Element) -> Result<Element, XmlError> {
+    loop {
+        match reader.next() {
+            Ok(Event::Eof) => return Ok(root),
+            Ok(_) => {}
+            Err(e) => return Err(xml_error(reader.offset(), e)),
+        }
+    }
 }
 
 /// Escapes text content.

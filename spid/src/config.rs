@@ -5,82 +5,13 @@ use std::collections::BTreeSet;
 use pa_types::{CodiceIpa, PartitaIva};
 use serde::{Deserialize, Serialize};
 
+pub use pa_saml::{
+    AssertionConsumerService, Binding, Localized, Organization, SingleLogoutService,
+};
+
 use crate::attributes::SpidAttribute;
 use crate::error::ConfigError;
 use crate::level::{Comparison, SpidLevel};
-
-/// SAML binding URIs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Binding {
-    /// `urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST`.
-    #[serde(
-        rename = "HTTP-POST",
-        alias = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-    )]
-    HttpPost,
-    /// `urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect`.
-    #[serde(
-        rename = "HTTP-Redirect",
-        alias = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
-    )]
-    HttpRedirect,
-}
-
-impl Binding {
-    /// The binding URI.
-    pub fn uri(self) -> &'static str {
-        match self {
-            Binding::HttpPost => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
-            Binding::HttpRedirect => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
-        }
-    }
-
-    /// Parses a binding URI.
-    pub fn from_uri(uri: &str) -> Option<Binding> {
-        match uri {
-            "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" => Some(Binding::HttpPost),
-            "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" => Some(Binding::HttpRedirect),
-            _ => None,
-        }
-    }
-}
-
-/// A text with its language (`xml:lang`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Localized {
-    /// Language code, e.g. `it`.
-    pub lang: String,
-    /// The text.
-    pub value: String,
-}
-
-impl Localized {
-    /// Italian text.
-    pub fn it(value: impl Into<String>) -> Self {
-        Localized {
-            lang: "it".into(),
-            value: value.into(),
-        }
-    }
-}
-
-/// An `AssertionConsumerService` endpoint (always HTTP-POST in SPID).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AssertionConsumerService {
-    /// `index`; index 0 is the default one.
-    pub index: u16,
-    /// `Location` URL.
-    pub location: String,
-}
-
-/// A `SingleLogoutService` endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SingleLogoutService {
-    /// Binding.
-    pub binding: Binding,
-    /// `Location` URL.
-    pub location: String,
-}
 
 /// An `AttributeConsumingService`: a set of attributes the SP asks for by index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,17 +22,6 @@ pub struct AttributeConsumingService {
     pub service_names: Vec<Localized>,
     /// The requested attributes (from the closed SPID set, no duplicates).
     pub attributes: Vec<SpidAttribute>,
-}
-
-/// The `md:Organization` element.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Organization {
-    /// `OrganizationName` per language.
-    pub names: Vec<Localized>,
-    /// `OrganizationDisplayName` per language.
-    pub display_names: Vec<Localized>,
-    /// `OrganizationURL` per language.
-    pub urls: Vec<Localized>,
 }
 
 /// Public or private sector, with the identifiers Avviso 28 v2 requires in the contact extensions.

@@ -45,7 +45,6 @@ pub use error::{
 pub use error_code::SpidErrorCode;
 pub use idp::{Endpoint, IdpMetadata};
 pub use level::{Comparison, SpidLevel};
-pub use metadata::{RequestedAttributes, write_contact_end, write_sp_descriptor};
 pub use profile::Profile;
 #[cfg(feature = "redis")]
 pub use redis_store::RedisStore;
@@ -68,4 +67,3 @@ pub use test_idp::{
 };
 #[cfg(feature = "axum")]
 pub use web::{HostRouter, SpidUser, SpidWeb, WebOptions, safe_next};
-pub use xml::esc as xml_escape;

@@ -3,24 +3,11 @@
 use std::fmt::Write as _;
 
 use crate::cert::SpCredentials;
-use crate::config::{
-    AssertionConsumerService, BillingContact, Binding, Localized, Organization, Sector,
-    SingleLogoutService, SpConfig,
-};
+use crate::config::{BillingContact, Sector, SpConfig};
+use pa_saml::{RequestedAttributes, write_contact_end, write_sp_descriptor};
 use pa_types::{CodiceIpa, PartitaIva};
 
-use crate::xml::{ATTRNAME_BASIC, NAMEID_TRANSIENT, NS_DS, NS_FPA, NS_MD, NS_SPID, esc};
-
-fn localized(out: &mut String, element: &str, items: &[Localized]) {
-    for l in items {
-        let _ = write!(
-            out,
-            "<md:{element} xml:lang=\"{}\">{}</md:{element}>",
-            esc(&l.lang),
-            esc(&l.value)
-        );
-    }
-}
+use crate::xml::{NS_DS, NS_FPA, NS_MD, NS_SPID, esc};
 
 fn billing_extensions(out: &mut String, b: &BillingContact) {
     out.push_str("<fpa:CessionarioCommittente><fpa:DatiAnagrafici>");
@@ -85,100 +72,6 @@ fn identifiers(
     }
 }
 
-/// Closes a contact's `md:Extensions` and writes its `md:Company`, `md:EmailAddress` and
-/// `md:TelephoneNumber` (when given) and the `md:ContactPerson` end tag; shared by the SPID and
-/// CIE metadata writers.
-pub fn write_contact_end(out: &mut String, company: &str, email: &str, telephone: Option<&str>) {
-    let _ = write!(
-        out,
-        "</md:Extensions><md:Company>{}</md:Company><md:EmailAddress>{}</md:EmailAddress>",
-        esc(company),
-        esc(email)
-    );
-    if let Some(t) = telephone {
-        let _ = write!(out, "<md:TelephoneNumber>{}</md:TelephoneNumber>", esc(t));
-    }
-    out.push_str("</md:ContactPerson>");
-}
-
-/// One `md:AttributeConsumingService` of SP metadata: its index, service names and the names of
-/// the requested attributes.
-#[derive(Debug, Clone)]
-pub struct RequestedAttributes<'a> {
-    /// `index`.
-    pub index: u16,
-    /// `ServiceName`s.
-    pub service_names: &'a [Localized],
-    /// `RequestedAttribute/@Name`s.
-    pub attributes: Vec<&'a str>,
-}
-
-/// Writes the parts of SP metadata that SPID and the CIE profile share: the signed-requests
-/// `md:SPSSODescriptor` (signing `KeyDescriptor`, `SingleLogoutService`s, transient
-/// `NameIDFormat`, `AssertionConsumerService`s with index 0 as default, attribute consuming
-/// services) and `md:Organization`. The caller writes the `EntityDescriptor` around it and its
-/// own `ContactPerson` extensions.
-pub fn write_sp_descriptor(
-    o: &mut String,
-    creds: &SpCredentials,
-    slo: &[SingleLogoutService],
-    acs: &[AssertionConsumerService],
-    services: &[RequestedAttributes<'_>],
-    org: &Organization,
-) {
-    o.push_str(
-        "<md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
-         AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\">",
-    );
-    let _ = write!(
-        o,
-        "<md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
-        creds.certificate_base64()
-    );
-    for slo in slo {
-        let _ = write!(
-            o,
-            "<md:SingleLogoutService Binding=\"{}\" Location=\"{}\"/>",
-            slo.binding.uri(),
-            esc(&slo.location)
-        );
-    }
-    let _ = write!(o, "<md:NameIDFormat>{NAMEID_TRANSIENT}</md:NameIDFormat>");
-    let mut sorted: Vec<_> = acs.iter().collect();
-    sorted.sort_by_key(|a| a.index);
-    for a in sorted {
-        let _ = write!(
-            o,
-            "<md:AssertionConsumerService index=\"{}\"{} Binding=\"{}\" Location=\"{}\"/>",
-            a.index,
-            if a.index == 0 {
-                " isDefault=\"true\""
-            } else {
-                ""
-            },
-            Binding::HttpPost.uri(),
-            esc(&a.location)
-        );
-    }
-    for s in services {
-        let _ = write!(o, "<md:AttributeConsumingService index=\"{}\">", s.index);
-        localized(o, "ServiceName", s.service_names);
-        for a in &s.attributes {
-            let _ = write!(
-                o,
-                "<md:RequestedAttribute Name=\"{}\" NameFormat=\"{ATTRNAME_BASIC}\"/>",
-                a
-            );
-        }
-        o.push_str("</md:AttributeConsumingService>");
-    }
-    o.push_str("</md:SPSSODescriptor><md:Organization>");
-    localized(o, "OrganizationName", &org.names);
-    localized(o, "OrganizationDisplayName", &org.display_names);
-    localized(o, "OrganizationURL", &org.urls);
-    o.push_str("</md:Organization>");
-}
-
 /// Builds the SP's unsigned `md:EntityDescriptor` with the given `ID` (the signature references
 /// it). No XML declaration, no newlines: the document starts with `<`.
 pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &str) -> String {
@@ -205,7 +98,7 @@ pub(crate) fn unsigned_metadata(config: &SpConfig, creds: &SpCredentials, id: &s
         .collect();
     write_sp_descriptor(
         &mut o,
-        creds,
+        &creds.certificate_base64(),
         &config.single_logout_services,
         &config.assertion_consumer_services,
         &services,

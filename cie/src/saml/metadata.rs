@@ -2,8 +2,9 @@
 
 use std::fmt::Write as _;
 
-use spid::xml_escape as esc;
-use spid::{RequestedAttributes, SpCredentials, write_contact_end, write_sp_descriptor};
+use pa_saml::xml_escape as esc;
+use pa_saml::{RequestedAttributes, write_contact_end, write_sp_descriptor};
+use spid::SpCredentials;
 
 use super::config::{CieLocation, CieSector, CieSpConfig};
 use super::error::CieError;
@@ -46,7 +47,7 @@ pub(crate) fn unsigned_metadata(config: &CieSpConfig, creds: &SpCredentials, id:
         .collect();
     write_sp_descriptor(
         &mut o,
-        creds,
+        &creds.certificate_base64(),
         &config.single_logout_services,
         &config.assertion_consumer_services,
         &services,

@@ -226,6 +226,8 @@ struct Cursor<R: BufRead> {
     name: String,
     pending: Option<Ev>,
     path: Vec<&'static str>,
+    /// The text of the leaf being read (kept for its allocation).
+    text: String,
 }
 
 impl<R: BufRead> Cursor<R> {
@@ -314,7 +316,21 @@ impl<R: BufRead> Cursor<R> {
     /// Reads `<name>text</name>`.
     fn leaf(&mut self, name: &'static str) -> Result<String, FlowError> {
         self.open(name)?;
-        let mut text = String::new();
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        let r = self.leaf_text(&mut text);
+        let value = r.map(|()| text.trim_matches(crate::node::xml::is_xml_space).to_owned());
+        self.text = text;
+        let t = value?;
+        if t.is_empty() {
+            return Err(self.schema("empty value"));
+        }
+        self.path.pop();
+        Ok(t)
+    }
+
+    /// The text of the current leaf up to its end tag, into `text`.
+    fn leaf_text(&mut self, text: &mut String) -> Result<(), FlowError> {
         loop {
             let ev = match self.reader.next() {
                 Ok(ev) => ev,
@@ -331,13 +347,7 @@ impl<R: BufRead> Cursor<R> {
                 return Err(self.schema("text too long"));
             }
         }
-        let t = text.trim_matches(crate::node::xml::is_xml_space);
-        if t.is_empty() {
-            return Err(self.schema("empty value"));
-        }
-        let t = t.to_owned();
-        self.path.pop();
-        Ok(t)
+        Ok(())
     }
 
     fn opt_leaf(&mut self, name: &'static str) -> Result<Option<String>, FlowError> {
@@ -418,6 +428,7 @@ impl<R: BufRead> FlowParser<R> {
             name: String::new(),
             pending: None,
             path: Vec::new(),
+            text: String::new(),
         };
         c.open("FlussoRiversamento")?;
         let version = c.leaf("versioneOggetto")?;

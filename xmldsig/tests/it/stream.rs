@@ -321,3 +321,170 @@ fn a_reader_over_a_slow_source_sees_the_same_events() {
         ]
     );
 }
+
+/// A source that hands out at most `n` bytes per read, so that tokens cross buffer ends.
+struct Chunked<'a>(&'a [u8], usize);
+
+impl std::io::Read for Chunked<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(out.len()).min(self.1);
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// Every event of the stream reader in a compact notation.
+fn stream_events<R: std::io::BufRead>(r: R) -> Result<Vec<String>, xmldsig::ParseError> {
+    let mut r = Reader::new(r);
+    let mut v = Vec::new();
+    loop {
+        match r.next()? {
+            Event::Start(s) => {
+                let n = s.name();
+                let mut e = format!("<{{{}}}{}", n.namespace, n.local);
+                for a in s.attributes() {
+                    e.push_str(&format!(
+                        " {{{}}}{}={:?}",
+                        a.namespace, a.local_name, a.value
+                    ));
+                }
+                v.push(e);
+            }
+            Event::End(n) => v.push(format!("</{{{}}}{}", n.namespace, n.local)),
+            Event::Text(t) => v.push(format!("t:{t:?}")),
+            Event::Comment(c) => v.push(format!("c:{c:?}")),
+            Event::ProcessingInstruction { target, data } => {
+                v.push(format!("pi:{target}:{data:?}"))
+            }
+            Event::Eof => return Ok(v),
+            _ => {}
+        }
+    }
+}
+
+/// The same notation from the tree parser's document.
+fn tree_events(doc: &Document) -> Vec<String> {
+    fn walk(n: xmldsig::Node<'_>, v: &mut Vec<String>) {
+        match n.kind() {
+            xmldsig::NodeKind::Element(e) => {
+                let mut s = format!("<{{{}}}{}", e.namespace(), e.local_name());
+                for a in e.attributes() {
+                    s.push_str(&format!(
+                        " {{{}}}{}={:?}",
+                        a.namespace, a.local_name, a.value
+                    ));
+                }
+                v.push(s);
+                for c in e.children() {
+                    walk(c, v);
+                }
+                v.push(format!("</{{{}}}{}", e.namespace(), e.local_name()));
+            }
+            xmldsig::NodeKind::Text(t) => v.push(format!("t:{t:?}")),
+            xmldsig::NodeKind::Comment(c) => v.push(format!("c:{c:?}")),
+            xmldsig::NodeKind::ProcessingInstruction { target, data } => {
+                v.push(format!("pi:{target}:{data:?}"))
+            }
+            _ => {}
+        }
+    }
+    let mut v = Vec::new();
+    for n in doc.children() {
+        walk(n, &mut v);
+    }
+    v
+}
+
+/// The tree parser (itself checked against libxml2 on the same mutants) as the reference:
+/// the stream reader accepts the same documents (the tree also refuses duplicate IDs), reports
+/// the same elements, attributes, text, comments and processing instructions, and does so
+/// whatever the input's buffer boundaries.
+#[test]
+fn stream_and_tree_agree_on_corpus_mutants_at_any_buffer_size() {
+    let cases = crate::wellformed_lxml::corpus_and_mutants();
+    let (mut both, mut compared) = (0, 0);
+    for case in &cases {
+        let tree = Document::parse(case);
+        let stream = stream_events(case.as_slice());
+        for n in [1, 3, 7, 64] {
+            let chunked = stream_events(std::io::BufReader::with_capacity(n, Chunked(case, n)));
+            assert_eq!(
+                chunked.as_ref().map_err(|e| e.kind.clone()),
+                stream.as_ref().map_err(|e| e.kind.clone()),
+                "buffer {n}: {:?}",
+                String::from_utf8_lossy(case)
+            );
+        }
+        match (&tree, &stream) {
+            (Ok(d), Ok(events)) => {
+                both += 1;
+                assert_eq!(
+                    events,
+                    &tree_events(d),
+                    "{:?}",
+                    String::from_utf8_lossy(case)
+                );
+                compared += 1;
+            }
+            (Err(_), Err(_)) => {}
+            (Err(e), Ok(_)) => assert!(
+                matches!(e.kind, ParseErrorKind::DuplicateId { .. }),
+                "tree refuses ({e}), stream accepts: {:?}",
+                String::from_utf8_lossy(case)
+            ),
+            (Ok(_), Err(e)) => panic!(
+                "tree accepts, stream refuses ({e}): {:?}",
+                String::from_utf8_lossy(case)
+            ),
+        }
+    }
+    assert!(
+        compared > cases.len() / 10,
+        "{both} of {} accepted",
+        cases.len()
+    );
+}
+
+#[test]
+fn an_external_doctype_is_skipped_only_when_allowed_and_never_with_a_subset() {
+    let skip = StreamOptions::default().with_external_doctype_skipped(true);
+    let read = |xml: &[u8], opts: StreamOptions| -> Result<Vec<String>, ParseErrorKind> {
+        let mut r = Reader::with_options(xml, opts);
+        let mut names = Vec::new();
+        loop {
+            match r.next().map_err(|e| e.kind)? {
+                Event::Start(s) => names.push(s.name().local.to_owned()),
+                Event::Eof => return Ok(names),
+                _ => {}
+            }
+        }
+    };
+    let external =
+        b"<?xml version=\"1.0\"?>\n<!DOCTYPE Segnatura SYSTEM \"Segnatura.dtd\">\n<Segnatura/>";
+    assert_eq!(
+        read(external, skip.clone()),
+        Ok(vec!["Segnatura".to_owned()])
+    );
+    assert_eq!(
+        read(external, StreamOptions::default()),
+        Err(ParseErrorKind::Doctype)
+    );
+    // An internal subset declares entities: refused even when external ones are skipped.
+    for bad in [
+        LAUGHS.as_bytes(),
+        XXE.as_bytes(),
+        b"<!DOCTYPE a SYSTEM \"a.dtd\" [<!ENTITY e 'x'>]><a>&e;</a>",
+        b"<!DOCTYPE a SYSTEM \"a.dtd\"><!DOCTYPE a SYSTEM \"b.dtd\"><a/>",
+        b"<a/><!DOCTYPE a SYSTEM \"a.dtd\">",
+    ] {
+        assert_eq!(
+            read(bad, skip.clone()),
+            Err(ParseErrorKind::Doctype),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    // A '[' inside a quoted system literal is not a subset.
+    assert!(read(b"<!DOCTYPE a SYSTEM \"x[1].dtd\"><a/>", skip).is_ok());
+}
