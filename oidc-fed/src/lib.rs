@@ -18,12 +18,32 @@
 //! against the Trust Anchor's `trust_mark_issuers` / `trust_mark_owners`; [`TrustChainCache`]
 //! keeps chains until they expire. HTTP goes through the [`Fetcher`] trait; feature `http`
 //! provides `ReqwestFetcher` (rustls, HTTPS only) and `spawn_refresher`.
+//!
+//! Login (Italian profile, italia.github.io/spid-cie-oidc-docs): [`RelyingParty`] builds the
+//! Authorization Request as a signed request object (`client_id`, `response_type=code`,
+//! `scope=openid`, `redirect_uri`, `state`, `nonce`, PKCE S256, `acr_values` with
+//! [`acr_of`] for levels 1–3, `claims.userinfo`, `prompt` `consent` / `consent login`); the
+//! [`PendingLogin`] waits in a [`PendingLoginStore`] (memory, or Redis with feature `redis`)
+//! bound to the browser session and is taken once by the callback; the code is exchanged with
+//! `private_key_jwt`; [`validate_id_token`] checks the signature with the OP's `jwks` from its
+//! Trust Chain, `iss`, `aud`/`azp`, `exp`, `iat`, `nonce`, `acr`, `at_hash`; [`read_userinfo`]
+//! refuses a UserInfo that is not a JWE wrapping a JWT signed by the OP, and
+//! [`citizen_identity`] maps it to `pa_types::CitizenIdentity`; tokens are revoked
+//! (RFC 7009) at logout. [`LoginError::citizen_message`] gives what a citizen reads.
+//!
+//! JWE ([`decrypt`]) needs what `ring` lacks: RSA decryption (`rsa`, RustCrypto, with blinding;
+//! OAEP with SHA-1 from `sha1` and SHA-256), ECDH with a static private key (`p256`; ring's
+//! agreement has only ephemeral keys, and `p256` refuses points off the curve) and the AES
+//! block cipher for AES-CBC and AES key wrap (`aes`, the version the workspace already builds
+//! for lopdf). AES-GCM, HMAC, SHA-2 and the Concat KDF hash stay on `ring`. All pure Rust.
 
 mod chain;
 mod jose;
 mod jwe;
 mod login;
 mod policy;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod statement;
 mod trust_mark;
 
@@ -56,3 +76,5 @@ pub use login::{
     REQUEST_LIFETIME, RelyingParty, Scheme, StoreError, TokenTypeHint, Tokens, acr_of, at_hash,
     citizen_identity, level_of_acr, pkce_s256, read_userinfo, validate_id_token,
 };
+#[cfg(feature = "redis")]
+pub use redis_store::RedisPendingLoginStore;

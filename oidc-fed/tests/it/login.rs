@@ -530,3 +530,43 @@ async fn complete_login_with_private_key_jwt() {
         LoginError::TokenEndpoint(_)
     ));
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_pending_login_is_bound_to_the_session_and_single_use() {
+    let url = match std::env::var("REDIS_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but REDIS_URL is not"
+            );
+            eprintln!("REDIS_URL not set: skipping");
+            return;
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let prefix = format!("oidc-fed-test-{now}-{}:", std::process::id());
+    let store = oidc_fed::RedisPendingLoginStore::connect(&url, prefix)
+        .await
+        .unwrap();
+    let mut p = pending("st-r", "sess-a", now + 600);
+    p.acr_values.push(acr_of(AssuranceLevel::L3).into());
+    store.put(p.clone()).await.unwrap();
+    assert_eq!(store.take("st-r", "sess-b", now).await.unwrap(), None);
+    assert_eq!(store.take("st-r", "sess-a", now).await.unwrap(), Some(p));
+    assert_eq!(store.take("st-r", "sess-a", now).await.unwrap(), None);
+    // one of two concurrent takes gets it
+    store.put(pending("st-c", "s", now + 600)).await.unwrap();
+    let (a, b) = tokio::join!(store.take("st-c", "s", now), store.take("st-c", "s", now));
+    assert_eq!(
+        usize::from(a.unwrap().is_some()) + usize::from(b.unwrap().is_some()),
+        1
+    );
+    // expired by the caller's clock
+    store.put(pending("st-e", "s", now + 600)).await.unwrap();
+    assert_eq!(store.take("st-e", "s", now + 601).await.unwrap(), None);
+}
