@@ -8,15 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn pa(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pa"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    pa_testkit::exec(env!("CARGO_BIN_EXE_pa"), args)
 }
 
 fn fixtures() -> PathBuf {
@@ -24,20 +16,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn python() -> Option<String> {
-    let py = std::env::var("PA_PY").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import pyhanko.sign, pyhanko_certvalidator"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {py} has no pyHanko (pip install pyhanko)"
-    );
-    eprintln!("{py} without pyHanko: skipped");
-    None
+    pa_testkit::python_with("import pyhanko.sign, pyhanko_certvalidator", "pyhanko")
 }
 
 fn oracle(py: &str, dir: &Path, args: &[&str]) -> String {
@@ -55,64 +34,19 @@ fn oracle(py: &str, dir: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A one-page PDF with a classic cross-reference table.
-fn plain_pdf() -> Vec<u8> {
-    let content = b"BT /F1 24 Tf 72 720 Td (Protocollo 2026/42: Hello) Tj ET";
-    let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
-    stream.extend_from_slice(content);
-    stream.extend_from_slice(b"\nendstream");
-    let objects: Vec<Vec<u8>> = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-           /Resources << /Font << /F1 5 0 R >> >> >>"
-            .to_vec(),
-        stream,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
-    ];
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
 #[test]
 fn pdf_verify_exit_codes_follow_pyhanko() {
     let Some(py) = python() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     for (script, sub) in [("pades/make-signers.sh", "pki"), ("p7m/make-tsa.sh", "tsa")] {
-        let st = Command::new("bash")
-            .arg(fixtures().join(script))
-            .arg(dir.join(sub))
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
-        );
+        pa_testkit::fixture_script(&fixtures().join(script), &dir.join(sub), &[]);
     }
-    std::fs::write(dir.join("doc.pdf"), plain_pdf()).unwrap();
+    std::fs::write(
+        dir.join("doc.pdf"),
+        pa_testkit::one_page_pdf("Protocollo 2026/42: Hello"),
+    )
+    .unwrap();
     let sign = |input: &str, output: &str, who: &str, field: &str, extra: &[&str]| {
         let (key, cert) = (format!("pki/{who}.key"), format!("pki/{who}.pem"));
         let mut args = vec![

@@ -3,38 +3,39 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn pa(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pa"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    pa_testkit::exec(env!("CARGO_BIN_EXE_pa"), args)
 }
 
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../protocollo/tests/fixtures/p7m")
+        .join(name)
+}
+
+fn have_openssl() -> bool {
+    pa_testkit::require("openssl", &["version"], "openssl-made keys and signatures")
+}
+
+/// The signers and `.p7m` files of make-p7m.sh in `dir/pki`; None without openssl outside CI.
 fn pki(dir: &Path) -> Option<PathBuf> {
-    if Command::new("openssl").arg("version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required in CI"
-        );
+    if !have_openssl() {
         return None;
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../protocollo/tests/fixtures/p7m/make-p7m.sh");
     let out = dir.join("pki");
-    let st = Command::new("bash").arg(script).arg(&out).output().unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    pa_testkit::fixture_script(&fixture("make-p7m.sh"), &out, &[]);
     Some(out)
+}
+
+/// The CA, CRLs and signers of make-revocation.sh in `dir/rev`, naming OCSP and CRL URLs on
+/// two loopback ports where nobody listens: (directory, OCSP port).
+fn revocation_pki(dir: &Path) -> (PathBuf, u16) {
+    let (ocsp, crl) = (pa_testkit::free_port(), pa_testkit::free_port());
+    let out = dir.join("rev");
+    let args = [ocsp.to_string(), crl.to_string()];
+    pa_testkit::fixture_script(&fixture("make-revocation.sh"), &out, &[&args[0], &args[1]]);
+    (out, ocsp)
 }
 
 const JSON: &str = r#"{
@@ -284,38 +285,11 @@ fn p7m_verify_detached_and_legacy_flags() {
 
 #[test]
 fn p7m_verify_revocation_flags() {
-    if Command::new("openssl").arg("version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required in CI"
-        );
+    if !have_openssl() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .to_string()
-    };
-    // Nobody listens on the ports named in the certificates.
-    let (ocsp_port, crl_port) = (port(), port());
-    let pki = tmp.path().join("rev");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../protocollo/tests/fixtures/p7m/make-revocation.sh");
-    let st = Command::new("bash")
-        .arg(script)
-        .arg(&pki)
-        .args([&ocsp_port, &crl_port])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    let (pki, ocsp_port) = revocation_pki(tmp.path());
     let p = |n: &str| pki.join(n).display().to_string();
     let (trust, crl) = (p("ca.pem"), p("crl.der"));
 
@@ -393,28 +367,13 @@ fn p7m_verify_revocation_flags() {
 
 #[test]
 fn p7m_verify_m7m_with_tsa_trust() {
-    if Command::new("openssl").arg("version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required in CI"
-        );
+    if !have_openssl() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
+    // Ports 1 and 2: revocation is not looked up here.
     let pki = tmp.path().join("rev");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../protocollo/tests/fixtures/p7m/make-revocation.sh");
-    let st = Command::new("bash")
-        .arg(script)
-        .arg(&pki)
-        .args(["1", "2"])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    pa_testkit::fixture_script(&fixture("make-revocation.sh"), &pki, &["1", "2"]);
     let p = |n: &str| pki.join(n).display().to_string();
     let (trust, tsa) = (p("ca.pem"), p("tsa/tsa-ca.pem"));
     // Time-stamped before its signer's revocation: valid, and said so.
@@ -456,38 +415,11 @@ fn p7m_verify_m7m_with_tsa_trust() {
 
 #[test]
 fn segnatura_verify_checks_the_seal_certificate_revocation() {
-    if Command::new("openssl").arg("version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required in CI"
-        );
+    if !have_openssl() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .to_string()
-    };
-    // Nobody listens on the ports named in the certificates.
-    let (ocsp_port, crl_port) = (port(), port());
-    let pki = tmp.path().join("rev");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../protocollo/tests/fixtures/p7m/make-revocation.sh");
-    let st = Command::new("bash")
-        .arg(script)
-        .arg(&pki)
-        .args([&ocsp_port, &crl_port])
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    let (pki, ocsp_port) = revocation_pki(tmp.path());
     let p = |n: &str| pki.join(n).display().to_string();
     let json = tmp.path().join("s.json");
     std::fs::write(&json, JSON).unwrap();

@@ -8,41 +8,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn pa(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pa"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    pa_testkit::exec(env!("CARGO_BIN_EXE_pa"), args)
 }
 
 /// The TSA made by make-tsa.sh into `dir/tsa`; None when openssl is absent outside CI.
 fn tsa(dir: &Path) -> Option<PathBuf> {
-    if Command::new("openssl").arg("version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required in CI"
-        );
+    if !pa_testkit::require("openssl", &["version"], "openssl ts comparisons") {
         return None;
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../protocollo/tests/fixtures/p7m/make-tsa.sh");
     let out = dir.join("tsa");
-    let st = Command::new("bash").arg(script).arg(&out).output().unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    pa_testkit::fixture_script(&script, &out, &[]);
     Some(out)
 }
 
 fn run_ok(c: &mut Command) {
-    let o = c.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    pa_testkit::run_ok(c);
 }
 
 /// `openssl ts -query` over `data` (digest `md`) and `-reply` by the TSA `section`: writes
@@ -84,20 +66,7 @@ fn openssl_verifies(tsa: &Path, dir: &Path, data: &Path, name: &str, token: bool
     c.output().unwrap().status.success()
 }
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let b = n.to_be_bytes();
-        let skip = b.iter().take_while(|x| **x == 0).count();
-        out.push(0x80 | (b.len() - skip) as u8);
-        out.extend_from_slice(&b[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
+use pa_testkit::der_tlv as tlv;
 
 /// A `.tsd` (RFC 5544 ContentInfo of TimeStampedData v1) holding `content` and `token`.
 fn tsd(content: &[u8], token: &[u8]) -> Vec<u8> {

@@ -8,30 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn pa(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pa"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    pa_testkit::exec(env!("CARGO_BIN_EXE_pa"), args)
 }
 
 fn have_xmlsec1() -> bool {
-    let ok = Command::new("xmlsec1")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "xmlsec1 is required in CI"
-        );
-        eprintln!("xmlsec1 not installed: skipped");
-    }
-    ok
+    pa_testkit::require("xmlsec1", &["--version"], "xmlsec1 comparisons")
 }
 
 fn key(name: &str) -> PathBuf {

@@ -16,20 +16,7 @@ fn fixtures() -> PathBuf {
 
 /// `$PA_PY` (default `python3`) when pyHanko imports; panics under CI when it does not.
 fn python() -> Option<String> {
-    let py = std::env::var("PA_PY").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&py)
-        .args(["-c", "import pyhanko.sign, pyhanko_certvalidator"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {py} has no pyHanko (pip install pyhanko)"
-    );
-    eprintln!("{py} without pyHanko: PAdES oracle tests skipped");
-    None
+    pa_testkit::python_with("import pyhanko.sign, pyhanko_certvalidator", "pyhanko")
 }
 
 struct Env {
@@ -47,18 +34,13 @@ fn env() -> Option<&'static Env> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_path_buf();
         for (script, sub) in [("pades/make-signers.sh", "pki"), ("p7m/make-tsa.sh", "tsa")] {
-            let st = Command::new("bash")
-                .arg(fixtures().join(script))
-                .arg(path.join(sub))
-                .output()
-                .unwrap();
-            assert!(
-                st.status.success(),
-                "{}",
-                String::from_utf8_lossy(&st.stderr)
-            );
+            pa_testkit::fixture_script(&fixtures().join(script), &path.join(sub), &[]);
         }
-        std::fs::write(path.join("doc.pdf"), plain_pdf()).unwrap();
+        std::fs::write(
+            path.join("doc.pdf"),
+            pa_testkit::one_page_pdf("Determina n. 42: Hello"),
+        )
+        .unwrap();
         Some(Env {
             _dir: dir,
             dir: path,
@@ -66,46 +48,6 @@ fn env() -> Option<&'static Env> {
         })
     })
     .as_ref()
-}
-
-/// A one-page PDF written here (classic cross-reference table).
-fn plain_pdf() -> Vec<u8> {
-    let content = b"BT /F1 24 Tf 72 720 Td (Determina n. 42: Hello) Tj ET";
-    let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
-    stream.extend_from_slice(content);
-    stream.extend_from_slice(b"\nendstream");
-    let objects: Vec<Vec<u8>> = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-           /Resources << /Font << /F1 5 0 R >> >> >>"
-            .to_vec(),
-        stream,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
 }
 
 impl Env {
@@ -653,7 +595,9 @@ fn not_pdfs_are_typed_errors() {
     assert!(matches!(v.verify(b"hello"), Err(PdfError::Parse(_))));
     assert!(matches!(v.verify(b"%PDF-1.7\n"), Err(PdfError::Parse(_))));
     // an unsigned PDF: no signatures, not all valid
-    let plain = v.verify(&plain_pdf()).unwrap();
+    let plain = v
+        .verify(&pa_testkit::one_page_pdf("Determina n. 42: Hello"))
+        .unwrap();
     assert!(plain.signatures.is_empty());
     assert!(!plain.all_valid());
     // truncations of a signed file never panic, and none of them is valid

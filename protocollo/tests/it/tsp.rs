@@ -226,20 +226,7 @@ fn tsa_attacks_are_refused_as_openssl_does() {
 
 // ------------------------------------------------------------- DER helpers for the tests
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
+use pa_testkit::der_tlv as tlv;
 
 /// (tag, content, whole length) of the element at `pos`.
 fn element(b: &[u8], pos: usize) -> (u8, &[u8], usize) {
