@@ -16,6 +16,8 @@ use crate::services::NonEmptyText;
 use crate::types::HasPrecondition;
 
 #[cfg(feature = "remote-content")]
+pub mod assertion;
+#[cfg(feature = "remote-content")]
 pub mod lollipop;
 #[cfg(feature = "remote-content")]
 pub mod server;

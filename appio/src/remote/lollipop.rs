@@ -45,7 +45,12 @@
 //! 9. the request was not seen before: with a [`ReplayCache`], a signature accepted once is
 //!    refused afterwards for as long as it could still be fresh (it is used up when the checks
 //!    pass, whatever the router then answers: IO retrying after a 500 needs a new signature
-//!    from the app).
+//!    from the app);
+//! 10. with [`LollipopVerifier::login_assertion`], the login assertion behind the key: fetched
+//!    from IO's Lollipop consumer API with `x-pagopa-lollipop-auth-jwt` and checked (IdP
+//!    signature, `InResponseTo` bound to the key, fiscal number, period; see
+//!    [`crate::remote::assertion`]). It comes after the replay check, so that copies of a
+//!    request cost no call to IO.
 //!
 //! Replays are told by the signature, not by the nonce: RFC 9421 leaves the nonce's use to the
 //! verifier, Lollipop does not require a nonce per request, and the app draws one when it
@@ -53,9 +58,8 @@
 //! share a nonce. Signatures never repeat (ECDSA and RSA-PSS are randomized, and `created`
 //! and the URL change), so an exact copy of an accepted request is what is refused.
 //!
-//! Not done here: fetching the login assertion with `x-pagopa-lollipop-auth-jwt` from IO and
-//! checking the identity provider's signature on it; the thumbprint check binds the key to the
-//! assertion ref IO gives.
+//! Without step 10 the thumbprint check binds the key to the assertion ref IO gives, and IO's
+//! word is taken for the login behind it; with it, the identity provider's signature is.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -67,6 +71,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::digest;
 use ring::signature::{self as sig, RsaPublicKeyComponents, UnparsedPublicKey};
 
+use super::assertion::{AssertionError, AssertionRequest, AssertionVerifier, LoginAssertion};
 use super::sfv::{self, Bare, Item, Member};
 use crate::deps::CodiceFiscale;
 
@@ -212,6 +217,17 @@ pub enum LollipopError {
     /// The replay cache could not be consulted.
     #[error("replay cache: {0}")]
     ReplayCache(String),
+    /// The login assertion behind the key was not obtained or is refused (step 10).
+    #[error("login assertion: {0}")]
+    Assertion(#[from] AssertionError),
+}
+
+impl LollipopError {
+    /// Whether the failure is IO's or the network's (the consumer API failed or could not be
+    /// reached) rather than the request's.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Assertion(e) if e.is_unavailable())
+    }
 }
 
 /// Remembers accepted signatures so that a copy is refused (step 9 of the checks).
@@ -266,7 +282,7 @@ impl ReplayCache for MemoryReplayCache {
 }
 
 /// The login assertion type (`x-pagopa-lollipop-assertion-type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AssertionType {
     /// A SPID or CIE SAML assertion.
     Saml,
@@ -293,6 +309,8 @@ pub struct LollipopIdentity {
     pub created: i64,
     /// `nonce` of the main signature.
     pub nonce: Option<String>,
+    /// The checked login assertion, with [`LollipopVerifier::login_assertion`].
+    pub login: Option<LoginAssertion>,
 }
 
 /// Checks Lollipop-signed requests (see the [module](self) documentation).
@@ -304,6 +322,7 @@ pub struct LollipopVerifier {
     url_prefixes: Vec<String>,
     exempt: BTreeSet<CodiceFiscale>,
     replay: Option<Arc<dyn ReplayCache>>,
+    assertion: Option<Arc<AssertionVerifier>>,
 }
 
 impl std::fmt::Debug for LollipopVerifier {
@@ -315,6 +334,7 @@ impl std::fmt::Debug for LollipopVerifier {
             .field("url_prefixes", &self.url_prefixes)
             .field("exempt", &self.exempt.len())
             .field("replay", &self.replay.is_some())
+            .field("assertion", &self.assertion)
             .finish()
     }
 }
@@ -336,6 +356,7 @@ impl LollipopVerifier {
             url_prefixes: vec!["https://".to_owned()],
             exempt: BTreeSet::new(),
             replay: Some(Arc::new(MemoryReplayCache::new(100_000))),
+            assertion: None,
         }
     }
 
@@ -395,6 +416,14 @@ impl LollipopVerifier {
     #[must_use]
     pub fn without_replay_cache(mut self) -> Self {
         self.replay = None;
+        self
+    }
+
+    /// Also fetches and checks the login assertion behind the key (step 10): required for
+    /// every request once configured.
+    #[must_use]
+    pub fn login_assertion(mut self, verifier: AssertionVerifier) -> Self {
+        self.assertion = Some(Arc::new(verifier));
         self
     }
 
@@ -576,6 +605,21 @@ impl LollipopVerifier {
                 Err(e) => return Err(LollipopError::ReplayCache(e)),
             }
         }
+        // 10. Login assertion.
+        let login = match &self.assertion {
+            None => None,
+            Some(av) => {
+                let req = AssertionRequest {
+                    public_key: key_b64,
+                    assertion_ref: aref,
+                    assertion_type: atype,
+                    user,
+                    auth_jwt: jwt,
+                };
+                let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+                Some(av.verify_with_key(&req, &key, at).await?)
+            }
+        };
         Ok(LollipopIdentity {
             user: user.clone(),
             assertion_ref: aref.to_owned(),
@@ -585,6 +629,7 @@ impl LollipopVerifier {
             original_url: url.to_owned(),
             created: main.created,
             nonce: main.nonce.clone(),
+            login,
         })
     }
 
@@ -775,7 +820,7 @@ fn check_digest(value: &str, body: &[u8]) -> Result<(), LollipopError> {
 }
 
 /// The app's public key.
-enum PublicKey {
+pub(crate) enum PublicKey {
     /// P-256: the JWK's `x` and `y` as written, and the uncompressed point.
     Ec {
         x: String,
@@ -803,7 +848,7 @@ fn b64url_field(jwk: &serde_json::Value, name: &str) -> Result<(String, Vec<u8>)
 }
 
 impl PublicKey {
-    fn from_header(v: &str) -> Result<Self, LollipopError> {
+    pub(crate) fn from_header(v: &str) -> Result<Self, LollipopError> {
         let trimmed = v.trim_end_matches('=');
         let json = URL_SAFE_NO_PAD
             .decode(trimmed)
@@ -854,7 +899,7 @@ impl PublicKey {
     }
 
     /// RFC 7638 thumbprint, base64url.
-    fn thumbprint(&self, hash: &'static digest::Algorithm) -> String {
+    pub(crate) fn thumbprint(&self, hash: &'static digest::Algorithm) -> String {
         let canonical = match self {
             Self::Ec { x, y, .. } => {
                 format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#)

@@ -23,7 +23,9 @@
 //! 3. Lollipop: with [`IoAuthentication::lollipop`] (for a configuration with
 //!    `is_lollipop_enabled`) every call must carry the citizen's signature, checked by a
 //!    [`LollipopVerifier`] (signature, digest, key bound to the assertion ref, freshness,
-//!    replay, user; see [`crate::remote::lollipop`]), else 403 naming the failed check;
+//!    replay, user, and, when configured, the login assertion fetched from IO; see
+//!    [`crate::remote::lollipop`]), else 403 naming the failed check (503 when IO's Lollipop
+//!    consumer API failed or could not be reached);
 //!    without it, Lollipop headers are not required, but a `x-pagopa-lollipop-user-id` other
 //!    than `fiscal_code` is still refused with 403;
 //! 4. the message exists and its recipient is that fiscal code, else 404 (the same answer as
@@ -263,6 +265,14 @@ async fn authorize(
     match &ctx.auth.lollipop {
         Some(v) if !v.may_skip(&cf, headers) => {
             if let Err(e) = v.verify(headers, body, &cf).await {
+                if e.is_unavailable() {
+                    tracing::warn!(error = %e, "Lollipop login assertion unavailable");
+                    return Err(problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Service unavailable",
+                        "the Lollipop login assertion could not be obtained from IO",
+                    ));
+                }
                 tracing::info!(error = %e, "Lollipop check failed");
                 return Err(problem(
                     StatusCode::FORBIDDEN,
