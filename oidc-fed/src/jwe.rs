@@ -103,6 +103,16 @@ impl DecryptionKey {
         Ok(k)
     }
 
+    /// A fresh P-256 key (for `ECDH-ES*`), e.g. for a development RP or a test.
+    pub fn generate_p256() -> DecryptionKey {
+        let mut k = DecryptionKey {
+            kid: String::new(),
+            secret: Secret::P256(p256::SecretKey::random(&mut rsa::rand_core::OsRng)),
+        };
+        k.kid = k.public_jwk().thumbprint();
+        k
+    }
+
     /// Replaces the `kid`.
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<String>) -> DecryptionKey {
@@ -525,4 +535,79 @@ mod tests {
         a.decrypt(&mut b);
         assert_eq!(b, [7u8; 16]);
     }
+}
+
+/// Encrypts `plaintext` to `recipient` (P-256: `ECDH-ES`; RSA: `RSA-OAEP-256`) with `A256GCM`,
+/// `cty` `JWT`: what the test OP's UserInfo needs.
+#[cfg(feature = "simulator")]
+pub(crate) fn encrypt_for(plaintext: &[u8], recipient: &Jwk) -> Result<String, JweError> {
+    use ring::aead;
+    let rng = ring::rand::SystemRandom::new();
+    let mut header = Map::new();
+    header.insert("enc".into(), "A256GCM".into());
+    header.insert("kid".into(), recipient.kid.clone().into());
+    header.insert("cty".into(), "JWT".into());
+    let (cek, ek) = match &recipient.key {
+        PublicKey::P256 { x, y } => {
+            let mut pt = vec![4u8];
+            pt.extend_from_slice(x);
+            pt.extend_from_slice(y);
+            let pk = p256::PublicKey::from_sec1_bytes(&pt).map_err(|_| JweError::BadEpk)?;
+            let eph = p256::ecdh::EphemeralSecret::random(&mut rsa::rand_core::OsRng);
+            let z = eph.diffie_hellman(&pk);
+            use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+            let epk = eph.public_key().to_encoded_point(false);
+            let (ex, ey) = (
+                epk.x().ok_or(JweError::BadEpk)?,
+                epk.y().ok_or(JweError::BadEpk)?,
+            );
+            header.insert("alg".into(), "ECDH-ES".into());
+            header.insert(
+                "epk".into(),
+                serde_json::json!({"kty": "EC", "crv": "P-256", "x": B64.encode(ex), "y": B64.encode(ey)}),
+            );
+            (
+                concat_kdf(z.raw_secret_bytes(), "A256GCM", &[], &[], 32),
+                Vec::new(),
+            )
+        }
+        PublicKey::Rsa { n, e } => {
+            let pk = rsa::RsaPublicKey::new(
+                rsa::BigUint::from_bytes_be(n),
+                rsa::BigUint::from_bytes_be(e),
+            )
+            .map_err(|e| JweError::InvalidKey(e.to_string()))?;
+            let cek = random_key(32)?;
+            let ek = pk
+                .encrypt(
+                    &mut rsa::rand_core::OsRng,
+                    rsa::Oaep::new::<rsa::sha2::Sha256>(),
+                    &cek,
+                )
+                .map_err(|e| JweError::InvalidKey(e.to_string()))?;
+            header.insert("alg".into(), "RSA-OAEP-256".into());
+            (cek, ek)
+        }
+    };
+    let h = B64.encode(Value::Object(header).to_string());
+    let mut iv = [0u8; 12];
+    rng.fill(&mut iv).map_err(|_| JweError::Decrypt)?;
+    let key = aead::LessSafeKey::new(
+        aead::UnboundKey::new(&aead::AES_256_GCM, &cek).map_err(|_| JweError::Length("CEK"))?,
+    );
+    let mut buf = plaintext.to_vec();
+    let tag = key
+        .seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(iv),
+            aead::Aad::from(h.as_bytes()),
+            &mut buf,
+        )
+        .map_err(|_| JweError::Decrypt)?;
+    Ok(format!(
+        "{h}.{}.{}.{}.{}",
+        B64.encode(ek),
+        B64.encode(iv),
+        B64.encode(buf),
+        B64.encode(tag.as_ref())
+    ))
 }

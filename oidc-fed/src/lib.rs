@@ -40,12 +40,18 @@
 mod chain;
 mod jose;
 mod jwe;
+mod jwks_source;
 mod login;
 mod policy;
 #[cfg(feature = "redis")]
 mod redis_store;
+mod session;
 mod statement;
+#[cfg(feature = "simulator")]
+mod test_op;
 mod trust_mark;
+#[cfg(feature = "axum")]
+mod web;
 
 pub use statement::{
     CLOCK_SKEW, ENTITY_STATEMENT_TYP, EntityConfigurationBuilder, EntityStatement, StatementError,
@@ -69,12 +75,23 @@ pub use jose::{
     decode_unverified, verify,
 };
 pub use jwe::{Decrypted, DecryptionKey, JWE_ALGS, JWE_ENCS, JweError, MAX_JWE_LEN, decrypt};
+pub use jwks_source::{SIGNED_JWKS_TYP, verify_signed_jwks};
 pub use login::{
     AuthorizationRedirect, CLAIM_FISCAL_NUMBER, CLIENT_ASSERTION_TYPE, CallbackParams,
     ID_TOKEN_MAX_AGE, IdToken, IdTokenCheck, LoginError, LoginOptions, MemoryPendingLoginStore,
     OidcHttp, PENDING_LIFETIME, PendingLogin, PendingLoginStore, Prompt, Provider,
     REQUEST_LIFETIME, RelyingParty, Scheme, StoreError, TokenTypeHint, Tokens, acr_of, at_hash,
-    citizen_identity, level_of_acr, pkce_s256, read_userinfo, validate_id_token,
+    citizen_identity, level_of_acr, pkce_s256, read_userinfo, take_pending, validate_id_token,
 };
 #[cfg(feature = "redis")]
 pub use redis_store::RedisPendingLoginStore;
+pub use session::{MemoryOidcSessionStore, OidcSession, OidcSessionStore};
+#[cfg(feature = "simulator")]
+pub use test_op::{
+    AuthorizationRequest, InProcess, TestCitizen, TestFederation, TestOpError, TestOpSpec,
+};
+#[cfg(feature = "axum")]
+pub use web::{
+    EntityConfigurationSource, FederationProviders, OidcCitizen, OidcWeb, OidcWebParts, OpEntry,
+    ProviderDirectory, StaticProviders, WebOptions, safe_next,
+};

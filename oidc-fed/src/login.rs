@@ -146,6 +146,14 @@ pub enum LoginError {
     /// A UserInfo claim is missing, invalid or not the expected one.
     #[error("UserInfo claim {0:?} missing or invalid")]
     UserInfoClaim(&'static str),
+    /// The OP's keys from its `signed_jwks_uri` or `jwks_uri` are unusable.
+    #[error("OP keys from {origin}: {reason}")]
+    Jwks {
+        /// `signed_jwks_uri` or `jwks_uri`.
+        origin: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl LoginError {
@@ -196,8 +204,8 @@ impl Provider {
     /// From a verified Trust Chain whose subject is the OP.
     ///
     /// # Errors
-    /// [`LoginError::ProviderMetadata`] naming the missing member (only an inline `jwks` is
-    /// supported).
+    /// [`LoginError::ProviderMetadata`] naming the missing member (this one takes only an
+    /// inline `jwks`; [`Provider::from_chain_fetching`] also `signed_jwks_uri` and `jwks_uri`).
     pub fn from_chain(chain: &TrustChain) -> Result<Provider, LoginError> {
         let m = chain
             .metadata_of("openid_provider")
@@ -210,11 +218,25 @@ impl Provider {
     /// # Errors
     /// [`LoginError::ProviderMetadata`] naming the missing member.
     pub fn from_metadata(entity_id: &str, m: &Map<String, Value>) -> Result<Provider, LoginError> {
+        crate::jwks_source::key_source(m)?;
+        let jwks = Jwks::from_json(m.get("jwks").ok_or(LoginError::ProviderMetadata("jwks"))?)
+            .map_err(|_| LoginError::ProviderMetadata("jwks"))?;
+        Provider::from_metadata_with_jwks(entity_id, m, jwks)
+    }
+
+    /// From Resolved Metadata `openid_provider` and the OP's OIDC keys obtained apart (from
+    /// its `signed_jwks_uri` or `jwks_uri`: see [`Provider::from_chain_fetching`]).
+    ///
+    /// # Errors
+    /// [`LoginError::ProviderMetadata`] naming the missing member.
+    pub fn from_metadata_with_jwks(
+        entity_id: &str,
+        m: &Map<String, Value>,
+        jwks: Jwks,
+    ) -> Result<Provider, LoginError> {
         let s = |n: &'static str| m.get(n).and_then(Value::as_str).map(str::to_owned);
         let req = |n: &'static str| s(n).ok_or(LoginError::ProviderMetadata(n));
         let issuer = s("issuer").unwrap_or_else(|| entity_id.to_owned());
-        let jwks = Jwks::from_json(m.get("jwks").ok_or(LoginError::ProviderMetadata("jwks"))?)
-            .map_err(|_| LoginError::ProviderMetadata("jwks"))?;
         Ok(Provider {
             issuer,
             authorization_endpoint: req("authorization_endpoint")?,
@@ -600,12 +622,24 @@ impl RelyingParty {
         http: &dyn OidcHttp,
         now: i64,
     ) -> Result<(Tokens, IdToken), LoginError> {
-        let state = callback.state.as_deref().ok_or(LoginError::UnknownState)?;
-        let pending = store
-            .take(state, session, now)
-            .await
-            .map_err(|e| LoginError::Config(e.to_string()))?
-            .ok_or(LoginError::UnknownState)?;
+        let pending = take_pending(callback, session, store, now).await?;
+        self.finish_login(op, &pending, callback, http, now).await
+    }
+
+    /// The second half of [`RelyingParty::complete_login`], for a pending login already
+    /// taken with [`take_pending`] (e.g. to find the OP it names first): refuses an OP error,
+    /// checks the OP, exchanges the code and validates the ID Token.
+    ///
+    /// # Errors
+    /// As `complete_login`, but for [`LoginError::UnknownState`].
+    pub async fn finish_login(
+        &self,
+        op: &Provider,
+        pending: &PendingLogin,
+        callback: &CallbackParams,
+        http: &dyn OidcHttp,
+        now: i64,
+    ) -> Result<(Tokens, IdToken), LoginError> {
         if let Some(error) = &callback.error {
             return Err(LoginError::OpError {
                 error: error.clone(),
@@ -614,7 +648,7 @@ impl RelyingParty {
         }
         if pending.op != op.issuer {
             return Err(LoginError::WrongIssuer {
-                expected: pending.op,
+                expected: pending.op.clone(),
                 found: op.issuer.clone(),
             });
         }
@@ -627,7 +661,7 @@ impl RelyingParty {
             });
         }
         let code = callback.code.as_deref().ok_or(LoginError::MissingCode)?;
-        let form = self.token_request_form(op, code, &pending, now)?;
+        let form = self.token_request_form(op, code, pending, now)?;
         let resp = http.post_form(&op.token_endpoint, &form, None).await?;
         let tokens = Tokens::from_response(&resp)?;
         let id = validate_id_token(
@@ -643,6 +677,26 @@ impl RelyingParty {
         )?;
         Ok((tokens, id))
     }
+}
+
+/// Takes (once) the pending login that the callback's `state` names for the browser session
+/// `session`.
+///
+/// # Errors
+/// [`LoginError::UnknownState`] without `state`, or for a state unknown, expired, already used
+/// or of another session; [`LoginError::Config`] when the store fails.
+pub async fn take_pending(
+    callback: &CallbackParams,
+    session: &str,
+    store: &dyn PendingLoginStore,
+    now: i64,
+) -> Result<PendingLogin, LoginError> {
+    let state = callback.state.as_deref().ok_or(LoginError::UnknownState)?;
+    store
+        .take(state, session, now)
+        .await
+        .map_err(|e| LoginError::Config(e.to_string()))?
+        .ok_or(LoginError::UnknownState)
 }
 
 /// The query of the redirect back from the OP.

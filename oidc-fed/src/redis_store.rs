@@ -135,3 +135,70 @@ impl PendingLoginStore for RedisPendingLoginStore {
         Ok(Some(p).filter(|p| p.expires_at > now))
     }
 }
+
+/// Reads and deletes a session in one step.
+const TAKE_SESSION: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+return v
+";
+
+impl RedisPendingLoginStore {
+    fn session_key(&self, id: &str) -> String {
+        format!("{}oidc-session:{id}", self.prefix)
+    }
+}
+
+/// OIDC sessions in the same Redis, under `{prefix}oidc-session:`; each key expires with its
+/// session.
+#[async_trait::async_trait]
+impl crate::session::OidcSessionStore for RedisPendingLoginStore {
+    async fn put_session(&self, s: crate::session::OidcSession) -> Result<(), StoreError> {
+        let ttl = (s.expires_at - s.created_at).max(1);
+        let mut conn = self.conn.clone();
+        redis::cmd("SET")
+            .arg(self.session_key(&s.id))
+            .arg(s.to_json().to_string())
+            .arg("EX")
+            .arg(ttl)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| err("put session", e))
+    }
+
+    async fn get_session(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<crate::session::OidcSession>, StoreError> {
+        let mut conn = self.conn.clone();
+        let v: Option<String> = redis::cmd("GET")
+            .arg(self.session_key(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| err("get session", e))?;
+        decode_session(v).map(|s| s.filter(|s| s.expires_at > now))
+    }
+
+    async fn remove_session(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::session::OidcSession>, StoreError> {
+        let mut conn = self.conn.clone();
+        let v: Option<String> = redis::Script::new(TAKE_SESSION)
+            .key(self.session_key(id))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| err("remove session", e))?;
+        decode_session(v)
+    }
+}
+
+fn decode_session(v: Option<String>) -> Result<Option<crate::session::OidcSession>, StoreError> {
+    let Some(v) = v else { return Ok(None) };
+    serde_json::from_str::<Value>(&v)
+        .ok()
+        .and_then(|v| crate::session::OidcSession::from_json(&v))
+        .map(Some)
+        .ok_or_else(|| StoreError("redis: undecodable OIDC session".into()))
+}
