@@ -1039,6 +1039,34 @@ mod http {
                 allow_loopback_http: false,
             })
         }
+        /// A fetcher that also trusts the CA certificates in `pem` (one or more PEM
+        /// `CERTIFICATE` blocks) besides the built-in roots: a private federation's CA, or a
+        /// test CA for servers on 127.0.0.1.
+        ///
+        /// # Errors
+        /// [`FetchError`] if `pem` holds no readable certificate or the client cannot be built.
+        pub fn with_root_certificates_pem(pem: &[u8]) -> Result<Self, FetchError> {
+            let fail = |reason: String| FetchError {
+                url: String::new(),
+                reason,
+            };
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| fail(format!("root certificates: {e}")))?;
+            if certs.is_empty() {
+                return Err(fail("root certificates: no PEM CERTIFICATE block".into()));
+            }
+            let mut builder = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10));
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+            let client = builder.build().map_err(|e| fail(e.to_string()))?;
+            Ok(ReqwestFetcher {
+                client,
+                allow_loopback_http: false,
+            })
+        }
         /// Also allows `http://127.0.0.1`, `http://[::1]` and `http://localhost` (tests).
         #[must_use]
         pub fn allow_loopback_http(mut self) -> Self {
