@@ -47,6 +47,16 @@ pub(crate) struct ManageState {
     pub(crate) configs: BTreeMap<String, NewConfiguration>,
 }
 
+/// The value of a `Result<T, Response>`, or the handler returns its error response.
+macro_rules! ok_or_return {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
 pub(crate) const TOPICS: &[(u64, &str)] = &[
     (0, "Altro"),
     (3, "Benessere sociale"),
@@ -174,13 +184,8 @@ fn record(s: &mut MockService, kind: HistoryKind, status: HistoryStatus) {
 }
 
 async fn create_service(State(sh): State<Arc<Shared>>, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
-    let payload = match parse_payload(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    ok_or_return!(gate(&sh, &h).await);
+    let payload = ok_or_return!(parse_payload(&body));
     let id = ulid_like(&sh);
     let mut s = MockService {
         payload,
@@ -211,9 +216,7 @@ async fn list_services(
     h: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let limit = match q.limit.as_deref().map(str::parse::<u64>) {
         None => 20,
         Some(Ok(l)) if (1..=100).contains(&l) => l,
@@ -251,9 +254,7 @@ async fn list_services(
 }
 
 async fn topics(State(sh): State<Arc<Shared>>, h: HeaderMap) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let topics: Vec<_> = TOPICS
         .iter()
         .map(|(id, name)| serde_json::json!({"id": id, "name": name}))
@@ -292,9 +293,7 @@ async fn get_service(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     answer(
         with_service(&sh, &id, |s| Ok(lifecycle(&id, s))),
         StatusCode::OK,
@@ -307,13 +306,8 @@ async fn update_service(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
-    let payload = match parse_payload(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    ok_or_return!(gate(&sh, &h).await);
+    let payload = ok_or_return!(parse_payload(&body));
     let r = with_service(&sh, &id, |s| {
         if s.status == LifecycleStatus::Submitted {
             return Err(conflict("the service is under review"));
@@ -332,9 +326,7 @@ async fn delete_service(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let r = with_service(&sh, &id, |s| {
         s.status = LifecycleStatus::Deleted;
         record(s, HistoryKind::Lifecycle, HistoryStatus::Deleted);
@@ -364,13 +356,8 @@ async fn service_logo(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
-    let png = match decode_logo(&body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    ok_or_return!(gate(&sh, &h).await);
+    let png = ok_or_return!(decode_logo(&body));
     let r = with_service(&sh, &id, |s| {
         s.logo = Some(png);
         Ok(())
@@ -392,9 +379,7 @@ async fn history(
     Path(id): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let desc = match q.order.as_deref() {
         None | Some("DESC") => true,
         Some("ASC") => false,
@@ -446,9 +431,7 @@ fn keys_json(s: &MockService) -> serde_json::Value {
 }
 
 async fn keys(State(sh): State<Arc<Shared>>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     answer(with_service(&sh, &id, |s| Ok(keys_json(s))), StatusCode::OK)
 }
 
@@ -457,9 +440,7 @@ async fn regenerate(
     h: HeaderMap,
     Path((id, key_type)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let fresh = new_key(&sh);
     let mut m = lock(&sh.manage);
     let Some(s) = m
@@ -486,9 +467,7 @@ async fn review(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     #[derive(serde::Deserialize)]
     struct R {
         auto_publish: bool,
@@ -512,9 +491,7 @@ async fn review(
 }
 
 async fn release(State(sh): State<Arc<Shared>>, h: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let r = with_service(&sh, &id, |s| {
         if s.status != LifecycleStatus::Approved {
             return Err(conflict("only an approved service can be released"));
@@ -531,9 +508,7 @@ async fn published(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let r = with_service(&sh, &id, |s| match &s.publication {
         Some(p) => Ok(ServicePublication {
             id: ServiceId::from_trusted(id.clone()),
@@ -552,9 +527,7 @@ async fn unpublish(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let r = with_service(&sh, &id, |s| {
         if s.publication.is_none() {
             return Err(not_found());
@@ -567,9 +540,7 @@ async fn unpublish(
 }
 
 async fn feed(State(sh): State<Arc<Shared>>, h: HeaderMap, Path(date): Path<String>) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     if crate::feed::parse_date_utc(&date).is_err() {
         return bad("date must be YYYY-MM-DD");
     }
@@ -592,9 +563,7 @@ async fn org_logo(
     Path(ofc): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     if ofc.len() != 11 || !ofc.bytes().all(|b| b.is_ascii_digit()) {
         return bad("organization_fiscal_code must be 11 digits");
     }
@@ -605,6 +574,10 @@ async fn org_logo(
         }
         Err(r) => r,
     }
+}
+
+fn no_config() -> Response {
+    problem(StatusCode::NOT_FOUND, "Not found", "No such configuration")
 }
 
 fn parse_config(body: &[u8]) -> Result<NewConfiguration, Response> {
@@ -622,13 +595,8 @@ fn config_out(id: &str, c: &NewConfiguration) -> Result<Configuration, Response>
 }
 
 async fn create_config(State(sh): State<Arc<Shared>>, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
-    let c = match parse_config(&body) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    ok_or_return!(gate(&sh, &h).await);
+    let c = ok_or_return!(parse_config(&body));
     let id = ulid_like(&sh);
     let out = config_out(&id, &c);
     lock(&sh.manage).configs.insert(id, c);
@@ -636,9 +604,7 @@ async fn create_config(State(sh): State<Arc<Shared>>, h: HeaderMap, body: Bytes)
 }
 
 async fn list_configs(State(sh): State<Arc<Shared>>, h: HeaderMap) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let m = lock(&sh.manage);
     let list: Result<Vec<Configuration>, Response> =
         m.configs.iter().map(|(id, c)| config_out(id, c)).collect();
@@ -653,13 +619,11 @@ async fn get_config(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
+    ok_or_return!(gate(&sh, &h).await);
     let m = lock(&sh.manage);
     match m.configs.get(&id) {
         Some(c) => answer(config_out(&id, c), StatusCode::OK),
-        None => problem(StatusCode::NOT_FOUND, "Not found", "No such configuration"),
+        None => no_config(),
     }
 }
 
@@ -669,19 +633,14 @@ async fn update_config(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sh, &h).await {
-        return r;
-    }
-    let c = match parse_config(&body) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    ok_or_return!(gate(&sh, &h).await);
+    let c = ok_or_return!(parse_config(&body));
     let mut m = lock(&sh.manage);
     match m.configs.get_mut(&id) {
         Some(slot) => {
             *slot = c;
             empty(StatusCode::NO_CONTENT)
         }
-        None => problem(StatusCode::NOT_FOUND, "Not found", "No such configuration"),
+        None => no_config(),
     }
 }

@@ -47,10 +47,10 @@
 //!    pass, whatever the router then answers: IO retrying after a 500 needs a new signature
 //!    from the app);
 //! 10. with [`LollipopVerifier::login_assertion`], the login assertion behind the key: fetched
-//!    from IO's Lollipop consumer API with `x-pagopa-lollipop-auth-jwt` and checked (IdP
-//!    signature, `InResponseTo` bound to the key, fiscal number, period; see
-//!    [`crate::remote::assertion`]). It comes after the replay check, so that copies of a
-//!    request cost no call to IO.
+//!     from IO's Lollipop consumer API with `x-pagopa-lollipop-auth-jwt` and checked (IdP
+//!     signature, `InResponseTo` bound to the key, fiscal number, period; see
+//!     [`crate::remote::assertion`]). It comes after the replay check, so that copies of a
+//!     request cost no call to IO.
 //!
 //! Replays are told by the signature, not by the nonce: RFC 9421 leaves the nonce's use to the
 //! verifier, Lollipop does not require a nonce per request, and the app draws one when it

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use crate::common::cf;
 
 const SCRIPT: &str = include_str!("lollipop_sign.py");
-const URL: &str =
+pub(crate) const URL: &str =
     "https://api-app.io.pagopa.it/api/v1/third-party-messages/01HQ5N7ZVQ5Y0W4X2M8Q9J3ABC";
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     let venv = format!("{}/../.venv/bin/python", env!("CARGO_MANIFEST_DIR"));
     let cands = [
         std::env::var("PA_PY").ok(),
@@ -47,7 +47,7 @@ fn python() -> Option<String> {
     None
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     i64::try_from(
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -58,7 +58,7 @@ fn now() -> i64 {
 }
 
 /// A case with the defaults: EC key `k`, user cf(1), GET of [`URL`], created now, a nonce.
-fn case(extra: Value) -> Value {
+pub(crate) fn case(extra: Value) -> Value {
     let mut c = json!({
         "key": "k", "kty": "EC", "alg": "ecdsa-p256-sha256", "user": cf(1).as_str(),
         "method": "GET", "url": URL, "created": now(), "nonce": "b7a5c2e0-nonce",
@@ -70,7 +70,7 @@ fn case(extra: Value) -> Value {
 }
 
 /// Signed requests, as header maps, in the order of `cases`.
-fn sign(py: &str, cases: &[Value]) -> Vec<HeaderMap> {
+pub(crate) fn sign(py: &str, cases: &[Value]) -> Vec<HeaderMap> {
     let mut c = Command::new(py)
         .args(["-c", SCRIPT])
         .stdin(Stdio::piped())
@@ -99,11 +99,11 @@ fn sign(py: &str, cases: &[Value]) -> Vec<HeaderMap> {
         .collect()
 }
 
-fn set(h: &mut HeaderMap, name: &'static str, value: &str) {
+pub(crate) fn set(h: &mut HeaderMap, name: &'static str, value: &str) {
     h.insert(name, HeaderValue::from_str(value).unwrap());
 }
 
-fn get(h: &HeaderMap, name: &str) -> String {
+pub(crate) fn get(h: &HeaderMap, name: &str) -> String {
     h.get(name).unwrap().to_str().unwrap().to_owned()
 }
 
@@ -205,19 +205,17 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         &format!("sig1=:{}:", base64_encode(&raw)),
     );
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::BadSignature { .. }
     ));
-    let mut h = s[0].clone();
-    set(&mut h, "x-pagopa-lollipop-original-url", &format!("{URL}X"));
+    let h = with(&s[0], "x-pagopa-lollipop-original-url", &format!("{URL}X"));
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::BadSignature { .. }
     ));
-    let mut h = s[0].clone();
-    set(&mut h, "x-pagopa-lollipop-original-method", "DELETE");
+    let h = with(&s[0], "x-pagopa-lollipop-original-method", "DELETE");
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::BadSignature { .. }
     ));
     // The signature parameters are signed too: a later `created` breaks it.
@@ -233,48 +231,34 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         ),
     );
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::BadSignature { .. }
     ));
 
     // Key not matching the assertion ref: another key in the header...
-    let mut h = s[0].clone();
-    set(
-        &mut h,
+    let mut h = with(
+        &s[0],
         "x-pagopa-lollipop-public-key",
         &get(&s[1], "x-pagopa-lollipop-public-key"),
     );
-    assert_eq!(
-        refused(check(&v, &h, b"").await),
-        LollipopError::KeyNotAssertion
-    );
+    assert_eq!(err(&v, &h).await, LollipopError::KeyNotAssertion);
     // ... or another key with its own assertion ref: the keyid no longer matches ...
-    for k in [
-        "x-pagopa-lollipop-public-key",
-        "x-pagopa-lollipop-assertion-ref",
-    ] {
-        set(&mut h, k, &get(&s[1], k));
-    }
+    take_key(&mut h, &s[1]);
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::KeyIdMismatch { .. }
     ));
     // ... and without keyid the signature does not verify with that key.
     let mut h = s[15].clone();
-    for k in [
-        "x-pagopa-lollipop-public-key",
-        "x-pagopa-lollipop-assertion-ref",
-    ] {
-        set(&mut h, k, &get(&s[0], k));
-    }
+    take_key(&mut h, &s[0]);
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::BadSignature { .. }
     ));
     check(&v, &s[15], b"").await.unwrap();
     // A keyid other than the assertion ref.
     assert!(matches!(
-        refused(check(&v, &s[14], b"").await),
+        err(&v, &s[14]).await,
         LollipopError::KeyIdMismatch { .. }
     ));
     // An assertion ref with an unknown hash.
@@ -285,10 +269,7 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         "x-pagopa-lollipop-assertion-ref",
         &aref.replace("sha256-", "md5-"),
     );
-    assert!(matches!(
-        refused(check(&v, &h, b"").await),
-        LollipopError::BadHeader { .. }
-    ));
+    assert!(matches!(err(&v, &h).await, LollipopError::BadHeader { .. }));
 
     // Wrong digest: another body, a digest of another body, no digest at all.
     check(&v, &s[2], body.as_bytes()).await.unwrap();
@@ -296,9 +277,8 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         refused(check(&v, &s[2], br#"{"message":"altro"}"#).await),
         LollipopError::DigestMismatch
     );
-    let mut h = s[2].clone();
-    set(
-        &mut h,
+    let mut h = with(
+        &s[2],
         "content-digest",
         "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
     );
@@ -325,15 +305,15 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
 
     // Freshness: too old, from the future, past `expires`.
     assert!(matches!(
-        refused(check(&v, &s[3], b"").await),
+        err(&v, &s[3]).await,
         LollipopError::Expired { .. }
     ));
     assert!(matches!(
-        refused(check(&v, &s[4], b"").await),
+        err(&v, &s[4]).await,
         LollipopError::NotYetValid { .. }
     ));
     assert!(matches!(
-        refused(check(&v, &s[5], b"").await),
+        err(&v, &s[5]).await,
         LollipopError::Expired { .. }
     ));
     let lenient = LollipopVerifier::new()
@@ -343,34 +323,28 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
 
     // Missing covered components.
     for n in [6, 7] {
-        assert!(matches!(
-            refused(check(&v, &s[n], b"").await),
-            LollipopError::NotCovered(_)
-        ));
+        assert!(matches!(err(&v, &s[n]).await, LollipopError::NotCovered(_)));
     }
     check(&v, &s[8], b"").await.unwrap();
     let mut h = s[8].clone();
     h.remove("x-pagopa-lollipop-custom-tos");
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::MissingComponent { .. }
     ));
     // Derived components are not the app's: refused.
     assert!(matches!(
-        refused(check(&v, &s[11], b"").await),
+        err(&v, &s[11]).await,
         LollipopError::UnsupportedComponent { .. }
     ));
 
     // User id mismatch.
-    assert_eq!(
-        refused(check(&v, &s[9], b"").await),
-        LollipopError::UserMismatch
-    );
+    assert_eq!(err(&v, &s[9]).await, LollipopError::UserMismatch);
     check_as(&v, &s[9], &cf(2)).await;
 
     // Nonce required unless configured otherwise.
     assert!(matches!(
-        refused(check(&v, &s[10], b"").await),
+        err(&v, &s[10]).await,
         LollipopError::BadParameter { param: "nonce", .. }
     ));
     check(&v.clone().nonce_optional(), &s[10], b"")
@@ -379,7 +353,7 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
 
     // Original URL: not https; not under the configured prefix.
     assert!(matches!(
-        refused(check(&v, &s[12], b"").await),
+        err(&v, &s[12]).await,
         LollipopError::BadHeader {
             header: "x-pagopa-lollipop-original-url",
             ..
@@ -391,7 +365,7 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
     check(&only_io, &s[0], b"").await.unwrap();
     let only_other = v.clone().original_url_prefixes(["https://other.example/"]);
     assert!(matches!(
-        refused(check(&only_other, &s[0], b"").await),
+        err(&only_other, &s[0]).await,
         LollipopError::BadHeader { .. }
     ));
 
@@ -403,10 +377,7 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         "signature-input",
         &input.replace("ecdsa-p256-sha256", "rsa-v1_5-sha256"),
     );
-    assert!(matches!(
-        refused(check(&v, &h, b"").await),
-        LollipopError::Algorithm { .. }
-    ));
+    assert!(matches!(err(&v, &h).await, LollipopError::Algorithm { .. }));
     let mut h = s[13].clone();
     let input = get(&h, "signature-input");
     set(
@@ -414,19 +385,15 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         "signature-input",
         &input.replace("rsa-v1_5-sha256", "hmac-sha256"),
     );
-    assert!(matches!(
-        refused(check(&v, &h, b"").await),
-        LollipopError::Algorithm { .. }
-    ));
+    assert!(matches!(err(&v, &h).await, LollipopError::Algorithm { .. }));
     // RSA-PSS with SHA-512 over a PKCS#1 v1.5 signature does not verify.
-    let mut h = s[13].clone();
-    set(
-        &mut h,
+    let h = with(
+        &s[13],
         "signature-input",
         &input.replace("rsa-v1_5-sha256", "rsa-pss-sha512"),
     );
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::BadSignature { .. }
     ));
 
@@ -445,14 +412,14 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         let mut h = s[0].clone();
         let value = h.remove(name).unwrap();
         assert_eq!(
-            refused(check(&v, &h, b"").await),
+            err(&v, &h).await,
             LollipopError::MissingHeader(match_static(name)),
             "{name}"
         );
         h.append(HeaderName::from_static(match_static(name)), value.clone());
         h.append(HeaderName::from_static(match_static(name)), value);
         assert_eq!(
-            refused(check(&v, &h, b"").await),
+            err(&v, &h).await,
             LollipopError::RepeatedHeader(match_static(name)),
             "{name}"
         );
@@ -466,42 +433,31 @@ async fn each_check_refuses_what_it_exists_to_refuse() {
         ("signature-input", "sig1=(\"unterminated"),
         ("signature", "sig1=\"not bytes\""),
     ] {
-        let mut h = s[0].clone();
-        set(&mut h, match_static(name), value);
+        let h = with(&s[0], match_static(name), value);
         assert!(
-            matches!(
-                refused(check(&v, &h, b"").await),
-                LollipopError::BadHeader { .. }
-            ),
+            matches!(err(&v, &h).await, LollipopError::BadHeader { .. }),
             "{name}"
         );
     }
     // A key that is neither P-256 nor RSA.
-    let mut h = s[0].clone();
-    set(
-        &mut h,
+    let h = with(
+        &s[0],
         "x-pagopa-lollipop-public-key",
         &base64url(
             br#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
         ),
     );
     assert!(matches!(
-        refused(check(&v, &h, b"").await),
+        err(&v, &h).await,
         LollipopError::UnsupportedKey(_)
     ));
     // Signature and input not paired; repeated labels.
     let mut h = s[0].clone();
     let sig = get(&h, "signature");
     set(&mut h, "signature", &sig.replacen("sig1=", "sig2=", 1));
-    assert!(matches!(
-        refused(check(&v, &h, b"").await),
-        LollipopError::Unpaired { .. }
-    ));
+    assert!(matches!(err(&v, &h).await, LollipopError::Unpaired { .. }));
     set(&mut h, "signature", &format!("{sig}, {sig}"));
-    assert!(matches!(
-        refused(check(&v, &h, b"").await),
-        LollipopError::BadHeader { .. }
-    ));
+    assert!(matches!(err(&v, &h).await, LollipopError::BadHeader { .. }));
 }
 
 #[tokio::test]
@@ -551,18 +507,8 @@ async fn the_router_requires_lollipop_when_configured() {
         ],
     );
     let call = |h: HeaderMap, user: CodiceFiscale, path: &'static str| {
-        let base = base.clone();
-        async move {
-            let mut rb = reqwest::Client::new()
-                .get(format!("{base}{path}"))
-                .header("X-Api-Key", "s3cr3t")
-                .header("fiscal_code", user.as_str());
-            for (k, v) in &h {
-                rb = rb.header(k.as_str(), v.as_bytes());
-            }
-            let r = rb.send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
+        let url = format!("{base}{path}");
+        async move { call_router(&url, &h, &user).await }
     };
     let (st, body) = call(s[0].clone(), cf(1), "/messages/m1").await;
     assert_eq!(st, 200, "{body}");
@@ -590,6 +536,42 @@ async fn the_router_requires_lollipop_when_configured() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
+}
+
+/// Calls the remote-content router at `url` as IO does (API key `s3cr3t`), with the Lollipop
+/// headers `h`, for `user`: the status and the body.
+pub(crate) async fn call_router(url: &str, h: &HeaderMap, user: &CodiceFiscale) -> (u16, String) {
+    let mut rb = reqwest::Client::new()
+        .get(url)
+        .header("X-Api-Key", "s3cr3t")
+        .header("fiscal_code", user.as_str());
+    for (k, v) in h {
+        rb = rb.header(k.as_str(), v.as_bytes());
+    }
+    let r = rb.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Puts the public key and assertion ref of `from` into `h`.
+fn take_key(h: &mut HeaderMap, from: &HeaderMap) {
+    for k in [
+        "x-pagopa-lollipop-public-key",
+        "x-pagopa-lollipop-assertion-ref",
+    ] {
+        set(h, k, &get(from, k));
+    }
+}
+
+/// The error of a request refused without a body.
+async fn err(v: &LollipopVerifier, h: &HeaderMap) -> LollipopError {
+    check(v, h, b"").await.expect_err("accepted")
+}
+
+/// `h` with the header `name` set to `value`.
+fn with(h: &HeaderMap, name: &'static str, value: &str) -> HeaderMap {
+    let mut h = h.clone();
+    set(&mut h, name, value);
+    h
 }
 
 async fn check_as(v: &LollipopVerifier, h: &HeaderMap, user: &CodiceFiscale) {

@@ -8,6 +8,7 @@ mod common;
 mod feed;
 mod journal_contract;
 mod lollipop;
+mod lollipop_assertion;
 mod manage;
 mod mock;
 mod per_service;
