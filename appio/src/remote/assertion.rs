@@ -49,6 +49,9 @@
 //! (the same, plus the period from `NotBefore` and the IdP signature on the assertion with the
 //! certificates of the issuer's entity id).
 //!
+//! [`CachedAssertionSource`] keeps fetched assertions for a while, so that IO is not called
+//! back for every request of the same app.
+//!
 //! Not done: IdP keys valid at the assertion's `IssueInstant` but since rotated out of the
 //! registry (the Java SDK asks a history service for them); give such certificates with
 //! [`AssertionVerifier::idp`].
@@ -336,6 +339,78 @@ impl AssertionSource for LollipopConsumerClient {
         let mut out = http::Response::new(body);
         *out.status_mut() = status;
         Self::parse_get_assertion(&out)
+    }
+}
+
+/// An [`AssertionSource`] that keeps what another source answered, by assertion ref, for a
+/// while: the login behind a key does not change, and without it every call IO forwards costs
+/// a call back to IO (pagoPA's Java consumer SDK keeps assertions the same way). Only answers
+/// are kept, never errors; what is kept is checked again against each request like a fresh
+/// answer (signature, key, user, period). A revoked key is seen once the entry leaves.
+pub struct CachedAssertionSource {
+    inner: Arc<dyn AssertionSource>,
+    ttl: Duration,
+    capacity: usize,
+    entries: std::sync::Mutex<std::collections::HashMap<String, (LcUserInfo, std::time::Instant)>>,
+}
+
+impl fmt::Debug for CachedAssertionSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedAssertionSource")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachedAssertionSource {
+    /// Keeps the answers of `inner` for `ttl`, at most `capacity` of them (when full of live
+    /// entries, new answers are passed on without being kept).
+    pub fn new(inner: impl AssertionSource, ttl: Duration, capacity: usize) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            ttl,
+            capacity: capacity.max(1),
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn lookup(&self, assertion_ref: &str) -> Option<LcUserInfo> {
+        let map = self.entries.lock().ok()?;
+        map.get(assertion_ref)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(v, _)| v.clone())
+    }
+
+    fn keep(&self, assertion_ref: &str, info: &LcUserInfo) {
+        let Ok(mut map) = self.entries.lock() else {
+            return;
+        };
+        if map.len() >= self.capacity {
+            map.retain(|_, (_, at)| at.elapsed() < self.ttl);
+        }
+        if map.len() < self.capacity || map.contains_key(assertion_ref) {
+            map.insert(
+                assertion_ref.to_owned(),
+                (info.clone(), std::time::Instant::now()),
+            );
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AssertionSource for CachedAssertionSource {
+    async fn get_assertion(
+        &self,
+        assertion_ref: &str,
+        auth_jwt: &str,
+    ) -> Result<LcUserInfo, ConsumerApiError> {
+        if let Some(hit) = self.lookup(assertion_ref) {
+            return Ok(hit);
+        }
+        let info = self.inner.get_assertion(assertion_ref, auth_jwt).await?;
+        self.keep(assertion_ref, &info);
+        Ok(info)
     }
 }
 

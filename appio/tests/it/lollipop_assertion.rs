@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appio::remote::assertion::{
-    AssertionError, AssertionVerifier, ConsumerApiError, LollipopConsumerClient,
+    AssertionError, AssertionVerifier, CachedAssertionSource, ConsumerApiError,
+    LollipopConsumerClient,
 };
 use appio::remote::lollipop::{AssertionType, LollipopError, LollipopVerifier};
 use appio::remote::server::IoAuthentication;
@@ -187,6 +188,7 @@ struct World {
     idp: IdpKey,
     stranger: IdpKey,
     server: MockServer,
+    registry: Arc<spid::IdpRegistry>,
     verifier: AssertionVerifier,
     /// Signed requests: [0] with key "k", [1] with key "other".
     signed: Vec<HeaderMap>,
@@ -203,13 +205,14 @@ impl World {
         let client = LollipopConsumerClient::new(SUB_KEY)
             .unwrap()
             .base_url(format!("{}/lollipop/api/v1", server.uri()));
-        let verifier = AssertionVerifier::new(client).registry(reg);
+        let verifier = AssertionVerifier::new(client).registry(reg.clone());
         let signed = sign(py, &[case(json!({})), case(json!({"key": "other"}))]);
         Self {
             dir,
             idp,
             stranger,
             server,
+            registry: reg,
             verifier,
             signed,
         }
@@ -592,4 +595,65 @@ async fn the_router_requires_the_login_assertion_when_configured() {
     set(&mut h, AUTH, "jwt-500");
     let (st, body) = call_router(&url, &h, &cf(1)).await;
     assert_eq!(st, 503, "{body}");
+}
+
+#[tokio::test]
+async fn a_cached_assertion_is_fetched_once_and_checked_for_each_request() {
+    let Some(py) = python() else { return };
+    if !tools_present() {
+        return;
+    }
+    let w = World::new(&py).await;
+    // Three requests with one key: two of cf(1), one of cf(2).
+    let s = sign(
+        &py,
+        &[
+            case(json!({})),
+            case(json!({})),
+            case(json!({"user": cf(2).as_str()})),
+        ],
+    );
+    let aref = get(&s[0], "x-pagopa-lollipop-assertion-ref");
+    let mut login = w.login();
+    login.in_response_to = aref.clone();
+    let xml = w.signed_by(&login, &w.idp);
+    let route = || {
+        Mock::given(method("GET"))
+            .and(path(format!("/lollipop/api/v1/assertions/{aref}")))
+            .and(header("x-pagopa-lollipop-auth", "Bearer jwt-cached"))
+    };
+    // IO fails once, then answers; the answer is asked for exactly once.
+    route()
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.server)
+        .await;
+    route()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "response_xml": xml })))
+        .expect(1)
+        .mount(&w.server)
+        .await;
+    let client = LollipopConsumerClient::new(SUB_KEY)
+        .unwrap()
+        .base_url(format!("{}/lollipop/api/v1", w.server.uri()));
+    let cached = CachedAssertionSource::new(client, Duration::from_secs(300), 100);
+    let av = AssertionVerifier::new(cached).registry(w.registry.clone());
+    let v = lollipop(av);
+    let req = |n: usize| {
+        let mut h = s[n].clone();
+        set(&mut h, AUTH, "jwt-cached");
+        h
+    };
+    // The failure is not kept.
+    assert!(refused(&v, &req(0)).await.is_unavailable());
+    v.verify(&req(0), b"", &cf(1)).await.unwrap();
+    v.verify(&req(1), b"", &cf(1)).await.unwrap();
+    // The kept assertion is still checked against each request: another citizen is refused.
+    match v.verify(&req(2), b"", &cf(2)).await {
+        Err(LollipopError::Assertion(AssertionError::OtherUser)) => {}
+        other => panic!("{other:?}"),
+    }
+    drop(v);
+    // The mock checks `expect(1)` when it is dropped with the world.
 }
