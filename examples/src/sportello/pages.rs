@@ -39,6 +39,9 @@ use super::treasury::Treasury;
 /// The reconciliation page (a child module: it reads this module's `AppState`).
 #[path = "reconcile.rs"]
 mod reconcile;
+/// The municipal tax in installments (a child module: it reads this module's `AppState`).
+#[path = "tributi.rs"]
+mod tributi;
 use super::{Config, Ente, EnteSetup, Route, StartError, component, io, protocol};
 
 const COOKIE_NAME: &str = "sportello_sid";
@@ -231,12 +234,14 @@ impl Deployment {
         for (ente, _, _, _) in &dbs {
             station.creditors.insert(ente.fiscal_code.to_string());
         }
+        let positions = super::payment::open_positions(shared.as_ref(), &config.data_dir).await?;
         let node = Arc::new(PaForNodeService::new(
             station,
             Stations::new(dbs.iter().map(|(ente, db, _, (io, _))| Station {
                 db: Arc::clone(db),
                 ente: Arc::clone(ente),
                 io: io.clone(),
+                positions: Arc::clone(&positions),
             })),
             SharedReceipts(receipts),
         ));
@@ -733,6 +738,9 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/richieste/{id}", get(show_request))
         .route("/richieste/{id}/paga", post(pay))
         .route("/richieste/{id}/avviso.pdf", get(notice_pdf))
+        .route("/tributi", get(tributi::page))
+        .route("/tributi/avviso.pdf", get(tributi::pdf))
+        .route("/tributi/{notice}/paga", post(tributi::pay))
         .route("/operatore", get(operator))
         .route("/operatore/flusso", post(send_flow))
         .route("/operatore/io", post(send_io))
@@ -985,6 +993,7 @@ async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
 <div class="azioni"><button type="submit" id="invia-istanza">Invia istanza</button></div>
 </form>
 <h2>Le tue istanze</h2><ul id="istanze">{list}</ul>
+<h2>Tributi</h2><p><a id="tributi" href="{tributi}">TARI 2026: paga per intero o in 3 rate</a></p>
 <form method="post" action="{logout}"><button type="submit" id="esci">Esci</button></form>"#,
         name = esc(c.given_name.as_deref().unwrap_or_default()),
         family = esc(c.family_name.as_deref().unwrap_or_default()),
@@ -997,6 +1006,7 @@ async fn area(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
         ]),
         fee = st.ente.fee,
         new_request = esc(&st.url("/richieste")),
+        tributi = esc(&st.url("/tributi")),
         logout = esc(&st.url("/logout")),
     );
     Html(st.page("Area personale", &body)).into_response()
@@ -1317,7 +1327,7 @@ async fn notice_pdf(
         single: Some(pagopa::avviso::OptionInput {
             notice_number: r.notice_number.clone(),
             amount_cents: r.amount_cents,
-            due_date: due.format("%Y-%m-%d").to_string(),
+            due_date: Some(due.format("%Y-%m-%d").to_string()),
         }),
         installments: Vec::new(),
     };

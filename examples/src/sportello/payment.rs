@@ -14,10 +14,84 @@ use pagopa::node::{
     Outcome, PaForNodeHost, PaymentData, PaymentOptionDescription, QrCode, Receipt, Subject,
     Transfer, TransferTarget, VerifyPaymentNoticeRequest,
 };
+use pagopa::position::{
+    PgPositions, Phase, PositionBook, PositionError, PositionStore, ReceiptEffect, SqlitePositions,
+    StoredPosition,
+};
 use pagopa::{AsyncIuvAllocator, NoticeNumber, QrPayload};
 
-use super::Ente;
 use super::db::{Db, Request};
+use super::{Ente, StartError, component};
+
+/// The debt positions with several payment options (the municipal taxes in installments, see
+/// `tributi`): SQLite, PostgreSQL shared by instances, or memory.
+pub(crate) struct DynPositions(Arc<dyn PositionStore>);
+
+#[async_trait]
+impl PositionStore for DynPositions {
+    async fn insert(&self, stored: &StoredPosition) -> Result<(), PositionError> {
+        self.0.insert(stored).await
+    }
+
+    async fn by_notice(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        notice: &NoticeNumber,
+    ) -> Result<Option<StoredPosition>, PositionError> {
+        self.0.by_notice(creditor, notice).await
+    }
+
+    async fn by_iupd(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+    ) -> Result<Option<StoredPosition>, PositionError> {
+        self.0.by_iupd(creditor, iupd).await
+    }
+
+    async fn apply_paid(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        notice: &NoticeNumber,
+    ) -> Result<ReceiptEffect, PositionError> {
+        self.0.apply_paid(creditor, notice).await
+    }
+
+    async fn set_phase(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+        phase: Phase,
+    ) -> Result<(), PositionError> {
+        self.0.set_phase(creditor, iupd, phase).await
+    }
+}
+
+/// The partner's positions, one book for every ente (positions are keyed by creditor).
+pub(crate) type Positions = PositionBook<DynPositions>;
+
+/// Opens the positions: in the shared PostgreSQL database when there is one, else in
+/// `posizioni.sqlite` of the data directory.
+pub(crate) async fn open_positions(
+    shared: Option<&pa_postgres::Database>,
+    data_dir: &std::path::Path,
+) -> Result<Arc<Positions>, StartError> {
+    let store: Arc<dyn PositionStore> = match shared {
+        Some(db) => Arc::new(
+            PgPositions::open(db.clone())
+                .await
+                .map_err(|e| component("PostgreSQL")(e.to_string()))?,
+        ),
+        None => {
+            let path = data_dir.join("posizioni.sqlite");
+            Arc::new(SqlitePositions::open(&path).map_err(|e| StartError::State {
+                path: path.clone(),
+                message: e.to_string(),
+            })?)
+        }
+    };
+    Ok(Arc::new(PositionBook::with_store(DynPositions(store))))
+}
 
 /// A freshly minted notice.
 #[derive(Debug, Clone)]
@@ -48,9 +122,18 @@ pub(crate) struct Station {
     pub(crate) ente: Arc<Ente>,
     /// The ente's IO service: the citizen is told when the receipt arrives.
     pub(crate) io: appio::IoClient,
+    /// The positions with several payment options (shared by every ente's station): a notice
+    /// found there is answered by the [`PositionBook`] (each rate payable on its own, the first
+    /// payment closing the other options).
+    pub(crate) positions: Arc<Positions>,
 }
 
 impl Station {
+    /// Whether the notice belongs to a position of the book (else it is a request's fee).
+    async fn in_book(&self, creditor: &OrganizationFiscalCode, notice: &NoticeNumber) -> bool {
+        matches!(self.positions.state(creditor, notice).await, Ok(Some(_)))
+    }
+
     async fn lookup(&self, qr: &QrCode) -> Result<Request, Fault> {
         if qr.fiscal_code != self.ente.fiscal_code {
             return Err(Fault::new(FaultCode::IdDominioErrato));
@@ -81,7 +164,11 @@ impl PaForNodeHost for Station {
         &self,
         request: &VerifyPaymentNoticeRequest,
     ) -> Result<NoticeDescription, Fault> {
-        let r = self.lookup(&request.qr_code).await?;
+        let qr = &request.qr_code;
+        if self.in_book(&qr.fiscal_code, &qr.notice_number).await {
+            return self.positions.verify_payment_notice(request).await;
+        }
+        let r = self.lookup(qr).await?;
         Ok(NoticeDescription {
             payment_option: PaymentOptionDescription {
                 amount: Amount::from_cents(r.amount_cents),
@@ -99,10 +186,14 @@ impl PaForNodeHost for Station {
 
     async fn get_payment(
         &self,
-        _operation: Operation,
+        operation: Operation,
         request: &GetPaymentRequest,
     ) -> Result<PaymentData, Fault> {
-        let r = self.lookup(&request.qr_code).await?;
+        let qr = &request.qr_code;
+        if self.in_book(&qr.fiscal_code, &qr.notice_number).await {
+            return self.positions.get_payment(operation, request).await;
+        }
+        let r = self.lookup(qr).await?;
         let amount = Amount::from_cents(r.amount_cents);
         if request.amount.is_some_and(|a| a != amount) {
             return Err(Fault::new(FaultCode::Semantica).with_description("importo diverso"));
@@ -135,6 +226,15 @@ impl PaForNodeHost for Station {
         // The receipt is already durable in the receipt store; mark the request paid. A failure
         // here is repaired from the store on the next start (see `reconcile`). A KO receipt
         // (the payment did not happen) leaves the request to pay.
+        if self
+            .in_book(&receipt.fiscal_code, &receipt.notice_number)
+            .await
+        {
+            // A rate or the single option of a position: the book pays it and closes the
+            // other options (a failure is logged; the receipt stays in the store).
+            self.positions.receipt_stored(receipt).await;
+            return;
+        }
         if receipt.outcome != Outcome::Ok {
             return;
         }
@@ -173,6 +273,13 @@ pub(crate) struct Stations {
 }
 
 impl Stations {
+    /// The positions of the ente with this fiscal code.
+    pub(crate) fn positions(&self, creditor: &OrganizationFiscalCode) -> Option<&Arc<Positions>> {
+        self.by_creditor
+            .get(creditor.as_str())
+            .map(|s| &s.positions)
+    }
+
     pub(crate) fn new(stations: impl IntoIterator<Item = Station>) -> Stations {
         Stations {
             by_creditor: stations

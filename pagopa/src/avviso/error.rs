@@ -112,6 +112,14 @@ pub enum AvvisoError {
         /// The largest number supported.
         max: usize,
     },
+    /// The variant "Avviso con molte rate" was asked for with too few installments.
+    #[error("installments: the notice with many installments takes at least {min}, {found} given")]
+    ManyInstallments {
+        /// The number given.
+        found: usize,
+        /// The fewest the variant takes.
+        min: usize,
+    },
     /// The same notice number appears twice.
     #[error("{field}: notice number {notice} is already used by {first}")]
     DuplicateNotice {

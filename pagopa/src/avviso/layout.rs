@@ -15,7 +15,7 @@
 //! in 70 % black, page "Bollettino Postale PA").
 
 use super::error::AvvisoError;
-use super::model::{Avviso, PaymentOption};
+use super::model::{Avviso, InstallmentLayout, PaymentOption};
 use super::pdf::{Canvas, Face, Rgb};
 use crate::notice::Symbol;
 
@@ -44,6 +44,9 @@ pub(crate) mod texts {
     pub(crate) const DEBTOR: &str = "DESTINATARIO";
     /// `importoScadenza.titolo`.
     pub(crate) const HOW_MUCH: &str = "QUANTO E QUANDO PAGARE?";
+    /// The title of "Importo e scadenza" in the variant "Avviso senza scadenza" ("Modifica
+    /// l'intestazione in `Quanto pagare?`").
+    pub(crate) const HOW_MUCH_NO_DATE: &str = "QUANTO PAGARE?";
     /// `importoScadenza.euro`.
     pub(crate) const EURO: &str = "Euro";
     /// `importoScadenza.scadenza.scadenza` and `datiPagamento.scadenza`.
@@ -144,9 +147,12 @@ pub(crate) fn euro(o: &PaymentOption) -> String {
     format!("{grouped},{:02}", cents % 100)
 }
 
-/// `dd/mm/yyyy` (guide, AVVISO.DATA).
-pub(crate) fn date(o: &PaymentOption) -> String {
-    o.due_date.format("%d/%m/%Y").to_string()
+/// "entro il dd/mm/yyyy" (`datiPagamento.scadenza` and AVVISO.DATA, `dd/mm/yyyy`); `None`
+/// for an option without due date, whose "entro il" block the guide's variant "Avviso senza
+/// scadenza" removes.
+pub(crate) fn by(o: &PaymentOption) -> Option<String> {
+    o.due_date
+        .map(|d| format!("{} {}", t::BY, d.format("%d/%m/%Y")))
 }
 
 /// Draws a symbol with its quiet zone on white, its modules as filled rectangles (one per run
@@ -216,9 +222,21 @@ const LOGO_X: f32 = 136.0;
 const LOGO_Y: f32 = 5.0;
 const LOGO_SIDE: f32 = 30.0;
 
-/// The pagoPA logo area: a pagoPA-blue mark with the brand name.
-fn pagopa_logo(c: &mut Canvas) {
-    let (x, y, w, h) = (172.0, 8.0, RIGHT - 172.0, 11.0);
+/// The pagoPA logo area (x, y, width, height in mm): top right of the header.
+pub(crate) const PAGOPA_AREA: (f32, f32, f32, f32) = (172.0, 5.0, RIGHT - 172.0, 14.0);
+/// The BancoPosta mark's box after the bollettino's title: width and height in mm, top
+/// 2.5 mm below the bollettino's rule.
+pub(crate) const POSTE_MARK: (f32, f32) = (30.0, 6.0);
+
+/// The pagoPA logo: the file given with [`Avviso::with_pagopa_logo`] in its area, else a
+/// stand-in (a pagoPA-blue box with the brand name).
+fn pagopa_logo(c: &mut Canvas, a: &Avviso) {
+    let (ax, ay, aw, ah) = PAGOPA_AREA;
+    if let Some(logo) = &a.pagopa_logo {
+        c.image(logo, ax, ay, aw, ah);
+        return;
+    }
+    let (x, y, w, h) = (ax, 8.0, aw, 11.0);
     c.rect(x, y, w, h, BLUE);
     let tw = c.width(Face::Bold, 15.0, "pagoPA");
     c.text(
@@ -238,7 +256,7 @@ fn header(c: &mut Canvas, a: &Avviso) {
     if let Some(logo) = &a.logo {
         c.image(logo, LOGO_X, LOGO_Y, LOGO_SIDE, LOGO_SIDE);
     }
-    pagopa_logo(c);
+    pagopa_logo(c, a);
     c.line(LEFT, HEADER_BOTTOM, RIGHT, HEADER_BOTTOM, 0.3, RULE);
 }
 
@@ -298,21 +316,21 @@ fn territory_text(a: &Avviso) -> String {
 
 /// 3.1 "Importo e scadenza" and 3.2 "Dove pagare".
 fn how_much_where(c: &mut Canvas, a: &Avviso) {
-    c.text(Face::Bold, 7.0, LEFT, 81.0, BLUE, t::HOW_MUCH);
+    let title = if a.options().any(|(o, _)| o.due_date.is_some()) {
+        t::HOW_MUCH
+    } else {
+        t::HOW_MUCH_NO_DATE
+    };
+    c.text(Face::Bold, 7.0, LEFT, 81.0, BLUE, title);
     let n = a.installments.len();
     let mut y = 90.0;
     if let Some(s) = &a.single {
         let amount = format!("{} {}", euro(s), t::EURO);
         c.text(Face::Bold, 16.0, LEFT, y, TEXT, &amount);
         let w = c.width(Face::Bold, 16.0, &amount);
-        c.text(
-            Face::Regular,
-            9.0,
-            LEFT + w + 2.0,
-            y,
-            TEXT,
-            &format!("{} {}", t::BY, date(s)),
-        );
+        if let Some(by) = by(s) {
+            c.text(Face::Regular, 9.0, LEFT + w + 2.0, y, TEXT, &by);
+        }
         y += 6.0;
         if n > 0 {
             c.fit(
@@ -375,14 +393,9 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
     c.rect(LEFT, y0, RIGHT - LEFT, SINGLE_H, LIGHT);
     c.text(Face::Bold, 9.0, INNER, y0 + 7.0, TEXT, t::SINGLE);
     let w = c.width(Face::Bold, 9.0, t::SINGLE);
-    c.text(
-        Face::Regular,
-        8.0,
-        INNER + w + 2.0,
-        y0 + 7.0,
-        TEXT,
-        &format!("{} {}", t::BY, date(o)),
-    );
+    if let Some(by) = by(o) {
+        c.text(Face::Regular, 8.0, INNER + w + 2.0, y0 + 7.0, TEXT, &by);
+    }
     symbol(c, qr, INNER + 3.0, y0 + 14.0);
     c.paragraph(
         Face::Regular,
@@ -453,18 +466,25 @@ fn single_block(c: &mut Canvas, a: &Avviso, o: &PaymentOption, qr: &Symbol, y0: 
 
 /// The bollettino's title row ("BOLLETTINO POSTALE PA", the BancoPosta mark, and on the
 /// right `right`) and the line on where it is paid.
-fn postal_title(c: &mut Canvas, y0: f32, right: Option<&str>) {
+fn postal_title(c: &mut Canvas, a: &Avviso, y0: f32, right: Option<&str>) {
     c.line(LEFT, y0, RIGHT, y0, 0.3, RULE);
     c.text(Face::Bold, 9.0, INNER, y0 + 7.0, POSTE, t::POSTAL);
     let w = c.width(Face::Bold, 9.0, t::POSTAL);
-    c.text(
-        Face::Bold,
-        9.0,
-        INNER + w + 6.0,
-        y0 + 7.0,
-        POSTE,
-        "BancoPosta",
-    );
+    match &a.poste_logo {
+        Some(mark) => {
+            let (mw, mh) = POSTE_MARK;
+            // Resting against the left of its box, as the word it replaces.
+            c.image_left(mark, INNER + w + 6.0, y0 + 2.5, mw, mh);
+        }
+        None => c.text(
+            Face::Bold,
+            9.0,
+            INNER + w + 6.0,
+            y0 + 7.0,
+            POSTE,
+            "BancoPosta",
+        ),
+    }
     if let Some(r) = right {
         c.text_right(Face::Bold, 9.0, RIGHT - 4.0, y0 + 7.0, POSTE, r);
     }
@@ -499,8 +519,11 @@ fn postal_account(c: &mut Canvas, a: &Avviso, y: f32) {
 /// Bollettino Postale PA of the single payment.
 fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0: f32) {
     let Some(p) = &a.creditor.postal else { return };
-    let right = format!("{} {} {}", t::SINGLE, t::BY, date(o));
-    postal_title(c, y0, Some(&right));
+    let right = match by(o) {
+        Some(by) => format!("{} {by}", t::SINGLE),
+        None => t::SINGLE.to_owned(),
+    };
+    postal_title(c, a, y0, Some(&right));
     postal_account(c, a, y0 + 18.0);
     symbol(c, dm, INNER + 1.0, y0 + 24.0);
     let x = 55.0;
@@ -603,14 +626,9 @@ fn group_block(
         let title = t::rate(first + i + 1);
         c.text(Face::Bold, 9.0, cx, y0 + 31.0, TEXT, &title);
         let w = c.width(Face::Bold, 9.0, &title);
-        c.text(
-            Face::Regular,
-            7.5,
-            cx + w + 2.0,
-            y0 + 31.0,
-            TEXT,
-            &format!("{} {}", t::BY, date(o)),
-        );
+        if let Some(by) = by(o) {
+            c.text(Face::Regular, 7.5, cx + w + 2.0, y0 + 31.0, TEXT, &by);
+        }
         symbol(c, qr, cx + 3.0, y0 + 37.0);
         c.text(Face::Regular, 7.0, cx, y0 + 67.0, TEXT, t::EURO);
         c.text(Face::Bold, 11.0, cx + 7.0, y0 + 67.0, TEXT, &euro(o));
@@ -639,7 +657,7 @@ fn postal_group(
     y0: f32,
 ) {
     let Some(p) = &a.creditor.postal else { return };
-    postal_title(c, y0, None);
+    postal_title(c, a, y0, None);
     postal_account(c, a, y0 + 17.0);
     let one = |c: &mut Canvas, x: f32, y: f32, w: f32, label: &str, value: &str| {
         c.text(Face::Regular, 7.0, x, y, POSTE, label);
@@ -665,14 +683,9 @@ fn postal_group(
         let title = t::rate(first + i + 1);
         c.text(Face::Bold, 9.0, cx, y0 + 33.0, POSTE, &title);
         let w = c.width(Face::Bold, 9.0, &title);
-        c.text(
-            Face::Regular,
-            7.5,
-            cx + w + 2.0,
-            y0 + 33.0,
-            POSTE,
-            &format!("{} {}", t::BY, date(o)),
-        );
+        if let Some(by) = by(o) {
+            c.text(Face::Regular, 7.5, cx + w + 2.0, y0 + 33.0, POSTE, &by);
+        }
         symbol(c, dm, cx + 1.0, y0 + 36.0);
         let y = y0 + 36.0 + symbol_height(dm) + 4.5;
         c.text(Face::Regular, 7.0, cx, y, POSTE, t::EURO);
@@ -757,6 +770,193 @@ fn check_texts(c: &Canvas, a: &Avviso) -> Result<(), AvvisoError> {
     Ok(())
 }
 
+/// Top of the installments' grid of the variant "molte rate" on the first page.
+const MANY_FIRST_TOP: f32 = 126.0;
+/// Top of the grid (or of the bollettini) on the later pages.
+const NEXT_TOP: f32 = 59.0;
+/// Lowest point of the content (10 mm margin).
+const PAGE_BOTTOM: f32 = 287.0;
+/// The band with the data the installments share.
+const MANY_BAND_H: f32 = 30.0;
+/// One installment of the grid.
+const MANY_CELL_H: f32 = 43.0;
+/// Installments a row of the grid.
+const MANY_COLS: usize = 3;
+/// One group of three bollettini (title, account, shared data, three Data Matrix, amounts,
+/// codes, authorisation) with the space after it.
+const POSTAL_GROUP_H: f32 = 86.0;
+
+/// Where the variant "Avviso con molte rate" puts the installments (0-based ranges).
+pub(crate) struct ManyPlan {
+    /// Each page of the grid: its installments and the top of its band.
+    pub(crate) grid: Vec<(std::ops::Range<usize>, f32)>,
+    /// Whether the first grid is on the first page (no single payment).
+    pub(crate) grid_on_first: bool,
+    /// Each page of bollettini: its groups of three installments.
+    pub(crate) postal: Vec<Vec<std::ops::Range<usize>>>,
+}
+
+impl ManyPlan {
+    pub(crate) fn page_count(&self) -> usize {
+        1 + self.grid.len() - usize::from(self.grid_on_first) + self.postal.len()
+    }
+}
+
+/// Rows of the grid that fit under `top`.
+fn rows_fitting(top: f32) -> usize {
+    let rows = ((PAGE_BOTTOM - top - MANY_BAND_H) / MANY_CELL_H).floor();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let rows = rows.max(1.0) as usize;
+    rows
+}
+
+pub(crate) fn many_plan(a: &Avviso) -> ManyPlan {
+    let n = a.installments.len();
+    let grid_on_first = a.single.is_none();
+    let mut grid = Vec::new();
+    let mut at = 0;
+    let mut top = if grid_on_first {
+        MANY_FIRST_TOP
+    } else {
+        NEXT_TOP
+    };
+    while at < n {
+        let take = (rows_fitting(top) * MANY_COLS).min(n - at);
+        grid.push((at..at + take, top));
+        at += take;
+        top = NEXT_TOP;
+    }
+    let mut postal = Vec::new();
+    if a.creditor.postal.is_some() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let per_page = (((PAGE_BOTTOM - NEXT_TOP) / POSTAL_GROUP_H).floor().max(1.0)) as usize;
+        let groups: Vec<_> = (0..n)
+            .step_by(MANY_COLS)
+            .map(|i| i..(i + MANY_COLS).min(n))
+            .collect();
+        for page in groups.chunks(per_page) {
+            postal.push(page.to_vec());
+        }
+    }
+    ManyPlan {
+        grid,
+        grid_on_first,
+        postal,
+    }
+}
+
+/// The grid of the variant "molte rate": the shared data (creditor, subject, recipient, CBILL,
+/// creditor's fiscal code, the QR instruction), then three installments a row, each with its
+/// title and due date, QR code, amount and notice code. `first` is the 0-based number of the
+/// first installment.
+fn many_block(
+    c: &mut Canvas,
+    a: &Avviso,
+    rates: &[PaymentOption],
+    qrs: &[Symbol],
+    first: usize,
+    y0: f32,
+) {
+    let rows = rates.len().div_ceil(MANY_COLS);
+    #[allow(clippy::cast_precision_loss)]
+    let h = MANY_BAND_H + rows as f32 * MANY_CELL_H - 3.0;
+    c.rect(LEFT, y0, RIGHT - LEFT, h, LIGHT);
+    let cr = &a.creditor;
+    let one = |c: &mut Canvas, x: f32, y: f32, w: f32, label: &str, value: &str| {
+        c.text(Face::Regular, 7.0, x, y, TEXT, label);
+        c.fit(Face::Bold, 8.5, x, y + 4.2, w, 1, TEXT, value);
+    };
+    one(c, INNER, y0 + 6.0, 88.0, t::L_CREDITOR, &cr.name);
+    one(c, 105.0, y0 + 6.0, 93.0, t::L_SUBJECT, &a.subject);
+    one(c, INNER, y0 + 15.0, 88.0, t::L_DEBTOR, &a.debtor.name);
+    one(c, 105.0, y0 + 15.0, 40.0, t::L_CBILL_SHORT, &cr.cbill);
+    one(
+        c,
+        150.0,
+        y0 + 15.0,
+        48.0,
+        t::L_CF_SHORT,
+        cr.fiscal_code.as_str(),
+    );
+    c.fit(
+        Face::Regular,
+        6.5,
+        INNER,
+        y0 + 25.0,
+        182.0,
+        1,
+        TEXT,
+        t::QR_RATES,
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let col_w = (RIGHT - INNER) / MANY_COLS as f32;
+    for (i, (o, qr)) in rates.iter().zip(qrs).enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let cx = INNER + (i % MANY_COLS) as f32 * col_w;
+        #[allow(clippy::cast_precision_loss)]
+        let cy = y0 + MANY_BAND_H + (i / MANY_COLS) as f32 * MANY_CELL_H;
+        let title = t::rate(first + i + 1);
+        c.text(Face::Bold, 9.0, cx, cy + 4.0, TEXT, &title);
+        let w = c.width(Face::Bold, 9.0, &title);
+        if let Some(by) = by(o) {
+            c.text(Face::Regular, 7.5, cx + w + 2.0, cy + 4.0, TEXT, &by);
+        }
+        symbol(c, qr, cx + 3.0, cy + 9.0);
+        let tx = cx + 32.5;
+        let tw = col_w - 34.0;
+        c.text(Face::Regular, 7.0, tx, cy + 13.0, TEXT, t::EURO);
+        c.fit(Face::Bold, 11.0, tx, cy + 18.0, tw, 1, TEXT, &euro(o));
+        c.text(Face::Regular, 7.0, tx, cy + 26.0, TEXT, t::L_NOTICE_SHORT);
+        c.fit(
+            Face::Bold,
+            8.5,
+            tx,
+            cy + 30.2,
+            tw,
+            1,
+            TEXT,
+            &o.notice.to_print_format(),
+        );
+    }
+}
+
+/// The pages of the variant "molte rate", after the first page's general information (and
+/// the single payment with its bollettino, when offered).
+fn render_many(c: &mut Canvas, a: &Avviso, syms: &Symbols) {
+    let plan = many_plan(a);
+    let offset = usize::from(a.single.is_some());
+    for (k, (range, top)) in plan.grid.iter().enumerate() {
+        if k > 0 || !plan.grid_on_first {
+            c.new_page();
+            header(c, a);
+            short_parties(c, a);
+            payment_title(c, 56.0);
+        }
+        let qrs = &syms.qr[offset + range.start..offset + range.end];
+        many_block(c, a, &a.installments[range.clone()], qrs, range.start, *top);
+    }
+    for page in &plan.postal {
+        c.new_page();
+        header(c, a);
+        short_parties(c, a);
+        payment_title(c, 56.0);
+        let mut y = NEXT_TOP;
+        for group in page {
+            let dms = &syms.dm[offset + group.start..offset + group.end];
+            postal_group(
+                c,
+                a,
+                &a.installments[group.clone()],
+                dms,
+                group.start,
+                MANY_COLS,
+                y,
+            );
+            y += POSTAL_GROUP_H;
+        }
+    }
+}
+
 /// The Data Matrix is printed 25 × 25 mm (guide, Bollettino Postale PA, `<data_matrix>`).
 const DM_SIZE_MM: f64 = 25.0;
 
@@ -787,17 +987,24 @@ pub(crate) fn render(a: &Avviso) -> Result<Vec<u8>, AvvisoError> {
     payment_title(&mut c, 123.0);
     let y0 = 126.0;
     let mut groups = a.installments.chunks(k.max(1)).enumerate().peekable();
+    let many = a.installment_layout() == InstallmentLayout::Many;
     if let Some(s) = &a.single {
         single_block(&mut c, a, s, &syms.qr[0], y0);
         if postal {
             postal_single(&mut c, a, s, &syms.dm[0], y0 + SINGLE_H + 4.0);
         }
+    } else if many {
+        // The first grid goes on this page (render_many).
     } else if let Some((_, group)) = groups.next() {
         let n = group.len();
         group_block(&mut c, a, group, &syms.qr[..n], 0, k, y0);
         if postal {
             postal_group(&mut c, a, group, &syms.dm[..n], 0, k, y0 + GROUP_H + 4.0);
         }
+    }
+    if many {
+        render_many(&mut c, a, &syms);
+        return finish(c, a, postal);
     }
     for (g, group) in groups {
         let first = g * k;
@@ -819,5 +1026,17 @@ pub(crate) fn render(a: &Avviso) -> Result<Vec<u8>, AvvisoError> {
             );
         }
     }
-    c.finish(&a.subject)
+    finish(c, a, postal)
+}
+
+/// Writes the PDF; its keywords name the marks drawn as stand-ins.
+fn finish(c: Canvas, a: &Avviso, postal: bool) -> Result<Vec<u8>, AvvisoError> {
+    let mut stand_ins = Vec::new();
+    if a.pagopa_logo.is_none() {
+        stand_ins.push("logo pagoPA: disegno sostitutivo, non il file ufficiale");
+    }
+    if postal && a.poste_logo.is_none() {
+        stand_ins.push("marchio BancoPosta: testo sostitutivo, non il file ufficiale");
+    }
+    c.finish(&a.subject, &stand_ins.join("; "))
 }

@@ -26,8 +26,23 @@
 //! The PDF is written with `pdf-writer` (typst's low-level writer: no C, few dependencies) and
 //! fonts are subset with `subsetter`.
 //!
-//! Not drawn: the guide's variants (notice with many installments, without due date, traffic
-//! fines, other languages) and the alternative text for public service operators.
+//! Variants of the guide's Allegato 1: "Avviso senza scadenza" (an option without `due_date`
+//! loses its "entro il" block; with no due date at all the title is "QUANTO PAGARE?"), and
+//! "Avviso con molte rate" ([`InstallmentLayout::Many`], for more than
+//! [`MAX_BASE_INSTALLMENTS`] installments, or from 9 with [`Avviso::with_many_installments`]):
+//! the rates in a grid of three a row, as many rows as the page holds and further pages for
+//! the rest, then, with a postal account, their Bollettini Postali PA in the bollettino's
+//! layout for multiples of 3, two groups a page; up to [`MAX_INSTALLMENTS`] (GPD's 100).
+//!
+//! Marks: pagoPA's logo and Poste's BancoPosta mark are artwork the project does not ship.
+//! The creditor passes the files pagoPA and Poste distribute (PNG or JPEG) with
+//! [`Avviso::with_pagopa_logo`] (the header's 28 × 14 mm pagoPA area) and
+//! [`Avviso::with_poste_logo`] (30 × 6 mm after each bollettino's title); without them a
+//! drawn stand-in (a pagoPA-blue box with the name; the word "BancoPosta") is printed and the
+//! PDF's `Keywords` say which marks are stand-ins.
+//!
+//! Not drawn: the variants for traffic fines and other languages, and the alternative text
+//! for public service operators.
 //!
 //! ```
 //! use pagopa::avviso::Avviso;
@@ -61,9 +76,10 @@ mod pdf;
 pub use error::{AvvisoError, TextProblem};
 pub use logo::{Logo, LogoProblem, MAX_LOGO_BYTES, MAX_LOGO_PIXELS};
 pub use model::{
-    Avviso, AvvisoInput, Creditor, CreditorInput, Debtor, DebtorInput, MAX_CREDITOR_NAME,
-    MAX_DEBTOR_NAME, MAX_INSTALLMENTS, MAX_LINE, MAX_PHYSICAL_CHANNEL, MAX_POSTAL_HOLDER,
-    MAX_SUBJECT, OnlineChannel, OptionInput, PaymentOption, Postal, PostalInput,
+    Avviso, AvvisoInput, Creditor, CreditorInput, Debtor, DebtorInput, InstallmentLayout,
+    MAX_BASE_INSTALLMENTS, MAX_CREDITOR_NAME, MAX_DEBTOR_NAME, MAX_INSTALLMENTS, MAX_LINE,
+    MAX_PHYSICAL_CHANNEL, MAX_POSTAL_HOLDER, MAX_SUBJECT, MIN_MANY_INSTALLMENTS, OnlineChannel,
+    OptionInput, PaymentOption, Postal, PostalInput,
 };
 
 impl Avviso {

@@ -9,10 +9,25 @@ use super::logo::Logo;
 use crate::codes::NoticeNumber;
 use crate::notice::{MAX_QR_CENTS, PostalAccount, PosteDataMatrix, QrPayload};
 
-/// Most installments the layout takes: the guide's base model groups them by 2 or 3 per page;
-/// from 9 up it recommends its "avviso con molte rate" variant, and pagoPA's own print service
-/// takes 2..9 with the base model.
-pub const MAX_INSTALLMENTS: usize = 9;
+/// Most installments of the guide's base model ("Rate multiple", grouped by 2 or 3 per page);
+/// more are drawn with the variant "Avviso con molte rate" (which the guide keeps for 9 rates
+/// or more: [`Avviso::with_many_installments`] asks for it at 9).
+pub const MAX_BASE_INSTALLMENTS: usize = 9;
+/// Fewest installments of the variant "Avviso con molte rate" ("minimo 9").
+pub const MIN_MANY_INSTALLMENTS: usize = 9;
+/// Most installments of a notice: GPD's 100 installments of an option.
+pub const MAX_INSTALLMENTS: usize = 100;
+
+/// How the installments are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallmentLayout {
+    /// The base model: groups of 2 or 3 installments, one group (with its bollettino) a page.
+    Base,
+    /// The variant "Avviso con molte rate": a grid of three installments a row, as many rows
+    /// as a page holds, then, with a postal account, their Bollettini Postali PA in the
+    /// bollettino's layout for multiples of 3, two groups a page.
+    Many,
+}
 
 /// Longest subject (`AVVISO.OGGETTO`): 90 characters.
 pub const MAX_SUBJECT: usize = 90;
@@ -135,8 +150,10 @@ pub struct OptionInput {
     pub notice_number: String,
     /// Amount in euro cents.
     pub amount_cents: u64,
-    /// Due date, `YYYY-MM-DD`.
-    pub due_date: String,
+    /// Due date, `YYYY-MM-DD`; `None` (or absent in JSON) when the option has none: its
+    /// "entro il" is left out (the guide's variant "Avviso senza scadenza").
+    #[serde(default)]
+    pub due_date: Option<String>,
 }
 
 /// A checked creditor.
@@ -189,8 +206,8 @@ pub struct PaymentOption {
     pub notice: NoticeNumber,
     /// Amount (1 cent to 999 999 999.99 euro).
     pub amount: Amount,
-    /// Due date.
-    pub due_date: NaiveDate,
+    /// Due date, if the option has one.
+    pub due_date: Option<NaiveDate>,
 }
 
 /// A checked payment notice, ready to be drawn with [`Avviso::to_pdf`].
@@ -223,6 +240,16 @@ pub struct Avviso {
     pub installments: Vec<PaymentOption>,
     /// The creditor's logo (`ENTE.LOGO`), if given with [`Avviso::with_logo`].
     pub logo: Option<Logo>,
+    /// pagoPA's logo as distributed by pagoPA (the guide's "Elementi grafici"), if given with
+    /// [`Avviso::with_pagopa_logo`]; without it a drawn stand-in is printed and the PDF's
+    /// keywords say so.
+    pub pagopa_logo: Option<Logo>,
+    /// The BancoPosta mark of the Bollettino Postale PA as distributed by Poste Italiane, if
+    /// given with [`Avviso::with_poste_logo`]; without it the word "BancoPosta" is printed and
+    /// the PDF's keywords say so.
+    pub poste_logo: Option<Logo>,
+    /// The variant "Avviso con molte rate" asked for with 9 installments.
+    many: bool,
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<String, AvvisoError> {
@@ -270,13 +297,18 @@ fn option(field: &str, o: &OptionInput) -> Result<PaymentOption, AvvisoError> {
             cents: o.amount_cents,
         });
     }
-    let due_date = NaiveDate::parse_from_str(o.due_date.trim(), "%Y-%m-%d")
-        .ok()
-        .filter(|_| o.due_date.trim().len() == 10)
-        .ok_or_else(|| AvvisoError::Date {
-            field: format!("{field}.due_date"),
-            found: o.due_date.clone(),
-        })?;
+    let due_date = match &o.due_date {
+        None => None,
+        Some(d) => Some(
+            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|_| d.trim().len() == 10)
+                .ok_or_else(|| AvvisoError::Date {
+                    field: format!("{field}.due_date"),
+                    found: d.clone(),
+                })?,
+        ),
+    };
     Ok(PaymentOption {
         notice,
         amount: Amount::from_cents(o.amount_cents),
@@ -392,6 +424,9 @@ impl TryFrom<&AvvisoInput> for Avviso {
             single,
             installments,
             logo: None,
+            pagopa_logo: None,
+            poste_logo: None,
+            many: false,
         };
         // Every Data Matrix must be encodable: fail here, naming the option, not while drawing.
         avviso.data_matrices()?;
@@ -408,6 +443,54 @@ impl Avviso {
     pub fn with_logo(mut self, image: &[u8]) -> Result<Self, AvvisoError> {
         self.logo = Some(Logo::parse(image).map_err(AvvisoError::Logo)?);
         Ok(self)
+    }
+
+    /// The same notice with pagoPA's own logo file (PNG or JPEG, e.g. from the guide's
+    /// "Elementi grafici" archive) in the header's pagoPA area (28 × 14 mm, top right corner),
+    /// instead of the drawn stand-in.
+    ///
+    /// # Errors
+    /// [`AvvisoError::Logo`] when the image is not a PNG or JPEG that can be embedded.
+    pub fn with_pagopa_logo(mut self, image: &[u8]) -> Result<Self, AvvisoError> {
+        self.pagopa_logo = Some(Logo::parse(image).map_err(AvvisoError::Logo)?);
+        Ok(self)
+    }
+
+    /// The same notice with Poste Italiane's BancoPosta mark file (PNG or JPEG) in the title
+    /// row of each Bollettino Postale PA (30 × 6 mm, after the title), instead of the word.
+    ///
+    /// # Errors
+    /// [`AvvisoError::Logo`] when the image is not a PNG or JPEG that can be embedded.
+    pub fn with_poste_logo(mut self, image: &[u8]) -> Result<Self, AvvisoError> {
+        self.poste_logo = Some(Logo::parse(image).map_err(AvvisoError::Logo)?);
+        Ok(self)
+    }
+
+    /// The same notice drawn with the variant "Avviso con molte rate", which the guide allows
+    /// from 9 installments (more than [`MAX_BASE_INSTALLMENTS`] always use it).
+    ///
+    /// # Errors
+    /// [`AvvisoError::ManyInstallments`] with fewer than [`MIN_MANY_INSTALLMENTS`].
+    pub fn with_many_installments(mut self) -> Result<Self, AvvisoError> {
+        if self.installments.len() < MIN_MANY_INSTALLMENTS {
+            return Err(AvvisoError::ManyInstallments {
+                found: self.installments.len(),
+                min: MIN_MANY_INSTALLMENTS,
+            });
+        }
+        self.many = true;
+        Ok(self)
+    }
+
+    /// The layout of the installments: [`InstallmentLayout::Many`] above
+    /// [`MAX_BASE_INSTALLMENTS`] or when asked with [`Avviso::with_many_installments`].
+    #[must_use]
+    pub fn installment_layout(&self) -> InstallmentLayout {
+        if self.many || self.installments.len() > MAX_BASE_INSTALLMENTS {
+            InstallmentLayout::Many
+        } else {
+            InstallmentLayout::Base
+        }
     }
 
     /// Reads and checks a notice from its JSON form ([`AvvisoInput`]).
@@ -492,7 +575,7 @@ impl Avviso {
             .collect()
     }
 
-    /// How many installments share one page: 3 when their number is a multiple of 3, else 2
+    /// How many installments share one page in the base model: 3 when their number is a multiple of 3, else 2
     /// when it is even, else 3 (the guide lets either layout repeat on a page; never mixed).
     #[must_use]
     pub fn installments_per_page(&self) -> usize {
@@ -506,11 +589,14 @@ impl Avviso {
         }
     }
 
-    /// Pages of the PDF: one for the single payment (with the notice's general information),
-    /// then one per group of installments; without a single payment, the first group goes on
-    /// the first page.
+    /// Pages of the PDF. Base model: one for the single payment (with the notice's general
+    /// information), then one per group of installments; without a single payment, the first
+    /// group goes on the first page. Variant "molte rate": see [`InstallmentLayout::Many`].
     #[must_use]
     pub fn page_count(&self) -> usize {
+        if self.installment_layout() == InstallmentLayout::Many {
+            return super::layout::many_plan(self).page_count();
+        }
         let groups = self
             .installments
             .len()

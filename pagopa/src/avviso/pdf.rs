@@ -281,6 +281,15 @@ impl Canvas {
     /// keeping its proportions and resting against the box's top right corner (the guide's
     /// rule for a horizontal creditor logo).
     pub(crate) fn image(&mut self, logo: &Logo, x: f32, y: f32, w: f32, h: f32) {
+        self.place(logo, x, y, w, h, true);
+    }
+
+    /// As [`Canvas::image`], resting against the box's top left corner.
+    pub(crate) fn image_left(&mut self, logo: &Logo, x: f32, y: f32, w: f32, h: f32) {
+        self.place(logo, x, y, w, h, false);
+    }
+
+    fn place(&mut self, logo: &Logo, x: f32, y: f32, w: f32, h: f32, right: bool) {
         #[allow(clippy::cast_precision_loss)]
         let ratio = logo.width() as f32 / logo.height() as f32;
         let (iw, ih) = if ratio >= w / h {
@@ -297,7 +306,7 @@ impl Canvas {
         };
         self.push(Op::Image {
             index,
-            x: x + w - iw,
+            x: if right { x + w - iw } else { x },
             y,
             w: iw,
             h: ih,
@@ -321,8 +330,8 @@ impl Canvas {
         });
     }
 
-    /// Writes the document.
-    pub(crate) fn finish(self, title: &str) -> Result<Vec<u8>, AvvisoError> {
+    /// Writes the document; `keywords` (when not empty) go to the document information.
+    pub(crate) fn finish(self, title: &str, keywords: &str) -> Result<Vec<u8>, AvvisoError> {
         let mut next = Ref::new(1);
         let mut alloc = || next.bump();
         let catalog_id = alloc();
@@ -336,9 +345,13 @@ impl Canvas {
         pdf.pages(tree_id)
             .kids(page_ids.iter().map(|(p, _)| *p))
             .count(i32::try_from(page_ids.len()).unwrap_or(i32::MAX));
-        pdf.document_info(info_id)
-            .title(pdf_writer::TextStr(title))
+        let mut info = pdf.document_info(info_id);
+        info.title(pdf_writer::TextStr(title))
             .producer(pdf_writer::TextStr("pagopa (pa-rs)"));
+        if !keywords.is_empty() {
+            info.keywords(pdf_writer::TextStr(keywords));
+        }
+        info.finish();
 
         // Fonts: subset each face to the glyphs used, renumbered from 1 (0 is .notdef).
         let mut remaps = Vec::new();

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pagopa::avviso::{
-    Avviso, AvvisoError, LogoProblem, MAX_INSTALLMENTS, MAX_LOGO_BYTES, MAX_LOGO_PIXELS,
-    TextProblem,
+    Avviso, AvvisoError, InstallmentLayout, LogoProblem, MAX_INSTALLMENTS, MAX_LOGO_BYTES,
+    MAX_LOGO_PIXELS, TextProblem,
 };
 use pagopa::{CodeError, PayloadError};
 use serde_json::{Value, json};
@@ -364,7 +364,7 @@ fn check_installment_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::
             let o = &a.installments[i];
             let code = o.notice.to_print_format();
             let amount = format!("{},{:02}", o.amount.cents() / 100, o.amount.cents() % 100);
-            let due = o.due_date.format("%d/%m/%Y").to_string();
+            let due = o.due_date.unwrap().format("%d/%m/%Y").to_string();
             let title = format!("RATA {} entro il {due}", i + 1);
             assert_all(&text, &[&title, &code, &amount], &format!("page {page}"));
             let copies = if a.creditor.postal.is_some() { 2 } else { 1 };
@@ -575,11 +575,6 @@ fn invalid_input_gives_typed_errors() {
     assert!(matches!(
         error_of(&v),
         AvvisoError::InstallmentCount { found: 1, .. }
-    ));
-    let v = base(MAX_INSTALLMENTS + 1, false, false);
-    assert!(matches!(
-        error_of(&v),
-        AvvisoError::InstallmentCount { found: 10, max: 9 }
     ));
     let v = base(0, false, false);
     assert!(matches!(error_of(&v), AvvisoError::NoPaymentOption));
@@ -1104,4 +1099,378 @@ fn bad_logos_give_typed_errors() {
         (logo.width(), logo.height(), logo.is_jpeg()),
         (10, 10, true)
     );
+}
+
+/// The base notice without any due date.
+fn without_dates(mut v: Value) -> Value {
+    if let Some(s) = v["single"].as_object_mut() {
+        s.remove("due_date");
+    }
+    for r in v["installments"].as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("due_date");
+    }
+    v
+}
+
+#[test]
+fn notice_without_due_date_follows_the_variant_avviso_senza_scadenza() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = avviso(&without_dates(base(3, true, true)));
+    assert!(a.single.as_ref().unwrap().due_date.is_none());
+    assert_eq!(a.page_count(), 2);
+    let pdf = write_pdf(dir.path(), &a);
+    if let Some(text) = flat_text(&pdf, 1) {
+        // "Modifica l'intestazione in Quanto pagare?", "Rimuovi il blocco entro il".
+        assert!(text.contains("QUANTO PAGARE?"), "{text}");
+        assert!(!text.contains("QUANTO E QUANDO"), "{text}");
+        assert!(!text.contains("entro il"), "{text}");
+        assert_all(
+            &text,
+            &[
+                "123.456,78 Euro",
+                "Puoi pagare per intero o in 3 rate",
+                "RATA UNICA",
+                "BOLLETTINO POSTALE PA",
+                "3010 0000 0000 0001 44",
+            ],
+            "senza scadenza",
+        );
+    }
+    if let Some(text) = flat_text(&pdf, 2) {
+        assert!(!text.contains("entro il"), "{text}");
+        assert_all(&text, &["RATA 1", "RATA 2", "RATA 3", QR_RATES], "rates");
+    }
+    // The symbols do not carry the date: they read back unchanged.
+    let Some(png) = raster(&pdf, 2) else { return };
+    if let Some(found) = qr_codes(&png) {
+        assert_eq!(found, sorted(a.qr_payloads()[1..].to_vec()));
+    }
+    if let Some(found) = data_matrices(&png, 3) {
+        let dms = a.data_matrices().unwrap();
+        assert_eq!(
+            found,
+            sorted(dms[1..].iter().map(|d| d.to_payload()).collect())
+        );
+    }
+
+    // Only the single payment without date: the title keeps "quando", the rates their dates.
+    let mut v = base(2, true, false);
+    v["single"].as_object_mut().unwrap().remove("due_date");
+    let pdf = write_pdf(dir.path(), &avviso(&v));
+    if let Some(text) = flat_text(&pdf, 1) {
+        assert!(text.contains("QUANTO E QUANDO PAGARE?"), "{text}");
+        assert!(!text.contains("RATA UNICA entro il"), "{text}");
+    }
+    if let Some(text) = flat_text(&pdf, 2) {
+        assert!(text.contains("RATA 1 entro il 16/03/2026"), "{text}");
+    }
+    // `null` is no date too; a wrong date is still refused.
+    let mut v = base(0, true, false);
+    v["single"]["due_date"] = Value::Null;
+    assert!(avviso(&v).single.unwrap().due_date.is_none());
+    v["single"]["due_date"] = json!("");
+    assert!(matches!(error_of(&v), AvvisoError::Date { field, .. } if field == "single.due_date"));
+}
+
+/// A notice with `n` installments numbered from notice base 100 (no single payment unless
+/// `single`).
+fn many(n: usize, single: bool, postal: bool) -> Value {
+    let mut v = base(0, single, postal);
+    let seg = pagopa::SegregationCode::new(1).unwrap();
+    v["installments"] = (0..n)
+        .map(|i| {
+            json!({
+                "notice_number": pagopa::NoticeNumber::new_aux3(seg, 100 + i as u64).unwrap().to_string(),
+                "amount_cents": 5_000 + i as u64,
+                "due_date": format!("{}-{:02}-28", 2026 + i / 12, i % 12 + 1),
+            })
+        })
+        .collect();
+    v
+}
+
+/// Checks the text, QR codes of one grid page of the variant "molte rate".
+fn check_grid_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<usize>) {
+    let offset = usize::from(a.single.is_some());
+    if let Some(text) = flat_text(pdf, page) {
+        assert_all(
+            &text,
+            &[
+                "AVVISO DI PAGAMENTO",
+                "DATI PER IL PAGAMENTO",
+                QR_RATES,
+                "Cod. CBILL",
+                "AB12C",
+            ],
+            "grid",
+        );
+        for i in rates.clone() {
+            let o = &a.installments[i];
+            let due = o.due_date.unwrap().format("%d/%m/%Y").to_string();
+            let code = o.notice.to_print_format();
+            let amount = format!("{},{:02}", o.amount.cents() / 100, o.amount.cents() % 100);
+            assert_all(
+                &text,
+                &[&format!("RATA {} entro il {due}", i + 1), &code, &amount],
+                &format!("page {page}"),
+            );
+            assert_eq!(count(&text, &code), 1, "page {page}: {code}");
+        }
+        assert_eq!(
+            count(&text, "Cod. Avviso"),
+            rates.len(),
+            "page {page}: {text}"
+        );
+        assert!(
+            !text.contains(&format!("RATA {} ", rates.end + 1)),
+            "{text}"
+        );
+        assert!(!text.contains("BOLLETTINO POSTALE PA"), "{text}");
+    }
+    let Some(png) = raster(pdf, page) else { return };
+    if let Some(found) = qr_codes(&png) {
+        let all = a.qr_payloads();
+        let expected: Vec<String> = rates.map(|i| all[offset + i].clone()).collect();
+        assert_eq!(found, sorted(expected), "page {page}");
+    }
+}
+
+/// Checks one page of bollettini of the variant "molte rate": text and Data Matrix symbols.
+fn check_postal_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<usize>) {
+    let offset = usize::from(a.single.is_some());
+    if let Some(text) = flat_text(pdf, page) {
+        assert_all(
+            &text,
+            &[
+                "BOLLETTINO POSTALE PA",
+                POSTAL_WHERE,
+                "sul C/C n. 001011136627",
+            ],
+            "bollettino",
+        );
+        assert_eq!(
+            count(&text, "BOLLETTINO POSTALE PA"),
+            rates.len().div_ceil(3),
+            "{text}"
+        );
+        for i in rates.clone() {
+            let code = a.installments[i].notice.to_print_format();
+            assert_eq!(count(&text, &code), 1, "page {page}: {code}\n{text}");
+            assert!(text.contains(&format!("RATA {} entro il", i + 1)), "{text}");
+        }
+        assert!(!text.contains("Cod. Avviso"), "no grid here: {text}");
+    }
+    let Some(png) = raster(pdf, page) else { return };
+    let dms = a.data_matrices().unwrap();
+    let expected: Vec<String> = rates
+        .clone()
+        .map(|i| dms[offset + i].to_payload())
+        .collect();
+    if let Some(found) = data_matrices(&png, expected.len()) {
+        assert_eq!(found, sorted(expected), "page {page}");
+    }
+}
+
+#[test]
+fn many_installments_use_the_variant_and_go_on_extra_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    // 14 rates, single payment, postal account: page 1 single payment and its bollettino; the
+    // grid: 12 rates on page 2, 2 on page 3; the bollettini of the rates by 3, two groups a
+    // page: pages 4 (1-6), 5 (7-12), 6 (13-14).
+    let a = avviso(&many(14, true, true));
+    assert_eq!(a.installment_layout(), InstallmentLayout::Many);
+    assert_eq!(a.page_count(), 6);
+    let pdf = write_pdf(dir.path(), &a);
+    if let Some(n) = pages(&pdf) {
+        assert_eq!(n, 6);
+    }
+    if let Some(text) = flat_text(&pdf, 1) {
+        assert_all(&text, &FIRST_PAGE_TEXTS, "fixed texts");
+        assert_all(
+            &text,
+            &[
+                "Puoi pagare per intero o in 14 rate",
+                "RATA UNICA entro il 16/04/2026",
+            ],
+            "3.1",
+        );
+        assert!(!text.contains("RATA 1 "), "{text}");
+    }
+    check_grid_page(&pdf, &a, 2, 0..12);
+    check_grid_page(&pdf, &a, 3, 12..14);
+    check_postal_page(&pdf, &a, 4, 0..6);
+    check_postal_page(&pdf, &a, 6, 12..14);
+
+    // Ten rates, no single payment, no postal account: 9 on the first page, 1 on the second.
+    let a = avviso(&many(10, false, false));
+    assert_eq!(a.page_count(), 2);
+    let pdf = write_pdf(dir.path(), &a);
+    if let Some(n) = pages(&pdf) {
+        assert_eq!(n, 2);
+    }
+    if let Some(text) = flat_text(&pdf, 1) {
+        assert_all(
+            &text,
+            &[
+                "Puoi pagare in 10 rate",
+                "Importi e scadenze sono riportati nel dettaglio di ogni singola rata.",
+            ],
+            "3.1",
+        );
+    }
+    check_grid_page(&pdf, &a, 1, 0..9);
+    check_grid_page(&pdf, &a, 2, 9..10);
+
+    // Nine rates: the base model unless the variant is asked for ("minimo 9"), then one page.
+    let nine = avviso(&many(9, false, false));
+    assert_eq!(nine.installment_layout(), InstallmentLayout::Base);
+    assert_eq!(nine.page_count(), 3);
+    let nine = nine.with_many_installments().unwrap();
+    assert_eq!(nine.page_count(), 1);
+    let pdf = write_pdf(dir.path(), &nine);
+    check_grid_page(&pdf, &nine, 1, 0..9);
+    assert!(matches!(
+        avviso(&many(8, true, false)).with_many_installments(),
+        Err(AvvisoError::ManyInstallments { found: 8, min: 9 })
+    ));
+    // GPD's limit: 100 installments.
+    assert_eq!(avviso(&many(100, false, false)).page_count(), 9);
+    assert!(matches!(
+        error_of(&many(101, false, false)),
+        AvvisoError::InstallmentCount {
+            found: 101,
+            max: MAX_INSTALLMENTS
+        }
+    ));
+}
+
+/// A `pdfimages -list` row: (page, width, height, x-ppi, y-ppi, is a mask).
+type PlacedImage = (usize, u32, u32, f64, f64, bool);
+
+fn placed_images(pdf: &Path) -> Option<Vec<PlacedImage>> {
+    let out = tool("pdfimages", &["-list", pdf.to_str().unwrap()])?;
+    let list = ok_stdout("pdfimages", &out);
+    Some(
+        list.lines()
+            .skip(2)
+            .map(|l| {
+                let c: Vec<&str> = l.split_whitespace().collect();
+                (
+                    c[0].parse().unwrap(),
+                    c[3].parse().unwrap(),
+                    c[4].parse().unwrap(),
+                    c[12].parse().unwrap(),
+                    c[13].parse().unwrap(),
+                    c[2] == "smask",
+                )
+            })
+            .collect(),
+    )
+}
+
+fn keywords(pdf: &Path) -> Option<String> {
+    let out = tool("pdfinfo", &[pdf.to_str().unwrap()])?;
+    let info = ok_stdout("pdfinfo", &out);
+    Some(
+        info.lines()
+            .find_map(|l| l.strip_prefix("Keywords:"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    )
+}
+
+#[test]
+fn official_marks_given_as_files_replace_the_stand_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stand-ins: the PDF says so.
+    let plain = write_pdf(dir.path(), &avviso(&base(3, true, true)));
+    if let Some(k) = keywords(&plain) {
+        assert!(k.contains("logo pagoPA: disegno sostitutivo"), "{k}");
+        assert!(k.contains("marchio BancoPosta: testo sostitutivo"), "{k}");
+    }
+    if let Some(blue) = mean_rgb(&plain, 174.0, 10.0, 24.0, 7.0) {
+        // The stand-in's pagoPA-blue box.
+        assert!(blue[2] > 150.0 && blue[0] < 60.0, "{blue:?}");
+    }
+    // The marks as files: a 2:1 green PNG (pagoPA, 28 x 14 mm area) and a 5:1 yellow PNG
+    // (BancoPosta, 30 x 6 mm box).
+    let logo = dir.path().join("pagopa.png");
+    image::RgbImage::from_pixel(560, 280, image::Rgb([0, 160, 60]))
+        .save(&logo)
+        .unwrap();
+    let mark = dir.path().join("poste.png");
+    image::RgbImage::from_pixel(300, 60, image::Rgb([250, 200, 0]))
+        .save(&mark)
+        .unwrap();
+    let a = avviso(&base(3, true, true))
+        .with_pagopa_logo(&std::fs::read(&logo).unwrap())
+        .unwrap()
+        .with_poste_logo(&std::fs::read(&mark).unwrap())
+        .unwrap();
+    let pdf = a.to_pdf().unwrap();
+    let path = dir.path().join("marks.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if let Some(k) = keywords(&path) {
+        assert!(k.is_empty(), "no stand-in left: {k}");
+    }
+    if let Some(list) = placed_images(&path) {
+        // Page 1: pagoPA logo, BancoPosta of the single payment; page 2: pagoPA logo,
+        // BancoPosta of the group of rates. Sizes from the pixels and poppler's ppi.
+        let mm = |px: u32, ppi: f64| f64::from(px) / ppi * 25.4;
+        let mut seen = Vec::new();
+        for (page, w, h, xppi, yppi, mask) in list {
+            assert!(!mask);
+            let (wm, hm) = (mm(w, xppi), mm(h, yppi));
+            let which = match (w, h) {
+                (560, 280) => {
+                    assert!(
+                        (wm - 28.0).abs() < 0.3 && (hm - 14.0).abs() < 0.3,
+                        "{wm} x {hm}"
+                    );
+                    "pagopa"
+                }
+                (300, 60) => {
+                    assert!(
+                        (wm - 30.0).abs() < 0.3 && (hm - 6.0).abs() < 0.3,
+                        "{wm} x {hm}"
+                    );
+                    "poste"
+                }
+                other => panic!("unexpected image {other:?}"),
+            };
+            seen.push((page, which));
+        }
+        assert_eq!(
+            seen,
+            vec![(1, "pagopa"), (1, "poste"), (2, "pagopa"), (2, "poste")]
+        );
+    }
+    // The logo fills the header's pagoPA area (x 172..200, y 5..19 mm), the mark sits after
+    // the bollettino's title (the single payment's bollettino starts at y 192 mm).
+    if let Some(green) = mean_rgb(&path, 173.0, 6.0, 26.0, 12.0) {
+        assert!(
+            green[1] > 130.0 && green[0] < 40.0 && green[2] < 90.0,
+            "{green:?}"
+        );
+    }
+    if let Some(text) = flat_text(&path, 1) {
+        assert!(!text.contains("BancoPosta"), "the word is replaced: {text}");
+        assert!(text.contains("BOLLETTINO POSTALE PA"), "{text}");
+    }
+    if let Some(yellow) = mean_rgb(&path, 66.0, 195.5, 18.0, 4.0) {
+        assert!(
+            yellow[0] > 200.0 && yellow[1] > 160.0 && yellow[2] < 60.0,
+            "{yellow:?}"
+        );
+    }
+    // A bad file is a typed error.
+    assert!(matches!(
+        avviso(&base(0, true, false)).with_pagopa_logo(b"<svg/>"),
+        Err(AvvisoError::Logo(LogoProblem::UnknownFormat))
+    ));
+    assert!(matches!(
+        avviso(&base(0, true, true)).with_poste_logo(b"GIF89a"),
+        Err(AvvisoError::Logo(LogoProblem::UnknownFormat))
+    ));
 }
