@@ -109,6 +109,18 @@ pub(crate) enum Pagopa {
         /// 30 × 30 mm logo area.
         #[arg(long)]
         logo: Option<PathBuf>,
+        /// pagoPA's logo file (PNG or JPEG) as pagoPA distributes it, drawn in the header's
+        /// 28 × 14 mm pagoPA area; without it a stand-in is drawn and the PDF's keywords say so.
+        #[arg(long)]
+        pagopa_logo: Option<PathBuf>,
+        /// Poste Italiane's BancoPosta mark (PNG or JPEG), drawn 30 × 6 mm after the title of
+        /// each Bollettino Postale PA; without it the word "BancoPosta" is printed.
+        #[arg(long)]
+        poste_logo: Option<PathBuf>,
+        /// Draw the installments with the guide's variant "Avviso con molte rate" (9 or more;
+        /// more than 9 always use it).
+        #[arg(long)]
+        molte_rate: bool,
     },
 }
 
@@ -166,7 +178,23 @@ pub(crate) fn run(cmd: Pagopa) -> ExitCode {
                 None => ExitCode::SUCCESS,
             }
         }
-        Pagopa::Avviso { input, out, logo } => avviso(&input, &out, logo.as_deref()),
+        Pagopa::Avviso {
+            input,
+            out,
+            logo,
+            pagopa_logo,
+            poste_logo,
+            molte_rate,
+        } => avviso(
+            &input,
+            &out,
+            [
+                logo.as_deref(),
+                pagopa_logo.as_deref(),
+                poste_logo.as_deref(),
+            ],
+            molte_rate,
+        ),
         Pagopa::Datamatrix {
             notice,
             creditor,
@@ -366,7 +394,8 @@ fn write_symbol(symbol: Symbol, out: &Path, scale: u32) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn avviso(input: &Path, out: &Path, logo: Option<&Path>) -> ExitCode {
+/// `logos`: the creditor's, pagoPA's and BancoPosta's image files.
+fn avviso(input: &Path, out: &Path, logos: [Option<&Path>; 3], many: bool) -> ExitCode {
     let json = if input == Path::new("-") {
         let mut s = String::new();
         if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
@@ -380,12 +409,20 @@ fn avviso(input: &Path, out: &Path, logo: Option<&Path>) -> ExitCode {
         }
     };
     let mut avviso = tri!(pagopa::avviso::Avviso::from_json(&json));
-    if let Some(path) = logo {
+    for (k, logo) in logos.into_iter().enumerate() {
+        let Some(path) = logo else { continue };
         let image = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
         };
-        avviso = tri!(avviso.with_logo(&image));
+        avviso = match k {
+            0 => tri!(avviso.with_logo(&image)),
+            1 => tri!(avviso.with_pagopa_logo(&image)),
+            _ => tri!(avviso.with_poste_logo(&image)),
+        };
+    }
+    if many {
+        avviso = tri!(avviso.with_many_installments());
     }
     let pdf = tri!(avviso.to_pdf());
     if let Err(e) = std::fs::write(out, &pdf) {
