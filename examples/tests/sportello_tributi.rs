@@ -188,3 +188,100 @@ async fn a_paid_rate_closes_the_single_payment_and_the_notice_shows_the_rates() 
     assert!(!text.contains("RATA 4"), "{text}");
     app.stop();
 }
+
+/// Two instances on one PostgreSQL database: the position created on A is the one B answers
+/// for; rata 1 paid on A closes the single payment on B; and when receipts of the single
+/// payment and of rata 2 of another citizen reach A and B at once, exactly one of them
+/// chooses the option.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_on_one_database_share_the_positions_and_their_rule() {
+    let Some(db_url) = pa_postgres::testing::fresh_database().await.unwrap() else {
+        return;
+    };
+    let start = |dir: std::path::PathBuf| {
+        let db_url = db_url.clone();
+        async move {
+            sportello::start(Config {
+                port: 0,
+                cns_port: 0,
+                data_dir: dir,
+                database_url: Some(db_url),
+                ..Config::default()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = start(da.path().to_owned()).await;
+    let b = start(db.path().to_owned()).await;
+    let node = |app: &sportello::Running| {
+        NodeSimulator::new(
+            format!("http://{}/pagopa/paForNode", app.addr),
+            RequestIds {
+                id_pa: ENTE_CF.into(),
+                id_broker_pa: "12345678903".into(),
+                id_station: "12345678903_01".into(),
+            },
+        )
+    };
+    let qr = |n: &str| QrCode {
+        fiscal_code: ENTE_CF.parse().unwrap(),
+        notice_number: n.parse().unwrap(),
+    };
+    let (node_a, node_b) = (node(&a), node(&b));
+
+    let on_a = spid_login(&a.base_url, GIULIA, "Giulia", "Bianchi").await;
+    let on_b = spid_login(&b.base_url, GIULIA, "Giulia", "Bianchi").await;
+    let pa = page(&format!("{}/tributi", a.base_url), &on_a).await;
+    let pb = page(&format!("{}/tributi", b.base_url), &on_b).await;
+    for id in ["opzione-unica", "rata-1", "rata-2", "rata-3"] {
+        assert_eq!(row(&pa, id).0, row(&pb, id).0, "{id}: one position");
+    }
+    let (single, rata1) = (row(&pa, "opzione-unica").0, row(&pa, "rata-1").0);
+    node_a.pay(&qr(&rata1)).await.unwrap();
+    match node_b.verify(&qr(&single)).await {
+        Err(SimulatorError::Fault(f)) => assert_eq!(f.code, FaultCode::PagamentoDuplicato),
+        other => panic!("{other:?}"),
+    }
+    let pb = page(&format!("{}/tributi", b.base_url), &on_b).await;
+    assert_eq!(row(&pb, "rata-1").1, "PAID", "{pb}");
+    assert_eq!(row(&pb, "opzione-unica").1, "CLOSED", "{pb}");
+
+    // Another citizen: both options activated, then both receipts delivered at once.
+    let mario = spid_login(&a.base_url, "RSSMRA85T10A562S", "Mario", "Rossi").await;
+    let pm = page(&format!("{}/tributi", a.base_url), &mario).await;
+    let (single, rata2) = (row(&pm, "opzione-unica").0, row(&pm, "rata-2").0);
+    let mut receipts = Vec::new();
+    for (n, node) in [(&single, &node_a), (&rata2, &node_b)] {
+        let d = node.verify(&qr(n)).await.unwrap();
+        let data = node
+            .activate(&qr(n), d.payment_option.amount)
+            .await
+            .unwrap();
+        receipts.push(node.receipt_for(&qr(n), &data));
+    }
+    let (ra, rb) = (receipts[0].clone(), receipts[1].clone());
+    let (na, nb) = (node_a.clone(), node_b.clone());
+    let (x, y) = tokio::join!(
+        tokio::spawn(async move { na.send_receipt(&ra).await }),
+        tokio::spawn(async move { nb.send_receipt(&rb).await })
+    );
+    x.unwrap().unwrap();
+    y.unwrap().unwrap();
+    let pm = page(&format!("{}/tributi", a.base_url), &mario).await;
+    let states: Vec<String> = ["opzione-unica", "rata-1", "rata-2", "rata-3"]
+        .iter()
+        .map(|id| row(&pm, id).1)
+        .collect();
+    // Both payments count (the money arrived); the first applied closed the other option's
+    // unpaid installments, the second closed nothing.
+    let single_first = ["PAID", "CLOSED", "PAID", "CLOSED"];
+    let rate_first = ["PAID", "UNPAID", "PAID", "UNPAID"];
+    assert!(
+        states == single_first || states == rate_first,
+        "one option chose: {states:?}\n{pm}"
+    );
+    a.stop();
+    b.stop();
+}
