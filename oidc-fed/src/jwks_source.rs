@@ -156,3 +156,286 @@ impl Provider {
         Provider::from_metadata_with_jwks(&chain.subject, m, jwks)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The oracle is Python `jwcrypto` (PA_PY) signing the JWK Sets with keys openssl made;
+    //! with `CI` set a missing oracle fails.
+    use super::*;
+    use crate::chain::{FetchError, HttpResponse};
+    use crate::jose::{JoseError, SigningKey};
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    const OP: &str = "https://op.example.it";
+    const NOW: i64 = 1_800_000_000;
+
+    fn python() -> Option<String> {
+        let p = std::env::var("PA_PY").ok()?;
+        let ok = Command::new(&p)
+            .args(["-c", "import jwcrypto"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        ok.then_some(p)
+    }
+
+    fn oracle() -> Option<String> {
+        let p = python();
+        if p.is_none() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but no Python with jwcrypto (PA_PY) was found"
+            );
+            eprintln!("skipping: no Python with jwcrypto (set PA_PY)");
+        }
+        p
+    }
+
+    fn p256_pem() -> String {
+        let out = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .output()
+            .expect("openssl must be installed");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    const SIGN: &str = r#"
+import sys, json
+from jwcrypto import jwk, jws
+req = json.load(sys.stdin)
+s = jws.JWS(json.dumps(req["claims"]).encode())
+s.add_signature(jwk.JWK.from_pem(req["pem"].encode()), None,
+    json.dumps({"alg": "ES256", "kid": req["kid"], "typ": req["typ"]}))
+print(s.serialize(compact=True))
+"#;
+
+    /// jwcrypto signs `claims` with the PEM key, header kid and typ as given.
+    fn jwcrypto_sign(py: &str, pem: &str, kid: &str, typ: &str, claims: &Value) -> String {
+        let mut c = Command::new(py)
+            .args(["-c", SIGN])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let req = serde_json::json!({"pem": pem, "kid": kid, "typ": typ, "claims": claims});
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(req.to_string().as_bytes())
+            .unwrap();
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "jwcrypto failed");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    struct Keys {
+        fed_pem: String,
+        fed: SigningKey,
+        oidc_pem: String,
+        oidc: SigningKey,
+    }
+
+    fn keys() -> Keys {
+        let (fed_pem, oidc_pem) = (p256_pem(), p256_pem());
+        Keys {
+            fed: SigningKey::from_pkcs8_pem(Alg::ES256, &fed_pem).unwrap(),
+            oidc: SigningKey::from_pkcs8_pem(Alg::ES256, &oidc_pem).unwrap(),
+            fed_pem,
+            oidc_pem,
+        }
+    }
+
+    fn claims(k: &Keys) -> Value {
+        serde_json::json!({"iss": OP, "sub": OP, "iat": NOW - 10,
+            "keys": [k.oidc.public_jwk().to_json()]})
+    }
+
+    fn fed_jwks(k: &Keys) -> Jwks {
+        Jwks {
+            keys: vec![k.fed.public_jwk()],
+        }
+    }
+
+    #[test]
+    fn jwcrypto_signed_jwks_verifies_with_the_federation_keys() {
+        let Some(py) = oracle() else { return };
+        let k = keys();
+        let t = jwcrypto_sign(&py, &k.fed_pem, k.fed.kid(), SIGNED_JWKS_TYP, &claims(&k));
+        let jwks = verify_signed_jwks(&t, OP, &fed_jwks(&k), &Alg::ALL, NOW).unwrap();
+        assert_eq!(jwks.keys, vec![k.oidc.public_jwk()]);
+    }
+
+    #[test]
+    fn signed_by_a_key_outside_the_federation_jwks_is_refused() {
+        let Some(py) = oracle() else { return };
+        let k = keys();
+        // the OP's (or an attacker's) OIDC key signs its own key set
+        let t = jwcrypto_sign(&py, &k.oidc_pem, k.oidc.kid(), SIGNED_JWKS_TYP, &claims(&k));
+        assert!(matches!(
+            verify_signed_jwks(&t, OP, &fed_jwks(&k), &Alg::ALL, NOW),
+            Err(LoginError::Jose(JoseError::UnknownKid(_)))
+        ));
+        // the same, claiming the federation key's kid
+        let t = jwcrypto_sign(&py, &k.oidc_pem, k.fed.kid(), SIGNED_JWKS_TYP, &claims(&k));
+        assert!(matches!(
+            verify_signed_jwks(&t, OP, &fed_jwks(&k), &Alg::ALL, NOW),
+            Err(LoginError::Jose(JoseError::BadSignature))
+        ));
+    }
+
+    #[test]
+    fn wrong_typ_entity_or_time_is_refused() {
+        let Some(py) = oracle() else { return };
+        let k = keys();
+        let jwks = fed_jwks(&k);
+        let t = jwcrypto_sign(
+            &py,
+            &k.fed_pem,
+            k.fed.kid(),
+            "entity-statement+jwt",
+            &claims(&k),
+        );
+        assert!(matches!(
+            verify_signed_jwks(&t, OP, &jwks, &Alg::ALL, NOW),
+            Err(LoginError::Jose(JoseError::WrongTyp { .. }))
+        ));
+        let mut c = claims(&k);
+        c["iss"] = "https://other.example.it".into();
+        let t = jwcrypto_sign(&py, &k.fed_pem, k.fed.kid(), SIGNED_JWKS_TYP, &c);
+        assert!(matches!(
+            verify_signed_jwks(&t, OP, &jwks, &Alg::ALL, NOW),
+            Err(LoginError::Jwks { .. })
+        ));
+        let mut c = claims(&k);
+        c["exp"] = (NOW - 1).into();
+        let t = jwcrypto_sign(&py, &k.fed_pem, k.fed.kid(), SIGNED_JWKS_TYP, &c);
+        assert!(matches!(
+            verify_signed_jwks(&t, OP, &jwks, &Alg::ALL, NOW),
+            Err(LoginError::Jwks { .. })
+        ));
+        let mut c = claims(&k);
+        c["iat"] = (NOW + 3600).into();
+        let t = jwcrypto_sign(&py, &k.fed_pem, k.fed.kid(), SIGNED_JWKS_TYP, &c);
+        assert!(verify_signed_jwks(&t, OP, &jwks, &Alg::ALL, NOW).is_err());
+    }
+
+    /// Answers one URL with a fixed response.
+    struct One(String, HttpResponse);
+
+    #[async_trait::async_trait]
+    impl Fetcher for One {
+        async fn get(&self, url: &str) -> Result<HttpResponse, FetchError> {
+            if url == self.0 {
+                Ok(self.1.clone())
+            } else {
+                Err(FetchError {
+                    url: url.into(),
+                    reason: "unexpected".into(),
+                })
+            }
+        }
+    }
+
+    fn chain(k: &Keys, md: Value) -> TrustChain {
+        TrustChain {
+            subject: OP.into(),
+            trust_anchor: "https://ta.example.it".into(),
+            statements: Vec::new(),
+            exp: NOW + 3600,
+            metadata: serde_json::json!({"openid_provider": md})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            jwks: fed_jwks(k),
+            trust_marks: Vec::new(),
+            rejected_trust_marks: Vec::new(),
+        }
+    }
+
+    fn md(extra: Value) -> Value {
+        let mut m = serde_json::json!({"issuer": OP, "authorization_endpoint": format!("{OP}/auth"),
+            "token_endpoint": format!("{OP}/token")});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            m[k] = v;
+        }
+        m
+    }
+
+    fn answer(ct: &str, body: &str) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            content_type: Some(ct.into()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn provider_keys_from_signed_jwks_uri_and_the_attack() {
+        let Some(py) = oracle() else { return };
+        let k = keys();
+        let url = format!("{OP}/jwks.jwt");
+        let c = chain(&k, md(serde_json::json!({"signed_jwks_uri": url})));
+        let good = jwcrypto_sign(&py, &k.fed_pem, k.fed.kid(), SIGNED_JWKS_TYP, &claims(&k));
+        let f = One(url.clone(), answer("application/jwk-set+jwt", &good));
+        let p = Provider::from_chain_fetching(&c, &f, NOW).await.unwrap();
+        assert_eq!(p.jwks.keys, vec![k.oidc.public_jwk()]);
+        // signed with the OIDC key instead of a federation key: the chain's keys decide
+        let evil = jwcrypto_sign(&py, &k.oidc_pem, k.oidc.kid(), SIGNED_JWKS_TYP, &claims(&k));
+        let f = One(url.clone(), answer("application/jwk-set+jwt", &evil));
+        assert!(matches!(
+            Provider::from_chain_fetching(&c, &f, NOW).await,
+            Err(LoginError::Jose(JoseError::UnknownKid(_)))
+        ));
+        // a plain key set where a signed one is due
+        let plain = Jwks {
+            keys: vec![k.oidc.public_jwk()],
+        }
+        .to_json()
+        .to_string();
+        let f = One(url, answer("application/json", &plain));
+        assert!(matches!(
+            Provider::from_chain_fetching(&c, &f, NOW).await,
+            Err(LoginError::Jwks { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn provider_keys_from_jwks_uri_and_one_source_only() {
+        let k = keys();
+        let url = format!("{OP}/jwks.json");
+        let plain = Jwks {
+            keys: vec![k.oidc.public_jwk()],
+        }
+        .to_json()
+        .to_string();
+        let c = chain(&k, md(serde_json::json!({"jwks_uri": url})));
+        let f = One(url.clone(), answer("application/json", &plain));
+        let p = Provider::from_chain_fetching(&c, &f, NOW).await.unwrap();
+        assert_eq!(p.jwks.keys, vec![k.oidc.public_jwk()]);
+        let f = One(url.clone(), answer("text/html", &plain));
+        assert!(Provider::from_chain_fetching(&c, &f, NOW).await.is_err());
+        // two sources at once, or none
+        let both = chain(
+            &k,
+            md(
+                serde_json::json!({"jwks_uri": url, "jwks": serde_json::from_str::<Value>(&plain).unwrap()}),
+            ),
+        );
+        assert!(matches!(
+            Provider::from_chain_fetching(&both, &f, NOW).await,
+            Err(LoginError::ProviderMetadata(_))
+        ));
+        let none = chain(&k, md(serde_json::json!({})));
+        assert_eq!(
+            Provider::from_chain_fetching(&none, &f, NOW).await.err(),
+            Some(LoginError::ProviderMetadata("jwks"))
+        );
+    }
+}

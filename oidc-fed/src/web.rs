@@ -602,9 +602,17 @@ async fn login(State(w): State<OidcWeb>, Query(q): Query<HashMap<String, String>
                 ),
             );
         }
+        let title = match (
+            ops.iter().any(|o| o.scheme == Scheme::Spid),
+            ops.iter().any(|o| o.scheme == Scheme::Cie),
+        ) {
+            (true, false) => "Entra con SPID",
+            (false, true) => "Entra con CIE",
+            _ => "Entra con SPID o CIE",
+        };
         return page(
             StatusCode::OK,
-            "Entra con SPID o CIE",
+            title,
             &buttons_html(&w.path("/login"), &ops, next),
         );
     };
@@ -758,43 +766,60 @@ async fn logout(State(w): State<OidcWeb>, headers: HeaderMap) -> Response {
             ),
         );
     }
-    let default = w.inner.opts.default_next.clone();
-    let mut resp = see_other(&default);
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        w.cookie(&w.inner.opts.session_cookie, "", 0),
-    );
-    let Some(s) = w.session(&headers).await else {
-        return resp;
-    };
-    let removed = match w.inner.sessions.remove_session(&s.id).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::debug!(error = %e, "session store failure detail");
-            return internal("session store");
-        }
-    };
-    let Some(s) = removed else { return resp };
-    let t = now();
-    // The session is over here; the OP is asked to drop its tokens (the profile's logout).
-    match w.inner.providers.provider(&s.op, t).await {
-        Ok(op) => {
-            let rp = &w.inner.rp;
-            let http = &*w.inner.http;
-            let mut tokens = vec![(s.access_token.as_str(), TokenTypeHint::AccessToken)];
-            if let Some(r) = &s.refresh_token {
-                tokens.push((r.as_str(), TokenTypeHint::RefreshToken));
-            }
-            for (tok, hint) in tokens {
-                if let Err(e) = rp.revoke(&op.provider, tok, hint, http, t).await {
-                    tracing::warn!(op = %s.op, kind = error_kind(&e), "token revocation failed");
-                }
-            }
-            tracing::info!(op = %s.op, "OIDC logout");
-        }
-        Err(e) => tracing::warn!(op = %s.op, kind = error_kind(&e), "OP unknown at logout"),
+    if let Err(e) = w.end_session(&headers).await {
+        tracing::debug!(error = %e, "session store failure detail");
+        return internal("session store");
     }
+    let mut resp = see_other(&w.inner.opts.default_next);
+    resp.headers_mut()
+        .append(header::SET_COOKIE, w.clear_session_cookie());
     resp
+}
+
+impl OidcWeb {
+    /// Ends the session of the request's cookie (if it is one of this RP) and revokes its
+    /// tokens at the OP (a failed revocation is logged: the local session is over anyway).
+    /// What `/logout` does, for an application's own logout; send
+    /// [`OidcWeb::clear_session_cookie`] with the answer.
+    ///
+    /// # Errors
+    /// [`StoreError`](crate::StoreError) when the session store fails.
+    pub async fn end_session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<OidcSession>, crate::StoreError> {
+        let Some(s) = self.session(headers).await else {
+            return Ok(None);
+        };
+        let Some(s) = self.inner.sessions.remove_session(&s.id).await? else {
+            return Ok(None);
+        };
+        let t = now();
+        // The session is over here; the OP is asked to drop its tokens (the profile's logout).
+        match self.inner.providers.provider(&s.op, t).await {
+            Ok(op) => {
+                let rp = &self.inner.rp;
+                let http = &*self.inner.http;
+                let mut tokens = vec![(s.access_token.as_str(), TokenTypeHint::AccessToken)];
+                if let Some(r) = &s.refresh_token {
+                    tokens.push((r.as_str(), TokenTypeHint::RefreshToken));
+                }
+                for (tok, hint) in tokens {
+                    if let Err(e) = rp.revoke(&op.provider, tok, hint, http, t).await {
+                        tracing::warn!(op = %s.op, kind = error_kind(&e), "token revocation failed");
+                    }
+                }
+                tracing::info!(op = %s.op, "OIDC logout");
+            }
+            Err(e) => tracing::warn!(op = %s.op, kind = error_kind(&e), "OP unknown at logout"),
+        }
+        Ok(Some(s))
+    }
+
+    /// The `Set-Cookie` that removes the session cookie.
+    pub fn clear_session_cookie(&self) -> HeaderValue {
+        self.cookie(&self.inner.opts.session_cookie, "", 0)
+    }
 }
 
 /// The logged-in citizen, for handlers: `async fn page(OidcCitizen(c): OidcCitizen)`. Without
@@ -826,3 +851,6 @@ where
         Err(see_other(&l))
     }
 }
+
+#[cfg(all(test, feature = "simulator"))]
+mod tests;
