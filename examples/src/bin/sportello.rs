@@ -37,6 +37,9 @@ struct Args {
     /// The public URL when instances run behind a load balancer.
     #[arg(long)]
     public_url: Option<String>,
+    /// Also offer SPID and CIE id over OpenID Connect Federation (embedded test federation).
+    #[arg(long)]
+    oidc: bool,
 }
 
 #[tokio::main]
@@ -63,6 +66,9 @@ async fn main() -> ExitCode {
     }
     if args.public_url.is_some() {
         config.public_url = args.public_url;
+    }
+    if args.oidc {
+        config.oidc = true;
     }
     match sportello::start(config).await {
         Ok(running) => {

@@ -16,6 +16,7 @@ use spid::{
     certificate_for_key,
 };
 
+use super::oidc::OidcLogin;
 use super::{Ente, PartnerConfig, StartError, component};
 
 const SP_KEY: &[u8] = include_bytes!("../../fixtures/sportello/sp.pk8");
@@ -133,6 +134,8 @@ pub(crate) struct Login {
     pub(crate) cie_idp: cie::CieTestIdp,
     /// Requests the test IdPs received and have not answered yet, by a one-time token.
     received: Mutex<HashMap<String, (Scheme, ReceivedRequest)>>,
+    /// SPID and CIE id over OpenID Connect, when configured (`oidc`).
+    pub(crate) oidc: Option<OidcLogin>,
 }
 
 fn credentials(
@@ -159,7 +162,13 @@ impl Login {
         prefix: &str,
         partner: Option<&PartnerConfig>,
         stores: &LoginStores,
+        oidc: bool,
     ) -> Result<Login, StartError> {
+        let oidc = if oidc {
+            Some(OidcLogin::build(ente, base_url, prefix)?)
+        } else {
+            None
+        };
         let mut config = match partner {
             None => SpConfig::example_public(base_url),
             Some(p) => {
@@ -280,7 +289,47 @@ impl Login {
             cie_config: cie_config_kept,
             cie_idp,
             received: Mutex::new(HashMap::new()),
+            oidc,
         })
+    }
+
+    /// The citizen of an OIDC session of this ente's RP.
+    pub(crate) async fn oidc_citizen(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<CitizenIdentity> {
+        Some(self.oidc.as_ref()?.web.session(headers).await?.citizen)
+    }
+
+    /// The OIDC "Entra con SPID" / "Entra con CIE" buttons for the home page (empty without
+    /// OIDC).
+    pub(crate) async fn oidc_buttons(&self, next: &str) -> String {
+        match &self.oidc {
+            Some(o) => format!(
+                "<h2>Oppure con OpenID Connect</h2><div class=\"azioni\" id=\"oidc\">{}</div>",
+                o.web.buttons(Some(next)).await
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// Ends the OIDC session of the request (tokens revoked at the OP): the `Set-Cookie`
+    /// clearing its cookie, when OIDC is on.
+    pub(crate) async fn oidc_logout(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<axum::http::HeaderValue> {
+        let o = self.oidc.as_ref()?;
+        let _ = o.web.end_session(headers).await;
+        Some(o.web.clear_session_cookie())
+    }
+
+    /// The ente's routes, with `/oidc` and `/test-fed` when OIDC is on.
+    pub(crate) fn mount_oidc(&self, router: axum::Router) -> axum::Router {
+        match &self.oidc {
+            Some(o) => o.mount(router),
+            None => router,
+        }
     }
 
     /// A test IdP receives a Redirect-binding AuthnRequest; returns a one-time token.

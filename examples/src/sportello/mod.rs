@@ -16,6 +16,7 @@ mod db;
 mod html;
 mod io;
 mod login;
+mod oidc;
 mod pages;
 mod payment;
 mod protocol;
@@ -352,6 +353,9 @@ pub struct Config {
     /// How long a worker's claim on a flow or a message lasts before another instance takes
     /// it over (when the holder died), in milliseconds.
     pub lease_ms: u64,
+    /// Also offer SPID and CIE id over OpenID Connect Federation (next to SAML), against the
+    /// embedded test federation (a Trust Anchor and test OPs at `/test-fed`).
+    pub oidc: bool,
 }
 
 impl Default for Config {
@@ -370,6 +374,7 @@ impl Default for Config {
             public_url: None,
             worker_interval_ms: 1000,
             lease_ms: 30_000,
+            oidc: false,
         }
     }
 }
@@ -387,6 +392,8 @@ pub struct EnteSetup {
     pub siope: Option<SiopeEndpoint>,
     /// The partner when it is served as an aggregated entity.
     pub partner: Option<PartnerConfig>,
+    /// SPID and CIE id over OpenID Connect too ([`Config::oidc`]).
+    pub oidc: bool,
 }
 
 impl Config {
@@ -422,6 +429,7 @@ impl Config {
                 io: self.io.clone(),
                 siope: self.siope.clone(),
                 partner: self.partner.clone(),
+                oidc: self.oidc,
             }]);
         }
         let Some(partner) = &self.partner else {
@@ -468,6 +476,7 @@ impl Config {
                 io: e.io.clone(),
                 siope: e.siope.clone(),
                 partner: Some(partner.clone()),
+                oidc: self.oidc,
             });
         }
         Ok(out)

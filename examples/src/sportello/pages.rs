@@ -538,7 +538,14 @@ impl AppState {
             None => LoginStores::memory(),
         };
         let sessions = Arc::clone(&stores.sessions);
-        let login = Login::build(&ente, base_url, &prefix, setup.partner.as_ref(), &stores)?;
+        let login = Login::build(
+            &ente,
+            base_url,
+            &prefix,
+            setup.partner.as_ref(),
+            &stores,
+            setup.oidc,
+        )?;
         Ok(Parts {
             ente,
             base_url: base_url.to_owned(),
@@ -616,6 +623,9 @@ impl AppState {
     /// The logged-in citizen: a SPID session of the ente's [`spid::SpidWeb`], or a CIE / card
     /// session of the portal.
     async fn citizen(&self, headers: &HeaderMap) -> Option<CitizenIdentity> {
+        if let Some(c) = self.login.oidc_citizen(headers).await {
+            return Some(c);
+        }
         if let Some(sid) = cookie(headers, SPID_COOKIE) {
             let entity = &self.login.sp.config().entity_id;
             if let Ok(Some(s)) = self.sessions.get_session(&sid, Utc::now()).await
@@ -706,7 +716,8 @@ impl AppState {
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let spid = state.login.spid_web.router();
     let cie = state.login.cie_web.router();
-    Router::new()
+    let st = Arc::clone(&state);
+    let router = Router::new()
         .route("/", get(home))
         .route(
             "/test-idp/spid/sso",
@@ -751,7 +762,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         )
         .with_state(state)
         .nest("/spid", spid)
-        .nest("/cie", cie)
+        .nest("/cie", cie);
+    st.login.mount_oidc(router)
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -809,6 +821,7 @@ async fn home(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
 <a class="italia-it-button italia-it-button-size-m button-cie bottone" id="entra-cie" href="{}"><span class="italia-it-button-icon" aria-hidden="true">CIE</span><span class="italia-it-button-text">Entra con CIE</span></a>
 <a class="bottone" id="entra-cns" href="{}">Entra con CNS</a>
 </div>
+{}
 <p>Con la CNS (o la TS-CNS) il browser presenta il certificato della carta. Per provarlo senza
 lettore, importa nel browser la carta di prova salvata nella cartella dei dati
 (<code>carta-cns-demo.crt</code> e <code>.key</code>).</p>
@@ -822,6 +835,7 @@ lettore, importa nel browser la carta di prova salvata nella cartella dei dati
                 spid::quote_plus(&st.url("/area"))
             )),
             esc(st.cns_url.get().map_or("/", String::as_str)),
+            st.login.oidc_buttons(&st.url("/area")).await,
             esc(&st.url("/operatore")),
         ),
     ))
@@ -936,6 +950,9 @@ async fn logout(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response
         }
     }
     let mut r = st.redirect("/");
+    if let Some(clear) = st.login.oidc_logout(&headers).await {
+        r.headers_mut().append(SET_COOKIE, clear);
+    }
     for name in [COOKIE_NAME, SPID_COOKIE, CIE_SESSION_COOKIE] {
         if let Ok(v) = HeaderValue::from_str(&format!(
             "{name}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
