@@ -226,8 +226,12 @@ impl TrustChain {
 }
 
 /// Claims no statement may carry in this implementation (`crit`: we understand no extension)
-/// and claims only one kind of statement may carry (§3.2).
-fn check_claims(st: &EntityStatement, is_ec: bool) -> Result<(), ChainError> {
+/// and claims only one kind of statement may carry (§3.2). One exception, for `is_anchor`: a
+/// Trust Anchor's Entity Configuration may carry `constraints`, as the Italian SPID / CIE
+/// profile lays out (the federation's `max_path_length`; the official spid-cie-oidc Trust Anchor
+/// publishes them there). They are enforced like the constraints of the statements the Trust
+/// Anchor issues (see [`check_constraints`]), so accepting them only adds checks.
+fn check_claims(st: &EntityStatement, is_ec: bool, is_anchor: bool) -> Result<(), ChainError> {
     let bad = |claim: &str, reason| {
         Err(ChainError::Claim {
             entity: st.iss.clone(),
@@ -260,6 +264,9 @@ fn check_claims(st: &EntityStatement, is_ec: bool) -> Result<(), ChainError> {
         (&ec_only[..], "is only for Entity Configurations")
     };
     for c in forbidden {
+        if is_anchor && *c == "constraints" {
+            continue;
+        }
         if st.claims.contains_key(*c) {
             return bad(c, reason);
         }
@@ -292,13 +299,16 @@ fn name_matches(host: &str, constraint: &str) -> bool {
 
 fn check_constraints(chain: &[EntityStatement]) -> Result<(), ChainError> {
     // chain[j] for 1 <= j <= n-2 are Subordinate Statements; chain[j] is issued j levels above
-    // the subject, with j-1 intermediates between issuer and subject
+    // the subject, with j-1 intermediates between issuer and subject. chain[n-1], the Trust
+    // Anchor's Entity Configuration, may carry constraints too (Italian profile): they bind
+    // like those of the statement the Trust Anchor issued, chain[n-2].
     let n = chain.len();
-    for j in 1..n - 1 {
+    for j in 1..n {
         let st = &chain[j];
         let Some(c) = st.claims.get("constraints") else {
             continue;
         };
+        let j = j.min(n - 2);
         let bad = |reason| ChainError::Claim {
             entity: st.iss.clone(),
             claim: "constraints".into(),
@@ -362,7 +372,8 @@ fn resolve_metadata(chain: &[EntityStatement]) -> Result<Map<String, Value>, Cha
             }
         }
     }
-    for st in &chain[1..n - 1] {
+    // the Trust Anchor's Entity Configuration (chain[n-1]) may carry constraints too
+    for st in &chain[1..n] {
         if let Some(allowed) = st
             .claims
             .get("constraints")
@@ -434,7 +445,7 @@ pub fn verify_trust_chain(
     let mut verified: Vec<EntityStatement> = Vec::with_capacity(n);
     let ta = verify_statement(&statements[n - 1], &anchor.jwks, &ta_id, &ta_id, algs, now)
         .map_err(st_err(&ta_id))?;
-    check_claims(&ta, true)?;
+    check_claims(&ta, true, true)?;
     verified.push(ta);
     // downwards: statements[j] verifies with a key of statements[j+1]'s jwks, and its iss is
     // the sub of statements[j+1]
@@ -448,7 +459,7 @@ pub fn verify_trust_chain(
             .ok_or(ChainError::Malformed("statement has no sub"))?;
         let st = verify_statement(&statements[j], &above.jwks, &above.sub, &sub, algs, now)
             .map_err(st_err(&sub))?;
-        check_claims(&st, j == 0)?;
+        check_claims(&st, j == 0, false)?;
         verified.push(st);
     }
     verified.reverse();
@@ -595,7 +606,7 @@ impl<F: Fetcher> TrustChainResolver<F> {
             None => verify_entity_configuration(&jwt, entity_id, &self.algs, now),
         }
         .map_err(st_err(entity_id))?;
-        check_claims(&st, true)?;
+        check_claims(&st, true, self.anchors.iter().any(|a| a.entity_id == entity_id))?;
         Ok((jwt, st))
     }
 
@@ -682,7 +693,7 @@ impl<F: Fetcher> TrustChainResolver<F> {
         // checked here to stop early; verify_trust_chain checks everything again
         let stmt = verify_statement(&stmt_jwt, &sup.jwks, hint, &entity.sub, &self.algs, now)
             .map_err(st_err(&entity.sub))?;
-        check_claims(&stmt, false)?;
+        check_claims(&stmt, false, false)?;
         let mut up = vec![stmt_jwt];
         if is_anchor {
             up.push(sup_jwt);
@@ -711,7 +722,7 @@ impl<F: Fetcher> TrustChainResolver<F> {
             let jwt = self.get_jwt(&entity_configuration_url(subject)).await?;
             let ec = verify_entity_configuration(&jwt, subject, &self.algs, now)
                 .map_err(st_err(subject))?;
-            check_claims(&ec, true)?;
+            check_claims(&ec, true, false)?;
             let mut walk = Walk {
                 subject: subject.to_owned(),
                 path: vec![subject.to_owned()],

@@ -314,6 +314,74 @@ async fn constraints_are_enforced() {
     assert!(c.metadata_of("federation_entity").is_some());
 }
 
+/// Italian profile (and the official spid-cie-oidc Trust Anchor): the Trust Anchor publishes the
+/// federation's `constraints` in its own Entity Configuration. Accepted there, and enforced like
+/// the constraints of the statements it issues; still refused in any other Entity Configuration.
+#[tokio::test]
+async fn trust_anchor_entity_configuration_constraints_are_enforced() {
+    let fed = Fed::start().await;
+    let mut w = World::new(&fed);
+    w.ta_ec["constraints"] = json!({"max_path_length": 0});
+    w.publish(&fed);
+    let e = w
+        .resolver(&fed)
+        .resolve(&fed.id("op"), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e,
+        ChainError::PathLength {
+            issuer: fed.id("ta"),
+            max: 0,
+            found: 1
+        }
+    );
+    w.ta_ec["constraints"] = json!({"max_path_length": 1});
+    w.publish(&fed);
+    let chain = w.resolver(&fed).resolve(&fed.id("op"), NOW).await.unwrap();
+    assert!(chain.metadata_of("openid_provider").is_some());
+    w.ta_ec["constraints"] = json!({"naming_constraints": {"excluded": ["127.0.0.1"]}});
+    w.publish(&fed);
+    let e = w
+        .resolver(&fed)
+        .resolve(&fed.id("op"), NOW)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ChainError::NamingConstraint { .. }), "{e}");
+    w.ta_ec["constraints"] = json!({"allowed_entity_types": ["openid_relying_party"]});
+    w.publish(&fed);
+    let c = w.resolver(&fed).resolve(&fed.id("op"), NOW).await.unwrap();
+    assert!(c.metadata_of("openid_provider").is_none());
+    // the same chain verified offline enforces them too
+    let offline = oidc_fed::verify_trust_chain(
+        &c.statements,
+        w.resolver(&fed).anchors(),
+        &oidc_fed::Alg::ALL,
+        NOW,
+    )
+    .unwrap();
+    assert!(offline.metadata_of("openid_provider").is_none());
+    // constraints in an intermediate's or a leaf's Entity Configuration stay refused
+    for leaf in [false, true] {
+        let mut w = World::new(&fed);
+        if leaf {
+            w.op_ec["constraints"] = json!({"max_path_length": 1});
+        } else {
+            w.int_ec["constraints"] = json!({"max_path_length": 1});
+        }
+        w.publish(&fed);
+        let e = w
+            .resolver(&fed)
+            .resolve(&fed.id("op"), NOW)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{e:?}").contains("is only for Subordinate Statements"),
+            "{e:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn policy_violation_and_conflict_are_refused() {
     let fed = Fed::start().await;
