@@ -606,7 +606,11 @@ impl<F: Fetcher> TrustChainResolver<F> {
             None => verify_entity_configuration(&jwt, entity_id, &self.algs, now),
         }
         .map_err(st_err(entity_id))?;
-        check_claims(&st, true, self.anchors.iter().any(|a| a.entity_id == entity_id))?;
+        check_claims(
+            &st,
+            true,
+            self.anchors.iter().any(|a| a.entity_id == entity_id),
+        )?;
         Ok((jwt, st))
     }
 
