@@ -157,3 +157,98 @@ impl OidcSessionStore for MemoryOidcSessionStore {
         Ok(m.remove(id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! One contract for both stores: put/get, expiry, removal once, JSON round trip. The
+    //! Redis store runs against REDIS_URL (with `CI` set a missing server fails).
+    use super::*;
+    use crate::login::Tokens;
+    use pa_types::{AssuranceLevel, LoginMethod};
+
+    fn session(id: &str, now: i64) -> OidcSession {
+        let citizen = CitizenIdentity::new(
+            "RSSMRA85T10A562S".parse().unwrap(),
+            LoginMethod::Spid {
+                level: AssuranceLevel::L2,
+            },
+            "https://op.example.it",
+        )
+        .with_names(Some("Mario".into()), Some("Rossi".into()));
+        let tokens = Tokens {
+            access_token: "AT".into(),
+            id_token: "a.b.c".into(),
+            refresh_token: Some("RT".into()),
+            expires_in: None,
+        };
+        OidcSession::new(
+            id,
+            citizen,
+            "https://op.example.it",
+            "https://rp.example.it",
+            &tokens,
+            now,
+            60,
+        )
+    }
+
+    async fn contract(store: &dyn OidcSessionStore, tag: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let id = format!("sess-{tag}-{now}");
+        let s = session(&id, now);
+        store.put_session(s.clone()).await.unwrap();
+        assert_eq!(store.get_session(&id, now).await.unwrap(), Some(s.clone()));
+        assert_eq!(
+            store.get_session(&id, now + 61).await.unwrap(),
+            None,
+            "expired"
+        );
+        assert_eq!(store.get_session("other", now).await.unwrap(), None);
+        assert_eq!(store.remove_session(&id).await.unwrap(), Some(s));
+        assert_eq!(
+            store.remove_session(&id).await.unwrap(),
+            None,
+            "removed once"
+        );
+        assert_eq!(store.get_session(&id, now).await.unwrap(), None);
+    }
+
+    #[test]
+    fn json_round_trip_and_debug_redacts_tokens() {
+        let s = session("id-1", 1000);
+        assert_eq!(OidcSession::from_json(&s.to_json()), Some(s.clone()));
+        let d = format!("{s:?}");
+        assert!(
+            !d.contains("AT") && !d.contains("a.b.c") && !d.contains("id-1"),
+            "{d}"
+        );
+        let mut bad = s.to_json();
+        bad["citizen"]["fiscal_code"] = "not a code".into();
+        assert_eq!(OidcSession::from_json(&bad), None);
+    }
+
+    #[tokio::test]
+    async fn memory_store_contract() {
+        contract(&MemoryOidcSessionStore::new(), "mem").await;
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn redis_store_contract() {
+        let Some(url) = std::env::var("REDIS_URL").ok() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but REDIS_URL is not"
+            );
+            eprintln!("skipping: REDIS_URL not set");
+            return;
+        };
+        let store = crate::RedisPendingLoginStore::connect(&url, "pa-rs-test:")
+            .await
+            .unwrap();
+        contract(&store, "redis").await;
+    }
+}

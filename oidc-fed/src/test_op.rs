@@ -955,3 +955,115 @@ impl OidcHttp for InProcess {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The test OP's JWE is checked by Python `jwcrypto` (PA_PY): it decrypts what the OP
+    //! encrypts to keys openssl made. With `CI` set a missing oracle fails.
+    use super::*;
+    use crate::jwe::DecryptionKey;
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    fn python() -> Option<String> {
+        let p = std::env::var("PA_PY").ok().filter(|p| {
+            Command::new(p)
+                .args(["-c", "import jwcrypto"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+        if p.is_none() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but no Python with jwcrypto (PA_PY) was found"
+            );
+            eprintln!("skipping: no Python with jwcrypto (set PA_PY)");
+        }
+        p
+    }
+
+    fn pem(args: &[&str]) -> String {
+        let out = Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl must be installed");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    const DECRYPT: &str = r#"
+import sys, json
+from jwcrypto import jwk, jwe
+req = json.load(sys.stdin)
+e = jwe.JWE()
+e.deserialize(req["jwe"], key=jwk.JWK.from_pem(req["pem"].encode()))
+print(json.dumps({"plaintext": e.payload.decode(), "header": json.loads(e.objects["protected"])}))
+"#;
+
+    fn jwcrypto_decrypt(py: &str, jwe: &str, pem: &str) -> Value {
+        let mut c = Command::new(py)
+            .args(["-c", DECRYPT])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(json!({"jwe": jwe, "pem": pem}).to_string().as_bytes())
+            .unwrap();
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "jwcrypto could not decrypt");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    #[test]
+    fn jwcrypto_decrypts_the_test_op_userinfo_jwe() {
+        let Some(py) = python() else { return };
+        let ec = pem(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ]);
+        let rsa = pem(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ]);
+        for (key_pem, alg) in [(ec, "ECDH-ES"), (rsa, "RSA-OAEP-256")] {
+            let k = DecryptionKey::from_pkcs8_pem(&key_pem).unwrap();
+            let jwe = crate::jwe::encrypt_for(b"a.signed.jwt", &k.public_jwk()).unwrap();
+            let out = jwcrypto_decrypt(&py, &jwe, &key_pem);
+            assert_eq!(out["plaintext"], "a.signed.jwt");
+            assert_eq!(out["header"]["alg"], alg);
+            assert_eq!(out["header"]["enc"], "A256GCM");
+            assert_eq!(out["header"]["kid"], k.kid());
+            // and our own reader agrees
+            let d = crate::jwe::decrypt(&jwe, &[k]).unwrap();
+            assert_eq!(d.plaintext, b"a.signed.jwt");
+        }
+    }
+
+    #[test]
+    fn unregistered_rp_or_tampered_request_object_is_refused() {
+        let fed = TestFederation::new("https://fed.example.it").unwrap();
+        let mut q = HashMap::new();
+        q.insert("client_id".to_owned(), "https://rp.example.it".to_owned());
+        q.insert("request".to_owned(), "a.b.c".to_owned());
+        assert_eq!(
+            fed.authorize("spid", &q).unwrap_err(),
+            err("unregistered client_id")
+        );
+        assert!(fed.consent("no-such-token", None).is_err());
+        let (status, body) = fed.token_endpoint("spid", &HashMap::new());
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unsupported_grant_type"))
+        );
+        assert_eq!(fed.userinfo("spid", "unknown").0, 401);
+    }
+}
