@@ -80,8 +80,9 @@ pub use login::{
     AuthorizationRedirect, CLAIM_FISCAL_NUMBER, CLIENT_ASSERTION_TYPE, CallbackParams,
     ID_TOKEN_MAX_AGE, IdToken, IdTokenCheck, LoginError, LoginOptions, MemoryPendingLoginStore,
     OidcHttp, PENDING_LIFETIME, PendingLogin, PendingLoginStore, Prompt, Provider,
-    REQUEST_LIFETIME, RelyingParty, Scheme, StoreError, TokenTypeHint, Tokens, acr_of, at_hash,
-    citizen_identity, level_of_acr, pkce_s256, read_userinfo, take_pending, validate_id_token,
+    REQUEST_LIFETIME, RelyingParty, Scheme, StoreError, TokenTypeHint, Tokens, UserInfoIssAud,
+    acr_of, at_hash, citizen_identity, level_of_acr, pkce_s256, read_userinfo, read_userinfo_with,
+    take_pending, validate_id_token,
 };
 #[cfg(feature = "redis")]
 pub use redis_store::RedisPendingLoginStore;

@@ -389,6 +389,21 @@ pub struct RelyingParty {
     client_id: String,
     redirect_uris: Vec<String>,
     signing_key: SigningKey,
+    userinfo_iss_aud: UserInfoIssAud,
+}
+
+/// Whether a signed UserInfo must carry `iss` and `aud` (see
+/// [`RelyingParty::userinfo_iss_aud`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserInfoIssAud {
+    /// Both required, and checked (the default).
+    #[default]
+    Required,
+    /// Checked when present; their absence accepted. OIDC Core §5.3.2 says a signed UserInfo
+    /// SHOULD (not MUST) carry them, and the official spid-cie-oidc OP (1.6.x) signs only `sub`
+    /// and the claims. The UserInfo is still refused unless it is encrypted to our key, signed
+    /// by a key of the OP's Trust Chain and about the ID Token's `sub`.
+    IfPresent,
 }
 
 fn random_token() -> Result<String, LoginError> {
@@ -431,7 +446,16 @@ impl RelyingParty {
             client_id: client_id.into(),
             redirect_uris,
             signing_key,
+            userinfo_iss_aud: UserInfoIssAud::Required,
         })
+    }
+
+    /// Whether [`RelyingParty::userinfo`] requires `iss` and `aud` in the signed UserInfo
+    /// ([`UserInfoIssAud::Required`] unless set).
+    #[must_use]
+    pub fn userinfo_iss_aud(mut self, rule: UserInfoIssAud) -> Self {
+        self.userinfo_iss_aud = rule;
+        self
     }
 
     /// From the RP's `openid_relying_party` metadata (`client_id`, `redirect_uris`).
@@ -942,6 +966,21 @@ pub fn read_userinfo(
     sub: &str,
     keys: &[DecryptionKey],
 ) -> Result<Map<String, Value>, LoginError> {
+    read_userinfo_with(body, op, client_id, sub, keys, UserInfoIssAud::Required)
+}
+
+/// [`read_userinfo`], with `iss` and `aud` required or only checked when present.
+///
+/// # Errors
+/// As [`read_userinfo`].
+pub fn read_userinfo_with(
+    body: &str,
+    op: &Provider,
+    client_id: &str,
+    sub: &str,
+    keys: &[DecryptionKey],
+    iss_aud: UserInfoIssAud,
+) -> Result<Map<String, Value>, LoginError> {
     let body = body.trim();
     if body.split('.').count() != 5 {
         return Err(LoginError::UserInfoNotEncrypted);
@@ -961,12 +1000,18 @@ pub fn read_userinfo(
     )?;
     let claims: Map<String, Value> =
         serde_json::from_slice(&v.payload).map_err(|_| LoginError::UserInfoClaim("payload"))?;
-    if claims.get("iss").and_then(Value::as_str) != Some(op.issuer.as_str()) {
+    let lenient = iss_aud == UserInfoIssAud::IfPresent;
+    let iss_ok = match claims.get("iss") {
+        None => lenient,
+        Some(i) => i.as_str() == Some(op.issuer.as_str()),
+    };
+    if !iss_ok {
         return Err(LoginError::UserInfoClaim("iss"));
     }
     let aud_ok = match claims.get("aud") {
         Some(Value::String(a)) => a == client_id,
         Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(client_id)),
+        None => lenient,
         _ => false,
     };
     if !aud_ok {
@@ -1038,7 +1083,14 @@ impl RelyingParty {
             )));
         }
         let body = std::str::from_utf8(&r.body).map_err(|_| LoginError::UserInfoNotEncrypted)?;
-        let claims = read_userinfo(body, op, &self.client_id, &id.sub, keys)?;
+        let claims = read_userinfo_with(
+            body,
+            op,
+            &self.client_id,
+            &id.sub,
+            keys,
+            self.userinfo_iss_aud,
+        )?;
         citizen_identity(&claims, id, scheme, op)
     }
 }

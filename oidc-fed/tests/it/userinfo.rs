@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use oidc_fed::{
     Alg, DecryptionKey, IdToken, JWE_ALGS, JWE_ENCS, JoseError, JweError, LoginError, Provider,
-    Scheme, acr_of, citizen_identity, read_userinfo,
+    Scheme, UserInfoIssAud, acr_of, citizen_identity, read_userinfo, read_userinfo_with,
 };
 use pa_types::{AssuranceLevel, LoginMethod};
 use serde_json::{Map, Value, json};
@@ -39,6 +39,11 @@ other = jwk.JWK.generate(kty="EC", crv="P-256")
 out["other_signer"] = encrypt(signed(req["claims"], other, req["op_kid"]), "ECDH-ES", "A128GCM")
 wrong_sub = dict(req["claims"], sub="someone-else")
 out["wrong_sub"] = encrypt(signed(wrong_sub, op, req["op_kid"]), "RSA-OAEP", "A128GCM")
+# as the official spid-cie-oidc OP signs it: sub and the claims, no iss, no aud
+bare = {k: v for k, v in req["claims"].items() if k not in ("iss", "aud")}
+out["no_iss_aud"] = encrypt(signed(bare, op, req["op_kid"]), "RSA-OAEP", "A256CBC-HS512")
+wrong_iss = dict(bare, iss="https://another-op.example.it")
+out["wrong_iss"] = encrypt(signed(wrong_iss, op, req["op_kid"]), "RSA-OAEP", "A256CBC-HS512")
 print(json.dumps(out))
 "#;
 
@@ -242,6 +247,45 @@ fn userinfo_jwe_from_jwcrypto_every_pair() {
     assert_eq!(
         read_userinfo(first, &op, "https://other-rp.example", "user-1", &keys).unwrap_err(),
         LoginError::UserInfoClaim("aud")
+    );
+    // without iss and aud (the official spid-cie-oidc OP): refused by default, read when
+    // their absence is accepted; present and wrong, they are refused either way
+    let bare = r["no_iss_aud"].as_str().unwrap();
+    assert_eq!(
+        read_userinfo(bare, &op, RP, "user-1", &keys).unwrap_err(),
+        LoginError::UserInfoClaim("iss")
+    );
+    let lenient = UserInfoIssAud::IfPresent;
+    let c = read_userinfo_with(bare, &op, RP, "user-1", &keys, lenient).unwrap();
+    assert!(c.get("iss").is_none());
+    assert_eq!(c["sub"], "user-1");
+    assert_eq!(
+        read_userinfo_with(
+            r["wrong_iss"].as_str().unwrap(),
+            &op,
+            RP,
+            "user-1",
+            &keys,
+            lenient
+        )
+        .unwrap_err(),
+        LoginError::UserInfoClaim("iss")
+    );
+    assert_eq!(
+        read_userinfo_with(
+            first,
+            &op,
+            "https://other-rp.example",
+            "user-1",
+            &keys,
+            lenient
+        )
+        .unwrap_err(),
+        LoginError::UserInfoClaim("aud")
+    );
+    assert_eq!(
+        read_userinfo_with(bare, &op, RP, "someone-else", &keys, lenient).unwrap_err(),
+        LoginError::UserInfoClaim("sub")
     );
     // key management we do not do: dir, none; zip refused
     for (alg, want) in [
