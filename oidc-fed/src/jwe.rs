@@ -509,34 +509,6 @@ fn cbc_hs_open(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3394_vector_unwraps() {
-        // RFC 3394 §4.1: 128-bit key data with a 128-bit KEK
-        let kek: Vec<u8> = (0u8..16).collect();
-        let wrapped = [
-            0x1F, 0xA6, 0x8B, 0x0A, 0x81, 0x12, 0xB4, 0x47, 0xAE, 0xF3, 0x4B, 0xD8, 0xFB, 0x5A,
-            0x7B, 0x82, 0x9D, 0x3E, 0x86, 0x23, 0x71, 0xD2, 0xCF, 0xE5,
-        ];
-        let k = aes_key_unwrap(&kek, &wrapped).unwrap();
-        let want: Vec<u8> = (0u8..16).map(|i| i * 0x11).collect();
-        assert_eq!(k, want);
-        let mut bad = wrapped;
-        bad[5] ^= 1;
-        assert_eq!(aes_key_unwrap(&kek, &bad), Err(JweError::Decrypt));
-        // the block cipher round-trips
-        let a = Aes::new(&kek).unwrap();
-        let mut b = [7u8; 16];
-        a.encrypt(&mut b);
-        assert_ne!(b, [7u8; 16]);
-        a.decrypt(&mut b);
-        assert_eq!(b, [7u8; 16]);
-    }
-}
-
 /// Encrypts `plaintext` to `recipient` (P-256: `ECDH-ES`; RSA: `RSA-OAEP-256`) with `A256GCM`,
 /// `cty` `JWT`: what the test OP's UserInfo needs.
 #[cfg(feature = "simulator")]
@@ -610,4 +582,32 @@ pub(crate) fn encrypt_for(plaintext: &[u8], recipient: &Jwk) -> Result<String, J
         B64.encode(buf),
         B64.encode(tag.as_ref())
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3394_vector_unwraps() {
+        // RFC 3394 §4.1: 128-bit key data with a 128-bit KEK
+        let kek: Vec<u8> = (0u8..16).collect();
+        let wrapped = [
+            0x1F, 0xA6, 0x8B, 0x0A, 0x81, 0x12, 0xB4, 0x47, 0xAE, 0xF3, 0x4B, 0xD8, 0xFB, 0x5A,
+            0x7B, 0x82, 0x9D, 0x3E, 0x86, 0x23, 0x71, 0xD2, 0xCF, 0xE5,
+        ];
+        let k = aes_key_unwrap(&kek, &wrapped).unwrap();
+        let want: Vec<u8> = (0u8..16).map(|i| i * 0x11).collect();
+        assert_eq!(k, want);
+        let mut bad = wrapped;
+        bad[5] ^= 1;
+        assert_eq!(aes_key_unwrap(&kek, &bad), Err(JweError::Decrypt));
+        // the block cipher round-trips
+        let a = Aes::new(&kek).unwrap();
+        let mut b = [7u8; 16];
+        a.encrypt(&mut b);
+        assert_ne!(b, [7u8; 16]);
+        a.decrypt(&mut b);
+        assert_eq!(b, [7u8; 16]);
+    }
 }

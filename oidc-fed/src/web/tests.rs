@@ -4,6 +4,8 @@
 //! in-process transport. Attack cases: a callback with another browser's state, a replayed
 //! callback, no login cookie, altered login and session cookies, cross-site logout.
 
+#![allow(clippy::unwrap_used)]
+
 use super::*;
 use crate::{
     EntityConfigurationBuilder, Jwks, MemoryOidcSessionStore, MemoryPendingLoginStore, SigningKey,
