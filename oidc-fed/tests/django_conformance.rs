@@ -18,10 +18,10 @@
 
 use oidc_fed::{
     Alg, CallbackParams, ChainError, DecryptionKey, EntityConfigurationBuilder, FetchError,
-    Fetcher, HttpResponse, IdTokenCheck, Jwks, LoginError, LoginOptions, MemoryPendingLoginStore,
-    OidcHttp, PendingLoginStore, Provider, RelyingParty, ReqwestFetcher, Scheme, SigningKey,
-    TokenTypeHint, TrustAnchor, TrustChainResolver, UserInfoIssAud, validate_id_token,
-    verify_trust_chain,
+    Fetcher, HttpResponse, IdTokenCheck, JoseError, Jwks, LoginError, LoginOptions,
+    MemoryPendingLoginStore, OidcHttp, PendingLoginStore, Provider, RelyingParty, ReqwestFetcher,
+    Scheme, SigningKey, TokenTypeHint, TrustAnchor, TrustChainResolver, UserInfoIssAud,
+    validate_id_token, verify_trust_chain,
 };
 use pa_types::{AssuranceLevel, LoginMethod};
 use serde_json::{Value, json};
@@ -766,6 +766,30 @@ async fn login_at_the_live_op() {
         validate_id_token(&tokens.id_token, &provider, &check, now()).unwrap_err(),
         LoginError::WrongAtHash
     );
+    // the OP's real ID Token tampered: a flipped signature bit, alg none, a kid not in the
+    // OP's JWKS
+    let good = IdTokenCheck {
+        client_id: &rp.id,
+        nonce: &pending.nonce,
+        acr_values: &pending.acr_values,
+        access_token: Some(&tokens.access_token),
+    };
+    validate_id_token(&tokens.id_token, &provider, &good, now()).unwrap();
+    for (how, want) in [
+        (Spoil::Signature, JoseError::BadSignature),
+        (Spoil::AlgNone, JoseError::AlgNone),
+        (
+            Spoil::UnknownKid,
+            JoseError::UnknownKid("not-a-key-of-this-federation".into()),
+        ),
+    ] {
+        let t = spoil(&tokens.id_token, how);
+        assert_eq!(
+            validate_id_token(&t, &provider, &good, now()).unwrap_err(),
+            LoginError::Jose(want),
+            "{how:?}"
+        );
+    }
     // a UserInfo we cannot decrypt (another key)
     let other = DecryptionKey::from_pkcs8_pem(&rsa_pem()).unwrap();
     assert!(matches!(
