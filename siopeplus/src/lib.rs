@@ -7,6 +7,7 @@ mod error;
 mod messages;
 mod model;
 mod outbox;
+mod pull;
 mod reader;
 pub mod reconcile;
 mod sign;

@@ -15,9 +15,11 @@ use crate::model::{
     MiurReversale, Ordinativo, RawXml, Reversale, Ritenuta, SepaCreditTransfer, Soggetto, Sospeso,
     Sostituzione, Spese, TestataFlusso,
 };
+use crate::pull::{Cursor, Pull};
 use crate::types::{InvalidValue, parse_amount};
 use crate::writer::{BENEFICIARIO, CREDITORE, SoggettoNames, VERSANTE};
-use crate::xml::{Cursor, Ev, Node, Start, XmlIn, XmlLimits, push_index};
+use crate::xml::{XmlLimits, push_index};
+use xmldsig::stream::Event;
 
 /// An OPI amount read from XML.
 #[derive(Debug, Clone, Copy)]
@@ -98,9 +100,9 @@ pub struct FlowHeader {
 }
 
 /// Reads a flow order by order from any buffered source; memory is bounded by the largest
-/// order, not by the flow.
+/// order, not by the flow. Each order is mapped straight from the reader's events.
 pub struct FlowReader<R: BufRead> {
-    x: XmlIn<R>,
+    p: Pull<R>,
     header: FlowHeader,
     index: usize,
     signatures: usize,
@@ -119,6 +121,30 @@ impl<R: BufRead> std::fmt::Debug for FlowReader<R> {
 
 const ROOT: &str = "flusso_ordinativi";
 
+/// Reads up to the root's start tag: its `Id`.
+fn read_root<R: BufRead>(p: &mut Pull<R>) -> Result<Option<String>, ParseError> {
+    loop {
+        match p.src.next()? {
+            Event::Start(s) => {
+                let name = s.name().local;
+                if name != ROOT {
+                    let found = name.to_owned();
+                    return Err(p.err_here(ParseErrorKind::WrongRoot {
+                        expected: ROOT.into(),
+                        found,
+                    }));
+                }
+                return Ok(s.attr("Id").map(str::to_owned));
+            }
+            Event::Text(t) if t.trim().is_empty() => {}
+            Event::Comment(_) | Event::ProcessingInstruction { .. } => {}
+            _ => {
+                return Err(p.err_here(ParseErrorKind::Xml("expected the root element".into())));
+            }
+        }
+    }
+}
+
 impl<R: BufRead> FlowReader<R> {
     /// Reads up to the end of `esercizio`.
     ///
@@ -133,88 +159,59 @@ impl<R: BufRead> FlowReader<R> {
     /// # Errors
     /// [`ParseError`] with the element path and byte position.
     pub fn with_limits(r: R, limits: XmlLimits) -> Result<Self, ParseError> {
-        let mut x = XmlIn::new(r, limits);
-        let id;
-        loop {
-            match x.next(ROOT)? {
-                Ev::Start(s) => {
-                    let name = s.local;
-                    if name != ROOT {
-                        return Err(x.err(
-                            ROOT,
-                            ParseErrorKind::WrongRoot {
-                                expected: ROOT.into(),
-                                found: name,
-                            },
-                        ));
-                    }
-                    id = s.id;
-                    break;
-                }
-                Ev::Text(t) if t.trim().is_empty() => {}
-                _ => {
-                    return Err(x.err(
-                        ROOT,
-                        ParseErrorKind::Xml("expected the root element".into()),
-                    ));
-                }
-            }
-        }
+        let mut p = Pull::new(r, limits, ROOT);
+        let id = read_root(&mut p)?;
         let mut signatures = 0;
         let mut testata = None;
         let esercizio;
         loop {
-            let s = next_start(&mut x, ROOT)?;
-            let Some(s) = s else {
-                return Err(x.err(
-                    ROOT,
-                    ParseErrorKind::Missing {
-                        expected: "testata_flusso".into(),
-                        found: None,
-                    },
-                ));
+            let has = testata.is_some();
+            let Some(name) = p.peek()? else {
+                return Err(p.err_here(ParseErrorKind::Missing {
+                    expected: "testata_flusso".into(),
+                    found: None,
+                }));
             };
-            let node = x.read_node(&s, ROOT)?;
-            match (node.name.as_str(), testata.is_some()) {
-                ("Signature", false) => signatures += 1,
+            match (name, has) {
+                ("Signature", false) => {
+                    p.skip_unit(0)?;
+                    signatures += 1;
+                }
                 ("testata_flusso", false) => {
-                    let mut c = Cursor::new(&node, format!("{ROOT}/testata_flusso"));
-                    testata = Some(read_testata(&mut c)?);
-                    c.end()?;
+                    p.path.clear();
+                    p.path.push_str(ROOT);
+                    p.path.push_str("/testata_flusso");
+                    testata = Some(p.unit(0, read_testata)?);
                 }
                 ("esercizio", true) => {
-                    let wrap = Node {
-                        name: ROOT.into(),
-                        children: vec![node],
-                        ..Node::default()
-                    };
-                    let mut c = Cursor::new(&wrap, ROOT.into());
-                    esercizio = c.parse::<u16>("esercizio")?;
+                    p.path.clear();
+                    p.path.push_str(ROOT);
+                    esercizio = p.leaf_unit::<u16>("esercizio")?;
                     break;
                 }
                 (other, has) => {
+                    let other = other.to_owned();
+                    let position = p.next_pos();
+                    p.skip_unit(0)?;
                     return Err(ParseError {
                         path: format!("{ROOT}/{other}"),
-                        position: node.pos,
+                        position,
                         kind: ParseErrorKind::Missing {
                             expected: if has { "esercizio" } else { "testata_flusso" }.into(),
-                            found: Some(other.into()),
+                            found: Some(other),
                         },
                     });
                 }
             }
         }
         let testata = testata.ok_or_else(|| {
-            x.err(
-                ROOT,
-                ParseErrorKind::Missing {
-                    expected: "testata_flusso".into(),
-                    found: None,
-                },
-            )
+            p.err_here(ParseErrorKind::Missing {
+                expected: "testata_flusso".into(),
+                found: None,
+            })
         })?;
         Ok(FlowReader {
-            x,
+            p,
             header: FlowHeader {
                 id,
                 testata,
@@ -243,80 +240,83 @@ impl<R: BufRead> FlowReader<R> {
     /// The next order, `None` at the end of the flow.
     ///
     /// # Errors
-    /// [`ParseError`] with the element path and byte position.
+    /// [`ParseError`] with the element path and byte position. After an error in an order's
+    /// content (a missing, unexpected or invalid element) the reader goes on with the next
+    /// order; after malformed XML it returns `None`.
     pub fn next_ordinativo(&mut self) -> Result<Option<Ordinativo>, ParseError> {
-        if self.done {
+        if self.done || self.p.broken() {
+            self.done = true;
             return Ok(None);
         }
+        let r = self.step();
+        if self.p.broken() {
+            self.done = true;
+        }
+        r
+    }
+
+    fn step(&mut self) -> Result<Option<Ordinativo>, ParseError> {
+        let p = &mut self.p;
         loop {
-            let Some(s) = next_start(&mut self.x, ROOT)? else {
+            let Some(name) = p.peek()? else {
+                p.consume_end();
                 self.done = true;
                 if self.index == 0 {
-                    return Err(self.x.err(
-                        ROOT,
-                        ParseErrorKind::Missing {
-                            expected: "mandato".into(),
-                            found: None,
-                        },
-                    ));
+                    return Err(p.err_here(ParseErrorKind::Missing {
+                        expected: "mandato".into(),
+                        found: None,
+                    }));
                 }
                 // Only whitespace may follow the root.
                 loop {
-                    match self.x.next(ROOT)? {
-                        Ev::Eof => return Ok(None),
-                        Ev::Text(t) if t.trim().is_empty() => {}
+                    match p.src.next()? {
+                        Event::Eof => return Ok(None),
+                        Event::Text(t) if t.trim().is_empty() => {}
+                        Event::Comment(_) | Event::ProcessingInstruction { .. } => {}
                         _ => {
-                            return Err(self.x.err(
-                                ROOT,
-                                ParseErrorKind::Xml("content after the root element".into()),
-                            ));
+                            return Err(p.err_here(ParseErrorKind::Xml(
+                                "content after the root element".into(),
+                            )));
                         }
                     }
                 }
             };
             self.index += 1;
-            let mut path = String::with_capacity(64);
-            path.push_str(ROOT);
-            path.push_str("/*");
-            push_index(&mut path, self.index + 2);
-            let node = self.x.read_node(&s, &path)?;
-            let out = match node.name.as_str() {
-                "Signature" => {
-                    self.signatures += 1;
-                    self.trailing_signature = true;
-                    self.index -= 1;
-                    None
-                }
-                "mandato" if !self.trailing_signature => {
-                    path.truncate(ROOT.len() + 1);
-                    path.push_str("mandato");
-                    push_index(&mut path, self.index);
-                    let mut c = Cursor::new(&node, path);
-                    Some(
-                        read_mandato(&mut c)
-                            .and_then(|m| c.end().map(|()| Ordinativo::Mandato(Box::new(m)))),
-                    )
-                }
-                "reversale" if !self.trailing_signature => {
-                    path.truncate(ROOT.len() + 1);
-                    path.push_str("reversale");
-                    push_index(&mut path, self.index);
-                    let mut c = Cursor::new(&node, path);
-                    Some(
-                        read_reversale(&mut c)
-                            .and_then(|r| c.end().map(|()| Ordinativo::Reversale(Box::new(r)))),
-                    )
-                }
-                other => Some(Err(ParseError {
-                    path: format!("{ROOT}/{other}"),
-                    position: node.pos,
-                    kind: ParseErrorKind::Unexpected(other.into()),
-                })),
+            let xml_index = self.index + 2;
+            let kind = match name {
+                "Signature" => 0,
+                "mandato" if !self.trailing_signature => 1,
+                "reversale" if !self.trailing_signature => 2,
+                _ => 3,
             };
-            self.x.recycle(node);
-            if let Some(o) = out {
-                return o.map(Some);
+            if kind == 0 {
+                p.skip_unit(xml_index)?;
+                self.signatures += 1;
+                self.trailing_signature = true;
+                self.index -= 1;
+                continue;
             }
+            if kind == 3 {
+                let other = name.to_owned();
+                let position = p.next_pos();
+                p.skip_unit(xml_index)?;
+                return Err(ParseError {
+                    path: format!("{ROOT}/{other}"),
+                    position,
+                    kind: ParseErrorKind::Unexpected(other),
+                });
+            }
+            p.path.clear();
+            p.path.push_str(ROOT);
+            p.path
+                .push_str(if kind == 1 { "/mandato" } else { "/reversale" });
+            push_index(&mut p.path, self.index);
+            let o = if kind == 1 {
+                Ordinativo::Mandato(Box::new(p.unit(xml_index, read_mandato)?))
+            } else {
+                Ordinativo::Reversale(Box::new(p.unit(xml_index, read_reversale)?))
+            };
+            return Ok(Some(o));
         }
     }
 }
@@ -330,28 +330,6 @@ impl<R: BufRead> Iterator for FlowReader<R> {
             Err(e) => {
                 self.done = true;
                 Some(Err(e))
-            }
-        }
-    }
-}
-
-fn next_start<R: BufRead>(x: &mut XmlIn<R>, path: &str) -> Result<Option<Start>, ParseError> {
-    loop {
-        match x.next(path)? {
-            Ev::Start(s) => return Ok(Some(s)),
-            Ev::End => return Ok(None),
-            Ev::Text(t) if t.trim().is_empty() => {}
-            Ev::Text(_) => {
-                return Err(x.err(
-                    path,
-                    ParseErrorKind::Xml("text where elements are expected".into()),
-                ));
-            }
-            Ev::Eof => {
-                return Err(x.err(
-                    path,
-                    ParseErrorKind::Xml("unexpected end of document".into()),
-                ));
             }
         }
     }
@@ -376,7 +354,7 @@ pub fn parse_flow(xml: &[u8]) -> Result<FlussoOrdinativi, Error> {
     })
 }
 
-pub(crate) fn read_testata(c: &mut Cursor<'_>) -> Result<TestataFlusso, ParseError> {
+pub(crate) fn read_testata<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<TestataFlusso, ParseError> {
     Ok(TestataFlusso {
         codice_abi_bt: c.parse("codice_ABI_BT")?,
         identificativo_flusso: c.parse("identificativo_flusso")?,
@@ -388,41 +366,44 @@ pub(crate) fn read_testata(c: &mut Cursor<'_>) -> Result<TestataFlusso, ParseErr
         codice_tramite_ente: c.parse("codice_tramite_ente")?,
         codice_tramite_bt: c.parse("codice_tramite_BT")?,
         codice_ente_bt: c.string("codice_ente_BT")?,
-        riferimento_ente: c.opt_text("riferimento_ente"),
+        riferimento_ente: c.opt_text("riferimento_ente")?,
     })
 }
 
-fn amount(c: &mut Cursor<'_>, name: &str) -> Result<Amount, ParseError> {
+fn amount<R: BufRead>(c: &mut Cursor<'_, R>, name: &str) -> Result<Amount, ParseError> {
     c.parse::<OpiAmount>(name).map(|a| a.0)
 }
 
-fn date(c: &mut Cursor<'_>, name: &str) -> Result<NaiveDate, ParseError> {
+fn date<R: BufRead>(c: &mut Cursor<'_, R>, name: &str) -> Result<NaiveDate, ParseError> {
     c.parse::<XsDate>(name).map(|a| a.0)
 }
 
-fn opt_date(c: &mut Cursor<'_>, name: &str) -> Result<Option<NaiveDate>, ParseError> {
+fn opt_date<R: BufRead>(
+    c: &mut Cursor<'_, R>,
+    name: &str,
+) -> Result<Option<NaiveDate>, ParseError> {
     c.opt_parse::<XsDate>(name).map(|a| a.map(|d| d.0))
 }
 
-fn flag(c: &mut Cursor<'_>, name: &str, value: &str) -> Result<bool, ParseError> {
-    match c.opt(name) {
+fn flag<R: BufRead>(c: &mut Cursor<'_, R>, name: &str, value: &str) -> Result<bool, ParseError> {
+    match c.opt(name)? {
         None => Ok(false),
-        Some(n) if n.text.trim().eq_ignore_ascii_case(value) => Ok(true),
-        Some(n) => Err(c.err_at(
+        Some(_) if c.leaf().trim().eq_ignore_ascii_case(value) => Ok(true),
+        Some(pos) => Err(c.err_at(
             name,
-            n.pos,
+            pos,
             ParseErrorKind::Invalid {
-                value: n.text.clone(),
+                value: c.leaf().to_owned(),
                 reason: format!("only {value} is allowed"),
             },
         )),
     }
 }
 
-fn bilancio(c: &mut Cursor<'_>) -> Result<Bilancio, ParseError> {
+fn bilancio<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<Bilancio, ParseError> {
     Ok(Bilancio {
         codifica_bilancio: c.parse("codifica_bilancio")?,
-        descrizione_codifica: c.opt_text("descrizione_codifica"),
+        descrizione_codifica: c.opt_text("descrizione_codifica")?,
         gestione: c.parse("gestione")?,
         anno_residuo: c.opt_parse("anno_residuo")?,
         numero_articolo: c.opt_parse("numero_articolo")?,
@@ -431,16 +412,16 @@ fn bilancio(c: &mut Cursor<'_>) -> Result<Bilancio, ParseError> {
     })
 }
 
-fn read_mandato(c: &mut Cursor<'_>) -> Result<Mandato, ParseError> {
+fn read_mandato<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<Mandato, ParseError> {
     Ok(Mandato {
         tipo_operazione: c.parse("tipo_operazione")?,
         numero_mandato: c.parse("numero_mandato")?,
         data_mandato: date(c, "data_mandato")?,
         importo_mandato: amount(c, "importo_mandato")?,
-        conto_evidenza: c.opt_text("conto_evidenza"),
-        estremi_provvedimento_autorizzativo: c.opt_text("estremi_provvedimento_autorizzativo"),
-        responsabile_provvedimento: c.opt_text("responsabile_provvedimento"),
-        ufficio_responsabile: c.opt_text("ufficio_responsabile"),
+        conto_evidenza: c.opt_text("conto_evidenza")?,
+        estremi_provvedimento_autorizzativo: c.opt_text("estremi_provvedimento_autorizzativo")?,
+        responsabile_provvedimento: c.opt_text("responsabile_provvedimento")?,
+        ufficio_responsabile: c.opt_text("ufficio_responsabile")?,
         bilancio: c.many_with("bilancio", bilancio)?,
         funzionario_delegato: c.opt_with("funzionario_delegato", |c| {
             Ok(FunzionarioDelegato {
@@ -459,19 +440,18 @@ fn read_mandato(c: &mut Cursor<'_>) -> Result<Mandato, ParseError> {
             }
             v
         },
-        dati_a_disposizione_ente: if let Some(n) = c.opt("dati_a_disposizione_ente_mandato") {
-            Some(DatiEnteMandato::Libero(RawXml::from_trusted(
-                n.text.clone(),
-            )))
+        dati_a_disposizione_ente: if let Some(t) = c.opt_text("dati_a_disposizione_ente_mandato")? {
+            Some(DatiEnteMandato::Libero(RawXml::from_trusted(t)))
         } else {
             c.opt_with("dati_a_disposizione_ente_mandato_MIUR", |c| {
-                let agg = c.text("aggregato")?;
+                c.req("aggregato")?;
+                let agg = c.leaf();
                 let mut chars = agg.trim().chars();
                 let aggregato = match (chars.next(), chars.next()) {
                     (Some(a), None) => a,
                     _ => {
                         return Err(ParseError {
-                            path: format!("{}/aggregato", c.path),
+                            path: format!("{}/aggregato", c.path()),
                             position: 0,
                             kind: ParseErrorKind::Invalid {
                                 value: agg.into(),
@@ -493,31 +473,36 @@ fn read_mandato(c: &mut Cursor<'_>) -> Result<Mandato, ParseError> {
     })
 }
 
-fn soggetto(c: &mut Cursor<'_>, names: &SoggettoNames) -> Result<Soggetto, ParseError> {
+fn soggetto<R: BufRead>(
+    c: &mut Cursor<'_, R>,
+    names: &SoggettoNames,
+) -> Result<Soggetto, ParseError> {
     let n = &names.0;
     Ok(Soggetto {
         anagrafica: c.string(n[0])?,
-        indirizzo: c.opt_text(n[1]),
-        cap: c.opt_text(n[2]),
-        localita: c.opt_text(n[3]),
-        provincia: c.opt_text(n[4]),
-        stato: c.opt_text(n[5]),
-        partita_iva: c.opt_text(n[6]),
-        codice_fiscale: c.opt_text(n[7]),
+        indirizzo: c.opt_text(n[1])?,
+        cap: c.opt_text(n[2])?,
+        localita: c.opt_text(n[3])?,
+        provincia: c.opt_text(n[4])?,
+        stato: c.opt_text(n[5])?,
+        partita_iva: c.opt_text(n[6])?,
+        codice_fiscale: c.opt_text(n[7])?,
     })
 }
 
-fn sospeso(c: &mut Cursor<'_>) -> Result<Sospeso, ParseError> {
+fn sospeso<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<Sospeso, ParseError> {
     Ok(Sospeso {
         numero_provvisorio: c.parse("numero_provvisorio")?,
         importo_provvisorio: amount(c, "importo_provvisorio")?,
     })
 }
 
-fn informazioni_aggiuntive(c: &mut Cursor<'_>) -> Result<InformazioniAggiuntive, ParseError> {
+fn informazioni_aggiuntive<R: BufRead>(
+    c: &mut Cursor<'_, R>,
+) -> Result<InformazioniAggiuntive, ParseError> {
     Ok(InformazioniAggiuntive {
         lingua: c.opt_parse("lingua")?,
-        riferimento_documento_esterno: c.opt_text("riferimento_documento_esterno"),
+        riferimento_documento_esterno: c.opt_text("riferimento_documento_esterno")?,
         avviso_pagopa: c.opt_with("avviso_pagoPA", |c| {
             Ok(AvvisoPagoPa {
                 codice_identificativo_ente: c.parse("codice_identificativo_ente")?,
@@ -527,7 +512,10 @@ fn informazioni_aggiuntive(c: &mut Cursor<'_>) -> Result<InformazioniAggiuntive,
     })
 }
 
-fn sostituzione(c: &mut Cursor<'_>, n: [&str; 3]) -> Result<Sostituzione, ParseError> {
+fn sostituzione<R: BufRead>(
+    c: &mut Cursor<'_, R>,
+    n: [&str; 3],
+) -> Result<Sostituzione, ParseError> {
     Ok(Sostituzione {
         numero_da_sostituire: c.parse(n[0])?,
         progressivo_da_sostituire: c.parse(n[1])?,
@@ -535,9 +523,9 @@ fn sostituzione(c: &mut Cursor<'_>, n: [&str; 3]) -> Result<Sostituzione, ParseE
     })
 }
 
-fn fattura(c: &mut Cursor<'_>) -> Result<FatturaSiope, ParseError> {
+fn fattura<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<FatturaSiope, ParseError> {
     let codice_ipa_ente_siope = c.parse("codice_ipa_ente_siope")?;
-    let documento = if c.opt("tipo_documento_siope_e").is_some() {
+    let documento = if c.opt("tipo_documento_siope_e")?.is_some() {
         DocumentoSiope::Elettronico {
             identificativo_lotto_sdi: c.parse("identificativo_lotto_sdi_siope")?,
         }
@@ -566,11 +554,11 @@ fn fattura(c: &mut Cursor<'_>) -> Result<FatturaSiope, ParseError> {
     })
 }
 
-fn cig(c: &mut Cursor<'_>) -> Result<Option<CigOEsclusione>, ParseError> {
-    if c.peek() == Some("codice_cig_siope") {
+fn cig<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<Option<CigOEsclusione>, ParseError> {
+    if c.is("codice_cig_siope")? {
         return Ok(Some(CigOEsclusione::Cig(c.parse("codice_cig_siope")?)));
     }
-    if c.peek() == Some("motivo_esclusione_cig_siope") {
+    if c.is("motivo_esclusione_cig_siope")? {
         return Ok(Some(CigOEsclusione::Esclusione(
             c.parse("motivo_esclusione_cig_siope")?,
         )));
@@ -578,43 +566,43 @@ fn cig(c: &mut Cursor<'_>) -> Result<Option<CigOEsclusione>, ParseError> {
     Ok(None)
 }
 
-fn classificazione_uscita(c: &mut Cursor<'_>) -> Result<ClassificazioneUscita, ParseError> {
+fn classificazione_uscita<R: BufRead>(
+    c: &mut Cursor<'_, R>,
+) -> Result<ClassificazioneUscita, ParseError> {
     Ok(ClassificazioneUscita {
         codice_cgu: c.parse("codice_cgu")?,
         codice_cup: c.opt_parse("codice_cup")?,
-        codice_cpv: c.opt_text("codice_cpv"),
+        codice_cpv: c.opt_text("codice_cpv")?,
         importo: amount(c, "importo")?,
         dati_siope: c.with("classificazione_dati_siope_uscite", |c| {
             let mut debiti = Vec::new();
             loop {
-                match c.peek() {
-                    Some("tipo_debito_siope_nc") => {
-                        let tipo = c.parse("tipo_debito_siope_nc")?;
-                        let cig_fatture = match cig(c)? {
-                            Some(g) => {
-                                let f = c.many_with("fattura_siope", fattura)?;
-                                if f.is_empty() {
-                                    c.req("fattura_siope")?;
-                                }
-                                Some((g, f))
+                if c.is("tipo_debito_siope_nc")? {
+                    let tipo = c.parse("tipo_debito_siope_nc")?;
+                    let cig_fatture = match cig(c)? {
+                        Some(g) => {
+                            let f = c.many_with("fattura_siope", fattura)?;
+                            if f.is_empty() {
+                                c.req("fattura_siope")?;
                             }
-                            None => None,
-                        };
-                        debiti.push(DebitoUscita::NonCommerciale { tipo, cig_fatture });
-                    }
-                    Some("tipo_debito_siope_c") => {
-                        c.req("tipo_debito_siope_c")?;
-                        let Some(g) = cig(c)? else {
-                            c.req("codice_cig_siope")?;
-                            continue;
-                        };
-                        let fatture = c.many_with("fattura_siope", fattura)?;
-                        if fatture.is_empty() {
-                            c.req("fattura_siope")?;
+                            Some((g, f))
                         }
-                        debiti.push(DebitoUscita::Commerciale { cig: g, fatture });
+                        None => None,
+                    };
+                    debiti.push(DebitoUscita::NonCommerciale { tipo, cig_fatture });
+                } else if c.is("tipo_debito_siope_c")? {
+                    c.req("tipo_debito_siope_c")?;
+                    let Some(g) = cig(c)? else {
+                        c.req("codice_cig_siope")?;
+                        continue;
+                    };
+                    let fatture = c.many_with("fattura_siope", fattura)?;
+                    if fatture.is_empty() {
+                        c.req("fattura_siope")?;
                     }
-                    _ => break,
+                    debiti.push(DebitoUscita::Commerciale { cig: g, fatture });
+                } else {
+                    break;
                 }
             }
             if debiti.is_empty() {
@@ -645,7 +633,7 @@ fn classificazione_uscita(c: &mut Cursor<'_>) -> Result<ClassificazioneUscita, P
     })
 }
 
-fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseError> {
+fn beneficiario<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<InformazioniBeneficiario, ParseError> {
     Ok(InformazioniBeneficiario {
         progressivo_beneficiario: c.parse("progressivo_beneficiario")?,
         importo_beneficiario: amount(c, "importo_beneficiario")?,
@@ -662,25 +650,25 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
         bollo: c.with("bollo", |c| {
             Ok(Bollo {
                 assoggettamento_bollo: c.parse("assoggettamento_bollo")?,
-                causale_esenzione_bollo: c.opt_text("causale_esenzione_bollo"),
+                causale_esenzione_bollo: c.opt_text("causale_esenzione_bollo")?,
             })
         })?,
         spese: c.opt_with("spese", |c| {
             Ok(Spese {
                 soggetto_destinatario: c.parse("soggetto_destinatario_delle_spese")?,
-                natura_pagamento: c.opt_text("natura_pagamento"),
-                causale_esenzione_spese: c.opt_text("causale_esenzione_spese"),
+                natura_pagamento: c.opt_text("natura_pagamento")?,
+                causale_esenzione_spese: c.opt_text("causale_esenzione_spese")?,
             })
         })?,
         beneficiario: c.with("beneficiario", |c| soggetto(c, &BENEFICIARIO))?,
         delegato: c.many_with("delegato", |c| {
             Ok(Delegato {
                 anagrafica: c.string("anagrafica_delegato")?,
-                indirizzo: c.opt_text("indirizzo_delegato"),
-                cap: c.opt_text("cap_delegato"),
-                localita: c.opt_text("localita_delegato"),
-                provincia: c.opt_text("provincia_delegato"),
-                stato: c.opt_text("stato_delegato"),
+                indirizzo: c.opt_text("indirizzo_delegato")?,
+                cap: c.opt_text("cap_delegato")?,
+                localita: c.opt_text("localita_delegato")?,
+                provincia: c.opt_text("provincia_delegato")?,
+                stato: c.opt_text("stato_delegato")?,
                 codice_fiscale: c.string("codice_fiscale_delegato")?,
             })
         })?,
@@ -691,10 +679,10 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
         sepa_credit_transfer: c.opt_with("sepa_credit_transfer", |c| {
             Ok(SepaCreditTransfer {
                 iban: c.parse("iban")?,
-                bic: c.opt_text("bic"),
-                identificativo_end_to_end: c.opt_text("identificativo_end_to_end"),
+                bic: c.opt_text("bic")?,
+                identificativo_end_to_end: c.opt_text("identificativo_end_to_end")?,
                 category_purpose: c.opt_with("identificativo_category_purpose", |c| {
-                    if c.peek() == Some("code") {
+                    if c.is("code")? {
                         Ok(CategoryPurpose::Code(c.parse("code")?))
                     } else {
                         Ok(CategoryPurpose::Proprietary(c.string("proprietary")?))
@@ -702,7 +690,7 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
                 })?,
             })
         })?,
-        codice_versante: c.opt_text("codice_versante"),
+        codice_versante: c.opt_text("codice_versante")?,
         causale: c.string("causale")?,
         sospeso: c.many_with("sospeso", sospeso)?,
         ritenute: c.many_with("ritenute", |c| {
@@ -724,18 +712,18 @@ fn beneficiario(c: &mut Cursor<'_>) -> Result<InformazioniBeneficiario, ParseErr
             )
         })?,
         dati_a_disposizione_ente_beneficiario: c
-            .opt("dati_a_disposizione_ente_beneficiario")
-            .map(|n| RawXml::from_trusted(n.text.clone())),
+            .opt_text("dati_a_disposizione_ente_beneficiario")?
+            .map(RawXml::from_trusted),
     })
 }
 
-fn read_reversale(c: &mut Cursor<'_>) -> Result<Reversale, ParseError> {
+fn read_reversale<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<Reversale, ParseError> {
     Ok(Reversale {
         tipo_operazione: c.parse("tipo_operazione")?,
         numero_reversale: c.parse("numero_reversale")?,
         data_reversale: date(c, "data_reversale")?,
         importo_reversale: amount(c, "importo_reversale")?,
-        conto_evidenza: c.opt_text("conto_evidenza"),
+        conto_evidenza: c.opt_text("conto_evidenza")?,
         bilancio: c.many_with("bilancio", bilancio)?,
         informazioni_versante: {
             let v = c.many_with("informazioni_versante", versante)?;
@@ -744,10 +732,10 @@ fn read_reversale(c: &mut Cursor<'_>) -> Result<Reversale, ParseError> {
             }
             v
         },
-        dati_a_disposizione_ente: if let Some(n) = c.opt("dati_a_disposizione_ente_reversale") {
-            Some(DatiEnteReversale::Libero(RawXml::from_trusted(
-                n.text.clone(),
-            )))
+        dati_a_disposizione_ente: if let Some(t) =
+            c.opt_text("dati_a_disposizione_ente_reversale")?
+        {
+            Some(DatiEnteReversale::Libero(RawXml::from_trusted(t)))
         } else {
             c.opt_with("dati_a_disposizione_ente_reversale_MIUR", |c| {
                 Ok(DatiEnteReversale::Miur(MiurReversale {
@@ -756,7 +744,7 @@ fn read_reversale(c: &mut Cursor<'_>) -> Result<Reversale, ParseError> {
                     voce: c.parse("voce")?,
                     descrizione_voce: c.string("descrizione_voce")?,
                     sottovoce: c.opt_parse("sottovoce")?,
-                    descrizione_sottovoce: c.opt_text("descrizione_sottovoce"),
+                    descrizione_sottovoce: c.opt_text("descrizione_sottovoce")?,
                     anno_provenienza: c.parse("anno_provenienza")?,
                     numero_accertamento: c.string("numero_accertamento")?,
                 }))
@@ -765,13 +753,15 @@ fn read_reversale(c: &mut Cursor<'_>) -> Result<Reversale, ParseError> {
     })
 }
 
-fn classificazione_entrata(c: &mut Cursor<'_>) -> Result<ClassificazioneEntrata, ParseError> {
+fn classificazione_entrata<R: BufRead>(
+    c: &mut Cursor<'_, R>,
+) -> Result<ClassificazioneEntrata, ParseError> {
     Ok(ClassificazioneEntrata {
         codice_cge: c.parse("codice_cge")?,
         codice_cup: c.opt_parse("codice_cup")?,
         importo: amount(c, "importo")?,
         dati_siope: c.with("classificazione_dati_siope_entrate", |c| {
-            let debito = if c.peek() == Some("tipo_debito_siope_c") {
+            let debito = if c.is("tipo_debito_siope_c")? {
                 c.req("tipo_debito_siope_c")?;
                 let fatture = c.many_with("fattura_siope", fattura)?;
                 if fatture.is_empty() {
@@ -797,7 +787,7 @@ fn classificazione_entrata(c: &mut Cursor<'_>) -> Result<ClassificazioneEntrata,
     })
 }
 
-fn versante(c: &mut Cursor<'_>) -> Result<InformazioniVersante, ParseError> {
+fn versante<R: BufRead>(c: &mut Cursor<'_, R>) -> Result<InformazioniVersante, ParseError> {
     Ok(InformazioniVersante {
         progressivo_versante: c.parse("progressivo_versante")?,
         importo_versante: amount(c, "importo_versante")?,
@@ -809,7 +799,7 @@ fn versante(c: &mut Cursor<'_>) -> Result<InformazioniVersante, ParseError> {
         bollo: c.with("bollo", |c| {
             Ok(Bollo {
                 assoggettamento_bollo: c.parse("assoggettamento_bollo")?,
-                causale_esenzione_bollo: c.opt_text("causale_esenzione_bollo"),
+                causale_esenzione_bollo: c.opt_text("causale_esenzione_bollo")?,
             })
         })?,
         versante: c.with("versante", |c| soggetto(c, &VERSANTE))?,
@@ -833,8 +823,8 @@ fn versante(c: &mut Cursor<'_>) -> Result<InformazioniVersante, ParseError> {
             )
         })?,
         dati_a_disposizione_ente_versante: c
-            .opt("dati_a_disposizione_ente_versante")
-            .map(|n| RawXml::from_trusted(n.text.clone())),
+            .opt_text("dati_a_disposizione_ente_versante")?
+            .map(RawXml::from_trusted),
     })
 }
 

@@ -37,7 +37,7 @@ pub(crate) struct Node {
 }
 
 /// Elements whose content is kept verbatim as XML (`anyTAG`).
-fn is_raw(name: &str) -> bool {
+pub(crate) fn is_raw(name: &str) -> bool {
     name.starts_with("dati_a_disposizione_ente") && !name.ends_with("_MIUR")
         || name == "dati_a_disposizione_BT"
 }
@@ -72,11 +72,10 @@ pub(crate) struct XmlIn<R: BufRead> {
     stack: Vec<Node>,
 }
 
-/// A start tag read by [`XmlIn::next`]: the local name and the `Id` attribute.
+/// A start tag read by [`XmlIn::next`]: the local name.
 #[derive(Debug, Clone)]
 pub(crate) struct Start {
     pub(crate) local: String,
-    pub(crate) id: Option<String>,
 }
 
 /// Most nodes kept in the pool (enough for an order of a few hundred beneficiaries).
@@ -98,7 +97,7 @@ fn fresh_from(pool: &mut Vec<Node>, name: &str, pos: u64) -> Node {
 }
 
 /// The shared reader's error as this crate's, at `path`.
-fn xml_error(path: &str, position: u64, e: xmldsig::ParseError) -> ParseError {
+pub(crate) fn xml_error(path: &str, position: u64, e: xmldsig::ParseError) -> ParseError {
     let kind = match e.kind {
         XmlKind::Doctype => ParseErrorKind::Dtd,
         XmlKind::TooDeep { limit } => ParseErrorKind::TooDeep(limit),
@@ -146,7 +145,6 @@ impl<R: BufRead> XmlIn<R> {
             return Ok(match ev {
                 Event::Start(s) => Ev::Start(Start {
                     local: s.name().local.to_owned(),
-                    id: s.attr("Id").map(str::to_owned),
                 }),
                 Event::End(_) => Ev::End,
                 Event::Text(t) => Ev::Text(t.to_owned()),
@@ -322,7 +320,7 @@ impl<R: BufRead> XmlIn<R> {
 }
 
 /// Appends `s` escaped for element content and double-quoted attribute values.
-fn escape_into(out: &mut String, s: &str) {
+pub(crate) fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
