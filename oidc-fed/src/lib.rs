@@ -31,6 +31,13 @@
 //! [`citizen_identity`] maps it to `pa_types::CitizenIdentity`; tokens are revoked
 //! (RFC 7009) at logout. [`LoginError::citizen_message`] gives what a citizen reads.
 //!
+//! Conformance with the official Python/Django implementation (spid-cie-oidc): `.ci/check-oidc.sh`
+//! runs its Trust Anchor and OP on 127.0.0.1 and the `django_conformance` test onboards an RP
+//! built with this crate and logs in there. Two differences of that implementation are met
+//! here: its Trust Anchor publishes `constraints` in its own Entity Configuration (accepted and
+//! enforced), and its OP signs a UserInfo without `iss` and `aud` (accepted only with
+//! [`UserInfoIssAud::IfPresent`], see [`RelyingParty::userinfo_iss_aud`]).
+//!
 //! JWE ([`decrypt`]) needs what `ring` lacks: RSA decryption (`rsa`, RustCrypto, with blinding;
 //! OAEP with SHA-1 from `sha1` and SHA-256), ECDH with a static private key (`p256`; ring's
 //! agreement has only ephemeral keys, and `p256` refuses points off the curve) and the AES
