@@ -62,13 +62,21 @@ serve() { # role port
 }
 serve ta "$TA_PORT"
 serve op "$OP_PORT"
-for url in "$OIDC_TA_ID/.well-known/openid-federation" "$OIDC_OP_ID/.well-known/openid-federation"; do
-  for _ in $(seq 1 100); do
-    if curl -sf --cacert "$OIDC_CA" -o /dev/null "$url"; then break; fi
-    sleep 0.2
-  done
-  curl -sf --cacert "$OIDC_CA" -o /dev/null "$url" || { cat "$STATE"/*.log; echo "server at $url did not start"; exit 1; }
-done
+# wait (at most 30 s) until both answer their Entity Configuration over TLS with the test CA
+"$PY" - "$OIDC_TA_ID/.well-known/openid-federation" "$OIDC_OP_ID/.well-known/openid-federation" <<'PY' || { cat "$STATE"/*.log; exit 1; }
+import os, ssl, sys, time, urllib.request
+ctx = ssl.create_default_context(cafile=os.environ["OIDC_CA"])
+for url in sys.argv[1:]:
+    for _ in range(150):
+        try:
+            if urllib.request.urlopen(url, context=ctx, timeout=2).status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    else:
+        sys.exit(f"server at {url} did not start")
+PY
 echo "TA $OIDC_TA_ID, OP $OIDC_OP_ID up after $(( $(date +%s) - start )) s"
 
 export OIDC_DJANGO_TA="$OIDC_TA_ID" OIDC_DJANGO_OP="$OIDC_OP_ID" OIDC_DJANGO_CA="$OIDC_CA"
