@@ -7,3 +7,4 @@
 //! only what it measures.
 
 pub mod node;
+pub mod opi;

@@ -179,6 +179,22 @@ pub fn flow_id_from_causale(causale: &str) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// Year, month and day of exactly `DDDD-DD-DD` (ASCII digits), without checking the calendar.
+fn canonical_ymd(b: &[u8]) -> Option<(i32, u32, u32)> {
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *b else {
+        return None;
+    };
+    let mut v = [0u32; 8];
+    for (o, c) in v.iter_mut().zip([y0, y1, y2, y3, m0, m1, d0, d1]) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        *o = u32::from(c - b'0');
+    }
+    let year = i32::try_from(v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3]).ok()?;
+    Some((year, v[4] * 10 + v[5], v[6] * 10 + v[7]))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ev {
     /// A start tag; its local name is in [`Cursor::name`].
@@ -228,6 +244,8 @@ struct Cursor<R: BufRead> {
     path: Vec<&'static str>,
     /// The text of the leaf being read (kept for its allocation).
     text: String,
+    /// Where the trimmed value is in `text`.
+    value: (usize, usize),
 }
 
 impl<R: BufRead> Cursor<R> {
@@ -313,20 +331,33 @@ impl<R: BufRead> Cursor<R> {
         }
     }
 
-    /// Reads `<name>text</name>`.
-    fn leaf(&mut self, name: &'static str) -> Result<String, FlowError> {
+    /// Reads `<name>text</name>` (the text, trimmed, in [`Cursor::value`]).
+    fn read_leaf(&mut self, name: &'static str) -> Result<(), FlowError> {
         self.open(name)?;
         let mut text = std::mem::take(&mut self.text);
         text.clear();
         let r = self.leaf_text(&mut text);
-        let value = r.map(|()| text.trim_matches(crate::node::xml::is_xml_space).to_owned());
         self.text = text;
-        let t = value?;
+        r?;
+        let t = self.text.trim_matches(crate::node::xml::is_xml_space);
         if t.is_empty() {
             return Err(self.schema("empty value"));
         }
+        let start = t.as_ptr() as usize - self.text.as_ptr() as usize;
+        self.value = (start, start + t.len());
         self.path.pop();
-        Ok(t)
+        Ok(())
+    }
+
+    /// The trimmed text of the leaf read last.
+    fn value(&self) -> &str {
+        self.text.get(self.value.0..self.value.1).unwrap_or("")
+    }
+
+    /// Reads `<name>text</name>`.
+    fn leaf(&mut self, name: &'static str) -> Result<String, FlowError> {
+        self.read_leaf(name)?;
+        Ok(self.value().to_owned())
     }
 
     /// The text of the current leaf up to its end tag, into `text`.
@@ -359,7 +390,7 @@ impl<R: BufRead> Cursor<R> {
     }
 
     fn text_max(&self, name: &str, s: String, max: usize) -> Result<String, FlowError> {
-        if s.chars().count() > max {
+        if s.len() > max && s.chars().count() > max {
             return Err(self.schema(format!("{name}: longer than {max} characters")));
         }
         Ok(s)
@@ -367,8 +398,14 @@ impl<R: BufRead> Cursor<R> {
 
     fn date(&self, name: &str, s: &str) -> Result<NaiveDate, FlowError> {
         let d = s.get(..10).unwrap_or(s);
-        NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| self.schema(format!("{name}: expected a date YYYY-MM-DD, found {s:?}")))
+        // The canonical form `YYYY-MM-DD` directly (what chrono would accept too); any other
+        // text goes through chrono.
+        let parsed = match canonical_ymd(d.as_bytes()) {
+            Some((y, m, dd)) => NaiveDate::from_ymd_opt(y, m, dd),
+            None => NaiveDate::parse_from_str(d, "%Y-%m-%d").ok(),
+        };
+        parsed
+            .ok_or_else(|| self.schema(format!("{name}: expected a date YYYY-MM-DD, found {s:?}")))
     }
 
     fn amount(&self, name: &str, s: &str) -> Result<Amount, FlowError> {
@@ -429,6 +466,7 @@ impl<R: BufRead> FlowParser<R> {
             pending: None,
             path: Vec::new(),
             text: String::new(),
+            value: (0, 0),
         };
         c.open("FlussoRiversamento")?;
         let version = c.leaf("versioneOggetto")?;
@@ -530,20 +568,24 @@ impl<R: BufRead> FlowParser<R> {
         let iuv = c.text_max("identificativoUnivocoVersamento", iuv, 35)?;
         let iur = c.leaf("identificativoUnivocoRiscossione")?;
         let iur = c.text_max("identificativoUnivocoRiscossione", iur, 35)?;
-        let transfer_index = match c.opt_leaf("indiceDatiSingoloPagamento")? {
-            None => 1,
-            Some(i) => match i.as_bytes() {
+        let transfer_index = if c.peek_start("indiceDatiSingoloPagamento")? {
+            c.read_leaf("indiceDatiSingoloPagamento")?;
+            let i = c.value();
+            match i.as_bytes() {
                 [d @ b'1'..=b'5'] => d - b'0',
                 _ => {
                     return Err(c.schema(format!(
                         "indiceDatiSingoloPagamento: expected 1 to 5, found {i:?}"
                     )));
                 }
-            },
+            }
+        } else {
+            1
         };
-        let a = c.leaf("singoloImportoPagato")?;
-        let amount = c.amount("singoloImportoPagato", &a)?;
-        let o = c.leaf("codiceEsitoSingoloPagamento")?;
+        c.read_leaf("singoloImportoPagato")?;
+        let amount = c.amount("singoloImportoPagato", c.value())?;
+        c.read_leaf("codiceEsitoSingoloPagamento")?;
+        let o = c.value();
         let outcome = match o.as_bytes() {
             [d @ b'0'..=b'9'] => OutcomeCode::from_digit(d - b'0'),
             _ => {
@@ -552,8 +594,8 @@ impl<R: BufRead> FlowParser<R> {
                 )));
             }
         };
-        let d = c.leaf("dataEsitoSingoloPagamento")?;
-        let date = c.date("dataEsitoSingoloPagamento", &d)?;
+        c.read_leaf("dataEsitoSingoloPagamento")?;
+        let date = c.date("dataEsitoSingoloPagamento", c.value())?;
         c.close()?;
         self.count += 1;
         self.sum = self
