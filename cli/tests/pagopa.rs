@@ -1,7 +1,10 @@
-//! `pa pagopa ...`: notice numbers, checks, QR code and Data Matrix from the command line.
+//! `pa pagopa ...`: notice numbers, checks, QR code, Data Matrix and the printed notice
+//! (`avviso`, the PDF read back by poppler: `pdfinfo`, `pdfimages`, `pdftotext`) from the
+//! command line.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn pa(args: &[&str]) -> (i32, String, String) {
     pa_testkit::exec(env!("CARGO_BIN_EXE_pa"), args)
@@ -15,6 +18,27 @@ fn tmp(name: &str) -> PathBuf {
         let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
     }
     p
+}
+
+/// `pa pagopa avviso --input <json> --out <pdf>` followed by `extra`.
+fn avviso(json: &Path, pdf: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "pagopa",
+        "avviso",
+        "--input",
+        json.to_str().unwrap(),
+        "--out",
+        pdf.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    pa(&args)
+}
+
+/// A `w`×`h` PNG of one colour, made by the image crate.
+fn png(path: &Path, w: u32, h: u32, rgb: [u8; 3]) {
+    image::RgbImage::from_pixel(w, h, image::Rgb(rgb))
+        .save(path)
+        .unwrap();
 }
 
 #[test]
@@ -137,11 +161,9 @@ fn qr_writes_svg_and_png() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "PAGOPA|002|301000000000000144|80016350821|1234");
-    assert!(
-        std::fs::read_to_string(&svg)
-            .unwrap()
-            .contains("viewBox=\"0 0 41 41\"")
-    );
+    assert!(std::fs::read_to_string(&svg)
+        .unwrap()
+        .contains("viewBox=\"0 0 41 41\""));
     let png = tmp("qr.png");
     let (code, _, err) = pa(&[
         "pagopa",
@@ -156,11 +178,9 @@ fn qr_writes_svg_and_png() {
         png.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(
-        std::fs::read(&png)
-            .unwrap()
-            .starts_with(b"\x89PNG\r\n\x1a\n")
-    );
+    assert!(std::fs::read(&png)
+        .unwrap()
+        .starts_with(b"\x89PNG\r\n\x1a\n"));
     let (code, _, err) = pa(&[
         "pagopa",
         "qr",
@@ -281,14 +301,7 @@ fn avviso_writes_a_pdf_and_refuses_invalid_input() {
 }"#,
     )
     .unwrap();
-    let (code, out, err) = pa(&[
-        "pagopa",
-        "avviso",
-        "--input",
-        json.to_str().unwrap(),
-        "--out",
-        pdf.to_str().unwrap(),
-    ]);
+    let (code, out, err) = avviso(&json, &pdf, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("2 page(s)"), "{out}");
     assert!(
@@ -302,33 +315,13 @@ fn avviso_writes_a_pdf_and_refuses_invalid_input() {
     // --logo: a PNG made by the image crate is embedded as an image XObject; a file that is
     // not an image is refused, naming the logo.
     let logo = tmp("logo.png");
-    image::RgbImage::from_pixel(60, 30, image::Rgb([0, 102, 204]))
-        .save(&logo)
-        .unwrap();
+    png(&logo, 60, 30, [0, 102, 204]);
     let with_logo = tmp("avviso-logo.pdf");
-    let (code, _, err) = pa(&[
-        "pagopa",
-        "avviso",
-        "--input",
-        json.to_str().unwrap(),
-        "--out",
-        with_logo.to_str().unwrap(),
-        "--logo",
-        logo.to_str().unwrap(),
-    ]);
+    let (code, _, err) = avviso(&json, &with_logo, &["--logo", logo.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let bytes = std::fs::read(&with_logo).unwrap();
     assert!(bytes.windows(13).any(|w| w == b"/Subtype /Ima"), "no image");
-    let (code, _, err) = pa(&[
-        "pagopa",
-        "avviso",
-        "--input",
-        json.to_str().unwrap(),
-        "--out",
-        with_logo.to_str().unwrap(),
-        "--logo",
-        json.to_str().unwrap(),
-    ]);
+    let (code, _, err) = avviso(&json, &with_logo, &["--logo", json.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("logo: is neither a PNG nor a JPEG"), "{err}");
 
@@ -336,17 +329,123 @@ fn avviso_writes_a_pdf_and_refuses_invalid_input() {
         .unwrap()
         .replace("301000000000000346", "301000000000000347");
     std::fs::write(&json, bad).unwrap();
-    let (code, _, err) = pa(&[
-        "pagopa",
-        "avviso",
-        "--input",
-        json.to_str().unwrap(),
-        "--out",
-        pdf.to_str().unwrap(),
-    ]);
+    let (code, _, err) = avviso(&json, &pdf, &[]);
     assert_eq!(code, 1);
     assert!(
         err.contains("installments[1].notice_number") && err.contains("check"),
         "{err}"
     );
+}
+
+/// A poppler tool's standard output; `None` outside CI when it is not installed.
+fn poppler(name: &str, args: &[&str]) -> Option<String> {
+    match Command::new(name).args(args).output() {
+        Ok(out) => {
+            assert!(out.status.success(), "{name}: {out:?}");
+            Some(String::from_utf8(out.stdout).unwrap())
+        }
+        Err(e) if !pa_testkit::in_ci() => {
+            eprintln!("{name} not available ({e}): skipping");
+            None
+        }
+        Err(e) => panic!("{name} is required in CI: {e}"),
+    }
+}
+
+/// `n` installments (notice numbers `3 01 <13-digit base> <check digits>`), a postal account.
+fn notice_json(n: usize) -> String {
+    let rates: Vec<String> = (0..n)
+        .map(|i| {
+            let base = format!("301{:013}", 100 + i);
+            let check = base.parse::<u128>().unwrap() % 93;
+            format!(
+                r#"{{ "notice_number": "{base}{check:02}", "amount_cents": {}, "due_date": "2026-{:02}-28" }}"#,
+                5000 + i,
+                i % 12 + 1
+            )
+        })
+        .collect();
+    format!(
+        r#"{{ "subject": "Sanzione - piano di rateizzazione",
+  "creditor": {{ "name": "Comune di Esempio", "fiscal_code": "80016350821", "cbill": "AB12C",
+                "postal": {{ "account": "1011136627", "holder": "Comune di Esempio",
+                            "authorization": "AUT. 0000 DEL 01/01/2026" }} }},
+  "debtor": {{ "name": "Mario Rossi", "fiscal_code": "RSSMRA80A01H501U" }},
+  "installments": [ {} ] }}"#,
+        rates.join(",\n")
+    )
+}
+
+#[test]
+fn avviso_marks_as_files_and_many_installments() {
+    let json = tmp("many.json");
+    std::fs::write(&json, notice_json(9)).unwrap();
+    let (logo, mark) = (tmp("pagopa.png"), tmp("poste.png"));
+    png(&logo, 560, 280, [0, 150, 70]);
+    png(&mark, 300, 60, [0, 150, 70]);
+
+    // Nine rates: the base model (3 pages), stand-ins named in the PDF's keywords.
+    let plain = tmp("plain.pdf");
+    let (code, out, err) = avviso(&json, &plain, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 page(s)"), "{out}");
+    if let Some(info) = poppler("pdfinfo", &[plain.to_str().unwrap()]) {
+        assert!(info.contains("logo pagoPA: disegno sostitutivo"), "{info}");
+        assert!(
+            info.contains("marchio BancoPosta: testo sostitutivo"),
+            "{info}"
+        );
+    }
+
+    // The variant on request, with the marks: 1 grid page, 2 pages of bollettini.
+    let pdf = tmp("marks.pdf");
+    let (code, out, err) = avviso(
+        &json,
+        &pdf,
+        &[
+            "--pagopa-logo",
+            logo.to_str().unwrap(),
+            "--poste-logo",
+            mark.to_str().unwrap(),
+            "--molte-rate",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 page(s)"), "{out}");
+    assert_eq!(out.matches("QR: PAGOPA|002|").count(), 9, "{out}");
+    if let Some(info) = poppler("pdfinfo", &[pdf.to_str().unwrap()]) {
+        assert!(!info.contains("sostitutivo"), "{info}");
+    }
+    if let Some(list) = poppler("pdfimages", &["-list", pdf.to_str().unwrap()]) {
+        // pagoPA's logo on each of the 3 pages; the BancoPosta mark on each group of three
+        // bollettini (two on page 2, one on page 3).
+        let rows: Vec<(String, String)> = list
+            .lines()
+            .skip(2)
+            .map(|l| {
+                let c: Vec<&str> = l.split_whitespace().collect();
+                (c[0].to_owned(), format!("{}x{}", c[3], c[4]))
+            })
+            .collect();
+        let of = |size: &str| rows.iter().filter(|(_, s)| s == size).count();
+        assert_eq!(of("560x280"), 3, "{list}");
+        assert_eq!(of("300x60"), 3, "{list}");
+    }
+    if let Some(text) = poppler(
+        "pdftotext",
+        &["-f", "1", "-l", "1", pdf.to_str().unwrap(), "-"],
+    ) {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("Puoi pagare in 9 rate"), "{flat}");
+        assert!(flat.contains("RATA 9 entro il 28/09/2026"), "{flat}");
+    }
+
+    // Fewer than 9 rates with --molte-rate, or a logo that is no image: refused, exit 1.
+    std::fs::write(&json, notice_json(4)).unwrap();
+    let (code, _, err) = avviso(&json, &pdf, &["--molte-rate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 9"), "{err}");
+    let (code, _, err) = avviso(&json, &pdf, &["--pagopa-logo", json.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("neither a PNG nor a JPEG"), "{err}");
 }
