@@ -161,9 +161,11 @@ fn qr_writes_svg_and_png() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "PAGOPA|002|301000000000000144|80016350821|1234");
-    assert!(std::fs::read_to_string(&svg)
-        .unwrap()
-        .contains("viewBox=\"0 0 41 41\""));
+    assert!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .contains("viewBox=\"0 0 41 41\"")
+    );
     let png = tmp("qr.png");
     let (code, _, err) = pa(&[
         "pagopa",
@@ -178,9 +180,11 @@ fn qr_writes_svg_and_png() {
         png.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(std::fs::read(&png)
-        .unwrap()
-        .starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(
+        std::fs::read(&png)
+            .unwrap()
+            .starts_with(b"\x89PNG\r\n\x1a\n")
+    );
     let (code, _, err) = pa(&[
         "pagopa",
         "qr",
