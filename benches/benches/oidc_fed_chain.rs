@@ -6,10 +6,10 @@
 //! pipe round trip per chain is included in its time), when PA_PY or the project venv has it.
 
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use benches::pyworker::{Worker, python_with};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use oidc_fed::{Alg, Jwks, SigningKey, TrustAnchor, verify_trust_chain};
 use serde_json::{Value, json};
@@ -104,21 +104,6 @@ for line in sys.stdin:
     print("ok", flush=True)
 "#;
 
-fn python() -> Option<String> {
-    [
-        std::env::var("PA_PY").ok(),
-        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python").to_owned()),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| {
-        Command::new(p)
-            .args(["-c", "import jwcrypto"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 fn bench(c: &mut Criterion) {
     let (statements, ta_keys) = chain();
     let anchors = [TrustAnchor {
@@ -141,33 +126,14 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    if let Some(py) = python() {
-        let mut child = Command::new(py)
-            .args(["-c", WORKER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    if let Some(py) = python_with(&["jwcrypto"]) {
         let req = json!({"chain": statements, "ta_jwks": ta_keys.to_json(), "now": NOW});
-        writeln!(stdin, "{req}").expect("write");
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read");
-        assert_eq!(line.trim(), "ready");
+        let mut worker = Worker::start(&py, WORKER, &req.to_string());
+        assert_eq!(worker.answer(), "ready");
         g.bench_function(
             "reference: jwcrypto, same 4 JWS verified top-down (worker)",
-            |b| {
-                b.iter(|| {
-                    writeln!(stdin, "go").expect("write");
-                    line.clear();
-                    stdout.read_line(&mut line).expect("read");
-                    assert_eq!(line.trim(), "ok", "jwcrypto refused the chain");
-                })
-            },
+            |b| b.iter(|| assert_eq!(worker.ask("go"), "ok", "jwcrypto refused the chain")),
         );
-        drop(stdin);
-        let _ = child.wait();
     } else {
         eprintln!("no Python with jwcrypto (PA_PY): reference not measured");
     }

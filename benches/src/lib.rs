@@ -8,3 +8,4 @@
 
 pub mod node;
 pub mod opi;
+pub mod pyworker;
