@@ -7,6 +7,10 @@ Run with OIDC_ROLE and the other variables of fedtest/settings.py:
                                   in FILE, after the TA fetched and validated SUB's entity
                                   configuration (Django model validation, as the admin does)
   bootstrap.py policy SUB JSON    (ta) sets the metadata_policy the TA issues for SUB
+  bootstrap.py trust-mark SUB     (ta) assigns SUB the RP profile: the TA issues it the RP trust
+                                  mark, in the Subordinate Statement about SUB, and lists SUB
+The TA issues the OP its trust mark (profile OP_PROFILE) at setup: the TA's list endpoint lists
+only entities with a profile, and the statement the TA issues about each carries its marks.
 Public keys are written to OIDC_STATE as JSON for the test (out-of-band trust anchor keys).
 """
 import json
@@ -28,6 +32,9 @@ from spid_cie_oidc.entity.models import FederationEntityConfiguration  # noqa: E
 
 STATE = settings.STATE
 TA, OP = settings.TA_ID, settings.OP_ID
+# trust mark types (profile ids) of the SPID federation's shape
+OP_PROFILE = "https://www.spid.gov.it/openid_provider/public"
+RP_PROFILE = "https://www.spid.gov.it/openid_relying_party/public"
 FISCAL_NUMBER = os.environ.get("OIDC_USER_FISCAL_NUMBER", "TINIT-RSSMRA85T10A562S")
 
 
@@ -146,16 +153,33 @@ def setup_ta():
             }
         },
         constraints={"max_path_length": 1},
+        trust_mark_issuers={OP_PROFILE: [TA], RP_PROFILE: [TA]},
         is_active=True,
     )
-    from spid_cie_oidc.authority.models import FederationDescendant
+    from spid_cie_oidc.authority.models import (
+        FederationDescendant,
+        FederationEntityAssignedProfile,
+        FederationEntityProfile,
+    )
 
     with open(os.path.join(STATE, "op_fed_jwks.json")) as f:
         op_jwks = json.load(f)["keys"]
     # created without model validation: the OP is not serving yet
-    FederationDescendant.objects.create(
+    op = FederationDescendant.objects.create(
         sub=OP, name="OP di prova", type="openid_provider", jwks=op_jwks, status="valid",
         is_active=True,
+    )
+    for name, category, profile_id in [
+        ("spid op public", "openid_provider", OP_PROFILE),
+        ("spid rp public", "openid_relying_party", RP_PROFILE),
+    ]:
+        FederationEntityProfile.objects.create(
+            name=name, profile_category=category, profile_id=profile_id,
+            trust_mark_template={"organization_type": "public"},
+        )
+    FederationEntityAssignedProfile.objects.create(
+        descendant=op, profile=FederationEntityProfile.objects.get(profile_id=OP_PROFILE),
+        issuer=FederationEntityConfiguration.objects.get(sub=TA),
     )
     write("ta_jwks.json", {"keys": public(fed)})
 
@@ -188,6 +212,21 @@ def set_policy(sub, policy):
     print(json.dumps({"policy": sub}))
 
 
+def trust_mark(sub):
+    from spid_cie_oidc.authority.models import (
+        FederationDescendant,
+        FederationEntityAssignedProfile,
+        FederationEntityProfile,
+    )
+
+    a, _ = FederationEntityAssignedProfile.objects.get_or_create(
+        descendant=FederationDescendant.objects.get(sub=sub),
+        profile=FederationEntityProfile.objects.get(profile_id=RP_PROFILE),
+        issuer=FederationEntityConfiguration.objects.get(sub=TA),
+    )
+    print(json.dumps({"trust_mark_type": RP_PROFILE, "sub": sub}))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "op":
@@ -198,5 +237,7 @@ if __name__ == "__main__":
         onboard(sys.argv[2], sys.argv[3])
     elif cmd == "policy":
         set_policy(sys.argv[2], sys.argv[3])
+    elif cmd == "trust-mark":
+        trust_mark(sys.argv[2])
     else:
         raise SystemExit(f"unknown command {cmd}")

@@ -212,7 +212,8 @@ pub struct TrustChain {
     pub metadata: Map<String, Value>,
     /// The subject's Federation Entity Keys, as its Immediate Superior states them.
     pub jwks: Jwks,
-    /// The Trust Marks of the subject that verified.
+    /// The Trust Marks of the subject that verified: those of its Entity Configuration and
+    /// those its Immediate Superior publishes in the Subordinate Statement about it.
     pub trust_marks: Vec<TrustMark>,
     /// The Trust Marks that did not, with why.
     pub rejected_trust_marks: Vec<(String, TrustMarkError)>,
@@ -226,11 +227,15 @@ impl TrustChain {
 }
 
 /// Claims no statement may carry in this implementation (`crit`: we understand no extension)
-/// and claims only one kind of statement may carry (§3.2). One exception, for `is_anchor`: a
-/// Trust Anchor's Entity Configuration may carry `constraints`, as the Italian SPID / CIE
-/// profile lays out (the federation's `max_path_length`; the official spid-cie-oidc Trust Anchor
-/// publishes them there). They are enforced like the constraints of the statements the Trust
-/// Anchor issues (see [`check_constraints`]), so accepting them only adds checks.
+/// and claims only one kind of statement may carry (§3.2). Two exceptions of the Italian SPID /
+/// CIE profile, both met in the official spid-cie-oidc Trust Anchor:
+/// - for `is_anchor`, a Trust Anchor's Entity Configuration may carry `constraints` (the
+///   federation's `max_path_length`). They are enforced like the constraints of the statements
+///   the Trust Anchor issues (see [`check_constraints`]), so accepting them only adds checks.
+/// - a Subordinate Statement may carry `trust_marks`: the superior "publishes the Trust Marks it
+///   issued" for its subordinate there (italia.github.io/spid-cie-oidc-docs, Entity Statement;
+///   OpenID Federation 1.0 keeps them to Entity Configurations). They are verified exactly like
+///   the subject's own (see [`TrustChainResolver::resolve`]) and never trusted unverified.
 fn check_claims(st: &EntityStatement, is_ec: bool, is_anchor: bool) -> Result<(), ChainError> {
     let bad = |claim: &str, reason| {
         Err(ChainError::Claim {
@@ -245,10 +250,10 @@ fn check_claims(st: &EntityStatement, is_ec: bool, is_anchor: bool) -> Result<()
             "names extensions this implementation does not process",
         );
     }
+    // `trust_marks` is no longer in the list: see above
     let ec_only = [
         "authority_hints",
         "trust_anchor_hints",
-        "trust_marks",
         "trust_mark_issuers",
         "trust_mark_owners",
     ];
@@ -708,7 +713,10 @@ impl<F: Fetcher> TrustChainResolver<F> {
     }
 
     /// Resolves and verifies a Trust Chain for `subject` (fetching its Entity Configuration),
-    /// then verifies its Trust Marks.
+    /// then verifies its Trust Marks: those of its Entity Configuration and those its Immediate
+    /// Superior publishes in the Subordinate Statement about it (Italian profile). Each is
+    /// checked as [`verify_trust_mark`](crate::verify_trust_mark) lays out; a mark that fails
+    /// is listed in [`TrustChain::rejected_trust_marks`] and counts for nothing.
     ///
     /// # Errors
     /// The [`ChainError`] of the path tried (or [`ChainError::NoValidChain`] with each path's).
@@ -767,7 +775,26 @@ impl<F: Fetcher> TrustChainResolver<F> {
             now,
         )
         .map_err(st_err(&anchor.entity_id))?;
-        for entry in &ec.trust_marks {
+        // the subject's own, then those its Immediate Superior publishes in the Subordinate
+        // Statement about it (Italian profile); statements[1] is that statement, verified by
+        // verify_trust_chain just before. A mark met in both is checked once.
+        let from_superior = chain
+            .statements
+            .get(1)
+            .and_then(|st| jose::decode_unverified(st).ok())
+            .and_then(|(_, p)| serde_json::from_slice::<Value>(&p).ok())
+            .and_then(|v| match v.get("trust_marks") {
+                Some(Value::Array(a)) => Some(a.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut seen = Vec::new();
+        for entry in ec.trust_marks.iter().chain(&from_superior) {
+            let jwt = entry.get("trust_mark").and_then(Value::as_str);
+            if jwt.is_some() && seen.contains(&jwt) {
+                continue;
+            }
+            seen.push(jwt);
             let r = self.check_trust_mark(entry, chain, &ta, now).await;
             match r {
                 Ok(tm) => chain.trust_marks.push(tm),

@@ -33,10 +33,13 @@
 //!
 //! Conformance with the official Python/Django implementation (spid-cie-oidc): `.ci/check-oidc.sh`
 //! runs its Trust Anchor and OP on 127.0.0.1 and the `django_conformance` test onboards an RP
-//! built with this crate and logs in there. Two differences of that implementation are met
-//! here: its Trust Anchor publishes `constraints` in its own Entity Configuration (accepted and
-//! enforced), and its OP signs a UserInfo without `iss` and `aud` (accepted only with
-//! [`UserInfoIssAud::IfPresent`], see [`RelyingParty::userinfo_iss_aud`]).
+//! built with this crate and logs in there; the OPs are also discovered at the TA's list
+//! endpoint. Three differences of that implementation are met here: its Trust Anchor publishes
+//! `constraints` in its own Entity Configuration (accepted and enforced); it publishes the Trust
+//! Marks it issued to a subordinate in its Subordinate Statement about it, as the Italian profile
+//! lays out where OpenID Federation 1.0 keeps `trust_marks` to Entity Configurations (accepted,
+//! and verified like the subject's own); and its OP signs a UserInfo without `iss` and `aud`
+//! (accepted only with [`UserInfoIssAud::IfPresent`], see [`RelyingParty::userinfo_iss_aud`]).
 //!
 //! JWE ([`decrypt`]) needs what `ring` lacks: RSA decryption (`rsa`, RustCrypto, with blinding;
 //! OAEP with SHA-1 from `sha1` and SHA-256), ECDH with a static private key (`p256`; ring's

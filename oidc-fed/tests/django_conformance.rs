@@ -7,10 +7,12 @@
 //! Chain is resolved through the TA's fetch endpoint; a whole login runs at the OP: signed
 //! request object, the OP's login form and consent page driven by an HTTP client keeping the
 //! cookies, the code at our redirect URI, token request with `private_key_jwt`, ID Token
-//! validated, UserInfo decrypted and verified, `CitizenIdentity`. Negative cases use the same
-//! live servers (wrong state, nonce, audience, replayed code, revoked token, tampered statements
-//! fetched from the TA and the OP, expired chain, unknown Trust Anchor, a TA metadata policy the
-//! OP violates).
+//! validated, UserInfo decrypted and verified, `CitizenIdentity`. The OP is also discovered at
+//! the TA's list endpoint, and the Trust Marks the TA issues (to the OP, and to our RP) in its
+//! Subordinate Statements are verified and confirmed at its status endpoint. Negative cases use
+//! the same live servers (wrong state, nonce, audience, replayed code, revoked token, tampered
+//! statements fetched from the TA and the OP, expired chain, unknown Trust Anchor, a TA metadata
+//! policy the OP violates).
 //!
 //! Run by `.ci/check-oidc.sh` only (`test = false`): with `CI` set and the servers' variables
 //! missing, the test fails.
@@ -502,6 +504,136 @@ async fn onboarding_refuses_a_badly_signed_entity_configuration() {
     // the same RP with its real Entity Configuration is onboarded
     *rp.ec.lock().unwrap() = good;
     rp.onboard(&l).unwrap();
+}
+
+/// Trust mark types the live TA issues (`.ci/oidc/bootstrap.py`).
+const OP_PROFILE: &str = "https://www.spid.gov.it/openid_provider/public";
+const RP_PROFILE: &str = "https://www.spid.gov.it/openid_relying_party/public";
+
+/// The TA's Trust Mark Status endpoint on `trust_mark`: its signed answer, verified with the
+/// TA's keys, must say `active` for that very mark.
+async fn trust_mark_status_is_active(l: &Live, trust_mark: &str) {
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&l.ca_pem).unwrap())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/trust_mark_status", l.ta))
+        .form(&[("trust_mark", trust_mark)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    let v = oidc_fed::verify(
+        body.trim(),
+        &l.ta_jwks,
+        oidc_fed::VerifyOptions {
+            algs: &Alg::ALL,
+            typ: Some("trust-mark-status-response+jwt"),
+        },
+    )
+    .unwrap();
+    let claims: Value = serde_json::from_slice(&v.payload).unwrap();
+    assert_eq!(claims["iss"], l.ta.as_str());
+    assert_eq!(claims["status"], "active");
+    assert_eq!(claims["trust_mark"], trust_mark);
+}
+
+/// OP discovery as the Italian profile lays it out: the OPs the TA lists at its
+/// `federation_list_endpoint`, each with its Trust Chain. The live TA lists only entities it
+/// issued a profile (a Trust Mark) to, and publishes those marks in its Subordinate Statement
+/// about each: they are verified (issuer listed in the TA's `trust_mark_issuers`, signed with
+/// the TA's keys, `sub`), for the OP and, once the TA issued it, for our RP; the TA's Trust Mark
+/// Status endpoint confirms each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn op_discovery_and_trust_marks_through_the_live_trust_anchor() {
+    let Some(l) = live() else { return };
+    let t = now();
+    let resolver = || TrustChainResolver::new(fetcher(&l), anchors(&l));
+    let found = resolver().discover_providers(&l.ta, t).await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, [l.op.as_str()], "the TA lists its one OP");
+    let chain = found[0].1.as_ref().unwrap();
+    assert_eq!(chain.trust_anchor, l.ta);
+    assert_eq!(chain.statements.len(), 3);
+    let provider = Provider::from_chain(chain).unwrap();
+    assert_eq!(provider.issuer, l.op);
+    assert!(
+        chain.rejected_trust_marks.is_empty(),
+        "{:?}",
+        chain.rejected_trust_marks
+    );
+    let tm = chain
+        .trust_marks
+        .iter()
+        .find(|m| m.trust_mark_type == OP_PROFILE)
+        .expect("the OP's trust mark, from the TA's statement about it");
+    assert_eq!(
+        (tm.iss.as_str(), tm.sub.as_str()),
+        (l.ta.as_str(), l.op.as_str())
+    );
+    // it satisfies a requirement of that mark; a mark the OP does not have does not
+    resolver()
+        .require_trust_marks(vec![OP_PROFILE.into()])
+        .resolve(&l.op, t)
+        .await
+        .unwrap();
+    let e = resolver()
+        .require_trust_marks(vec![RP_PROFILE.into()])
+        .resolve(&l.op, t)
+        .await
+        .unwrap_err();
+    assert!(has(&e, "MissingTrustMark"), "{e:?}");
+    let (_, payload) = oidc_fed::decode_unverified(&chain.statements[1]).unwrap();
+    let ss: Value = serde_json::from_slice(&payload).unwrap();
+    let op_mark = ss["trust_marks"][0]["trust_mark"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    trust_mark_status_is_active(&l, &op_mark).await;
+
+    // our RP: onboarded without a profile, it has no mark and is not listed
+    let rp = onboarded_rp(&l).await;
+    let rps = resolver()
+        .list_subordinates(&l.ta, "openid_relying_party", t)
+        .await
+        .unwrap();
+    assert!(!rps.contains(&rp.id), "{rps:?}");
+    let e = resolver()
+        .require_trust_marks(vec![RP_PROFILE.into()])
+        .resolve(&rp.id, t)
+        .await
+        .unwrap_err();
+    assert!(has(&e, "MissingTrustMark"), "{e:?}");
+    // the TA issues it the RP mark
+    ta_admin(&l, &["trust-mark", &rp.id]).unwrap();
+    let c = resolver()
+        .require_trust_marks(vec![RP_PROFILE.into()])
+        .resolve(&rp.id, now())
+        .await
+        .unwrap();
+    let tm = c
+        .trust_marks
+        .iter()
+        .find(|m| m.trust_mark_type == RP_PROFILE)
+        .unwrap();
+    assert_eq!(
+        (tm.iss.as_str(), tm.sub.as_str()),
+        (l.ta.as_str(), rp.id.as_str())
+    );
+    assert_eq!(tm.claims["organization_type"], "public");
+    let rps = resolver()
+        .list_subordinates(&l.ta, "openid_relying_party", now())
+        .await
+        .unwrap();
+    assert!(rps.contains(&rp.id), "{rps:?}");
+    let (_, payload) = oidc_fed::decode_unverified(&c.statements[1]).unwrap();
+    let ss: Value = serde_json::from_slice(&payload).unwrap();
+    trust_mark_status_is_active(&l, ss["trust_marks"][0]["trust_mark"].as_str().unwrap()).await;
+    // the RP mark does not pass for the OP's chain's subject: resolved for the OP it is absent
+    let op_again = resolver().resolve(&l.op, now()).await.unwrap();
+    assert!(op_again.trust_marks.iter().all(|m| m.sub == l.op));
 }
 
 /// A browser with a cookie jar for one host, not following redirects.

@@ -688,6 +688,147 @@ async fn trust_mark_delegations_are_verified() {
     }
 }
 
+/// A World whose OP carries no Trust Mark of its own: its mark (`w.tm`, signed as
+/// [`World::trust_mark`] does) is in the intermediate's Subordinate Statement about it, as the
+/// Italian profile and the official spid-cie-oidc Trust Anchor put it.
+fn mark_in_subordinate_statement(fed: &Fed) -> World {
+    let mut w = World::new(fed);
+    w.op_ec["trust_marks"] = json!([]);
+    w
+}
+
+fn publish_mark_in_statement(w: &mut World, fed: &Fed) {
+    w.int_about_op["trust_marks"] = json!([{
+        "trust_mark_type": w.tm["trust_mark_type"],
+        "trust_mark": w.trust_mark()
+    }]);
+    w.publish(fed);
+}
+
+#[tokio::test]
+async fn trust_marks_in_the_subordinate_statement_are_verified() {
+    let fed = Fed::start().await;
+    // valid: accepted, and it satisfies a requirement
+    let mut w = mark_in_subordinate_statement(&fed);
+    publish_mark_in_statement(&mut w, &fed);
+    let c = w
+        .resolver(&fed)
+        .require_trust_marks(vec![TM_OP.into()])
+        .resolve(&fed.id("op"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(c.trust_marks.len(), 1);
+    assert_eq!(c.trust_marks[0].iss, fed.id("ta"));
+    assert_eq!(c.trust_marks[0].sub, fed.id("op"));
+    assert!(c.rejected_trust_marks.is_empty());
+    // the chain with such a statement verifies offline too
+    oidc_fed::verify_trust_chain(&c.statements, &[w.anchor(&fed)], &oidc_fed::Alg::ALL, NOW)
+        .unwrap();
+
+    // the same mark (the same JWT) in the Entity Configuration and in the statement: checked
+    // once
+    let mut w = World::new(&fed);
+    publish_mark_in_statement(&mut w, &fed);
+    w.op_ec["trust_marks"] = w.int_about_op["trust_marks"].clone();
+    w.publish(&fed);
+    let c = w.resolver(&fed).resolve(&fed.id("op"), NOW).await.unwrap();
+    assert_eq!((c.trust_marks.len(), c.rejected_trust_marks.len()), (1, 0));
+
+    // each bad mark in the statement is rejected, and a requirement then refuses the chain
+    type Edit = fn(&mut World, &Fed);
+    let cases: [(&str, Edit); 6] = [
+        ("for another entity", |w, fed| {
+            w.tm["sub"] = json!(fed.id("int"))
+        }),
+        ("expired", |w, _| w.tm["exp"] = json!(NOW - 1)),
+        ("issued in the future", |w, _| {
+            w.tm["iat"] = json!(NOW + 3600)
+        }),
+        ("wrong typ", |w, _| w.tm_typ = "JWT"),
+        ("signed by a key not the issuer's", |w, _| {
+            w.tm_signer = Some(SigningKey::generate_es256().unwrap())
+        }),
+        ("issuer the TA does not list", |w, fed| {
+            w.tm["iss"] = json!(fed.id("int"))
+        }),
+    ];
+    for (what, edit) in cases {
+        let mut w = mark_in_subordinate_statement(&fed);
+        edit(&mut w, &fed);
+        publish_mark_in_statement(&mut w, &fed);
+        let c = w.resolver(&fed).resolve(&fed.id("op"), NOW).await.unwrap();
+        assert!(c.trust_marks.is_empty(), "{what}");
+        assert_eq!(c.rejected_trust_marks.len(), 1, "{what}");
+        let e = w
+            .resolver(&fed)
+            .require_trust_marks(vec![TM_OP.into()])
+            .resolve(&fed.id("op"), NOW)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, ChainError::MissingTrustMark { .. }),
+            "{what}: {e}"
+        );
+        let why = &c.rejected_trust_marks[0].1;
+        let ok = match what {
+            "for another entity" => matches!(why, TrustMarkError::WrongSubject { .. }),
+            "expired" => matches!(why, TrustMarkError::Expired { .. }),
+            "issued in the future" => matches!(why, TrustMarkError::IssuedInFuture { .. }),
+            "wrong typ" => matches!(why, TrustMarkError::Jose(JoseError::WrongTyp { .. })),
+            "signed by a key not the issuer's" => {
+                matches!(why, TrustMarkError::Jose(JoseError::UnknownKid(_)))
+            }
+            _ => matches!(why, TrustMarkError::IssuerNotTrusted { .. }),
+        };
+        assert!(ok, "{what}: {why:?}");
+    }
+
+    // an entry that is no Trust Mark object is rejected, not trusted
+    let mut w = mark_in_subordinate_statement(&fed);
+    w.int_about_op["trust_marks"] = json!(["not-an-object", {"trust_mark_type": TM_OP}]);
+    w.publish(&fed);
+    let c = w.resolver(&fed).resolve(&fed.id("op"), NOW).await.unwrap();
+    assert!(c.trust_marks.is_empty());
+    assert!(
+        c.rejected_trust_marks
+            .iter()
+            .all(|(_, e)| matches!(e, TrustMarkError::Malformed(_))),
+        "{:?}",
+        c.rejected_trust_marks
+    );
+    assert_eq!(c.rejected_trust_marks.len(), 2);
+    // `trust_marks` that is not an array: the statement is refused
+    let mut w = mark_in_subordinate_statement(&fed);
+    w.int_about_op["trust_marks"] = json!({"trust_mark_type": TM_OP});
+    w.publish(&fed);
+    let e = w
+        .resolver(&fed)
+        .resolve(&fed.id("op"), NOW)
+        .await
+        .unwrap_err();
+    let (_, st) = statement_err(&e);
+    assert!(matches!(st, StatementError::Claim("trust_marks")), "{e:?}");
+    // the other Entity Configuration claims stay refused in a Subordinate Statement
+    for (claim, value) in [
+        ("trust_mark_issuers", json!({})),
+        ("trust_mark_owners", json!({})),
+        ("authority_hints", json!([])),
+    ] {
+        let mut w = World::new(&fed);
+        w.int_about_op[claim] = value;
+        w.publish(&fed);
+        let e = w
+            .resolver(&fed)
+            .resolve(&fed.id("op"), NOW)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{e:?}").contains("is only for Entity Configurations"),
+            "{claim}: {e:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn trust_mark_issuer_is_resolved_through_its_own_chain() {
     let fed = Fed::start().await;
