@@ -1,7 +1,6 @@
 //! `pa check`: the normalized value and exit 0 when valid, the reason and a failure code when not.
 #![allow(clippy::unwrap_used)]
 
-
 fn pa(args: &[&str]) -> (i32, String, String) {
     pa_testkit::exec(env!("CARGO_BIN_EXE_pa"), args)
 }
