@@ -14,7 +14,7 @@ use std::str::FromStr;
 use xmldsig::stream::{Event, Reader, StreamOptions};
 
 use crate::error::{ParseError, ParseErrorKind};
-use crate::xml::{XmlLimits, escape_into, is_raw, push_index, xml_error};
+use crate::xml::{XmlLimits, escape_into, is_raw, parse_leaf, push_index, xml_error};
 
 /// The lookahead of a [`Cursor`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -502,17 +502,7 @@ impl<R: BufRead> Cursor<'_, R> {
         T: FromStr,
         T::Err: std::fmt::Display,
     {
-        let text = self.p.text.as_str();
-        text.trim().parse::<T>().map_err(|e| {
-            self.err_at(
-                name,
-                pos,
-                ParseErrorKind::Invalid {
-                    value: text.chars().take(80).collect(),
-                    reason: e.to_string(),
-                },
-            )
-        })
+        parse_leaf(&self.p.text).map_err(|kind| self.err_at(name, pos, kind))
     }
 
     /// Reads the next child, which must be `name`, with `f` on its children.

@@ -361,6 +361,22 @@ pub(crate) struct Cursor<'a> {
     pub(crate) path: String,
 }
 
+/// The text of a leaf parsed as `T` (surrounding whitespace ignored), or `Invalid` with the
+/// first 80 characters of the text and the parser's reason: the one rule of both cursors (this
+/// tree one and the streaming [`crate::pull::Cursor`]).
+pub(crate) fn parse_leaf<T>(text: &str) -> Result<T, ParseErrorKind>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    text.trim()
+        .parse::<T>()
+        .map_err(|e| ParseErrorKind::Invalid {
+            value: text.chars().take(80).collect(),
+            reason: e.to_string(),
+        })
+}
+
 impl<'a> Cursor<'a> {
     pub(crate) fn new(node: &'a Node, path: String) -> Self {
         Cursor { node, idx: 0, path }
@@ -451,16 +467,7 @@ impl<'a> Cursor<'a> {
         T: FromStr,
         T::Err: std::fmt::Display,
     {
-        n.text.trim().parse::<T>().map_err(|e| {
-            self.err_at(
-                name,
-                n.pos,
-                ParseErrorKind::Invalid {
-                    value: n.text.chars().take(80).collect(),
-                    reason: e.to_string(),
-                },
-            )
-        })
+        parse_leaf(&n.text).map_err(|kind| self.err_at(name, n.pos, kind))
     }
 
     pub(crate) fn with<T>(
