@@ -189,6 +189,9 @@ def onboard(sub, jwks_file):
 
     with open(jwks_file) as f:
         jwks = json.load(f)["keys"]
+    # An RP onboarded again under the same entity id (its keys rotated, or a test RP on a
+    # port freed by an earlier one) replaces the old registration, as a TA operator would.
+    FederationDescendant.objects.filter(sub=sub).delete()
     d = FederationDescendant(
         sub=sub,
         name="RP under test",
