@@ -158,13 +158,26 @@ async fn a_worker_killed_mid_job_is_finished_by_the_other_without_loss_or_duplic
     let Some((url, db)) = job_db().await else {
         return;
     };
+    // A slow server (100 ms an answer) makes the job last over a second, long against the
+    // scheduling delays of a loaded machine.
     let mock = IoMock::start(MockConfig {
-        latency: Duration::from_millis(20),
+        latency: Duration::from_millis(100),
         ..MockConfig::default()
     })
     .await
     .unwrap();
+    // worker-b starts once worker-a has sent a few rows: on a loaded machine a process can
+    // take longer to start than the other takes to send the whole job, and then there is no
+    // worker-a left to kill.
     let mut a = spawn_worker("worker-a", &url, &mock.base_url(), false);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mock.messages().len() < 8 {
+        assert!(Instant::now() < deadline, "worker-a sent nothing");
+        if let Some(status) = a.try_wait().unwrap() {
+            panic!("worker-a ended before sending: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let b = spawn_worker("worker-b", &url, &mock.base_url(), false);
     // SIGKILL worker-a once about a third of the messages arrived, while it has requests in
     // flight (rows it marked sending). To make "in flight" certain rather than a race with the
@@ -173,13 +186,15 @@ async fn a_worker_killed_mid_job_is_finished_by_the_other_without_loss_or_duplic
     // at least two thirds of a second more, so worker-b has not touched them yet). Only when
     // rows are sending is it killed; otherwise it resumes and the test tries again.
     let client = db.client().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let held = loop {
         assert!(Instant::now() < deadline, "no progress");
-        assert!(
-            a.try_wait().unwrap().is_none(),
-            "worker-a ended before the kill"
-        );
+        if let Some(status) = a.try_wait().unwrap() {
+            panic!(
+                "worker-a ended before the kill ({status}), {} of {N} delivered",
+                mock.messages().len()
+            );
+        }
         if mock.messages().len() >= N / 3 {
             signal(&a, "STOP");
             tokio::time::sleep(Duration::from_millis(150)).await;
