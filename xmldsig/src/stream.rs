@@ -275,6 +275,7 @@ impl Rg {
     fn of(self, s: &str) -> &str {
         s.get(self.0..self.1).unwrap_or("")
     }
+    #[inline]
     fn push(buf: &mut String, s: &str) -> Rg {
         let st = buf.len();
         buf.push_str(s);
@@ -305,6 +306,7 @@ enum Ns {
 }
 
 impl Ns {
+    #[inline]
     fn of(self, scope: &str) -> &str {
         match self {
             Ns::None => "",
@@ -335,6 +337,8 @@ struct Open {
     /// Length of the prefix (0 when none).
     prefix_len: usize,
     ns: Ns,
+    /// The default namespace in scope inside the element.
+    dflt: Ns,
     scope_len: usize,
     scope_buf_len: usize,
 }
@@ -360,7 +364,7 @@ struct StartScan {
 
 /// The prefix and local part of the name at `r` of `win`, with `colon` as [`scan_qname`]
 /// found it.
-#[inline]
+#[inline(always)]
 fn split_at_colon(win: &str, r: Rg, colon: Option<usize>) -> Result<(&str, &str), ParseErrorKind> {
     let q = r.of(win);
     match colon {
@@ -495,6 +499,30 @@ fn scan_qname(b: &[u8], mut i: usize) -> (usize, Option<usize>) {
         simple = false;
     }
     (i, simple.then_some(colon))
+}
+
+/// Byte equality of two short strings (names) without a call to `memcmp`: eight bytes at a
+/// time, then the rest byte by byte.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        let x = u64::from_ne_bytes(x.try_into().unwrap_or([0; 8]));
+        let y = u64::from_ne_bytes(y.try_into().unwrap_or([0; 8]));
+        if x != y {
+            return false;
+        }
+    }
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    let mut diff = 0u8;
+    for i in 0..ra.len().min(rb.len()) {
+        diff |= ra[i] ^ rb[i];
+    }
+    diff == 0
 }
 
 /// The input below the tokenizer: a window of UTF-8 text (transcoded from a declared
@@ -894,7 +922,7 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn open_name(&self, o: &Open) -> Name<'_> {
         let q = o.qname.of(&self.names);
         let (prefix, local) = if o.prefix_len == 0 {
@@ -929,6 +957,7 @@ impl<R: BufRead> Reader<R> {
                     qname: Rg::default(),
                     prefix_len: 0,
                     ns: Ns::None,
+                    dflt: Ns::None,
                     scope_len: 0,
                     scope_buf_len: 0,
                 });
@@ -1114,6 +1143,19 @@ impl<R: BufRead> Reader<R> {
     }
 
     fn end_tag(&mut self) -> Result<bool, ParseError> {
+        // Fast path: `</` and the open element's name right before `>` (what the general
+        // path below accepts too, as a name has no `>`).
+        if let Some(top) = self.open.last() {
+            let q = top.qname.of(&self.names).as_bytes();
+            let b = self.input.buf.as_bytes();
+            let s = self.pos + 2;
+            if b.get(s + q.len()) == Some(&b'>') && same_bytes(&b[s..s + q.len()], q) {
+                self.pos = s + q.len() + 1;
+                self.pending = Pending::Pop;
+                self.cur = Cur::End;
+                return Ok(true);
+            }
+        }
         let Some(gt) = self.scan(|r| {
             Ok(match r.find(r.pos + 2, b">") {
                 Some(i) => Scan::Done(i),
@@ -1432,6 +1474,7 @@ impl<R: BufRead> Reader<R> {
         Ok(())
     }
 
+    #[inline]
     fn lookup(&self, prefix: &str) -> Option<Rg> {
         self.scope
             .iter()
@@ -1681,11 +1724,16 @@ impl<R: BufRead> Reader<R> {
                 }
             }
         }
-        let ns = if prefix.is_empty() {
-            match self.lookup("") {
+        // The default namespace: the parent's unless this tag declares namespaces.
+        let dflt = match self.open.last() {
+            Some(o) if self.scope.len() == scope_len => o.dflt,
+            _ => match self.lookup("") {
                 Some(r) if r.0 != r.1 => Ns::Scope(r),
                 _ => Ns::None,
-            }
+            },
+        };
+        let ns = if prefix.is_empty() {
+            dflt
         } else if prefix == "xml" {
             Ns::Xml
         } else if prefix == "xmlns" {
@@ -1703,6 +1751,7 @@ impl<R: BufRead> Reader<R> {
             qname: qr,
             prefix_len,
             ns,
+            dflt,
             scope_len,
             scope_buf_len,
         });
