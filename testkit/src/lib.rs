@@ -3,13 +3,13 @@
 //!
 //! The rule every suite follows for external oracles lives here once: a tool that is missing
 //! makes the test fail when `CI` is set, and skip with a line on stderr otherwise. Besides that:
-//! running commands and the openssl fixture scripts with their stderr in the failure, loopback
-//! ports, and the few files the tests write byte by byte (a classic cross-reference PDF, DER
-//! TLVs).
+//! running commands and the openssl fixture scripts with their stderr in the failure, a
+//! self-signed key and certificate made by openssl, loopback ports, and the few files the tests
+//! write byte by byte (a classic cross-reference PDF, DER TLVs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Whether the tests run under CI (`CI` set): then a missing oracle is a failure.
@@ -77,6 +77,25 @@ pub fn run_ok(cmd: &mut Command) -> Output {
 /// Runs the bash fixture `script` with `out` (the directory it fills) and `extra` arguments.
 pub fn fixture_script(script: &Path, out: &Path, extra: &[&str]) {
     run_ok(Command::new("bash").arg(script).arg(out).args(extra));
+}
+
+/// An RSA-2048 key and a self-signed certificate of it, both made by `openssl req -x509`
+/// (check first with `require("openssl", &["version"], …)`): `dir/<name>.key.pem` and
+/// `dir/<name>.crt.pem`, subject `subject` (as `/C=IT/O=…/CN=…`), valid for `days` days.
+/// Returns (key, certificate).
+pub fn openssl_self_signed(dir: &Path, name: &str, subject: &str, days: u32) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key.pem"));
+    let cert = dir.join(format!("{name}.crt.pem"));
+    run_ok(
+        Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes"])
+            .args(["-days", &days.to_string(), "-subj", subject])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+    );
+    (key, cert)
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for a server the test starts, or one

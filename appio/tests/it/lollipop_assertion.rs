@@ -28,23 +28,14 @@ const ROGUE: &str = "https://rogue.test.example/";
 const SUB_KEY: &str = "lc-subscription-key";
 const AUTH: &str = "x-pagopa-lollipop-auth-jwt";
 
-fn tools_present() -> bool {
-    let ok = [("xmlsec1", "--version"), ("openssl", "version")]
-        .iter()
-        .all(|(t, arg)| {
-            Command::new(t)
-                .arg(arg)
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    assert!(
-        ok || std::env::var_os("CI").is_none(),
-        "CI is set but xmlsec1 or openssl is missing"
-    );
-    if !ok {
-        eprintln!("skipping: xmlsec1 or openssl missing");
-    }
-    ok
+/// The request-signing oracle's Python, when it, xmlsec1 and openssl are there (under `CI`
+/// a missing one fails the test).
+fn tools() -> Option<String> {
+    let py = python()?;
+    let what = "the lollipop login assertion tests";
+    (pa_testkit::require("xmlsec1", &["--version"], what)
+        && pa_testkit::require("openssl", &["version"], what))
+    .then_some(py)
 }
 
 /// An RSA key and self-signed certificate made by openssl.
@@ -55,24 +46,8 @@ struct IdpKey {
 }
 
 fn idp_key(dir: &std::path::Path, name: &str) -> IdpKey {
-    let key = dir.join(format!("{name}.key.pem"));
-    let cert = dir.join(format!("{name}.cert.pem"));
-    let st = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        ])
-        .args(["-subj", &format!("/CN={name}/O=Test IdP/C=IT")])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    let subject = format!("/CN={name}/O=Test IdP/C=IT");
+    let (key, cert) = pa_testkit::openssl_self_signed(dir, name, &subject, 30);
     let pem = std::fs::read_to_string(&cert).unwrap();
     let cert_b64 = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     IdpKey {
@@ -135,38 +110,26 @@ fn xmlsec_sign(dir: &std::path::Path, xml: &str, k: &IdpKey) -> String {
     let output = dir.join("signed.xml");
     std::fs::write(&input, xml).unwrap();
     let keys = format!("{},{}", k.key.display(), k.cert.display());
-    let st = Command::new("xmlsec1")
-        .args(["--sign", "--privkey-pem", &keys])
-        .args([
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-        ])
-        .arg("--output")
-        .arg(&output)
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    let id_attr = [
+        "--id-attr:ID",
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+    ];
+    pa_testkit::run_ok(
+        Command::new("xmlsec1")
+            .args(["--sign", "--privkey-pem", &keys])
+            .args(id_attr)
+            .arg("--output")
+            .arg(&output)
+            .arg(&input),
     );
     let signed = std::fs::read_to_string(&output).unwrap();
     // The independent check: xmlsec1 verifies what it signed with the registry's certificate.
-    let st = Command::new("xmlsec1")
-        .args(["--verify", "--pubkey-cert-pem"])
-        .arg(&k.cert)
-        .args([
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-        ])
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    pa_testkit::run_ok(
+        Command::new("xmlsec1")
+            .args(["--verify", "--pubkey-cert-pem"])
+            .arg(&k.cert)
+            .args(id_attr)
+            .arg(&output),
     );
     signed
 }
@@ -232,20 +195,31 @@ impl World {
         xmlsec_sign(self.dir.path(), &saml_template(s), k)
     }
 
+    /// The signed request `signed` with auth JWT `jwt`, for which the consumer API answers
+    /// the assertion ref `aref` with `xml`.
+    async fn request_for(&self, signed: &HeaderMap, aref: &str, jwt: &str, xml: &str) -> HeaderMap {
+        let mut h = signed.clone();
+        set(&mut h, AUTH, jwt);
+        serve(&self.server, aref, jwt, 200, json!({ "response_xml": xml })).await;
+        h
+    }
+
     /// Request 0 with auth JWT `jwt`, whose assertion the consumer API answers with `xml`.
     async fn request_with(&self, jwt: &str, xml: &str) -> HeaderMap {
-        let mut h = self.signed[0].clone();
-        set(&mut h, AUTH, jwt);
-        let aref = get(&h, "x-pagopa-lollipop-assertion-ref");
-        serve(
-            &self.server,
-            &aref,
-            jwt,
-            200,
-            json!({ "response_xml": xml }),
-        )
-        .await;
-        h
+        let aref = get(&self.signed[0], "x-pagopa-lollipop-assertion-ref");
+        self.request_for(&self.signed[0], &aref, jwt, xml).await
+    }
+
+    /// Why `v` refuses request 0 carrying the login `s` signed with `k` (auth JWT `jwt`).
+    async fn refusal(
+        &self,
+        v: &LollipopVerifier,
+        jwt: &str,
+        s: &Saml,
+        k: &IdpKey,
+    ) -> AssertionError {
+        let h = self.request_with(jwt, &self.signed_by(s, k)).await;
+        refused(v, &h).await
     }
 }
 
@@ -264,10 +238,7 @@ async fn refused(v: &LollipopVerifier, h: &HeaderMap) -> AssertionError {
 
 #[tokio::test]
 async fn a_login_signed_by_a_registry_idp_and_bound_to_the_key_is_accepted() {
-    let Some(py) = python() else { return };
-    if !tools_present() {
-        return;
-    }
+    let Some(py) = tools() else { return };
     let w = World::new(&py).await;
     let xml = w.signed_by(&w.login(), &w.idp);
     let h = w.request_with("jwt-good", &xml).await;
@@ -305,25 +276,15 @@ async fn a_login_signed_by_a_registry_idp_and_bound_to_the_key_is_accepted() {
     s.in_response_to = get(&rsa, "x-pagopa-lollipop-assertion-ref");
     assert!(s.in_response_to.starts_with("sha512-"));
     let xml = w.signed_by(&s, &w.idp);
-    let mut h = rsa.clone();
-    set(&mut h, AUTH, "jwt-rsa");
-    serve(
-        &w.server,
-        &s.in_response_to,
-        "jwt-rsa",
-        200,
-        json!({ "response_xml": xml }),
-    )
-    .await;
+    let h = w
+        .request_for(&rsa, &s.in_response_to, "jwt-rsa", &xml)
+        .await;
     v.verify(&h, b"", &cf(1)).await.unwrap();
 }
 
 #[tokio::test]
 async fn each_assertion_check_refuses_what_it_exists_to_refuse() {
-    let Some(py) = python() else { return };
-    if !tools_present() {
-        return;
-    }
+    let Some(py) = tools() else { return };
     let w = World::new(&py).await;
     let v = lollipop(w.verifier.clone());
     let genuine = w.login();
@@ -331,36 +292,29 @@ async fn each_assertion_check_refuses_what_it_exists_to_refuse() {
     // Issued for another key: InResponseTo is the other key's ref.
     let mut s = genuine.clone();
     s.in_response_to = get(&w.signed[1], "x-pagopa-lollipop-assertion-ref");
-    let h = w
-        .request_with("jwt-other-key", &w.signed_by(&s, &w.idp))
-        .await;
     assert!(matches!(
-        refused(&v, &h).await,
+        w.refusal(&v, "jwt-other-key", &s, &w.idp).await,
         AssertionError::OtherKey { .. }
     ));
     // InResponseTo that is no assertion ref at all (an ordinary SPID request id).
     let mut s = genuine.clone();
     s.in_response_to = "_2d2a89e99c7583e221b4".into();
-    let h = w
-        .request_with("jwt-not-ref", &w.signed_by(&s, &w.idp))
-        .await;
     assert!(matches!(
-        refused(&v, &h).await,
+        w.refusal(&v, "jwt-not-ref", &s, &w.idp).await,
         AssertionError::NotAssertionRef(_)
     ));
     // Another citizen's login.
     let mut s = genuine.clone();
     s.fiscal_number = format!("TINIT-{}", cf(2).as_str());
-    let h = w
-        .request_with("jwt-other-cf", &w.signed_by(&s, &w.idp))
-        .await;
-    assert_eq!(refused(&v, &h).await, AssertionError::OtherUser);
+    assert_eq!(
+        w.refusal(&v, "jwt-other-cf", &s, &w.idp).await,
+        AssertionError::OtherUser
+    );
     // A fiscal number that is not a fiscal code.
     let mut s = genuine.clone();
     s.fiscal_number = "TINIT-NOTACODE".into();
-    let h = w.request_with("jwt-bad-cf", &w.signed_by(&s, &w.idp)).await;
     assert!(matches!(
-        refused(&v, &h).await,
+        w.refusal(&v, "jwt-bad-cf", &s, &w.idp).await,
         AssertionError::BadFiscalNumber(_)
     ));
     // Expired (older than 365 days), and from the future.
@@ -378,27 +332,20 @@ async fn each_assertion_check_refuses_what_it_exists_to_refuse() {
     lenient.verify(&h, b"", &cf(1)).await.unwrap();
     let mut s = genuine.clone();
     s.not_before = Utc::now() + chrono::Duration::hours(1);
-    let h = w.request_with("jwt-future", &w.signed_by(&s, &w.idp)).await;
     assert!(matches!(
-        refused(&v, &h).await,
+        w.refusal(&v, "jwt-future", &s, &w.idp).await,
         AssertionError::NotYetValid(_)
     ));
     // Signed by a key not in the registry, in the name of the registry's IdP.
-    let h = w
-        .request_with("jwt-stranger", &w.signed_by(&genuine, &w.stranger))
-        .await;
     assert!(matches!(
-        refused(&v, &h).await,
+        w.refusal(&v, "jwt-stranger", &genuine, &w.stranger).await,
         AssertionError::Signature(_)
     ));
     // An issuer the registry does not know.
     let mut s = genuine.clone();
     s.issuer = "https://unknown-idp.example/".into();
-    let h = w
-        .request_with("jwt-unknown", &w.signed_by(&s, &w.stranger))
-        .await;
     assert_eq!(
-        refused(&v, &h).await,
+        w.refusal(&v, "jwt-unknown", &s, &w.stranger).await,
         AssertionError::UnknownIdp("https://unknown-idp.example/".into())
     );
     // Tampered after signing: the fiscal number, the NotBefore, the InResponseTo.
@@ -449,10 +396,7 @@ async fn each_assertion_check_refuses_what_it_exists_to_refuse() {
 
 #[tokio::test]
 async fn consumer_api_failures_and_wrong_types_are_typed() {
-    let Some(py) = python() else { return };
-    if !tools_present() {
-        return;
-    }
+    let Some(py) = tools() else { return };
     let w = World::new(&py).await;
     let v = lollipop(w.verifier.clone());
     let aref = get(&w.signed[0], "x-pagopa-lollipop-assertion-ref");
@@ -540,10 +484,7 @@ async fn consumer_api_failures_and_wrong_types_are_typed() {
 
 #[tokio::test]
 async fn the_router_requires_the_login_assertion_when_configured() {
-    let Some(py) = python() else { return };
-    if !tools_present() {
-        return;
-    }
+    let Some(py) = tools() else { return };
     let w = World::new(&py).await;
     let auth = IoAuthentication::from_config(
         &appio::remote::AuthenticationConfig::api_key("X-Api-Key", "s3cr3t").unwrap(),
@@ -558,16 +499,7 @@ async fn the_router_requires_the_login_assertion_when_configured() {
     let mut login = w.login();
     login.in_response_to = aref.clone();
     let xml = w.signed_by(&login, &w.idp);
-    serve(
-        &w.server,
-        &aref,
-        "jwt-ok",
-        200,
-        json!({ "response_xml": xml }),
-    )
-    .await;
-    let mut h = s[0].clone();
-    set(&mut h, AUTH, "jwt-ok");
+    let h = w.request_for(&s[0], &aref, "jwt-ok", &xml).await;
     let (st, body) = call_router(&url, &h, &cf(1)).await;
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("Avviso di pagamento TARI"));
@@ -575,16 +507,7 @@ async fn the_router_requires_the_login_assertion_when_configured() {
     let mut other = login.clone();
     other.fiscal_number = format!("TINIT-{}", cf(2).as_str());
     let xml = w.signed_by(&other, &w.idp);
-    serve(
-        &w.server,
-        &aref,
-        "jwt-other",
-        200,
-        json!({ "response_xml": xml }),
-    )
-    .await;
-    let mut h = s[1].clone();
-    set(&mut h, AUTH, "jwt-other");
+    let h = w.request_for(&s[1], &aref, "jwt-other", &xml).await;
     let (st, body) = call_router(&url, &h, &cf(1)).await;
     assert_eq!(st, 403, "{body}");
     assert!(body.contains("another citizen"), "{body}");
@@ -599,10 +522,7 @@ async fn the_router_requires_the_login_assertion_when_configured() {
 
 #[tokio::test]
 async fn a_cached_assertion_is_fetched_once_and_checked_for_each_request() {
-    let Some(py) = python() else { return };
-    if !tools_present() {
-        return;
-    }
+    let Some(py) = tools() else { return };
     let w = World::new(&py).await;
     // Three requests with one key: two of cf(1), one of cf(2).
     let s = sign(

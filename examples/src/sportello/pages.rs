@@ -1308,12 +1308,9 @@ async fn notice_pdf(
         Ok(r) => r,
         Err(page) => return page,
     };
-    let Some(cbill) = st.ente.cbill.clone() else {
-        return st.problem(
-            StatusCode::NOT_FOUND,
-            "Avviso",
-            "l'ente non ha un codice CBILL: l'avviso stampabile non è disponibile",
-        );
+    let cbill = match st.notice_cbill() {
+        Ok(cbill) => cbill,
+        Err(page) => return *page,
     };
     let due = chrono::DateTime::parse_from_rfc3339(&r.created_at)
         .map(|d| d.date_naive())
@@ -1324,18 +1321,7 @@ async fn notice_pdf(
             .chars()
             .take(90)
             .collect(),
-        creditor: pagopa::avviso::CreditorInput {
-            name: st.ente.name.clone(),
-            sector: Some("Sportello telematico".into()),
-            info: None,
-            fiscal_code: st.ente.fiscal_code.to_string(),
-            cbill,
-            // The sportello takes the payment itself ("Paga con pagoPA"): the guide's "Dove
-            // pagare" then names its site.
-            online_channel: Some(pagopa::avviso::OnlineChannel::Site),
-            physical_channel: None,
-            postal: None,
-        },
+        creditor: notice_creditor(&st, "Sportello telematico", cbill),
         debtor: pagopa::avviso::DebtorInput {
             name: r.full_name.chars().take(70).collect(),
             fiscal_code: r.fiscal_code.clone(),
@@ -1348,13 +1334,49 @@ async fn notice_pdf(
         }),
         installments: Vec::new(),
     };
-    match pagopa::avviso::Avviso::try_from(&input).and_then(|a| a.to_pdf()) {
+    notice_response(&st, &input, &r.notice_number)
+}
+
+impl AppState {
+    /// The ente's CBILL code, or the page saying that without one there is no printable notice.
+    fn notice_cbill(&self) -> Result<String, Box<Response>> {
+        self.ente.cbill.clone().ok_or_else(|| {
+            Box::new(self.problem(
+                StatusCode::NOT_FOUND,
+                "Avviso",
+                "l'ente non ha un codice CBILL: l'avviso stampabile non è disponibile",
+            ))
+        })
+    }
+}
+
+/// The ente as the creditor of a printable notice (its office `sector`), without a postal
+/// account.
+fn notice_creditor(st: &AppState, sector: &str, cbill: String) -> pagopa::avviso::CreditorInput {
+    pagopa::avviso::CreditorInput {
+        name: st.ente.name.clone(),
+        sector: Some(sector.into()),
+        info: None,
+        fiscal_code: st.ente.fiscal_code.to_string(),
+        cbill,
+        // The sportello takes the payment itself ("Paga con pagoPA"): the guide's "Dove
+        // pagare" then names its site.
+        online_channel: Some(pagopa::avviso::OnlineChannel::Site),
+        physical_channel: None,
+        postal: None,
+    }
+}
+
+/// The notice `input` as the guide's PDF, shown inline as `avviso-<name>.pdf`; the problem page
+/// when the input is refused.
+fn notice_response(st: &AppState, input: &pagopa::avviso::AvvisoInput, name: &str) -> Response {
+    match pagopa::avviso::Avviso::try_from(input).and_then(|a| a.to_pdf()) {
         Ok(pdf) => (
             [
                 (CONTENT_TYPE, "application/pdf".to_owned()),
                 (
                     axum::http::header::CONTENT_DISPOSITION,
-                    format!("inline; filename=\"avviso-{}.pdf\"", r.notice_number),
+                    format!("inline; filename=\"avviso-{name}.pdf\""),
                 ),
             ],
             pdf,

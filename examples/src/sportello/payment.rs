@@ -14,61 +14,16 @@ use pagopa::node::{
     Outcome, PaForNodeHost, PaymentData, PaymentOptionDescription, QrCode, Receipt, Subject,
     Transfer, TransferTarget, VerifyPaymentNoticeRequest,
 };
-use pagopa::position::{
-    PgPositions, Phase, PositionBook, PositionError, PositionStore, ReceiptEffect, SqlitePositions,
-    StoredPosition,
-};
+use pagopa::position::{PgPositions, PositionBook, PositionStore, SqlitePositions};
 use pagopa::{AsyncIuvAllocator, NoticeNumber, QrPayload};
 
 use super::db::{Db, Request};
 use super::{Ente, StartError, component};
 
-/// The debt positions with several payment options (the municipal taxes in installments, see
-/// `tributi`): SQLite, PostgreSQL shared by instances, or memory.
-pub(crate) struct DynPositions(Arc<dyn PositionStore>);
-
-#[async_trait]
-impl PositionStore for DynPositions {
-    async fn insert(&self, stored: &StoredPosition) -> Result<(), PositionError> {
-        self.0.insert(stored).await
-    }
-
-    async fn by_notice(
-        &self,
-        creditor: &OrganizationFiscalCode,
-        notice: &NoticeNumber,
-    ) -> Result<Option<StoredPosition>, PositionError> {
-        self.0.by_notice(creditor, notice).await
-    }
-
-    async fn by_iupd(
-        &self,
-        creditor: &OrganizationFiscalCode,
-        iupd: &str,
-    ) -> Result<Option<StoredPosition>, PositionError> {
-        self.0.by_iupd(creditor, iupd).await
-    }
-
-    async fn apply_paid(
-        &self,
-        creditor: &OrganizationFiscalCode,
-        notice: &NoticeNumber,
-    ) -> Result<ReceiptEffect, PositionError> {
-        self.0.apply_paid(creditor, notice).await
-    }
-
-    async fn set_phase(
-        &self,
-        creditor: &OrganizationFiscalCode,
-        iupd: &str,
-        phase: Phase,
-    ) -> Result<(), PositionError> {
-        self.0.set_phase(creditor, iupd, phase).await
-    }
-}
-
-/// The partner's positions, one book for every ente (positions are keyed by creditor).
-pub(crate) type Positions = PositionBook<DynPositions>;
+/// The partner's positions, one book for every ente (positions are keyed by creditor), with
+/// several payment options each (the municipal taxes in installments, see `tributi`): SQLite,
+/// PostgreSQL shared by instances, or memory.
+pub(crate) type Positions = PositionBook<Arc<dyn PositionStore>>;
 
 /// Opens the positions: in the shared PostgreSQL database when there is one, else in
 /// `posizioni.sqlite` of the data directory.
@@ -90,7 +45,7 @@ pub(crate) async fn open_positions(
             })?)
         }
     };
-    Ok(Arc::new(PositionBook::with_store(DynPositions(store))))
+    Ok(Arc::new(PositionBook::with_store(store)))
 }
 
 /// A freshly minted notice.

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -24,7 +23,7 @@ use pagopa::position::{Installment, InstallmentState, PaymentOption, Position, S
 
 use super::super::html::{error_box, esc, fields};
 use super::super::payment::Positions;
-use super::{AppState, redirect};
+use super::{AppState, notice_creditor, notice_response, redirect};
 
 /// The tax's subject, printed on the notice (`AVVISO.OGGETTO`).
 const SUBJECT: &str = "TARI 2026 - Tassa sui rifiuti";
@@ -353,12 +352,9 @@ pub(super) async fn pdf(State(st): State<Arc<AppState>>, headers: HeaderMap) -> 
     let Some(c) = st.citizen(&headers).await else {
         return st.redirect("/");
     };
-    let Some(cbill) = st.ente.cbill.clone() else {
-        return st.problem(
-            StatusCode::NOT_FOUND,
-            "Avviso",
-            "l'ente non ha un codice CBILL: l'avviso stampabile non è disponibile",
-        );
+    let cbill = match st.notice_cbill() {
+        Ok(cbill) => cbill,
+        Err(page) => return *page,
     };
     let p = match position_of(&st, &c).await {
         Ok(p) => p,
@@ -379,16 +375,7 @@ pub(super) async fn pdf(State(st): State<Arc<AppState>>, headers: HeaderMap) -> 
         .unwrap_or_default();
     let input = pagopa::avviso::AvvisoInput {
         subject: SUBJECT.into(),
-        creditor: pagopa::avviso::CreditorInput {
-            name: st.ente.name.clone(),
-            sector: Some("Ufficio tributi".into()),
-            info: None,
-            fiscal_code: st.ente.fiscal_code.to_string(),
-            cbill,
-            online_channel: Some(pagopa::avviso::OnlineChannel::Site),
-            physical_channel: None,
-            postal: None,
-        },
+        creditor: notice_creditor(&st, "Ufficio tributi", cbill),
         debtor: pagopa::avviso::DebtorInput {
             name: full_name(&c),
             fiscal_code: c.fiscal_code.to_string(),
@@ -397,18 +384,5 @@ pub(super) async fn pdf(State(st): State<Arc<AppState>>, headers: HeaderMap) -> 
         single,
         installments,
     };
-    match pagopa::avviso::Avviso::try_from(&input).and_then(|a| a.to_pdf()) {
-        Ok(pdf) => (
-            [
-                (CONTENT_TYPE, "application/pdf".to_owned()),
-                (
-                    CONTENT_DISPOSITION,
-                    format!("inline; filename=\"avviso-{}.pdf\"", p.position.iupd),
-                ),
-            ],
-            pdf,
-        )
-            .into_response(),
-        Err(e) => st.problem(StatusCode::INTERNAL_SERVER_ERROR, "Avviso", &e.to_string()),
-    }
+    notice_response(&st, &input, &p.position.iupd)
 }

@@ -574,23 +574,9 @@ fn postal_single(c: &mut Canvas, a: &Avviso, o: &PaymentOption, dm: &Symbol, y0:
     );
 }
 
-/// Height of a block of installments.
-const GROUP_H: f32 = 79.0;
-
-/// "Rate multiple": the data shared by the installments (creditor, subject, recipient, CBILL,
-/// creditor's fiscal code, the QR instruction), then installments `first..first + group.len()`
-/// (0-based) in `k` columns, each with its title, due date, QR code, amount and notice code.
-#[allow(clippy::too_many_arguments)]
-fn group_block(
-    c: &mut Canvas,
-    a: &Avviso,
-    group: &[PaymentOption],
-    qrs: &[Symbol],
-    first: usize,
-    k: usize,
-    y0: f32,
-) {
-    c.rect(LEFT, y0, RIGHT - LEFT, GROUP_H, LIGHT);
+/// The data the installments of a block share, in its top band from `y0`: creditor, subject,
+/// recipient, CBILL, creditor's fiscal code, then the QR instruction.
+fn shared_band(c: &mut Canvas, a: &Avviso, y0: f32) {
     let cr = &a.creditor;
     let one = |c: &mut Canvas, x: f32, y: f32, w: f32, label: &str, value: &str| {
         c.text(Face::Regular, 7.0, x, y, TEXT, label);
@@ -618,17 +604,42 @@ fn group_block(
         TEXT,
         t::QR_RATES,
     );
+}
+
+/// "RATA `n`", followed by its due date when it has one, at (`x`, `y`) in `color`.
+fn rate_title(c: &mut Canvas, o: &PaymentOption, n: usize, x: f32, y: f32, color: Rgb) {
+    let title = t::rate(n);
+    c.text(Face::Bold, 9.0, x, y, color, &title);
+    let w = c.width(Face::Bold, 9.0, &title);
+    if let Some(by) = by(o) {
+        c.text(Face::Regular, 7.5, x + w + 2.0, y, color, &by);
+    }
+}
+
+/// Height of a block of installments.
+const GROUP_H: f32 = 79.0;
+
+/// "Rate multiple": the data shared by the installments (creditor, subject, recipient, CBILL,
+/// creditor's fiscal code, the QR instruction), then installments `first..first + group.len()`
+/// (0-based) in `k` columns, each with its title, due date, QR code, amount and notice code.
+#[allow(clippy::too_many_arguments)]
+fn group_block(
+    c: &mut Canvas,
+    a: &Avviso,
+    group: &[PaymentOption],
+    qrs: &[Symbol],
+    first: usize,
+    k: usize,
+    y0: f32,
+) {
+    c.rect(LEFT, y0, RIGHT - LEFT, GROUP_H, LIGHT);
+    shared_band(c, a, y0);
     #[allow(clippy::cast_precision_loss)]
     let col_w = (RIGHT - INNER) / k as f32;
     for (i, (o, qr)) in group.iter().zip(qrs).enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let cx = INNER + i as f32 * col_w;
-        let title = t::rate(first + i + 1);
-        c.text(Face::Bold, 9.0, cx, y0 + 31.0, TEXT, &title);
-        let w = c.width(Face::Bold, 9.0, &title);
-        if let Some(by) = by(o) {
-            c.text(Face::Regular, 7.5, cx + w + 2.0, y0 + 31.0, TEXT, &by);
-        }
+        rate_title(c, o, first + i + 1, cx, y0 + 31.0, TEXT);
         symbol(c, qr, cx + 3.0, y0 + 37.0);
         c.text(Face::Regular, 7.0, cx, y0 + 67.0, TEXT, t::EURO);
         c.text(Face::Bold, 11.0, cx + 7.0, y0 + 67.0, TEXT, &euro(o));
@@ -680,12 +691,7 @@ fn postal_group(
     for (i, (o, dm)) in group.iter().zip(dms).enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let cx = INNER + i as f32 * col_w;
-        let title = t::rate(first + i + 1);
-        c.text(Face::Bold, 9.0, cx, y0 + 33.0, POSTE, &title);
-        let w = c.width(Face::Bold, 9.0, &title);
-        if let Some(by) = by(o) {
-            c.text(Face::Regular, 7.5, cx + w + 2.0, y0 + 33.0, POSTE, &by);
-        }
+        rate_title(c, o, first + i + 1, cx, y0 + 33.0, POSTE);
         symbol(c, dm, cx + 1.0, y0 + 36.0);
         let y = y0 + 36.0 + symbol_height(dm) + 4.5;
         c.text(Face::Regular, 7.0, cx, y, POSTE, t::EURO);
@@ -861,33 +867,7 @@ fn many_block(
     #[allow(clippy::cast_precision_loss)]
     let h = MANY_BAND_H + rows as f32 * MANY_CELL_H - 3.0;
     c.rect(LEFT, y0, RIGHT - LEFT, h, LIGHT);
-    let cr = &a.creditor;
-    let one = |c: &mut Canvas, x: f32, y: f32, w: f32, label: &str, value: &str| {
-        c.text(Face::Regular, 7.0, x, y, TEXT, label);
-        c.fit(Face::Bold, 8.5, x, y + 4.2, w, 1, TEXT, value);
-    };
-    one(c, INNER, y0 + 6.0, 88.0, t::L_CREDITOR, &cr.name);
-    one(c, 105.0, y0 + 6.0, 93.0, t::L_SUBJECT, &a.subject);
-    one(c, INNER, y0 + 15.0, 88.0, t::L_DEBTOR, &a.debtor.name);
-    one(c, 105.0, y0 + 15.0, 40.0, t::L_CBILL_SHORT, &cr.cbill);
-    one(
-        c,
-        150.0,
-        y0 + 15.0,
-        48.0,
-        t::L_CF_SHORT,
-        cr.fiscal_code.as_str(),
-    );
-    c.fit(
-        Face::Regular,
-        6.5,
-        INNER,
-        y0 + 25.0,
-        182.0,
-        1,
-        TEXT,
-        t::QR_RATES,
-    );
+    shared_band(c, a, y0);
     #[allow(clippy::cast_precision_loss)]
     let col_w = (RIGHT - INNER) / MANY_COLS as f32;
     for (i, (o, qr)) in rates.iter().zip(qrs).enumerate() {
@@ -895,12 +875,7 @@ fn many_block(
         let cx = INNER + (i % MANY_COLS) as f32 * col_w;
         #[allow(clippy::cast_precision_loss)]
         let cy = y0 + MANY_BAND_H + (i / MANY_COLS) as f32 * MANY_CELL_H;
-        let title = t::rate(first + i + 1);
-        c.text(Face::Bold, 9.0, cx, cy + 4.0, TEXT, &title);
-        let w = c.width(Face::Bold, 9.0, &title);
-        if let Some(by) = by(o) {
-            c.text(Face::Regular, 7.5, cx + w + 2.0, cy + 4.0, TEXT, &by);
-        }
+        rate_title(c, o, first + i + 1, cx, cy + 4.0, TEXT);
         symbol(c, qr, cx + 3.0, cy + 9.0);
         let tx = cx + 32.5;
         let tw = col_w - 34.0;

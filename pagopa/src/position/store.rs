@@ -6,7 +6,7 @@
 //! that holds the position, so that two instances applying receipts of the same position at
 //! once are serialised and exactly one of them chooses the option.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -326,6 +326,48 @@ pub trait PositionStore: Send + Sync {
         iupd: &str,
         phase: Phase,
     ) -> Result<(), PositionError>;
+}
+
+/// A shared store, or one chosen at run time (`Arc<dyn PositionStore>`: SQLite or
+/// PostgreSQL by configuration).
+#[async_trait]
+impl<T: PositionStore + ?Sized> PositionStore for Arc<T> {
+    async fn insert(&self, stored: &StoredPosition) -> Result<(), PositionError> {
+        (**self).insert(stored).await
+    }
+
+    async fn by_notice(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        notice: &NoticeNumber,
+    ) -> Result<Option<StoredPosition>, PositionError> {
+        (**self).by_notice(creditor, notice).await
+    }
+
+    async fn by_iupd(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+    ) -> Result<Option<StoredPosition>, PositionError> {
+        (**self).by_iupd(creditor, iupd).await
+    }
+
+    async fn apply_paid(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        notice: &NoticeNumber,
+    ) -> Result<ReceiptEffect, PositionError> {
+        (**self).apply_paid(creditor, notice).await
+    }
+
+    async fn set_phase(
+        &self,
+        creditor: &OrganizationFiscalCode,
+        iupd: &str,
+        phase: Phase,
+    ) -> Result<(), PositionError> {
+        (**self).set_phase(creditor, iupd, phase).await
+    }
 }
 
 /// The book's positions in memory (lost on restart, seen by one process only).

@@ -2,6 +2,7 @@
 //! its QR codes decoded by zbar (`zbarimg`) and its Data Matrix symbols by libdmtx
 //! (`dmtxread`) from the rasterised pages; and the typed errors of invalid input.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -330,8 +331,7 @@ fn single_payment_with_postal_account_reads_back() {
 }
 
 /// Checks one page of installments: its text, its QR codes and Data Matrix symbols.
-fn check_installment_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<usize>) {
-    let offset = usize::from(a.single.is_some());
+fn check_installment_page(pdf: &Path, a: &Avviso, page: usize, rates: Range<usize>) {
     if let Some(text) = flat_text(pdf, page) {
         assert_all(
             &text,
@@ -363,7 +363,7 @@ fn check_installment_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::
         for i in rates.clone() {
             let o = &a.installments[i];
             let code = o.notice.to_print_format();
-            let amount = format!("{},{:02}", o.amount.cents() / 100, o.amount.cents() % 100);
+            let amount = euro(o.amount.cents());
             let due = o.due_date.unwrap().format("%d/%m/%Y").to_string();
             let title = format!("RATA {} entro il {due}", i + 1);
             assert_all(&text, &[&title, &code, &amount], &format!("page {page}"));
@@ -401,21 +401,35 @@ fn check_installment_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::
         assert!(!text.contains(&format!("RATA {next} ")), "{text}");
     }
     let Some(png) = raster(pdf, page) else { return };
+    assert_qr_codes(&png, a, page, rates.clone());
+    if a.creditor.postal.is_some() {
+        assert_data_matrices(&png, a, page, rates);
+    }
+}
+
+/// The QR codes decoded from `png` (page `page` rasterised) are those of installments `rates`.
+fn assert_qr_codes(png: &Path, a: &Avviso, page: usize, rates: Range<usize>) {
+    let offset = usize::from(a.single.is_some());
     let all = a.qr_payloads();
-    let expected: Vec<String> = rates.clone().map(|i| all[offset + i].clone()).collect();
-    if let Some(found) = qr_codes(&png) {
+    let expected: Vec<String> = rates.map(|i| all[offset + i].clone()).collect();
+    if let Some(found) = qr_codes(png) {
         assert_eq!(found, sorted(expected), "page {page}");
     }
-    if a.creditor.postal.is_some() {
-        let dms = a.data_matrices().unwrap();
-        let expected: Vec<String> = rates
-            .clone()
-            .map(|i| dms[offset + i].to_payload())
-            .collect();
-        if let Some(found) = data_matrices(&png, expected.len()) {
-            assert_eq!(found, sorted(expected), "page {page}");
-        }
+}
+
+/// The Data Matrix symbols decoded from `png` are those of the bollettini of `rates`.
+fn assert_data_matrices(png: &Path, a: &Avviso, page: usize, rates: Range<usize>) {
+    let offset = usize::from(a.single.is_some());
+    let dms = a.data_matrices().unwrap();
+    let expected: Vec<String> = rates.map(|i| dms[offset + i].to_payload()).collect();
+    if let Some(found) = data_matrices(png, expected.len()) {
+        assert_eq!(found, sorted(expected), "page {page}");
     }
+}
+
+/// An amount as the notice prints it: `150,00`.
+fn euro(cents: u64) -> String {
+    format!("{},{:02}", cents / 100, cents % 100)
 }
 
 #[test]
@@ -1190,8 +1204,7 @@ fn many(n: usize, single: bool, postal: bool) -> Value {
 }
 
 /// Checks the text, QR codes of one grid page of the variant "molte rate".
-fn check_grid_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<usize>) {
-    let offset = usize::from(a.single.is_some());
+fn check_grid_page(pdf: &Path, a: &Avviso, page: usize, rates: Range<usize>) {
     if let Some(text) = flat_text(pdf, page) {
         assert_all(
             &text,
@@ -1208,7 +1221,7 @@ fn check_grid_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<u
             let o = &a.installments[i];
             let due = o.due_date.unwrap().format("%d/%m/%Y").to_string();
             let code = o.notice.to_print_format();
-            let amount = format!("{},{:02}", o.amount.cents() / 100, o.amount.cents() % 100);
+            let amount = euro(o.amount.cents());
             assert_all(
                 &text,
                 &[&format!("RATA {} entro il {due}", i + 1), &code, &amount],
@@ -1228,16 +1241,11 @@ fn check_grid_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<u
         assert!(!text.contains("BOLLETTINO POSTALE PA"), "{text}");
     }
     let Some(png) = raster(pdf, page) else { return };
-    if let Some(found) = qr_codes(&png) {
-        let all = a.qr_payloads();
-        let expected: Vec<String> = rates.map(|i| all[offset + i].clone()).collect();
-        assert_eq!(found, sorted(expected), "page {page}");
-    }
+    assert_qr_codes(&png, a, page, rates);
 }
 
 /// Checks one page of bollettini of the variant "molte rate": text and Data Matrix symbols.
-fn check_postal_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range<usize>) {
-    let offset = usize::from(a.single.is_some());
+fn check_postal_page(pdf: &Path, a: &Avviso, page: usize, rates: Range<usize>) {
     if let Some(text) = flat_text(pdf, page) {
         assert_all(
             &text,
@@ -1261,14 +1269,7 @@ fn check_postal_page(pdf: &Path, a: &Avviso, page: usize, rates: std::ops::Range
         assert!(!text.contains("Cod. Avviso"), "no grid here: {text}");
     }
     let Some(png) = raster(pdf, page) else { return };
-    let dms = a.data_matrices().unwrap();
-    let expected: Vec<String> = rates
-        .clone()
-        .map(|i| dms[offset + i].to_payload())
-        .collect();
-    if let Some(found) = data_matrices(&png, expected.len()) {
-        assert_eq!(found, sorted(expected), "page {page}");
-    }
+    assert_data_matrices(&png, a, page, rates);
 }
 
 #[test]
