@@ -1,6 +1,7 @@
 //! JWE compact serialization (RFC 7516), decryption only: what an RP needs to read the
-//! encrypted UserInfo of the Italian profile. Key management `RSA-OAEP`, `RSA-OAEP-256` (the
-//! `rsa` crate), `ECDH-ES`, `ECDH-ES+A128KW`, `ECDH-ES+A256KW` (P-256 with the `p256` crate,
+//! encrypted UserInfo of the Italian profile. Key management `RSA-OAEP`, `RSA-OAEP-256`
+//! (aws-lc-rs: constant-time and blinded, where the `rsa` crate's private-key operation is
+//! variable-time, RUSTSEC-2023-0071, and four times slower), `ECDH-ES`, `ECDH-ES+A128KW`, `ECDH-ES+A256KW` (P-256 with the `p256` crate,
 //! Concat KDF on ring's SHA-256, AES key wrap on the `aes` block cipher); content encryption
 //! `A128GCM`, `A256GCM` (ring) and `A128CBC-HS256`, `A256CBC-HS512` (RFC 7518 §5.2: AES-CBC on the
 //! `aes` block cipher, HMAC and SHA-2 from ring).
@@ -56,8 +57,31 @@ pub enum JweError {
 }
 
 enum Secret {
-    Rsa(Box<rsa::RsaPrivateKey>),
+    Rsa(Box<RsaSecret>),
     P256(p256::SecretKey),
+}
+
+/// An RSA private key: the public parts for the JWK, the key for OAEP decryption.
+struct RsaSecret {
+    n: Vec<u8>,
+    e: Vec<u8>,
+    oaep: aws_lc_rs::rsa::OaepPrivateDecryptingKey,
+}
+
+impl RsaSecret {
+    fn from_key(k: &rsa::RsaPrivateKey) -> Result<RsaSecret, JweError> {
+        use rsa::pkcs8::EncodePrivateKey as _;
+        let bad = |what: &str| JweError::InvalidKey(format!("RSA key: {what}"));
+        let der = k.to_pkcs8_der().map_err(|_| bad("no PKCS#8 encoding"))?;
+        let key = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(der.as_bytes())
+            .map_err(|e| bad(&e.to_string()))?;
+        Ok(RsaSecret {
+            n: k.n().to_bytes_be(),
+            e: k.e().to_bytes_be(),
+            oaep: aws_lc_rs::rsa::OaepPrivateDecryptingKey::new(key)
+                .map_err(|_| bad("unfit for OAEP"))?,
+        })
+    }
 }
 
 /// A private encryption key of the RP (RSA for `RSA-OAEP*`, P-256 for `ECDH-ES*`), with its
@@ -88,7 +112,7 @@ impl DecryptionKey {
             if k.size() < 256 {
                 return Err(JweError::InvalidKey("RSA key under 2048 bits".into()));
             }
-            Secret::Rsa(Box::new(k))
+            Secret::Rsa(Box::new(RsaSecret::from_key(&k)?))
         } else {
             Secret::P256(
                 p256::SecretKey::from_pkcs8_pem(pem)
@@ -129,8 +153,8 @@ impl DecryptionKey {
     pub fn public_jwk(&self) -> Jwk {
         let key = match &self.secret {
             Secret::Rsa(k) => PublicKey::Rsa {
-                n: k.n().to_bytes_be(),
-                e: k.e().to_bytes_be(),
+                n: k.n.clone(),
+                e: k.e.clone(),
             },
             Secret::P256(k) => {
                 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
@@ -254,13 +278,15 @@ pub fn decrypt(token: &str, keys: &[DecryptionKey]) -> Result<Decrypted, JweErro
     let cek = match (&key.secret, alg) {
         (Secret::Rsa(k), "RSA-OAEP" | "RSA-OAEP-256") => {
             let pad = if alg == "RSA-OAEP" {
-                rsa::Oaep::new::<sha1::Sha1>()
+                &aws_lc_rs::rsa::OAEP_SHA1_MGF1SHA1
             } else {
-                rsa::Oaep::new::<rsa::sha2::Sha256>()
+                &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256
             };
-            let mut rng = rsa::rand_core::OsRng;
-            match k.decrypt_blinded(&mut rng, pad, &ek) {
-                Ok(c) if c.len() == enc.key_len() => c,
+            let mut out = vec![0u8; k.oaep.min_output_size()];
+            // A wrong padding or CEK length goes on with a random CEK, so that the answer (a
+            // failed tag check) and its timing do not tell which (RFC 7516 §11.5).
+            match k.oaep.decrypt(pad, &ek, &mut out, None) {
+                Ok(c) if c.len() == enc.key_len() => c.to_vec(),
                 _ => random_key(enc.key_len())?,
             }
         }
