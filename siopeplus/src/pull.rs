@@ -113,8 +113,6 @@ impl<R: BufRead> Src<R> {
 pub(crate) struct Pull<R: BufRead> {
     pub(crate) src: Src<R>,
     peeked: Peek,
-    /// Local name of the lookahead child.
-    name: String,
     /// Offset just after the lookahead child's start tag.
     next_pos: u64,
     /// Text of the leaf read last.
@@ -140,7 +138,6 @@ impl<R: BufRead> Pull<R> {
                 broken: false,
             },
             peeked: Peek::Unread,
-            name: String::with_capacity(64),
             next_pos: 0,
             text: String::with_capacity(256),
             path: String::with_capacity(128),
@@ -168,8 +165,6 @@ impl<R: BufRead> Pull<R> {
             let in_root = self.src.depth == 1;
             match self.src.next()? {
                 Event::Start(s) => {
-                    self.name.clear();
-                    self.name.push_str(s.name().local);
                     self.next_pos = s.end_offset();
                     self.peeked = Peek::Child;
                     return Ok(Peek::Child);
@@ -193,10 +188,17 @@ impl<R: BufRead> Pull<R> {
         }
     }
 
+    /// The lookahead child's local name (meaningful while the lookahead is a child): the
+    /// reader's innermost open element, which the lookahead start tag opened.
+    #[inline]
+    fn name(&self) -> &str {
+        self.src.reader.current_name().local
+    }
+
     /// The lookahead child's local name, `None` at the end of the parent.
     pub(crate) fn peek(&mut self) -> Result<Option<&str>, ParseError> {
         Ok(match self.fill()? {
-            Peek::Child => Some(self.name.as_str()),
+            Peek::Child => Some(self.name()),
             _ => None,
         })
     }
@@ -216,7 +218,7 @@ impl<R: BufRead> Pull<R> {
     fn take_leaf(&mut self) -> Result<(), ParseError> {
         self.peeked = Peek::Unread;
         self.text.clear();
-        if is_raw(&self.name) {
+        if is_raw(self.name()) {
             return self.read_raw();
         }
         let base = self.src.depth;
@@ -426,7 +428,7 @@ impl<R: BufRead> Cursor<'_, R> {
 
     fn missing(&self, name: &str) -> ParseError {
         let (found, pos) = match self.p.peeked {
-            Peek::Child => (Some(self.p.name.clone()), self.p.next_pos),
+            Peek::Child => (Some(self.p.name().to_owned()), self.p.next_pos),
             _ => (None, self.pos),
         };
         self.err_at(
@@ -576,9 +578,9 @@ impl<R: BufRead> Cursor<'_, R> {
     pub(crate) fn end(&mut self) -> Result<(), ParseError> {
         match self.p.fill()? {
             Peek::Child => Err(self.err_at(
-                &self.p.name,
+                self.p.name(),
                 self.p.next_pos,
-                ParseErrorKind::Unexpected(self.p.name.clone()),
+                ParseErrorKind::Unexpected(self.p.name().to_owned()),
             )),
             _ => Ok(()),
         }

@@ -605,6 +605,12 @@ impl Input {
                 Err(_) => {}
             }
         }
+        // The SIMD check first: valid input (the usual case) is pushed without the scalar
+        // validation; on an error the standard library's check finds where it is.
+        if let Ok(s) = simdutf8::basic::from_utf8(b) {
+            self.buf.push_str(s);
+            return;
+        }
         match std::str::from_utf8(b) {
             Ok(s) => self.buf.push_str(s),
             Err(e) => {
@@ -911,6 +917,16 @@ impl<R: BufRead> Reader<R> {
         }
     }
 
+    /// The name of the innermost open element: after a [`Event::Start`], that element (also
+    /// for an empty-element tag, until its [`Event::End`] has been read past); after an
+    /// [`Event::End`], the element that ended. Lets a caller that keeps the last start tag's
+    /// name for later compare it here instead of copying it.
+    #[inline]
+    pub fn current_name(&self) -> Name<'_> {
+        self.top_name()
+    }
+
+    #[inline(always)]
     fn top_name(&self) -> Name<'_> {
         match self.open.last() {
             Some(o) => self.open_name(o),

@@ -238,8 +238,6 @@ impl<R: BufRead> std::fmt::Debug for FlowParser<R> {
 
 struct Cursor<R: BufRead> {
     reader: Reader<R>,
-    /// Local name of the last start tag.
-    name: String,
     pending: Option<Ev>,
     path: Vec<&'static str>,
     /// The text of the leaf being read (kept for its allocation).
@@ -281,13 +279,11 @@ impl<R: BufRead> Cursor<R> {
             match ev {
                 Event::Start(s) => {
                     let n = s.name();
-                    self.name.clear();
-                    self.name.push_str(n.local);
                     if n.namespace != FLOW_NS {
-                        return Err(self.schema(format!(
-                            "element {} is not in namespace {FLOW_NS}",
-                            self.name
-                        )));
+                        let local = n.local.to_owned();
+                        return Err(
+                            self.schema(format!("element {local} is not in namespace {FLOW_NS}"))
+                        );
                     }
                     return Ok(Ev::Start);
                 }
@@ -301,20 +297,26 @@ impl<R: BufRead> Cursor<R> {
         }
     }
 
+    /// Local name of the last start tag (the reader's innermost open element while that
+    /// start is the last structural event).
+    fn name(&self) -> &str {
+        self.reader.current_name().local
+    }
+
     fn peek_start(&mut self, name: &str) -> Result<bool, FlowError> {
         let e = self.next()?;
-        let is = e == Ev::Start && self.name == name;
+        let is = e == Ev::Start && self.name() == name;
         self.pending = Some(e);
         Ok(is)
     }
 
     fn open(&mut self, name: &'static str) -> Result<(), FlowError> {
         match self.next()? {
-            Ev::Start if self.name == name => {
+            Ev::Start if self.name() == name => {
                 self.path.push(name);
                 Ok(())
             }
-            Ev::Start => Err(self.schema(format!("expected {name}, found {}", self.name))),
+            Ev::Start => Err(self.schema(format!("expected {name}, found {}", self.name()))),
             Ev::End => Err(self.schema(format!("expected {name}, found end of element"))),
             Ev::Eof => Err(self.schema(format!("expected {name}, found end of input"))),
         }
@@ -326,7 +328,7 @@ impl<R: BufRead> Cursor<R> {
                 self.path.pop();
                 Ok(())
             }
-            Ev::Start => Err(self.schema(format!("unexpected element {}", self.name))),
+            Ev::Start => Err(self.schema(format!("unexpected element {}", self.name()))),
             Ev::Eof => Err(self.schema("unexpected end of input")),
         }
     }
@@ -462,7 +464,6 @@ impl<R: BufRead> FlowParser<R> {
         let opts = StreamOptions::default().with_max_text_len(MAX_TEXT);
         let mut c = Cursor {
             reader: Reader::with_options(input, opts),
-            name: String::new(),
             pending: None,
             path: Vec::new(),
             text: String::new(),
